@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+import { describeError } from '../lib/errors';
+
+/** Each verb lives in its own module and returns the exit code. */
+const verbs: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
+  inspect: { summary: 'inspect <model.onnx> [--json]   print an ONNX model\'s inputs and outputs', load: () => import('./inspect') },
+};
+
+function usage(): string {
+  const lines = Object.entries(verbs).map(([, v]) => `  nx-triton ${v.summary}`);
+  return ['usage:', ...lines].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (!verb || verb === '--help' || verb === '-h') {
+    console.log(usage());
+    return verb ? 0 : 1;
+  }
+  const entry = verbs[verb];
+  if (!entry) {
+    console.error(`nx-triton: unknown command "${verb}"\n${usage()}`);
+    return 1;
+  }
+  return (await entry.load()).run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (err) => {
+    console.error(`nx-triton: ${describeError(err)}`);
+    process.exitCode = 1;
+  },
+);

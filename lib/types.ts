@@ -1,0 +1,113 @@
+/**
+ * The data that flows one way through nx-triton:
+ *   triton.yaml --lib/spec--> ModelSpec --lib/config (+ OnnxSignature)--> ModelConfig --lib/repository--> files
+ */
+
+/**
+ * An `inference.ModelConfig` as a plain object, the shape protobufjs' `Type.fromObject` takes:
+ * keys spelled as in config.pbtxt (snake_case), enums by their Triton names (`TYPE_FP32`),
+ * 64-bit integers as numbers (decimal strings beyond 2^53), maps as objects,
+ * an empty message present as `{}` (e.g. `dynamic_batching: {}` turns the batcher on).
+ */
+export interface ModelConfig {
+  name?: string;
+  platform?: string;
+  backend?: string;
+  max_batch_size?: number;
+  input?: ModelTensor[];
+  output?: ModelTensor[];
+  instance_group?: Array<{ kind?: string; count?: number; gpus?: number[]; [k: string]: unknown }>;
+  default_model_filename?: string;
+  cc_model_filenames?: Record<string, string>;
+  [key: string]: unknown;
+}
+
+export interface ModelTensor {
+  name: string;
+  data_type?: string;
+  dims?: number[];
+  reshape?: { shape?: number[] };
+  [key: string]: unknown;
+}
+
+/** `export.torch`: a torch.nn.Module exported by python/export_torch.py. */
+export interface TorchExport {
+  /** "python.module:callable", resolved from the project directory. */
+  model: string;
+  kwargs?: Record<string, unknown>;
+  /** state_dict file, relative to the project directory. */
+  checkpoint?: string;
+  /** input name -> shape; null is a dynamic dim, a leading null the batch dim. */
+  input_shapes?: Record<string, Array<number | null>>;
+  output_names?: string[];
+  opset?: number;
+}
+
+/** `export:` — exactly one source. */
+export type ExportSpec = { torch: TorchExport } | { command: string[] } | { file: string };
+
+/** `tensorrt:` — options of the engine target (issue: TensorRT engines). */
+export interface TensorRtSpec {
+  precision?: string;
+  workspace?: string | number;
+  profiles?: unknown;
+  builder_optimization_level?: number;
+  hardware_compatibility?: string;
+  version_compatible?: boolean;
+  targets?: string[];
+  builders?: string[];
+  trtexec?: string;
+  [key: string]: unknown;
+}
+
+/** Line and column (1-based) where a key path was written in triton.yaml. */
+export interface Position {
+  line: number;
+  col: number;
+}
+
+/** A loaded, checked triton.yaml. */
+export interface ModelSpec {
+  /** The triton.yaml path as it should appear in messages (workspace-relative when known). */
+  file: string;
+  /** Absolute directory of the project (the directory holding triton.yaml). */
+  dir: string;
+  /** `name:` or the directory's basename; checked to be a legal Triton model name. */
+  name: string;
+  /** Every Triton key as given, enums normalised to Triton names, `name` set. No plugin keys. */
+  config: ModelConfig;
+  /** Version directory this project builds (default 1). */
+  version: number;
+  /** "<n>" -> directory relative to the project, copied as version <n>. */
+  previousVersions: Record<string, string>;
+  export?: ExportSpec;
+  from?: string;
+  tensorrt?: TensorRtSpec;
+  /** Key path (`input[0].dims`, `export.torch.model`) -> where it was written. */
+  positions: Record<string, Position>;
+}
+
+/** A dim of an ONNX tensor: a fixed size, a symbolic name (`dim_param`), or unknown (null). */
+export type OnnxDim = number | string | null;
+
+export interface OnnxTensor {
+  name: string;
+  /** ONNX `TensorProto.DataType` number (1 = FLOAT, 7 = INT64, ...); 0 when not a tensor type. */
+  elemType: number;
+  /** null when the graph gives no shape at all (unknown rank); [] for a scalar. */
+  shape: OnnxDim[] | null;
+}
+
+/** What a model file declares, read without loading its weights. */
+export interface OnnxSignature {
+  irVersion: number;
+  opsets: Array<{ domain: string; version: number }>;
+  producerName: string;
+  producerVersion: string;
+  graphName: string;
+  /** Graph inputs that are not initializers. */
+  inputs: OnnxTensor[];
+  outputs: OnnxTensor[];
+  /** `location` of every external-data tensor, in first-seen order, de-duplicated. */
+  externalData: string[];
+}
