@@ -3,7 +3,7 @@ import { describeError } from '../lib/errors';
 
 /** Each verb lives in its own module and returns the exit code. */
 const verbs: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
-  inspect: { summary: 'inspect <model.onnx> [--json]   print an ONNX model\'s inputs and outputs', load: () => import('./inspect') },
+  inspect: { summary: 'inspect <model.onnx> [--json]   print an ONNX model\'s inputs and outputs', load: () => import('./inspect.js') },
 };
 
 function usage(): string {

@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     include: ['**/*.spec.ts', 'e2e/**/*.e2e.ts'],
     exclude: ['node_modules/**', 'dist/**', 'tmp/**'],
-    reporters: ['default', './test/summary-reporter.ts'],
+    reporters: ['default', './test/summary-reporter.mts'],
     testTimeout: 60_000,
     hookTimeout: 300_000,
     env: { NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' },

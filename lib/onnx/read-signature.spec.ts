@@ -1,0 +1,250 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { UserError } from '../errors';
+import type { OnnxDim, OnnxSignature } from '../types';
+import { readOnnxSignature } from './read-signature';
+
+const SCRIPT = join(__dirname, '..', '..', 'test', 'onnx-testdata.py');
+const tmp = mkdtempSync(join(tmpdir(), 'nx-triton-onnx-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+// --- a minimal protobuf encoder, to write models field by field ---
+
+function varint(n: number | bigint): number[] {
+  let v = BigInt.asUintN(64, BigInt(n));
+  const out: number[] = [];
+  do {
+    let b = Number(v & 0x7fn);
+    v >>= 7n;
+    if (v) b |= 0x80;
+    out.push(b);
+  } while (v);
+  return out;
+}
+const key = (field: number, wire: number) => varint(field * 8 + wire);
+const int = (field: number, n: number | bigint) => Buffer.from([...key(field, 0), ...varint(n)]);
+const lenPrefix = (field: number, length: number) => Buffer.from([...key(field, 2), ...varint(length)]);
+const bytes = (field: number, data: Buffer) => Buffer.concat([lenPrefix(field, data.length), data]);
+const str = (field: number, s: string) => bytes(field, Buffer.from(s, 'utf8'));
+const msg = (field: number, ...parts: Buffer[]) => bytes(field, Buffer.concat(parts));
+
+const opset = (domain: string, version: number) => msg(8, str(1, domain), int(2, version));
+const dim = (d: OnnxDim) => (d === null ? msg(1) : typeof d === 'number' ? msg(1, int(1, d)) : msg(1, str(2, d)));
+const tensorType = (elemType: number, shape: OnnxDim[] | null) =>
+  msg(2, msg(1, int(1, elemType), ...(shape ? [msg(2, ...shape.map(dim))] : [])));
+const valueInfo = (field: number, name: string, elemType: number, shape: OnnxDim[] | null) =>
+  msg(field, str(1, name), tensorType(elemType, shape));
+const entry = (field: number, k: string, v: string) => msg(field, str(1, k), str(2, v));
+/** An initializer (TensorProto): dims, data_type FLOAT, name, then `rest`. */
+const tensor = (field: number, name: string, ...rest: Buffer[]) => msg(field, int(1, 2), int(2, 1), str(8, name), ...rest);
+const external = (location: string) => [entry(13, 'location', location), entry(13, 'offset', '0'), int(14, 1)];
+
+function write(name: string, ...parts: Buffer[]): string {
+  const file = join(tmp, name);
+  writeFileSync(file, Buffer.concat(parts));
+  return file;
+}
+
+/** What the onnx package reads from each file. */
+function onnxReads(files: string[]): OnnxSignature[] {
+  const out = execFileSync('/usr/bin/python3', [SCRIPT, 'dump'], { input: JSON.stringify(files) });
+  return JSON.parse(out.toString('utf8')).map((r: { ok: boolean; signature: OnnxSignature; error: string }) => {
+    if (!r.ok) throw new Error(r.error);
+    return r.signature;
+  });
+}
+
+async function failure(file: string): Promise<string> {
+  const err = await readOnnxSignature(file).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(UserError);
+  return (err as UserError).message;
+}
+
+describe('readOnnxSignature', () => {
+  it('reads everything a hand-written model declares, as the onnx package does', async () => {
+    const file = write(
+      'handmade.onnx',
+      int(1, 3),
+      str(2, 'handmade'),
+      str(3, '0.1'),
+      opset('', 11),
+      opset('com.microsoft', 1),
+      // an unknown group field, as an old writer might leave behind
+      Buffer.from([...key(50, 3), ...int(1, 5), ...key(50, 4)]),
+      msg(
+        7,
+        msg(1, str(1, 'x'), str(2, 'y'), str(4, 'Relu')), // a node: skipped
+        str(2, 'g'),
+        tensor(5, 'w', bytes(9, Buffer.alloc(8))),
+        tensor(5, 'ext_a', ...external('weights/a.bin')),
+        tensor(5, 'ext_b', ...external('weights/b.bin')),
+        tensor(5, 'ext_a2', ...external('weights/a.bin')),
+        tensor(5, 'not_external', entry(13, 'location', 'ignored.bin')),
+        msg(15, tensor(1, 's', ...external('sparse.bin')), tensor(2, 's_idx')),
+        valueInfo(11, 'input', 1, ['batch', 3, null, 224]),
+        valueInfo(11, 'w', 1, [2]), // an IR 3 model lists its initializers as inputs
+        valueInfo(11, 's', 1, [2]),
+        valueInfo(11, 'scalar', 7, []),
+        valueInfo(11, 'no_shape', 10, null),
+        valueInfo(11, 'negative', 6, [-1, 2 ** 40]),
+        Buffer.from([...key(99, 1), 1, 2, 3, 4, 5, 6, 7, 8, ...key(98, 5), 1, 2, 3, 4]),
+        msg(12, str(1, 'seq'), msg(2, msg(4, msg(1, msg(1, int(1, 1)))))),
+      ),
+      // a second occurrence of `graph` merges into the first
+      msg(7, valueInfo(12, 'out', 16, ['batch', 1000])),
+    );
+    const expected: OnnxSignature = {
+      irVersion: 3,
+      opsets: [
+        { domain: '', version: 11 },
+        { domain: 'com.microsoft', version: 1 },
+      ],
+      producerName: 'handmade',
+      producerVersion: '0.1',
+      graphName: 'g',
+      inputs: [
+        { name: 'input', elemType: 1, shape: ['batch', 3, null, 224] },
+        { name: 'scalar', elemType: 7, shape: [] },
+        { name: 'no_shape', elemType: 10, shape: null },
+        { name: 'negative', elemType: 6, shape: [-1, 2 ** 40] },
+      ],
+      outputs: [
+        { name: 'seq', elemType: 0, shape: null },
+        { name: 'out', elemType: 16, shape: ['batch', 1000] },
+      ],
+      externalData: ['weights/a.bin', 'weights/b.bin', 'sparse.bin'],
+    };
+    expect(await readOnnxSignature(file)).toEqual(expected);
+    expect(onnxReads([file])).toEqual([expected]);
+  });
+
+  it('lists the external data files the onnx package writes, and reads the directory form', async () => {
+    const oneFile = join(tmp, 'one-file', 'model.onnx');
+    const perTensor = join(tmp, 'per-tensor');
+    mkdirSync(oneFile, { recursive: true });
+    mkdirSync(perTensor);
+    execFileSync('/usr/bin/python3', [SCRIPT, 'make-external', oneFile, 'one-file']);
+    execFileSync('/usr/bin/python3', [SCRIPT, 'make-external', perTensor, 'per-tensor']);
+
+    // Triton's form: model.onnx/ is a directory holding model.onnx and its data
+    const fromDir = await readOnnxSignature(oneFile);
+    expect(fromDir.externalData).toEqual(['weights.bin']);
+    expect(fromDir.inputs).toEqual([{ name: 'x', elemType: 1, shape: ['batch', 64] }]);
+    expect(fromDir.outputs).toEqual([{ name: 'y', elemType: 1, shape: ['batch', 64] }]);
+    expect(fromDir).toEqual(await readOnnxSignature(join(oneFile, 'model.onnx')));
+
+    const split = await readOnnxSignature(join(perTensor, 'model.onnx'));
+    expect(split.externalData).toEqual(['w1', 'w2']);
+    expect([fromDir, split]).toEqual(onnxReads([join(oneFile, 'model.onnx'), join(perTensor, 'model.onnx')]));
+  });
+
+  it('reads a model over 4 GiB in milliseconds without reading its weights', async () => {
+    const file = join(tmp, 'big.onnx');
+    const weightBytes = 5 * 2 ** 30 + 3;
+    const tail = Buffer.concat([valueInfo(11, 'images', 1, ['batch', 3, 640, 640]), valueInfo(12, 'boxes', 1, ['batch', 'n', 4])]);
+    const initializerHead = Buffer.concat([int(1, 1), int(2, 1), str(8, 'huge'), lenPrefix(9, weightBytes)]);
+    const initializerLength = initializerHead.length + weightBytes;
+    const graphHead = Buffer.concat([str(2, 'big'), lenPrefix(5, initializerLength)]);
+    const graphLength = graphHead.length + initializerLength + tail.length;
+    const head = Buffer.concat([int(1, 8), opset('', 17), lenPrefix(7, graphLength), graphHead, initializerHead]);
+
+    const fh = await open(file, 'w');
+    try {
+      await fh.write(head, 0, head.length, 0);
+      // the weights are a hole: the file is sparse, its size is over 5 GiB
+      await fh.write(tail, 0, tail.length, head.length + weightBytes);
+    } finally {
+      await fh.close();
+    }
+
+    await readOnnxSignature(file); // warm up the module code paths
+    const rss = process.memoryUsage().rss;
+    const started = performance.now();
+    const sig = await readOnnxSignature(file);
+    const ms = performance.now() - started;
+    const grown = process.memoryUsage().rss - rss;
+
+    expect(sig.inputs).toEqual([{ name: 'images', elemType: 1, shape: ['batch', 3, 640, 640] }]);
+    expect(sig.outputs).toEqual([{ name: 'boxes', elemType: 1, shape: ['batch', 'n', 4] }]);
+    expect(sig.graphName).toBe('big');
+    expect(grown).toBeLessThan(100 * 2 ** 20);
+    expect(ms).toBeLessThan(250);
+  });
+
+  describe('bad files', () => {
+    const sample = Buffer.concat([
+      int(1, 8),
+      msg(7, str(2, 'g'), valueInfo(11, 'x', 1, [1, 2]), valueInfo(12, 'y', 1, [1, 2])),
+      opset('', 13),
+    ]);
+    const graphAt = int(1, 8).length;
+
+    it('says where a model is cut off', async () => {
+      for (const cut of [graphAt + 1, graphAt + 2, graphAt + 10, sample.length - opset('', 13).length - 1]) {
+        const file = write('cut.onnx', sample.subarray(0, cut));
+        expect(await failure(file)).toBe(`${file}: not an ONNX model: truncated field at byte ${graphAt}`);
+      }
+    });
+
+    it('gives a UserError naming the file for every prefix of a model, never a crash', async () => {
+      for (let cut = 0; cut < sample.length; cut++) {
+        const file = write('prefix.onnx', sample.subarray(0, cut));
+        const outcome = await readOnnxSignature(file).then(
+          () => 'read',
+          (e: unknown) => (e instanceof UserError && e.message.startsWith(`${file}: not an ONNX model: `) ? 'refused' : e),
+        );
+        expect(['read', 'refused']).toContain(outcome);
+      }
+    });
+
+    it('refuses garbage and damaged models with a UserError, never a crash', async () => {
+      const file = join(tmp, 'garbage.onnx');
+      const damaged = fc
+        .tuple(fc.nat(sample.length - 1), fc.integer({ min: 0, max: 255 }))
+        .map(([i, b]) => Buffer.from(sample.map((x, j) => (j === i ? b : x))));
+      await fc.assert(
+        fc.asyncProperty(fc.oneof(fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a)), damaged), async (data) => {
+          writeFileSync(file, data);
+          const outcome = await readOnnxSignature(file).then(
+            () => 'read',
+            (e: unknown) => (e instanceof UserError && e.message.startsWith(`${file}: `) ? 'refused' : e),
+          );
+          expect(['read', 'refused']).toContain(outcome);
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('names what is wrong with a malformed field', async () => {
+      const longVarint = write('long-varint.onnx', Buffer.from([0x08, ...Array(10).fill(0xff), 0x01]));
+      expect(await failure(longVarint)).toBe(`${longVarint}: not an ONNX model: malformed varint at byte 0`);
+      const wrongWire = write('wrong-wire.onnx', str(1, '8'), sample.subarray(graphAt));
+      expect(await failure(wrongWire)).toBe(`${wrongWire}: not an ONNX model: field ir_version has wire type 2, expected 0 at byte 0`);
+      const overrun = write('overrun.onnx', msg(7, lenPrefix(2, 50)), Buffer.alloc(60));
+      expect(await failure(overrun)).toBe(`${overrun}: not an ONNX model: field overruns its message at byte 2`);
+    });
+
+    it('refuses a file without a graph', async () => {
+      const file = write('empty.onnx');
+      expect(await failure(file)).toBe(`${file}: not an ONNX model: no graph`);
+      const text = write('text.onnx', Buffer.from('hello world\n'));
+      expect(await failure(text)).toMatch(new RegExp(`^${text}: not an ONNX model: .* at byte \\d+$`));
+    });
+
+    it('names a missing file and a directory without model.onnx', async () => {
+      const missing = join(tmp, 'nope.onnx');
+      expect(await failure(missing)).toBe(`${missing}: no such file`);
+      const dir = join(tmp, 'empty-dir');
+      mkdirSync(dir);
+      expect(await failure(dir)).toBe(`${dir}: a directory without model.onnx`);
+    });
+  });
+});
