@@ -1,0 +1,94 @@
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { exportDir } from '../../lib/layout';
+import { parsePbtxt } from '../../proto/text-format';
+import buildExecutor from './executor';
+
+// A real ONNX graph from Debian's ONNX test data: x [3, 4, 5] FLOAT -> y [3, 4, 5] FLOAT.
+const ABS_ONNX = '/usr/share/libonnx-testdata/data/node/test_abs/model.onnx';
+
+let ws: string;
+
+beforeEach(() => {
+  ws = mkdtempSync(join(tmpdir(), 'nx-triton-build-exec-'));
+});
+afterEach(() => rmSync(ws, { recursive: true, force: true }));
+
+function project(name: string, yaml: string, exported: boolean): void {
+  mkdirSync(join(ws, 'models', name), { recursive: true });
+  writeFileSync(join(ws, 'models', name, 'triton.yaml'), yaml);
+  cpSync(ABS_ONNX, join(ws, 'models', name, 'model.onnx'));
+  if (exported) {
+    mkdirSync(exportDir(ws, name), { recursive: true });
+    cpSync(ABS_ONNX, join(exportDir(ws, name), 'model.onnx'));
+  }
+}
+
+function context(projectName: string) {
+  return {
+    root: ws,
+    cwd: ws,
+    isVerbose: false,
+    projectName,
+    projectsConfigurations: {
+      version: 2,
+      projects: { abs: { root: 'models/abs' }, abs_trt: { root: 'models/abs_trt' }, other: { root: 'libs/other' } },
+    },
+    nxJsonConfiguration: {},
+    projectGraph: { nodes: {}, dependencies: {} },
+  } as unknown as Parameters<typeof buildExecutor>[1];
+}
+
+/** What the executor printed on stdout and stderr while `fn` ran. */
+async function printed<T>(fn: () => Promise<T>): Promise<{ result: T; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const saved = { info: console.info, log: console.log, error: console.error };
+  console.info = console.log = (...a: unknown[]) => out.push(a.join(' '));
+  console.error = (...a: unknown[]) => err.push(a.join(' '));
+  try {
+    return { result: await fn(), out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    Object.assign(console, saved);
+  }
+}
+
+describe('build executor', () => {
+  it('writes the entry into the default repository and prints one line', async () => {
+    project('abs', 'export:\n  file: model.onnx\n', true);
+    const { result, out } = await printed(() => buildExecutor({}, context('abs')));
+    expect(result).toEqual({ success: true });
+    expect(out).toContain('nx-triton: wrote dist/model-repository/abs (config.pbtxt, 1/model.onnx)');
+    expect(readdirSync(join(ws, 'dist', 'model-repository', 'abs', '1'))).toEqual(['model.onnx']);
+    const text = readFileSync(join(ws, 'dist', 'model-repository', 'abs', 'config.pbtxt'), 'utf8');
+    expect(parsePbtxt(text, 'config.pbtxt')).toEqual({
+      name: 'abs',
+      platform: 'onnxruntime_onnx',
+      input: [{ name: 'x', data_type: 'TYPE_FP32', dims: [3, 4, 5] }],
+      output: [{ name: 'y', data_type: 'TYPE_FP32', dims: [3, 4, 5] }],
+    });
+  });
+
+  it('honours the repository option and resolves from: through the project graph', async () => {
+    project('abs', 'export:\n  file: model.onnx\n', true);
+    project('abs_trt', 'platform: tensorrt_plan\nfrom: abs\n', false);
+    const { result, err } = await printed(() => buildExecutor({ repository: 'out/repo' }, context('abs_trt')));
+    expect(result).toEqual({ success: false });
+    expect(err).toContain('models/abs_trt/triton.yaml: the TensorRT engine is missing: dist/models/abs_trt/engine is empty or absent; run the engine target first (nx run abs_trt:engine)');
+    expect(err).not.toContain('    at ');
+  });
+
+  it('prints a spec error without a stack and writes nothing', async () => {
+    project('abs', 'max_batch_size: 4\nexport:\n  file: model.onnx\n', true);
+    const { result, err } = await printed(() => buildExecutor({}, context('abs')));
+    expect(result).toEqual({ success: false });
+    expect(err).toContain(
+      'models/abs/triton.yaml:1:1: max_batch_size: 4 needs a dynamic first (batch) dim on every input and output, but input "x" has a fixed first dim: shape [3, 4, 5] in dist/models/abs/export/model.onnx; set max_batch_size: 0 or export with a dynamic batch dim',
+    );
+    expect(err).not.toContain('    at ');
+    expect(readdirSync(ws).sort()).toEqual(['dist', 'models']);
+    expect(readdirSync(join(ws, 'dist'))).toEqual(['models']);
+  });
+});

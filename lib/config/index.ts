@@ -1,0 +1,1 @@
+export { deriveModelConfig, formatShape, type ModelSource } from './derive';

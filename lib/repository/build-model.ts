@@ -1,0 +1,221 @@
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
+import { toPbtxt } from '../../proto/text-format';
+import { deriveModelConfig, positionOf } from '../config/derive';
+import { SpecError, UserError, type Diagnostic } from '../errors';
+import { engineDir, exportDir, modelFilename } from '../layout';
+import { readOnnxSignature } from '../onnx';
+import { childPath } from '../spec/context';
+import { loadSpec } from '../spec';
+import type { ModelConfig, ModelSpec, OnnxSignature } from '../types';
+import { isInside } from './copy-tree';
+import { writeModelEntry, type FileCopy, type VersionSource } from './write-entry';
+
+export interface BuildModelOptions {
+  workspaceRoot: string;
+  /** The project's triton.yaml. */
+  specFile: string;
+  /** The repository directory, absolute or relative to the workspace root. */
+  repository: string;
+  /** The triton.yaml of the project that builds `modelName`, if any (for `from:`). */
+  resolveSpecFile: (modelName: string) => string | undefined;
+  log?: (line: string) => void;
+}
+
+export interface BuiltModel {
+  entryDir: string;
+  config: ModelConfig;
+  /** What the entry holds, for the summary line: `config.pbtxt`, `1/model.onnx`, `labels.txt`... */
+  files: string[];
+}
+
+/** A workspace path as shown in messages and in config.pbtxt's header. */
+function display(workspaceRoot: string, path: string): string {
+  const rel = relative(workspaceRoot, path);
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? path : rel.split(sep).join('/');
+}
+
+function diagnostic(spec: ModelSpec, path: string, message: string): Diagnostic {
+  const pos = positionOf(spec, path);
+  return { file: spec.file, line: pos?.line, col: pos?.col, path, message };
+}
+
+/** The specs `from:` leads through: this one, the model it names, and so on, up to one with `export:`. */
+function loadFromChain(spec: ModelSpec, opts: BuildModelOptions): ModelSpec[] {
+  const chain = [spec];
+  let current = spec;
+  while (!current.export && current.from !== undefined && current.config.platform !== 'ensemble') {
+    const name = current.from;
+    if (chain.some((s) => s.name === name)) {
+      const cycle = [...chain.map((s) => s.name), name].map((n) => JSON.stringify(n)).join(' -> ');
+      throw new SpecError([diagnostic(current, 'from', `${cycle} is a cycle`)]);
+    }
+    const file = opts.resolveSpecFile(name);
+    if (file === undefined) {
+      throw new SpecError([diagnostic(current, 'from', `no model project named ${JSON.stringify(name)} in the workspace (no triton.yaml builds it)`)]);
+    }
+    current = loadSpec(file, { displayPath: display(opts.workspaceRoot, file) });
+    chain.push(current);
+  }
+  return chain;
+}
+
+/** The `from:` model as deriveModelConfig takes it: its own `from:` chain folded into its config. */
+function foldFrom(chain: ModelSpec[]): ModelSpec | undefined {
+  if (chain.length === 0) return undefined;
+  const [head, ...rest] = chain;
+  if (rest.length === 0) return head;
+  return { ...head, config: deriveModelConfig(head, { fromSpec: foldFrom(rest) }) };
+}
+
+/** The file the export target wrote for `owner`, or a message saying to run it. */
+function exportedModel(workspaceRoot: string, spec: ModelSpec, owner: ModelSpec): string {
+  const dir = exportDir(workspaceRoot, owner.name);
+  const own = modelFilename(owner.config);
+  // For a TensorRT model the export is its ONNX (the engine target makes the plan); a plan given by file: also works.
+  const names = owner.config.platform === 'tensorrt_plan' ? ['model.onnx', 'model.plan'] : [own ?? 'model.onnx'];
+  for (const name of names) if (existsSync(join(dir, name))) return join(dir, name);
+  const whose = owner === spec ? 'the exported model' : `the exported model of "${owner.name}" (from:)`;
+  throw new UserError(
+    `${spec.file}: ${whose} is missing: ${display(workspaceRoot, join(dir, names[0]))} does not exist; run the export target first (nx run ${owner.name}:export)`,
+  );
+}
+
+function isOnnxPath(path: string): boolean {
+  return path.endsWith('.onnx');
+}
+
+/** What goes into the version directory this project builds. */
+function versionSource(workspaceRoot: string, spec: ModelSpec, config: ModelConfig, model: string | undefined, onnx: OnnxSignature | undefined): VersionSource {
+  const version = spec.version;
+  if (model === undefined) return { version, files: [] };
+  if (config.platform === 'tensorrt_plan' && isOnnxPath(model)) {
+    const dir = engineDir(workspaceRoot, spec.name);
+    if (!existsSync(dir) || readdirSync(dir).length === 0) {
+      throw new UserError(`${spec.file}: the TensorRT engine is missing: ${display(workspaceRoot, dir)} is empty or absent; run the engine target first (nx run ${spec.name}:engine)`);
+    }
+    return { version, from: dir };
+  }
+  const dest = modelFilename(config) ?? basename(model);
+  if (onnx && onnx.externalData.length > 0 && statSync(model).isFile()) {
+    // Triton loads ONNX with external data only in its directory form: <dest>/model.onnx beside the data.
+    return {
+      version,
+      files: [
+        { src: model, dest: `${dest}/model.onnx` },
+        ...onnx.externalData.map((loc) => ({ src: join(dirname(model), loc), dest: `${dest}/${loc}` })),
+      ],
+    };
+  }
+  return { version, files: [{ src: model, dest }] };
+}
+
+/** The spec a top-level key of the final config came from (for `from:`, maybe another project). */
+function ownerOf(key: string, chain: ModelSpec[]): ModelSpec {
+  return chain.find((s) => s.config[key] !== undefined) ?? chain[0];
+}
+
+/** A project file the config names, checked to exist inside the project. */
+function projectFile(owner: ModelSpec, path: string, candidates: string[], problems: Diagnostic[]): string | undefined {
+  const written = candidates[candidates.length - 1];
+  const normal = posix.normalize(written.replace(/\\/g, '/'));
+  if (written.includes('\0') || isAbsolute(written) || normal === '..' || normal.startsWith('../')) {
+    problems.push(diagnostic(owner, path, `${JSON.stringify(written)} must be a path inside the project directory`));
+    return undefined;
+  }
+  for (const candidate of candidates) {
+    const full = resolve(owner.dir, candidate);
+    if (!existsSync(full) || !statSync(full).isFile()) continue;
+    if (!isInside(realpathSync(owner.dir), realpathSync(full))) {
+      problems.push(diagnostic(owner, path, `${JSON.stringify(candidate)} leads outside the project directory (a symbolic link?)`));
+      return undefined;
+    }
+    return full;
+  }
+  const tried = candidates.map((c) => JSON.stringify(c)).join(' or ');
+  problems.push(diagnostic(owner, path, `${tried} does not exist in the project directory ${posix.dirname(owner.file)}`));
+  return undefined;
+}
+
+/** Label files and warm-up data: Triton reads them from the model directory. */
+function extraFiles(config: ModelConfig, chain: ModelSpec[]): FileCopy[] {
+  const problems: Diagnostic[] = [];
+  const out = new Map<string, string>();
+  const outputOwner = ownerOf('output', chain);
+  for (const [i, o] of (config.output ?? []).entries()) {
+    if (typeof o.label_filename !== 'string' || o.label_filename === '') continue;
+    const src = projectFile(outputOwner, `output[${i}].label_filename`, [o.label_filename], problems);
+    if (src) out.set(o.label_filename, src);
+  }
+  const warmupOwner = ownerOf('model_warmup', chain);
+  const warmups = (config.model_warmup ?? []) as Array<{ inputs?: Record<string, { input_data_file?: string }> }>;
+  for (const [i, w] of warmups.entries()) {
+    for (const [input, data] of Object.entries(w.inputs ?? {})) {
+      const file = data?.input_data_file;
+      if (typeof file !== 'string' || file === '') continue;
+      const path = `${childPath(childPath(`model_warmup[${i}]`, 'inputs'), input)}.input_data_file`;
+      // Triton reads it from <model>/warmup/; the project may keep it there too, or beside triton.yaml.
+      const src = projectFile(warmupOwner, path, [`warmup/${file}`, file], problems);
+      if (src) out.set(`warmup/${file}`, src);
+    }
+  }
+  if (problems.length > 0) throw new SpecError(problems);
+  return [...out.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([dest, src]) => ({ src, dest }));
+}
+
+/** `config.pbtxt`, then the rest; version directories show what they hold. */
+function listEntry(entryDir: string): string[] {
+  const out = ['config.pbtxt'];
+  for (const name of readdirSync(entryDir).sort()) {
+    if (name === 'config.pbtxt') continue;
+    const full = join(entryDir, name);
+    if (!statSync(full).isDirectory()) out.push(name);
+    else if (/^[1-9]\d*$/.test(name)) {
+      const inside = readdirSync(full).filter((n) => !n.startsWith('.')).sort();
+      if (inside.length === 0) out.push(`${name}/`);
+      for (const n of inside) out.push(statSync(join(full, n)).isDirectory() ? `${name}/${n}/` : `${name}/${n}`);
+    } else out.push(`${name}/`);
+  }
+  return out;
+}
+
+/** Validates one model project and writes its repository entry `<repository>/<name>/`. */
+export async function buildModel(opts: BuildModelOptions): Promise<BuiltModel> {
+  const { workspaceRoot } = opts;
+  const specFile = resolve(workspaceRoot, opts.specFile);
+  const spec = loadSpec(specFile, { displayPath: display(workspaceRoot, specFile) });
+  const ensemble = spec.config.platform === 'ensemble';
+  const chain = loadFromChain(spec, opts);
+  const owner = chain.find((s) => s.export !== undefined);
+  if (!ensemble && !owner) {
+    if (chain.length === 1) throw new SpecError([{ file: spec.file, path: '', message: 'no model source: set export: or from:' }]);
+    const last = chain[chain.length - 1];
+    throw new SpecError([diagnostic(chain[chain.length - 2], 'from', `model "${last.name}" has neither export: nor from:, so there is no model file to take`)]);
+  }
+
+  const model = ensemble || !owner ? undefined : exportedModel(workspaceRoot, spec, owner);
+  const onnx = model && isOnnxPath(model) ? await readOnnxSignature(model) : undefined;
+  const config = deriveModelConfig(spec, {
+    onnx,
+    onnxFile: model ? display(workspaceRoot, model) : undefined,
+    fromSpec: foldFrom(chain.slice(1)),
+  });
+
+  const versions: VersionSource[] = [versionSource(workspaceRoot, spec, config, model, onnx)];
+  for (const [n, dir] of Object.entries(spec.previousVersions).sort(([a], [b]) => Number(a) - Number(b))) {
+    versions.push({ version: Number(n), from: resolve(spec.dir, dir) });
+  }
+  const header = `# Generated by nx-triton from ${spec.file}; edit that file, not this one.\n`;
+  const repository = resolve(workspaceRoot, opts.repository);
+  await writeModelEntry({
+    repository,
+    name: spec.name,
+    configText: header + toPbtxt(config),
+    versions,
+    extraFiles: extraFiles(config, chain),
+  });
+  const entryDir = join(repository, spec.name);
+  const files = listEntry(entryDir);
+  opts.log?.(`nx-triton: wrote ${display(workspaceRoot, entryDir)} (${files.join(', ')})`);
+  return { entryDir, config, files };
+}

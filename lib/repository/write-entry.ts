@@ -1,0 +1,196 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { UserError } from '../errors';
+import { checkModelName } from '../spec/model-name';
+import { copyPath, fsyncPath } from './copy-tree';
+
+export interface FileCopy {
+  src: string;
+  /** Relative to the directory it lands in. */
+  dest: string;
+}
+
+export type VersionSource =
+  /** The contents of `from` (a directory) become `<version>/`. */
+  | { version: number; from: string }
+  | { version: number; files: FileCopy[] };
+
+export interface WriteEntryOptions {
+  repository: string;
+  name: string;
+  configText: string;
+  versions: VersionSource[];
+  /** Files beside config.pbtxt: labels, `warmup/...`. */
+  extraFiles?: FileCopy[];
+}
+
+/**
+ * Written into a version directory that would otherwise be empty (an ensemble's): Nx does not
+ * restore empty directories from its cache, and Triton needs the version directory to exist.
+ * Triton ignores it: an ensemble has no model file to look for.
+ */
+export const EMPTY_VERSION_MARKER = '.nx-triton-ensemble';
+
+const SIDE_DIR = /^(tmp|old)-(\d+)-([0-9a-f]{12})$/;
+
+/** Why `dest` cannot be a path inside the entry, or undefined. */
+function badRelativePath(dest: string): string | undefined {
+  if (dest.length === 0) return 'it is empty';
+  if (dest.includes('\0')) return 'it contains a NUL character';
+  if (dest.startsWith('/') || dest.startsWith('\\') || /^[A-Za-z]:/.test(dest)) return 'it is absolute';
+  const parts = dest.split(/[/\\]/);
+  if (parts.some((p) => p === '..')) return 'it goes up with ".."';
+  if (parts.every((p) => p === '' || p === '.')) return 'it names the directory itself';
+  return undefined;
+}
+
+function checkDest(dest: string, what: string): string {
+  const why = badRelativePath(dest);
+  if (why) throw new UserError(`${what} ${JSON.stringify(dest)} cannot be written into the model directory: ${why}`);
+  return dest.split(/[/\\]/).filter((p) => p !== '' && p !== '.').join('/');
+}
+
+function pidAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function fsyncDir(path: string): Promise<void> {
+  try {
+    await fsyncPath(path);
+  } catch {
+    // Some filesystems refuse to fsync a directory; the rename is still atomic.
+  }
+}
+
+/**
+ * Repairs what a killed writer of this entry left behind: an entry moved aside but never
+ * replaced is put back, and temp or old copies of dead writers are removed.
+ */
+export async function recoverEntry(repository: string, name: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(repository);
+  } catch {
+    return;
+  }
+  const prefix = `.${name}.`;
+  const entry = join(repository, name);
+  const dead = names
+    .filter((n) => n.startsWith(prefix))
+    .map((n) => ({ n, m: SIDE_DIR.exec(n.slice(prefix.length)) }))
+    .filter((x): x is { n: string; m: RegExpExecArray } => x.m !== null && !pidAlive(Number(x.m[2])));
+  const olds = dead.filter((x) => x.m[1] === 'old');
+  if (olds.length > 0 && !(await exists(entry))) {
+    await rename(join(repository, olds[0].n), entry);
+  }
+  for (const { n } of dead) await rm(join(repository, n), { recursive: true, force: true });
+}
+
+async function writeText(path: string, text: string): Promise<void> {
+  const handle = await open(path, 'wx');
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Fills the temp directory: config.pbtxt, version directories, extra files. */
+async function fill(dir: string, opts: WriteEntryOptions): Promise<void> {
+  await writeText(join(dir, 'config.pbtxt'), opts.configText);
+  for (const v of opts.versions) {
+    const versionDir = join(dir, String(v.version));
+    if ('from' in v) {
+      await copyPath(v.from, versionDir, { hardLink: true });
+    } else {
+      await mkdir(versionDir);
+      for (const f of v.files) await copyPath(f.src, join(versionDir, checkDest(f.dest, 'model file')), { hardLink: true });
+    }
+    if ((await readdir(versionDir)).length === 0) await writeText(join(versionDir, EMPTY_VERSION_MARKER), '');
+    await fsyncDir(versionDir);
+  }
+  // Small files users edit in place: copied, not linked, so an edit never changes a built entry.
+  for (const f of opts.extraFiles ?? []) {
+    const dest = join(dir, checkDest(f.dest, 'file'));
+    await copyPath(f.src, dest);
+    await fsyncDir(dirname(dest));
+  }
+  await fsyncDir(dir);
+}
+
+function checkOptions(opts: WriteEntryOptions): void {
+  const why = checkModelName(opts.name);
+  if (why) throw new UserError(why);
+  const seen = new Set<string>();
+  for (const v of opts.versions) {
+    if (!Number.isSafeInteger(v.version) || v.version < 1) {
+      throw new UserError(`version ${v.version} of model "${opts.name}" is not a positive integer`);
+    }
+    if (seen.has(String(v.version))) throw new UserError(`version ${v.version} of model "${opts.name}" is given twice`);
+    seen.add(String(v.version));
+    if ('files' in v) for (const f of v.files) checkDest(f.dest, 'model file');
+  }
+  const taken = new Set(['config.pbtxt']);
+  for (const f of opts.extraFiles ?? []) {
+    const dest = checkDest(f.dest, 'file');
+    const top = dest.split('/')[0];
+    if (seen.has(top) || /^\d+$/.test(top)) throw new UserError(`file "${f.dest}" would land in a version directory of model "${opts.name}"`);
+    if (taken.has(dest)) throw new UserError(`file "${f.dest}" is given twice for model "${opts.name}"`);
+    taken.add(dest);
+  }
+}
+
+/**
+ * Writes `<repository>/<name>/` all at once: everything is built in a sibling temp directory,
+ * synced, and swapped in with renames, so a failed or killed write leaves the previous entry.
+ */
+export async function writeModelEntry(opts: WriteEntryOptions): Promise<void> {
+  checkOptions(opts);
+  const { repository, name } = opts;
+  await mkdir(repository, { recursive: true });
+  await recoverEntry(repository, name);
+
+  const tag = () => `${process.pid}-${randomBytes(6).toString('hex')}`;
+  const tmp = join(repository, `.${name}.tmp-${tag()}`);
+  await mkdir(tmp);
+  try {
+    await fill(tmp, opts);
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+
+  const entry = join(repository, name);
+  const old = join(repository, `.${name}.old-${tag()}`);
+  let movedAside = false;
+  try {
+    if (await exists(entry)) {
+      await rename(entry, old);
+      movedAside = true;
+    }
+    await rename(tmp, entry);
+  } catch (err) {
+    if (movedAside && !(await exists(entry))) await rename(old, entry);
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  await fsyncDir(repository);
+  if (movedAside) await rm(old, { recursive: true, force: true });
+}
