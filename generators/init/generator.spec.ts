@@ -1,0 +1,34 @@
+import { readNxJson, updateNxJson } from '@nx/devkit';
+import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
+import { describe, expect, it } from 'vitest';
+import { initGenerator } from './generator';
+
+describe('init generator', () => {
+  it('registers nx-triton in nx.json once', async () => {
+    const tree = createTreeWithEmptyWorkspace({ formatter: 'none' });
+    const before = readNxJson(tree)?.plugins ?? [];
+    await initGenerator(tree, {});
+    await initGenerator(tree, { keepExistingVersions: true });
+    expect(readNxJson(tree)?.plugins).toEqual([...before, { plugin: 'nx-triton', options: {} }]);
+  });
+
+  it('keeps an existing entry, string or object, as the user wrote it', async () => {
+    for (const entry of ['nx-triton', { plugin: 'nx-triton', options: { repository: 'out/repo' } }]) {
+      const tree = createTreeWithEmptyWorkspace({ formatter: 'none' });
+      const nxJson = readNxJson(tree) ?? {};
+      updateNxJson(tree, { ...nxJson, plugins: ['@nx/js/typescript', entry] });
+      await initGenerator(tree, { skipFormat: true });
+      expect(readNxJson(tree)?.plugins).toEqual(['@nx/js/typescript', entry]);
+    }
+  });
+
+  it('touches nothing but nx.json', async () => {
+    const tree = createTreeWithEmptyWorkspace({ formatter: 'none' });
+    const contents = () => new Map(tree.listChanges().map((c) => [c.path, c.content?.toString('utf8')]));
+    const before = contents();
+    await initGenerator(tree, { skipPackageJson: false });
+    const after = contents();
+    const changed = [...after.keys()].filter((path) => after.get(path) !== before.get(path));
+    expect(changed).toEqual(['nx.json']);
+  });
+});

@@ -1,0 +1,132 @@
+import { join, posix } from 'node:path';
+import { formatFiles, generateFiles, getProjects, globAsync, logger, readNxJson, type GeneratorCallback, type Tree } from '@nx/devkit';
+import { UserError } from '../../lib/errors';
+import { DEFAULT_REPOSITORY, modelFilename } from '../../lib/layout';
+import { packageRoot } from '../../lib/package-root';
+import { readSpecSummary } from '../../lib/spec/summary';
+import { normalizeModelOptions, type ModelGeneratorSchema, type ModelOptions, type Platform, type Source } from './options';
+
+export type { ModelGeneratorSchema } from './options';
+
+/** The example network of `--source torch`: input [batch, 256] -> output [batch, 10]. */
+const INPUT_SIZE = 256;
+const OUTPUT_SIZE = 10;
+
+interface IoTensor {
+  section: 'input' | 'output';
+  name: string;
+  dataType: string;
+  dims: number[];
+}
+
+/** Names of every project and every triton.yaml model in the workspace. */
+async function takenNames(tree: Tree): Promise<Set<string>> {
+  const names = new Set(getProjects(tree).keys());
+  for (const file of await globAsync(tree, ['**/triton.yaml'])) {
+    const text = tree.read(file, 'utf8') ?? '';
+    names.add(readSpecSummary(text, join(tree.root, posix.dirname(file))).name);
+  }
+  return names;
+}
+
+function directoryTaken(tree: Tree, directory: string): boolean {
+  return tree.exists(directory) && (tree.isFile(directory) || tree.children(directory).length > 0);
+}
+
+/** The model's name and directory: the ones asked for, or with --force `<name>_<n>`, the lowest n free. */
+async function placeModel(tree: Tree, options: ModelOptions): Promise<{ name: string; directory: string }> {
+  const taken = await takenNames(tree);
+  const place = (name: string, suffix: string) => ({
+    name,
+    directory: options.directory === undefined ? `models/${name}` : options.directory + suffix,
+  });
+  const free = ({ name, directory }: { name: string; directory: string }) => !taken.has(name) && !directoryTaken(tree, directory);
+
+  const wanted = place(options.name, '');
+  if (free(wanted)) return wanted;
+  if (!options.force) throw new UserError(`Model ${options.name} already exists`);
+  for (let n = 0; ; n++) {
+    const candidate = place(`${options.name}_${n}`, `_${n}`);
+    // An explicit --directory that is still free keeps its place under the new name.
+    if (options.directory !== undefined && !directoryTaken(tree, options.directory)) candidate.directory = options.directory;
+    if (free(candidate)) return candidate;
+  }
+}
+
+function defaultSource(options: ModelOptions): Source | undefined {
+  if (options.source) return options.source;
+  if (options.from || options.platform === 'ensemble') return undefined;
+  return options.platform === 'python' ? 'file' : 'torch';
+}
+
+/** What the scaffold lists under input/output, and whether Triton needs it listed. */
+function ioFor(platform: Platform, batched: boolean): { io: IoTensor[]; ioRequired: boolean } {
+  const dims = (n: number) => (batched ? [n] : [-1, n]);
+  if (platform === 'python' || platform === 'ensemble') {
+    const io: IoTensor[] = [
+      { section: 'input', name: 'INPUT0', dataType: 'fp32', dims: dims(4) },
+      { section: 'output', name: 'OUTPUT0', dataType: 'fp32', dims: dims(4) },
+    ];
+    return { io, ioRequired: true };
+  }
+  const io: IoTensor[] = [
+    { section: 'input', name: 'input', dataType: 'fp32', dims: dims(INPUT_SIZE) },
+    { section: 'output', name: 'output', dataType: 'fp32', dims: dims(OUTPUT_SIZE) },
+  ];
+  // TorchScript carries no tensor names or types: a libtorch model lists them.
+  return { io, ioRequired: platform === 'pytorch_libtorch' };
+}
+
+function repositoryOption(tree: Tree): string {
+  for (const entry of readNxJson(tree)?.plugins ?? []) {
+    if (typeof entry === 'object' && entry.plugin === 'nx-triton') {
+      const repository = (entry.options as { repository?: unknown } | undefined)?.repository;
+      if (typeof repository === 'string' && repository !== '') return repository.replace(/^\.\//, '').replace(/\/+$/, '');
+    }
+  }
+  return DEFAULT_REPOSITORY;
+}
+
+export async function modelGenerator(tree: Tree, schema: ModelGeneratorSchema): Promise<GeneratorCallback> {
+  const options = normalizeModelOptions(schema);
+  if (options.from) {
+    const known = await takenNames(tree);
+    if (!known.has(options.from)) throw new UserError(`--from: no model named ${JSON.stringify(options.from)} in the workspace`);
+  }
+  const { name, directory } = await placeModel(tree, options);
+  const source = defaultSource(options);
+  const backend = options.platform === 'python' ? 'python' : undefined;
+  const modelFile =
+    options.platform === 'tensorrt_plan'
+      ? 'model.onnx' // the engine target turns the ONNX file into a plan
+      : modelFilename(backend ? { backend } : { platform: options.platform }) ?? 'model.onnx';
+
+  const substitutions = {
+    name,
+    declareName: posix.basename(directory) !== name,
+    repository: repositoryOption(tree),
+    platform: options.platform,
+    backend,
+    from: options.from,
+    maxBatchSize: options.maxBatchSize,
+    instanceGroups: options.instanceGroups,
+    source,
+    modelFile,
+    inputSize: INPUT_SIZE,
+    outputSize: OUTPUT_SIZE,
+    // A `from:` model inherits the I/O of its source model.
+    ...(options.from ? { io: [], ioRequired: false } : ioFor(options.platform, (options.maxBatchSize ?? 0) > 0)),
+  };
+  const templates = join(packageRoot(), 'generators', 'model', 'files');
+  generateFiles(tree, join(templates, 'spec'), directory, substitutions);
+  if (source === 'torch') generateFiles(tree, join(templates, 'torch'), directory, substitutions);
+  if (options.platform === 'python' && source === 'file') generateFiles(tree, join(templates, 'python'), directory, substitutions);
+
+  if (!options.skipFormat) await formatFiles(tree);
+  return () => {
+    const hint = source === 'command' ? ` (after writing ${directory}/export.py)` : source === 'file' && options.platform !== 'python' ? ` (after putting the model at ${directory}/${modelFile})` : '';
+    logger.info(`Created model ${name} in ${directory}/. Next: nx run ${name}:build${hint}`);
+  };
+}
+
+export default modelGenerator;

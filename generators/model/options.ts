@@ -1,0 +1,125 @@
+import { posix } from 'node:path';
+import { UserError } from '../../lib/errors';
+import { checkModelName } from '../../lib/spec/model-name';
+import { didYouMean } from '../../lib/spec/suggest';
+
+export const PLATFORMS = ['onnxruntime_onnx', 'tensorrt_plan', 'pytorch_libtorch', 'python', 'ensemble'] as const;
+export type Platform = (typeof PLATFORMS)[number];
+export const SOURCES = ['torch', 'command', 'file'] as const;
+export type Source = (typeof SOURCES)[number];
+export const INSTANCE_KINDS = ['gpu', 'cpu', 'model', 'auto'] as const;
+
+export interface ModelGeneratorSchema {
+  name: string;
+  directory?: string;
+  platform?: Platform;
+  maxBatchSize?: number;
+  /** `kind:count` entries; a single string may hold several, comma-separated. */
+  instanceGroup?: string[] | string;
+  from?: string;
+  source?: Source;
+  force?: boolean;
+  skipFormat?: boolean;
+}
+
+export interface InstanceGroup {
+  kind: string;
+  count: number;
+}
+
+/** Checked options; `directory` is unset when it follows the name. */
+export interface ModelOptions {
+  name: string;
+  directory?: string;
+  platform: Platform;
+  maxBatchSize?: number;
+  instanceGroups: InstanceGroup[];
+  from?: string;
+  source?: Source;
+  force: boolean;
+  skipFormat: boolean;
+}
+
+function fail(message: string): never {
+  throw new UserError(message);
+}
+
+function oneOf<T extends string>(option: string, value: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  return fail(`--${option}: unknown value ${JSON.stringify(value)} (expected one of ${allowed.join(', ')})${didYouMean(value, allowed)}`);
+}
+
+/** `gpu:4`, `cpu`, `KIND_GPU:2` -> { kind: 'gpu', count }. */
+export function parseInstanceGroup(entry: string): InstanceGroup {
+  const text = entry.trim();
+  const match = /^([^:]+)(?::(.*))?$/.exec(text);
+  const rawKind = (match?.[1] ?? '').trim().toLowerCase().replace(/^kind_/, '');
+  if (!(INSTANCE_KINDS as readonly string[]).includes(rawKind)) {
+    fail(
+      `--instanceGroup ${JSON.stringify(entry)}: unknown kind ${JSON.stringify(rawKind)} ` +
+        `(expected kind:count with kind one of ${INSTANCE_KINDS.join(', ')}, e.g. gpu:4)${didYouMean(rawKind, INSTANCE_KINDS)}`,
+    );
+  }
+  const rawCount = match?.[2]?.trim();
+  if (rawCount === undefined) return { kind: rawKind, count: 1 };
+  if (!/^[0-9]+$/.test(rawCount) || Number(rawCount) < 1 || !Number.isSafeInteger(Number(rawCount))) {
+    fail(`--instanceGroup ${JSON.stringify(entry)}: count must be a positive integer (e.g. ${rawKind}:2)`);
+  }
+  return { kind: rawKind, count: Number(rawCount) };
+}
+
+function instanceGroups(value: ModelGeneratorSchema['instanceGroup']): InstanceGroup[] {
+  if (value === undefined) return [];
+  const entries = (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(','));
+  return entries.filter((e) => e.trim() !== '').map(parseInstanceGroup);
+}
+
+/** Workspace-relative, `/`-separated; never outside the workspace. */
+export function normalizeDirectory(directory: string): string {
+  const unified = directory.replace(/\\/g, '/');
+  const normalized = posix.normalize(unified).replace(/\/+$/, '');
+  if (posix.isAbsolute(unified) || normalized === '..' || normalized.startsWith('../') || normalized === '.' || normalized === '') {
+    fail(`--directory ${JSON.stringify(directory)}: must be a directory inside the workspace, relative to its root`);
+  }
+  return normalized;
+}
+
+export function checkName(name: string): void {
+  const problem = checkModelName(name);
+  if (problem) fail(`Invalid model name: ${problem}`);
+}
+
+export function normalizeModelOptions(schema: ModelGeneratorSchema): ModelOptions {
+  const name = typeof schema.name === 'string' ? schema.name : '';
+  checkName(name);
+  const from = schema.from?.trim() || undefined;
+  let platform = oneOf('platform', schema.platform ?? (from ? 'tensorrt_plan' : 'onnxruntime_onnx'), PLATFORMS);
+  if (from) {
+    if (platform !== 'tensorrt_plan') fail(`--from makes a TensorRT model: it cannot be used with --platform=${platform}`);
+    if (schema.source !== undefined) fail('--from takes the model file of the other model: it cannot be used with --source');
+    if (from === name) fail(`--from: a model cannot be built from itself (${name})`);
+    platform = 'tensorrt_plan';
+  }
+  const source = schema.source === undefined ? undefined : oneOf('source', schema.source, SOURCES);
+  if (platform === 'ensemble' && source !== undefined) fail('--source: an ensemble has no model file of its own');
+  const groups = instanceGroups(schema.instanceGroup);
+  if (platform === 'ensemble' && groups.length > 0) fail('--instanceGroup: an ensemble runs no instances of its own (its steps do)');
+  if (platform === 'python' && (source === 'torch' || source === 'command')) {
+    fail(`--source=${source}: a python backend model is its model.py (use --source=file or leave --source out)`);
+  }
+  const maxBatchSize = schema.maxBatchSize;
+  if (maxBatchSize !== undefined && (!Number.isSafeInteger(maxBatchSize) || maxBatchSize < 0)) {
+    fail(`--maxBatchSize: must be an integer >= 0 (got ${JSON.stringify(maxBatchSize)})`);
+  }
+  return {
+    name,
+    directory: schema.directory ? normalizeDirectory(schema.directory) : undefined,
+    platform,
+    maxBatchSize,
+    instanceGroups: groups,
+    from,
+    source,
+    force: schema.force === true,
+    skipFormat: schema.skipFormat === true,
+  };
+}

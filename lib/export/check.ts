@@ -1,0 +1,74 @@
+import { existsSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { onnxElemTypeName, readOnnxSignature } from '../onnx';
+import type { ModelSpec, OnnxSignature } from '../types';
+import { exportError } from './where';
+
+/** What a torch export promised: the graph is checked against it. */
+export interface ExpectedGraph {
+  inputs: Array<{ name: string; dataType?: string }>;
+  outputs: string[];
+}
+
+/** Triton type -> ONNX element type number, for the types a torch export can feed. */
+const ONNX_TYPE: Record<string, number> = {
+  TYPE_FP32: 1, TYPE_UINT8: 2, TYPE_INT8: 3, TYPE_INT16: 5, TYPE_INT32: 6, TYPE_INT64: 7,
+  TYPE_BOOL: 9, TYPE_FP16: 10, TYPE_FP64: 11, TYPE_BF16: 16,
+};
+
+/**
+ * Checks what the export wrote: it exists and is not empty, and an ONNX model (a `.onnx` file, or a
+ * `model.onnx` directory holding one) is readable and, for a torch export, has the promised I/O.
+ */
+export async function checkExported(
+  spec: ModelSpec,
+  key: string,
+  output: string,
+  shownPath: string,
+  expected?: ExpectedGraph,
+): Promise<OnnxSignature | undefined> {
+  const info = await stat(output).catch(() => undefined);
+  if (!info) throw exportError(spec, key, `the export did not write ${shownPath}`);
+  if (info.isFile() && info.size === 0) throw exportError(spec, key, `the export wrote an empty file ${shownPath}`);
+  if (info.isDirectory() && (await readdir(output)).length === 0) {
+    throw exportError(spec, key, `the export wrote an empty directory ${shownPath}`);
+  }
+  const onnxFile = info.isDirectory() ? join(output, 'model.onnx') : output;
+  if (!onnxFile.endsWith('.onnx') || !existsSync(onnxFile)) return undefined;
+  let signature: OnnxSignature;
+  try {
+    signature = await readOnnxSignature(onnxFile);
+  } catch (err) {
+    throw exportError(spec, key, `${shownPath} is not a readable ONNX model: ${(err as Error).message}`);
+  }
+  if (expected) checkGraph(spec, key, shownPath, signature, expected);
+  return signature;
+}
+
+function checkGraph(spec: ModelSpec, key: string, shownPath: string, sig: OnnxSignature, expected: ExpectedGraph): void {
+  const got = sig.inputs.map((i) => i.name);
+  const want = expected.inputs.map((i) => i.name);
+  if (got.join('\0') !== want.join('\0')) {
+    throw exportError(
+      spec,
+      'export.torch.input_shapes',
+      `${shownPath} has inputs [${got.join(', ')}] but input_shapes names [${want.join(', ')}] (does forward() take every input, in this order?)`,
+    );
+  }
+  const outputs = sig.outputs.map((o) => o.name);
+  if (outputs.join('\0') !== expected.outputs.join('\0')) {
+    throw exportError(spec, key, `${shownPath} has outputs [${outputs.join(', ')}], expected [${expected.outputs.join(', ')}]`);
+  }
+  for (const input of expected.inputs) {
+    const want = input.dataType ? ONNX_TYPE[input.dataType] : undefined;
+    const actual = sig.inputs.find((i) => i.name === input.name);
+    if (want !== undefined && actual && actual.elemType !== want) {
+      throw exportError(
+        spec,
+        key,
+        `${shownPath} input "${input.name}" is ${onnxElemTypeName(actual.elemType)}, expected ${onnxElemTypeName(want)} (${input.dataType})`,
+      );
+    }
+  }
+}

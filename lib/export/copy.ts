@@ -1,0 +1,49 @@
+import { constants } from 'node:fs';
+import { copyFile, lstat, mkdir, readdir, readlink, realpath, stat } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import type { ModelSpec } from '../types';
+import { isInside, resolveInsideProject } from './paths';
+import { exportError } from './where';
+
+/**
+ * Copies `export.file` (a file or a directory tree) to `output`. Files are copied by the kernel
+ * (reflink where the filesystem can), never read whole into memory. A link is followed only when it
+ * points inside the project directory.
+ */
+export async function exportFile(spec: ModelSpec, path: string, output: string): Promise<void> {
+  const source = resolveInsideProject(spec, path, 'export.file');
+  const projectReal = await realpath(spec.dir);
+  await copyEntry(spec, projectReal, source, output);
+}
+
+async function copyEntry(spec: ModelSpec, projectReal: string, source: string, target: string): Promise<void> {
+  const link = await lstat(source);
+  let real = source;
+  if (link.isSymbolicLink()) {
+    try {
+      real = await realpath(source);
+    } catch {
+      const to = await readlink(source).catch(() => '?');
+      throw exportError(spec, 'export.file', `${shown(spec, source)} is a broken link (to ${to})`);
+    }
+    if (!isInside(projectReal, real)) {
+      throw exportError(spec, 'export.file', `${shown(spec, source)} is a link to ${real}, outside the project directory`);
+    }
+  }
+  const info = link.isSymbolicLink() ? await stat(real) : link;
+  if (info.isDirectory()) {
+    await mkdir(target, { recursive: true });
+    const names = (await readdir(real)).sort();
+    for (const name of names) await copyEntry(spec, projectReal, join(source, name), join(target, name));
+  } else if (info.isFile()) {
+    await mkdir(dirname(target), { recursive: true });
+    await copyFile(real, target, constants.COPYFILE_FICLONE);
+  } else {
+    throw exportError(spec, 'export.file', `${shown(spec, source)} is neither a file nor a directory`);
+  }
+}
+
+function shown(spec: ModelSpec, path: string): string {
+  return JSON.stringify(relative(spec.dir, path) || '.');
+}
+

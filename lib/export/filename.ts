@@ -1,0 +1,45 @@
+import { modelFilename } from '../layout';
+import type { ModelSpec } from '../types';
+import { exportError } from './where';
+
+export type TorchFormat = 'onnx' | 'torchscript';
+
+/** The ONNX-consuming platforms/backends: a torch export makes ONNX for them. */
+const ONNX_TARGETS = new Set(['onnxruntime_onnx', 'tensorrt_plan', 'onnxruntime', 'tensorrt']);
+const TORCHSCRIPT_TARGETS = new Set(['pytorch_libtorch', 'pytorch']);
+
+function isTensorRt(spec: ModelSpec): boolean {
+  return spec.config.platform === 'tensorrt_plan' || spec.config.backend === 'tensorrt';
+}
+
+/** A prebuilt plan given as `file:`, copied as it is instead of feeding the engine target. */
+function isPlanFile(path: string): boolean {
+  return /\.(plan|engine)$/i.test(path);
+}
+
+/**
+ * The name the `export` target gives its result in `dist/models/<name>/export/`: Triton's file name
+ * for the platform, except a TensorRT model, whose export is the ONNX the engine target builds from
+ * (`model.onnx`) unless `file:` names a ready-made plan.
+ */
+export function exportFilename(spec: ModelSpec): string {
+  if (isTensorRt(spec)) return spec.export && 'file' in spec.export && isPlanFile(spec.export.file) ? 'model.plan' : 'model.onnx';
+  const name = modelFilename(spec.config);
+  if (!name) {
+    const what = spec.config.platform ?? spec.config.backend ?? 'no platform or backend';
+    throw exportError(spec, 'export', `a model with ${what} has no model file to export`);
+  }
+  return name;
+}
+
+/** What `export.torch` makes for this model's platform. */
+export function torchFormat(spec: ModelSpec): TorchFormat {
+  const target = spec.config.platform ?? spec.config.backend ?? '';
+  if (ONNX_TARGETS.has(target)) return 'onnx';
+  if (TORCHSCRIPT_TARGETS.has(target)) return 'torchscript';
+  throw exportError(
+    spec,
+    'export.torch',
+    `export.torch makes ONNX (onnxruntime_onnx, tensorrt_plan) or TorchScript (pytorch_libtorch), not a model for ${JSON.stringify(target || 'no platform')}; use export.command or export.file`,
+  );
+}

@@ -1,0 +1,72 @@
+import { basename } from 'node:path';
+import { parse } from 'yaml';
+import { checkModelName } from './model-name';
+
+export type ExportKind = 'torch' | 'command' | 'file';
+
+/**
+ * What project graph construction needs from a triton.yaml: read leniently and cheaply.
+ * Never the source of an error message: the `build` target parses the file for real.
+ */
+export interface SpecSummary {
+  /** `name:` when it is a legal model name, else the directory's basename. */
+  name: string;
+  platform?: string;
+  backend?: string;
+  hasExport: boolean;
+  /** The first source key under `export:` (the full parser rejects more than one). */
+  exportKind?: ExportKind;
+  from?: string;
+  /** `ensemble_scheduling.step[].model_name`, de-duplicated, in order. */
+  ensembleModels: string[];
+  /** False when the text is not a YAML map: every other field then holds its default. */
+  parsed: boolean;
+}
+
+const EXPORT_KINDS: readonly ExportKind[] = ['torch', 'command', 'file'];
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function nonEmptyString(value: unknown): string | undefined {
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+}
+
+function ensembleModels(doc: Record<string, unknown>): string[] {
+  const scheduling = doc.ensemble_scheduling;
+  if (!isMap(scheduling) || !Array.isArray(scheduling.step)) return [];
+  const names = new Set<string>();
+  for (const step of scheduling.step) {
+    const name = isMap(step) ? nonEmptyString(step.model_name) : undefined;
+    if (name) names.add(name);
+  }
+  return [...names];
+}
+
+/** `dir` is the project directory (its basename is the default model name). */
+export function readSpecSummary(text: string, dir: string): SpecSummary {
+  const fallback: SpecSummary = { name: basename(dir), hasExport: false, ensembleModels: [], parsed: false };
+  let doc: unknown;
+  try {
+    // A tiny alias budget: a "billion laughs" file must not stall the project graph.
+    doc = parse(text, { maxAliasCount: 20, uniqueKeys: false, prettyErrors: false });
+  } catch {
+    return fallback;
+  }
+  if (!isMap(doc)) return fallback;
+
+  const declared = typeof doc.name === 'string' ? doc.name : undefined;
+  const exportSection = isMap(doc.export) ? doc.export : undefined;
+  const exportKind = exportSection ? EXPORT_KINDS.find((k) => exportSection[k] !== undefined) : undefined;
+  return {
+    name: declared !== undefined && checkModelName(declared) === undefined ? declared : fallback.name,
+    platform: nonEmptyString(doc.platform),
+    backend: nonEmptyString(doc.backend),
+    hasExport: doc.export !== undefined && doc.export !== null,
+    exportKind,
+    from: nonEmptyString(doc.from),
+    ensembleModels: ensembleModels(doc),
+    parsed: true,
+  };
+}

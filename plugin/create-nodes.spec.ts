@@ -1,0 +1,226 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { CreateNodesContextV2, CreateNodesResultV2 } from '@nx/devkit';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import * as entry from '../index';
+import { createNodes, createNodesV2 } from './create-nodes';
+import type { TritonPluginOptions } from './options';
+
+let workspaceRoot: string;
+
+beforeEach(() => {
+  workspaceRoot = mkdtempSync(join(tmpdir(), 'nx-triton-nodes-'));
+});
+afterEach(() => rmSync(workspaceRoot, { recursive: true, force: true }));
+
+function write(files: Record<string, string>): string[] {
+  for (const [file, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(workspaceRoot, file)), { recursive: true });
+    writeFileSync(join(workspaceRoot, file), text);
+  }
+  return Object.keys(files);
+}
+
+async function run(files: Record<string, string>, options?: TritonPluginOptions): Promise<CreateNodesResultV2> {
+  const context: CreateNodesContextV2 = { nxJsonConfiguration: {}, workspaceRoot };
+  return createNodes[1](write(files), options, context);
+}
+
+async function project(files: Record<string, string>, root: string, options?: TritonPluginOptions) {
+  const results = await run(files, options);
+  const hit = results.find(([file]) => file === `${root}/triton.yaml`);
+  return hit?.[1].projects?.[root];
+}
+
+const PYTHON_RUNTIME =
+  `"\${NX_TRITON_PYTHON:-python3}" -c "import sys,importlib.util as u,importlib.metadata as m;` +
+  `print(sys.version.split()[0],'torch',m.version('torch') if u.find_spec('torch') else 'none')" 2>&1 || true`;
+
+function exportTarget(name: string, technologies: string[], python = 'python3', runtime = PYTHON_RUNTIME) {
+  return {
+    executor: 'nx-triton:export',
+    options: { python },
+    cache: true,
+    inputs: ['{projectRoot}/**/*', { env: 'NX_TRITON_PYTHON' }, { runtime }],
+    outputs: [`{workspaceRoot}/dist/models/${name}/export`],
+    metadata: {
+      description: `Export ${name}'s model file from the export: section of triton.yaml`,
+      technologies,
+      help: { command: 'npx nx-triton --help', example: { options: { python: '/usr/bin/python3' } } },
+    },
+  };
+}
+
+function buildTarget(name: string, technologies: string[], own: string[], repository = 'dist/model-repository', names = { build: 'build', export: 'export' }) {
+  return {
+    executor: 'nx-triton:build',
+    options: { repository },
+    cache: true,
+    dependsOn: [...own, { target: names.export, dependencies: true }, { target: names.build, dependencies: true }],
+    inputs: ['{projectRoot}/**/*', { dependentTasksOutputFiles: '**/*', transitive: true }],
+    outputs: [`{workspaceRoot}/${repository}/${name}`],
+    metadata: {
+      description: `Validate ${name} and write its entry in ${repository}/`,
+      technologies,
+      help: { command: 'npx nx-triton --help', example: { options: { repository } } },
+    },
+  };
+}
+
+function engineTarget(name: string, dependsOn: unknown[], options: Record<string, unknown> = {}) {
+  return {
+    executor: 'nx-triton:engine',
+    options,
+    cache: true,
+    parallelism: false,
+    dependsOn,
+    inputs: [
+      '{projectRoot}/triton.yaml',
+      { dependentTasksOutputFiles: '**/*', transitive: true },
+      { env: 'NX_TRITON_ENGINE_CACHE' },
+      { runtime: 'node node_modules/nx-triton/dist/cli/main.js fingerprint' },
+    ],
+    outputs: [`{workspaceRoot}/dist/models/${name}/engine`],
+    metadata: {
+      description: `Build ${name}'s TensorRT plan(s) from its ONNX model, through the engine store`,
+      technologies: ['triton', 'onnx', 'tensorrt'],
+      help: { command: 'npx nx-triton --help', example: { options: { engineCache: '/mnt/fast/trt-engines' } } },
+    },
+  };
+}
+
+describe('createNodes', () => {
+  it('is the package entry, under both names', () => {
+    expect(entry.name).toBe('nx-triton');
+    expect(entry.createNodes).toBe(createNodes);
+    expect(entry.createNodesV2).toBe(createNodes);
+    expect(createNodesV2).toBe(createNodes);
+    expect(typeof entry.createDependencies).toBe('function');
+    expect(createNodes[0]).toBe('**/triton.yaml');
+  });
+
+  it('gives a plain model only a build target, named after its directory', async () => {
+    const tech = ['triton', 'onnx'];
+    expect(await project({ 'models/plain/triton.yaml': 'platform: onnxruntime_onnx\nmax_batch_size: 8\n' }, 'models/plain')).toEqual({
+      name: 'plain',
+      root: 'models/plain',
+      projectType: 'library',
+      metadata: { technologies: tech },
+      targets: { build: buildTarget('plain', tech, []) },
+    });
+  });
+
+  it('adds an export target when export: is set, and takes name: over the directory', async () => {
+    const yaml = 'name: my_nn\nplatform: onnxruntime_onnx\nexport:\n  torch:\n    model: net:build\n';
+    const tech = ['triton', 'onnx', 'pytorch'];
+    expect(await project({ 'models/nn/triton.yaml': yaml }, 'models/nn')).toEqual({
+      name: 'my_nn',
+      root: 'models/nn',
+      projectType: 'library',
+      metadata: { technologies: tech },
+      targets: { export: exportTarget('my_nn', tech), build: buildTarget('my_nn', tech, ['export']) },
+    });
+  });
+
+  it('gives a TensorRT model built from another model an engine target on the upstream export', async () => {
+    const tech = ['triton', 'onnx', 'tensorrt'];
+    const trt = await project({ 'models/nn_trt/triton.yaml': 'platform: tensorrt_plan\nfrom: my_nn\n' }, 'models/nn_trt');
+    expect(trt).toEqual({
+      name: 'nn_trt',
+      root: 'models/nn_trt',
+      projectType: 'library',
+      metadata: { technologies: tech },
+      targets: {
+        engine: engineTarget('nn_trt', [{ target: 'export', dependencies: true }]),
+        build: buildTarget('nn_trt', tech, ['engine']),
+      },
+    });
+  });
+
+  it('chains a TensorRT model with its own export: export -> engine -> build', async () => {
+    const tech = ['triton', 'onnx', 'tensorrt'];
+    const yaml = 'platform: tensorrt_plan\nexport:\n  file: model.onnx\n';
+    const trt = await project({ 'trt/triton.yaml': yaml }, 'trt', { engineCache: '/cache/engines' });
+    expect(trt?.targets).toEqual({
+      export: exportTarget('trt', tech),
+      engine: engineTarget('trt', ['export'], { engineCache: '/cache/engines' }),
+      build: buildTarget('trt', tech, ['export', 'engine']),
+    });
+  });
+
+  it('makes an ensemble a build-only project whose build waits for its members', async () => {
+    const yaml = [
+      'platform: ensemble',
+      'ensemble_scheduling:',
+      '  step:',
+      '    - { model_name: pre, model_version: -1 }',
+      '    - { model_name: my_nn, model_version: -1 }',
+    ].join('\n');
+    const tech = ['triton'];
+    expect(await project({ 'models/pipeline/triton.yaml': yaml }, 'models/pipeline')).toEqual({
+      name: 'pipeline',
+      root: 'models/pipeline',
+      projectType: 'library',
+      metadata: { technologies: tech },
+      targets: { build: buildTarget('pipeline', tech, []) },
+    });
+  });
+
+  it('keeps a project with broken YAML, with a build target that will report the error', async () => {
+    const files = {
+      'models/broken/triton.yaml': 'platform: [onnxruntime_onnx\n  max_batch_size: : 8\n',
+      'models/list/triton.yaml': '- just\n- a list\n',
+      'models/bad_name/triton.yaml': 'name: ../escape\nexport: { file: model.onnx }\n',
+    };
+    const results = await run(files);
+    expect(results.map(([file]) => file).sort()).toEqual(Object.keys(files).sort());
+    const tech = ['triton'];
+    expect(results.find(([f]) => f === 'models/broken/triton.yaml')?.[1].projects?.['models/broken']).toEqual({
+      name: 'broken',
+      root: 'models/broken',
+      projectType: 'library',
+      metadata: { technologies: tech },
+      targets: { build: buildTarget('broken', tech, []) },
+    });
+    expect(results.find(([f]) => f === 'models/list/triton.yaml')?.[1].projects?.['models/list']?.name).toBe('list');
+    const badName = results.find(([f]) => f === 'models/bad_name/triton.yaml')?.[1].projects?.['models/bad_name'];
+    expect(badName?.name).toBe('bad_name');
+    expect(Object.keys(badName?.targets ?? {})).toEqual(['export', 'build']);
+  });
+
+  it('does not stall on an alias bomb', async () => {
+    const lines = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 12; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(', ')}]`);
+    const started = Date.now();
+    const p = await project({ 'bomb/triton.yaml': lines.join('\n') + '\n' }, 'bomb');
+    expect(p?.name).toBe('bomb');
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('follows the plugin options: target names, repository, python', async () => {
+    const options = {
+      buildTargetName: 'triton-build',
+      exportTargetName: 'onnx',
+      engineTargetName: 'trt',
+      repository: './out/repo/',
+      python: '/opt/py env/bin/python"3',
+    };
+    const yaml = 'platform: tensorrt_plan\nexport:\n  torch: { model: net:build }\n';
+    const runtime = PYTHON_RUNTIME.replace('python3}', '/opt/py env/bin/python\\"3}');
+    const tech = ['triton', 'onnx', 'tensorrt', 'pytorch'];
+    const p = await project({ 'models/custom/triton.yaml': yaml }, 'models/custom', options);
+    expect(p?.targets).toEqual({
+      onnx: exportTarget('custom', tech, options.python, runtime),
+      trt: { ...engineTarget('custom', ['onnx']), metadata: { ...engineTarget('custom', ['onnx']).metadata, technologies: tech } },
+      'triton-build': buildTarget('custom', tech, ['onnx', 'trt'], 'out/repo', { build: 'triton-build', export: 'onnx' }),
+    });
+  });
+
+  it('rejects a repository outside the workspace and clashing target names', async () => {
+    await expect(run({ 'm/triton.yaml': 'platform: onnxruntime_onnx\n' }, { repository: '../elsewhere' })).rejects.toThrow(
+      'nx-triton: plugin option "repository" must be a directory inside the workspace (got "../elsewhere")',
+    );
+    await expect(run({ 'm/triton.yaml': '{}' }, { exportTargetName: 'build' })).rejects.toThrow(/must differ/);
+  });
+});

@@ -1,0 +1,61 @@
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { DEFAULT_REPOSITORY } from '../lib/layout';
+
+/** The `options` of nx-triton's entry in nx.json `plugins`, as the user wrote them. */
+export interface TritonPluginOptions {
+  repository?: string;
+  buildTargetName?: string;
+  exportTargetName?: string;
+  engineTargetName?: string;
+  python?: string;
+  engineCache?: string;
+}
+
+export interface NormalizedPluginOptions {
+  /** Workspace-relative, `/`-separated, no trailing slash. */
+  repository: string;
+  buildTargetName: string;
+  exportTargetName: string;
+  engineTargetName: string;
+  python: string;
+  /** Left to the engine executor's default (`~/.cache/nx-triton/engines`, `NX_TRITON_ENGINE_CACHE`). */
+  engineCache?: string;
+}
+
+function text(options: Record<string, unknown>, key: keyof TritonPluginOptions, fallback: string): string;
+function text(options: Record<string, unknown>, key: keyof TritonPluginOptions): string | undefined;
+function text(options: Record<string, unknown>, key: keyof TritonPluginOptions, fallback?: string): string | undefined {
+  const value = options[key];
+  if (value === undefined || value === null || value === '') return fallback;
+  if (typeof value !== 'string') {
+    throw new Error(`nx-triton: plugin option "${key}" must be a string (got ${JSON.stringify(value)})`);
+  }
+  return value;
+}
+
+/** Cache outputs must lie inside the workspace, so the repository must too. */
+function workspaceRelative(path: string, workspaceRoot: string): string {
+  const rel = relative(workspaceRoot, resolve(workspaceRoot, path));
+  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+    throw new Error(`nx-triton: plugin option "repository" must be a directory inside the workspace (got ${JSON.stringify(path)})`);
+  }
+  return rel.split(sep).join('/');
+}
+
+export function normalizeOptions(options: TritonPluginOptions | undefined, workspaceRoot: string): NormalizedPluginOptions {
+  const given = (options ?? {}) as Record<string, unknown>;
+  const normalized: NormalizedPluginOptions = {
+    repository: workspaceRelative(text(given, 'repository', DEFAULT_REPOSITORY), workspaceRoot),
+    buildTargetName: text(given, 'buildTargetName', 'build'),
+    exportTargetName: text(given, 'exportTargetName', 'export'),
+    engineTargetName: text(given, 'engineTargetName', 'engine'),
+    python: text(given, 'python', 'python3'),
+  };
+  const engineCache = text(given, 'engineCache');
+  if (engineCache !== undefined) normalized.engineCache = engineCache;
+  const names = [normalized.buildTargetName, normalized.exportTargetName, normalized.engineTargetName];
+  if (new Set(names).size !== names.length) {
+    throw new Error(`nx-triton: plugin options buildTargetName, exportTargetName and engineTargetName must differ (got ${names.join(', ')})`);
+  }
+  return normalized;
+}

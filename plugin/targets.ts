@@ -1,0 +1,147 @@
+import type { ProjectConfiguration, TargetConfiguration, TargetDependencyConfig } from '@nx/devkit';
+import type { SpecSummary } from '../lib/spec/summary';
+import type { NormalizedPluginOptions } from './options';
+
+/** Pure: the targets and project settings that one triton.yaml implies. No IO here. */
+
+export const ENGINE_FINGERPRINT_COMMAND = 'node node_modules/nx-triton/dist/cli/main.js fingerprint';
+
+export function isTensorRt(summary: SpecSummary): boolean {
+  return summary.platform === 'tensorrt_plan';
+}
+
+/** Backslash-escapes what is special inside a double-quoted `${VAR:-word}` of a POSIX shell. */
+function shellDoubleQuoted(word: string): string {
+  return word.replace(/[\\"$`}]/g, (c) => `\\${c}`);
+}
+
+/**
+ * A runtime input: the export's result depends on the interpreter and torch versions. Cheap (no
+ * `import torch`), and it exits 0 whatever is installed: a missing interpreter or torch is hashed
+ * as text like any other answer.
+ */
+export function pythonFingerprintCommand(python: string): string {
+  const script =
+    "import sys,importlib.util as u,importlib.metadata as m;" +
+    "print(sys.version.split()[0],'torch',m.version('torch') if u.find_spec('torch') else 'none')";
+  return `"\${NX_TRITON_PYTHON:-${shellDoubleQuoted(python)}}" -c "${script}" 2>&1 || true`;
+}
+
+const PLATFORM_TECHNOLOGY: Record<string, string[]> = {
+  onnxruntime_onnx: ['onnx'],
+  tensorrt_plan: ['onnx', 'tensorrt'],
+  pytorch_libtorch: ['pytorch'],
+  torch_aoti: ['pytorch'],
+  tensorflow_savedmodel: ['tensorflow'],
+  tensorflow_graphdef: ['tensorflow'],
+};
+
+const BACKEND_TECHNOLOGY: Record<string, string[]> = {
+  onnxruntime: ['onnx'],
+  tensorrt: ['tensorrt'],
+  pytorch: ['pytorch'],
+  python: ['python'],
+  tensorflow: ['tensorflow'],
+  openvino: ['openvino'],
+};
+
+export function technologies(summary: SpecSummary): string[] {
+  const all = new Set<string>(['triton']);
+  for (const t of PLATFORM_TECHNOLOGY[summary.platform ?? ''] ?? []) all.add(t);
+  for (const t of BACKEND_TECHNOLOGY[summary.backend ?? ''] ?? []) all.add(t);
+  if (summary.exportKind === 'torch') all.add('pytorch');
+  return [...all];
+}
+
+function exportTarget(summary: SpecSummary, options: NormalizedPluginOptions): TargetConfiguration {
+  return {
+    executor: 'nx-triton:export',
+    options: { python: options.python },
+    cache: true,
+    inputs: [
+      '{projectRoot}/**/*',
+      { env: 'NX_TRITON_PYTHON' },
+      { runtime: pythonFingerprintCommand(options.python) },
+    ],
+    outputs: [`{workspaceRoot}/dist/models/${summary.name}/export`],
+    metadata: {
+      description: `Export ${summary.name}'s model file from the export: section of triton.yaml`,
+      technologies: technologies(summary),
+      help: { command: 'npx nx-triton --help', example: { options: { python: '/usr/bin/python3' } } },
+    },
+  };
+}
+
+function engineTarget(summary: SpecSummary, options: NormalizedPluginOptions): TargetConfiguration {
+  // Without an export of its own, a TensorRT model takes the ONNX of its `from:` model.
+  const upstream: string | TargetDependencyConfig = summary.hasExport
+    ? options.exportTargetName
+    : { target: options.exportTargetName, dependencies: true };
+  return {
+    executor: 'nx-triton:engine',
+    options: options.engineCache === undefined ? {} : { engineCache: options.engineCache },
+    cache: true,
+    // One GPU, one trtexec at a time: parallel builds would skew each other's tactic timings.
+    parallelism: false,
+    dependsOn: [upstream],
+    inputs: [
+      '{projectRoot}/triton.yaml',
+      { dependentTasksOutputFiles: '**/*', transitive: true },
+      { env: 'NX_TRITON_ENGINE_CACHE' },
+      { runtime: ENGINE_FINGERPRINT_COMMAND },
+    ],
+    outputs: [`{workspaceRoot}/dist/models/${summary.name}/engine`],
+    metadata: {
+      description: `Build ${summary.name}'s TensorRT plan(s) from its ONNX model, through the engine store`,
+      technologies: technologies(summary),
+      help: { command: 'npx nx-triton --help', example: { options: { engineCache: '/mnt/fast/trt-engines' } } },
+    },
+  };
+}
+
+function buildTarget(summary: SpecSummary, options: NormalizedPluginOptions, own: string[]): TargetConfiguration {
+  return {
+    executor: 'nx-triton:build',
+    options: { repository: options.repository },
+    cache: true,
+    dependsOn: [
+      ...own,
+      // `from:` sources export first; ensemble members build first.
+      { target: options.exportTargetName, dependencies: true },
+      { target: options.buildTargetName, dependencies: true },
+    ],
+    inputs: ['{projectRoot}/**/*', { dependentTasksOutputFiles: '**/*', transitive: true }],
+    outputs: [`{workspaceRoot}/${options.repository}/${summary.name}`],
+    metadata: {
+      description: `Validate ${summary.name} and write its entry in ${options.repository}/`,
+      technologies: technologies(summary),
+      help: { command: 'npx nx-triton --help', example: { options: { repository: options.repository } } },
+    },
+  };
+}
+
+export function buildTargets(summary: SpecSummary, options: NormalizedPluginOptions): Record<string, TargetConfiguration> {
+  const targets: Record<string, TargetConfiguration> = {};
+  const own: string[] = [];
+  if (summary.hasExport) {
+    targets[options.exportTargetName] = exportTarget(summary, options);
+    own.push(options.exportTargetName);
+  }
+  if (isTensorRt(summary)) {
+    targets[options.engineTargetName] = engineTarget(summary, options);
+    own.push(options.engineTargetName);
+  }
+  targets[options.buildTargetName] = buildTarget(summary, options, own);
+  return targets;
+}
+
+/** The project that a triton.yaml at `root` (workspace-relative) makes. */
+export function buildProject(root: string, summary: SpecSummary, options: NormalizedPluginOptions): ProjectConfiguration {
+  return {
+    name: summary.name,
+    root,
+    projectType: 'library',
+    targets: buildTargets(summary, options),
+    metadata: { technologies: technologies(summary) },
+  };
+}
