@@ -281,7 +281,7 @@ const BAD: Array<[string, string, string]> = [
   [
     'export.command as a shell string',
     'export:\n  command: python export.py --out model.onnx\n',
-    `${F}:2:3: export.command: export.command must be a list of arguments (argv), not a shell string`,
+    `${F}:2:3: export.command: must be a list of arguments (argv), not a shell string`,
   ],
   ['export.command empty', 'export:\n  command: []\n', `${F}:2:3: export.command: export.command needs at least the program to run`],
   [
@@ -394,7 +394,7 @@ tensorrt:
       `${F}:2:1: platform: expected a string, got number 3 (quote it: "3")`,
       `${F}:4:5: instance_group[0].kind: unknown value "gpuu" (expected one of KIND_AUTO, KIND_GPU, KIND_CPU, KIND_MODEL or auto, gpu, cpu, model)`,
       `${F}:5:5: instance_group[0].count: expected an integer, got string "many"`,
-      `${F}:7:3: export.command: export.command must be a list of arguments (argv), not a shell string`,
+      `${F}:7:3: export.command: must be a list of arguments (argv), not a shell string`,
       `${F}:9:3: tensorrt.precison: unknown key "precison" (did you mean "precision"?)`,
     ]);
   });

@@ -185,7 +185,7 @@ function checkInputShapes(ctx: SpecContext, node: Node | null, path: string): Re
 
 function checkCommand(ctx: SpecContext, node: Node | null, path: string): ExportSpec | undefined {
   if (isScalar(node) && typeof node.value === 'string') {
-    ctx.error(path, 'export.command must be a list of arguments (argv), not a shell string');
+    ctx.error(path, 'must be a list of arguments (argv), not a shell string');
     return undefined;
   }
   if (!expectList(ctx, node, path)) return undefined;
