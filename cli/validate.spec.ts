@@ -1,0 +1,71 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { LINEAR_ONNX, tempRepo } from '../lib/repository/rules/__fixtures__/repo';
+import { run } from './validate';
+
+let cleanup: Array<() => void> = [];
+afterEach(() => {
+  cleanup.forEach((f) => f());
+  cleanup = [];
+});
+
+const CONFIG = `name: "linear"
+platform: "onnxruntime_onnx"
+max_batch_size: 8
+input [ { name: "x" data_type: TYPE_FP32 dims: [ 4 ] } ]
+output [ { name: "y" data_type: TYPE_FP32 dims: [ 2 ] } ]
+`;
+
+function repo(config = CONFIG): string {
+  const r = tempRepo({ 'linear/config.pbtxt': config, 'linear/1/model.onnx': { copy: LINEAR_ONNX } });
+  cleanup.push(r.done);
+  return r.dir;
+}
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await run(argv, { out: (t) => (out += t), err: (t) => (err += t) });
+  return { code, out, err };
+}
+
+describe('nx-triton validate', () => {
+  it('prints ok and exits 0 for a good repository', async () => {
+    expect(await cli(repo())).toEqual({ code: 0, out: 'ok: 1 model\n', err: '' });
+  });
+
+  it('prints one line per problem and exits 1', async () => {
+    const dir = repo(CONFIG.replace('dims: [ 4 ]', 'dims: [ 0 ]').replace('max_batch_size: 8', 'max_batch_size: 8\ninstance_group [ { kind: KIND_CPU gpus: [ 1 ] } ]'));
+    const { code, out, err } = await cli(dir, '--config-only');
+    expect(code).toBe(1);
+    expect(out).toBe(
+      'linear/config.pbtxt: input[0].dims[0]: dimension must be an integer >= 1, or -1 for a variable-size dimension, got 0\n' +
+        'linear/config.pbtxt: instance_group[0].gpus: instance group has kind KIND_CPU but specifies one or more GPUs\n',
+    );
+    expect(err).toBe('2 problems in 1 of 1 models\n');
+  });
+
+  it('keeps line:col for syntax errors', async () => {
+    const { code, out } = await cli(repo('name: "linear"\nplatform: "onnxruntime_onnx"\nmax_batch_size: 8\ninput [ { name: "x" data_type: TYPE_FLOAT32 dims: [4] } ]\n'));
+    expect(code).toBe(1);
+    expect(out).toMatch(/^linear\/config\.pbtxt:4:\d+: .*TYPE_FLOAT32/);
+  });
+
+  it('prints JSON with --json', async () => {
+    const { code, out } = await cli(repo(CONFIG.replace('dims: [ 2 ]', 'dims: [ 5 ]')), '--json');
+    expect(code).toBe(1);
+    const report = JSON.parse(out);
+    expect(report.ok).toBe(false);
+    expect(report.models).toEqual(['linear']);
+    expect(report.problems).toEqual([{ model: 'linear', path: 'output[0].dims', message: expect.stringContaining("tensor 'y'") }]);
+  });
+
+  it('exits 2 on usage errors', async () => {
+    expect((await cli()).code).toBe(2);
+    expect((await cli('a', 'b')).code).toBe(2);
+    const unknown = await cli(repo(), '--strict');
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain('unknown option --strict');
+    const missing = await cli('/nonexistent/repo');
+    expect(missing).toEqual({ code: 2, out: '', err: 'nx-triton validate: /nonexistent/repo: not a directory\n' });
+  });
+});

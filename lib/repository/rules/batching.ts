@@ -1,0 +1,169 @@
+import type { ModelConfig, ModelTensor } from '../../types';
+import type { Problem } from './problem';
+import { dataType, enumName, flag, list, mapEntries, num, obj, str } from './problem';
+
+const BATCH_INPUT_KINDS = [
+  'BATCH_ELEMENT_COUNT', 'BATCH_ACCUMULATED_ELEMENT_COUNT', 'BATCH_ACCUMULATED_ELEMENT_COUNT_WITH_ZERO',
+  'BATCH_MAX_ELEMENT_COUNT_AS_SHAPE', 'BATCH_ITEM_SHAPE', 'BATCH_ITEM_SHAPE_FLATTEN',
+] as const;
+const BATCH_OUTPUT_KINDS = ['BATCH_SCATTER_WITH_INPUT_SHAPE'] as const;
+const TIMEOUT_ACTIONS = ['REJECT', 'DELAY'] as const;
+
+function names(tensors: unknown): Set<string> {
+  return new Set(list<ModelTensor>(tensors).map((t) => t.name).filter(Boolean));
+}
+
+/** Triton's ValidateBatchIO. */
+export function checkBatchIO(config: ModelConfig): Problem[] {
+  const problems: Problem[] = [];
+  const inputs = names(config.input);
+  const outputs = names(config.output);
+
+  list<Record<string, unknown>>(config.batch_input).forEach((b, i) => {
+    const at = `batch_input[${i}]`;
+    const kind = enumName(b.kind, BATCH_INPUT_KINDS);
+    if (!(BATCH_INPUT_KINDS as readonly string[]).includes(kind)) {
+      problems.push({ path: `${at}.kind`, message: `unknown batch input kind '${kind}'` });
+    }
+    const sources = list<string>(b.source_input);
+    if (sources.length !== 1) {
+      problems.push({ path: `${at}.source_input`, message: `batch input kind '${kind}' expects 1 source input, got ${sources.length}` });
+    }
+    const type = dataType(b.data_type);
+    if (type !== 'TYPE_INT32' && type !== 'TYPE_FP32') {
+      problems.push({ path: `${at}.data_type`, message: `batch input data type must be TYPE_INT32 or TYPE_FP32, got ${type}` });
+    }
+    sources.forEach((s, j) => {
+      if (!inputs.has(s)) problems.push({ path: `${at}.source_input[${j}]`, message: `unknown source input name '${s}'` });
+    });
+  });
+
+  list<Record<string, unknown>>(config.batch_output).forEach((b, i) => {
+    const at = `batch_output[${i}]`;
+    const kind = enumName(b.kind, BATCH_OUTPUT_KINDS);
+    if (!(BATCH_OUTPUT_KINDS as readonly string[]).includes(kind)) {
+      problems.push({ path: `${at}.kind`, message: `unknown batch output kind '${kind}'` });
+    }
+    const sources = list<string>(b.source_input);
+    if (sources.length !== 1) {
+      problems.push({ path: `${at}.source_input`, message: `batch output kind '${kind}' expects 1 source input, got ${sources.length}` });
+    }
+    sources.forEach((s, j) => {
+      if (!inputs.has(s)) problems.push({ path: `${at}.source_input[${j}]`, message: `unknown source input name '${s}'` });
+    });
+    const targets = new Set<string>();
+    list<string>(b.target_name).forEach((t, j) => {
+      if (!outputs.has(t)) problems.push({ path: `${at}.target_name[${j}]`, message: `unknown target output name '${t}'` });
+      if (targets.has(t)) problems.push({ path: `${at}.target_name[${j}]`, message: `target output name '${t}' can only be specified once` });
+      targets.add(t);
+    });
+  });
+  return problems;
+}
+
+function delaysWithTimeout(policy: unknown): boolean {
+  const p = obj(policy);
+  return !!p && enumName(p.timeout_action, TIMEOUT_ACTIONS) === 'DELAY' && num(p.default_timeout_microseconds) !== 0;
+}
+
+export function checkDynamicBatching(config: ModelConfig): Problem[] {
+  const db = obj(config.dynamic_batching);
+  if (!db) return [];
+  const problems: Problem[] = [];
+  const maxBatch = num(config.max_batch_size);
+  list(db.preferred_batch_size).forEach((s, i) => {
+    const size = num(s);
+    const at = `dynamic_batching.preferred_batch_size[${i}]`;
+    if (size <= 0) problems.push({ path: at, message: `preferred batch size must be positive, got ${size}` });
+    else if (size > maxBatch) problems.push({ path: at, message: `preferred batch size ${size} exceeds max_batch_size ${maxBatch}` });
+  });
+
+  const levels = num(db.priority_levels);
+  const policies = mapEntries(db.priority_queue_policy);
+  if (levels !== 0) {
+    const level = num(db.default_priority_level);
+    if (level < 1 || level > levels) {
+      problems.push({
+        path: 'dynamic_batching.default_priority_level',
+        message: `default priority level must be in range [1, ${levels}], got ${level}`,
+      });
+    }
+    for (const [key] of policies) {
+      const k = num(key, NaN);
+      if (!(k >= 1 && k <= levels)) {
+        problems.push({
+          path: `dynamic_batching.priority_queue_policy[${key}]`,
+          message: `priority queue policy must have priority level in range [1, ${levels}], got ${key}`,
+        });
+      }
+    }
+  }
+
+  if (flag(db.preserve_ordering)) {
+    if (levels > 1) {
+      problems.push({ path: 'dynamic_batching.priority_levels', message: `only one priority level is allowed when 'preserve_ordering' is true, got ${levels}` });
+    }
+    if (delaysWithTimeout(db.default_queue_policy)) {
+      problems.push({
+        path: 'dynamic_batching.default_queue_policy.timeout_action',
+        message: "queue policy can not have DELAY as timeout action when 'preserve_ordering' is true",
+      });
+    }
+    for (const [key, policy] of policies) {
+      if (delaysWithTimeout(policy)) {
+        problems.push({
+          path: `dynamic_batching.priority_queue_policy[${key}].timeout_action`,
+          message: "queue policy can not have DELAY as timeout action when 'preserve_ordering' is true",
+        });
+      }
+    }
+  }
+  return problems;
+}
+
+/** `dynamic_batching`, `sequence_batching`, `ensemble_scheduling` are one protobuf oneof. */
+export function checkSchedulingChoice(config: ModelConfig): Problem[] {
+  const set = ['dynamic_batching', 'sequence_batching', 'ensemble_scheduling'].filter((k) => config[k] !== undefined && config[k] !== null);
+  if (set.length < 2) return [];
+  return [{ path: set[1], message: `only one of dynamic_batching, sequence_batching, ensemble_scheduling may be set, got ${set.join(' and ')}` }];
+}
+
+export function checkResponseCache(config: ModelConfig): Problem[] {
+  const cache = obj(config.response_cache);
+  if (!cache || !flag(cache.enable)) return [];
+  const problems: Problem[] = [];
+  if (config.sequence_batching !== undefined && config.sequence_batching !== null) {
+    problems.push({ path: 'response_cache.enable', message: 'the response cache cannot be used with sequence batching' });
+  }
+  if (flag(obj(config.model_transaction_policy)?.decoupled)) {
+    problems.push({ path: 'response_cache.enable', message: 'the response cache cannot be used with decoupled models' });
+  }
+  return problems;
+}
+
+export function checkVersionPolicy(config: ModelConfig): Problem[] {
+  const policy = obj(config.version_policy);
+  if (!policy) return [];
+  const problems: Problem[] = [];
+  const chosen = ['latest', 'all', 'specific'].filter((k) => policy[k] !== undefined && policy[k] !== null);
+  if (chosen.length > 1) {
+    problems.push({ path: 'version_policy', message: `only one of latest, all, specific may be set, got ${chosen.join(' and ')}` });
+  }
+  const latest = obj(policy.latest);
+  if (latest && num(latest.num_versions) < 1) {
+    problems.push({ path: 'version_policy.latest.num_versions', message: `must be >= 1 (no version would load), got ${num(latest.num_versions)}` });
+  }
+  const specific = obj(policy.specific);
+  if (specific) {
+    const versions = list(specific.versions);
+    if (versions.length === 0) {
+      problems.push({ path: 'version_policy.specific.versions', message: 'lists no versions, so no version would load' });
+    }
+    versions.forEach((v, i) => {
+      if (!(num(v) >= 1) || !Number.isInteger(num(v))) {
+        problems.push({ path: `version_policy.specific.versions[${i}]`, message: `version must be a positive integer, got ${str(v) || v}` });
+      }
+    });
+  }
+  return problems;
+}

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import type { ModelConfig } from '../../types';
+import { onnxModel, trtModel } from './__fixtures__/configs';
+import { checkModelConfig } from './index';
+
+const groups = (g: ModelConfig['instance_group'], make = onnxModel) => checkModelConfig(make({ instance_group: g }));
+const paths = (g: ModelConfig['instance_group'], make = onnxModel) => groups(g, make).map((p) => p.path);
+
+describe('instance_group', () => {
+  it('passes GPU, CPU, MODEL and AUTO groups', () => {
+    expect(groups([{ kind: 'KIND_GPU', count: 2, gpus: [0, 1] }, { kind: 'KIND_CPU', count: 4 }, { kind: 'KIND_MODEL' }, {}])).toEqual([]);
+  });
+
+  it('rejects an unknown kind', () => {
+    expect(groups([{ kind: 'KIND_TPU' }])[0]).toEqual({ path: 'instance_group[0].kind', message: expect.stringContaining("unknown kind 'KIND_TPU'") });
+  });
+
+  it('lists gpus only for KIND_GPU, never negative ids', () => {
+    expect(paths([{ kind: 'KIND_CPU', gpus: [0] }])).toEqual(['instance_group[0].gpus']);
+    expect(paths([{ kind: 'KIND_MODEL', gpus: [1] }])).toEqual(['instance_group[0].gpus']);
+    expect(paths([{ kind: 'KIND_GPU', gpus: [0, -1] }])).toEqual(['instance_group[0].gpus[1]']);
+  });
+
+  it('rejects a negative count; 0 means the default as in Triton', () => {
+    expect(paths([{ kind: 'KIND_GPU', count: -2 }])).toEqual(['instance_group[0].count']);
+    expect(groups([{ kind: 'KIND_GPU', count: 0 }])).toEqual([]);
+  });
+
+  it('takes profiles only for TensorRT, as non-negative integer strings', () => {
+    expect(paths([{ kind: 'KIND_GPU', profile: ['0'] }])).toEqual(['instance_group[0].profile']);
+    expect(groups([{ kind: 'KIND_GPU', profile: ['0', '2'] }], trtModel)).toEqual([]);
+    expect(paths([{ kind: 'KIND_GPU', profile: ['-1', 'x'] }], trtModel)).toEqual(['instance_group[0].profile[0]', 'instance_group[0].profile[1]']);
+  });
+
+  it('forbids instance groups on an ensemble', () => {
+    const ensemble: ModelConfig = {
+      name: 'e', platform: 'ensemble',
+      input: [{ name: 'a', data_type: 'TYPE_FP32', dims: [1] }],
+      output: [{ name: 'b', data_type: 'TYPE_FP32', dims: [1] }],
+      ensemble_scheduling: { step: [{ model_name: 'm', input_map: { in: 'a' }, output_map: { out: 'b' } }] },
+    };
+    expect(checkModelConfig(ensemble)).toEqual([]);
+    expect(checkModelConfig({ ...ensemble, instance_group: [{ kind: 'KIND_CPU' }] }).map((p) => p.path)).toEqual(['instance_group']);
+  });
+});

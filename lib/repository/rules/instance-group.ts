@@ -1,0 +1,54 @@
+import type { ModelConfig } from '../../types';
+import type { Problem } from './problem';
+import { enumName, isEnsemble, isTensorRt, list, num, str } from './problem';
+
+const KINDS = ['KIND_AUTO', 'KIND_GPU', 'KIND_CPU', 'KIND_MODEL'] as const;
+
+/** Triton's ValidateInstanceGroup, less what needs the server's GPUs. */
+export function checkInstanceGroups(config: ModelConfig): Problem[] {
+  const groups = list<Record<string, unknown>>(config.instance_group);
+  if (isEnsemble(config)) {
+    return groups.length > 0
+      ? [{ path: 'instance_group', message: 'instance group should not be specified for an ensemble' }]
+      : [];
+  }
+  const problems: Problem[] = [];
+  const trt = isTensorRt(config);
+  groups.forEach((g, i) => {
+    const at = `instance_group[${i}]`;
+    const kind = enumName(g.kind, KINDS);
+    if (!(KINDS as readonly string[]).includes(kind)) {
+      problems.push({ path: `${at}.kind`, message: `unknown kind '${kind}' (expected one of ${KINDS.join(', ')})` });
+    }
+    const gpus = list(g.gpus).map((n) => num(n));
+    if (gpus.length > 0 && (kind === 'KIND_CPU' || kind === 'KIND_MODEL')) {
+      problems.push({ path: `${at}.gpus`, message: `instance group has kind ${kind} but specifies one or more GPUs` });
+    }
+    gpus.forEach((id, j) => {
+      if (id < 0 || !Number.isInteger(id)) {
+        problems.push({ path: `${at}.gpus[${j}]`, message: `invalid gpu id ${id}: gpu ids are non-negative integers` });
+      }
+    });
+    // count 0 (or absent) means the default; only a negative count is an error.
+    if (g.count !== undefined && num(g.count) < 0) {
+      problems.push({ path: `${at}.count`, message: `count must be >= 1, got ${num(g.count)}` });
+    }
+    const profiles = list(g.profile);
+    if (profiles.length > 0 && !trt) {
+      problems.push({
+        path: `${at}.profile`,
+        message: `profile is only supported for TensorRT models (platform tensorrt_plan), got platform '${config.platform ?? ''}'`,
+      });
+    } else {
+      profiles.forEach((p, j) => {
+        if (!/^\d+$/.test(str(p).trim())) {
+          problems.push({
+            path: `${at}.profile[${j}]`,
+            message: `invalid profile '${str(p)}': it should be the string form of a non-negative integer`,
+          });
+        }
+      });
+    }
+  });
+  return problems;
+}

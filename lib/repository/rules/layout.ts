@@ -1,0 +1,251 @@
+import type { Dirent } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { isAbsolute, join, normalize, sep } from 'node:path';
+import { modelFilename } from '../../layout';
+import { readOnnxSignature } from '../../onnx';
+import type { ModelConfig, ModelTensor } from '../../types';
+import { backendOfPlatform } from './name-platform';
+import { compareOnnxSignature } from './onnx-vs-config';
+import { readPlanHeader } from './plan-header';
+import type { Problem } from './problem';
+import { isEnsemble, list, mapEntries, num, obj, str } from './problem';
+
+/** Folders Triton skips when it looks for versions (model_lifecycle.cc VersionsToLoad). */
+const NOT_VERSIONS = new Set(['warmup', 'initial_state', 'configs']);
+
+async function entries(dir: string): Promise<Dirent[]> {
+  try {
+    return await readdir(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+}
+
+async function kindOf(path: string): Promise<'file' | 'dir' | undefined> {
+  try {
+    const s = await stat(path);
+    return s.isDirectory() ? 'dir' : s.isFile() ? 'file' : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The version directories Triton loads from, and what is wrong with the other folders. */
+export async function versionDirs(modelDir: string): Promise<{ versions: number[]; problems: Problem[] }> {
+  const versions: number[] = [];
+  const problems: Problem[] = [];
+  for (const e of await entries(modelDir)) {
+    if (!e.isDirectory() || NOT_VERSIONS.has(e.name)) continue;
+    const n = e.name;
+    if (/^(0|[1-9]\d*)$/.test(n)) versions.push(Number(n));
+    else if (/^0\d+$/.test(n)) {
+      problems.push({ path: `${n}/`, message: `version directory '${n}' starts with 0, so Triton ignores it; name it ${Number(n)}` });
+    } else if (/^-?\d/.test(n)) {
+      problems.push({ path: `${n}/`, message: `'${n}' is not a version number; Triton would read it as version ${parseInt(n, 10)}. Use digits only` });
+    } else {
+      problems.push({ path: `${n}/`, message: `'${n}' is not a version directory (versions are named 1, 2, ...); Triton ignores it` });
+    }
+  }
+  return { versions: versions.sort((a, b) => a - b), problems };
+}
+
+/** The versions Triton would load from `available` under the config's version_policy. */
+export function loadedVersions(config: ModelConfig, available: number[]): number[] {
+  const policy = obj(config.version_policy);
+  if (policy?.all !== undefined && policy.all !== null) return [...available];
+  const specific = obj(policy?.specific);
+  if (specific) {
+    const wanted = new Set(list(specific.versions).map((v) => num(v)));
+    return available.filter((v) => wanted.has(v));
+  }
+  const latest = obj(policy?.latest);
+  const keep = latest ? num(latest.num_versions) : 1;
+  return [...available].sort((a, b) => b - a).slice(0, Math.max(0, keep)).sort((a, b) => a - b);
+}
+
+/** What Triton's auto-complete infers from a model file name (AutoCompleteBackendFields). */
+const BY_FILE: Array<[RegExp, string, string]> = [
+  [/\.plan$/, 'tensorrt', 'tensorrt_plan'],
+  [/\.onnx$/, 'onnxruntime', 'onnxruntime_onnx'],
+  [/\.pt$/, 'pytorch', 'pytorch_libtorch'],
+  [/\.pt2$/, 'pytorch', 'torch_aoti'],
+  [/\.py$/, 'python', ''],
+  [/\.xml$/, 'openvino', ''],
+  [/\.savedmodel$/, 'tensorflow', 'tensorflow_savedmodel'],
+  [/\.graphdef$/, 'tensorflow', 'tensorflow_graphdef'],
+];
+const DEFAULT_FILES: Array<[string, string, string]> = [
+  ['model.plan', 'tensorrt', 'tensorrt_plan'],
+  ['model.onnx', 'onnxruntime', 'onnxruntime_onnx'],
+  ['model.pt', 'pytorch', 'pytorch_libtorch'],
+  ['model.pt2', 'pytorch', 'torch_aoti'],
+  ['model.py', 'python', ''],
+  ['model.xml', 'openvino', ''],
+  ['model.savedmodel', 'tensorflow', 'tensorflow_savedmodel'],
+  ['model.graphdef', 'tensorflow', 'tensorflow_graphdef'],
+];
+
+/**
+ * The config with `backend` (and `platform` where Triton sets one) filled in as Triton's
+ * auto-complete does: from the platform, from `default_model_filename`, else from the files in
+ * the first version directory. Returns the config unchanged when nothing can be inferred.
+ */
+export async function completeBackend(config: ModelConfig, modelDir: string): Promise<ModelConfig> {
+  if (config.backend || config.platform === 'ensemble') return config;
+  if (config.platform) {
+    const backend = backendOfPlatform(config.platform);
+    return backend ? { ...config, backend } : config;
+  }
+  const named = config.default_model_filename;
+  if (named) {
+    const hit = BY_FILE.find(([re]) => re.test(named));
+    return hit ? { ...config, backend: hit[1], ...(hit[2] ? { platform: hit[2] } : {}) } : config;
+  }
+  const { versions } = await versionDirs(modelDir);
+  if (versions.length === 0) return config;
+  const present = new Set((await entries(join(modelDir, String(versions[0])))).map((e) => e.name));
+  const hit = DEFAULT_FILES.find(([file]) => present.has(file));
+  return hit ? { ...config, backend: hit[1], ...(hit[2] ? { platform: hit[2] } : {}) } : config;
+}
+
+/** A relative file name from the config that must stay inside `dir`. */
+function inside(dir: string, name: string): string | undefined {
+  if (!name || isAbsolute(name)) return undefined;
+  const n = normalize(name);
+  if (n === '..' || n.startsWith(`..${sep}`)) return undefined;
+  return join(dir, n);
+}
+
+type Shape = 'file' | 'dir' | 'either';
+
+function expectedShape(config: ModelConfig): Shape {
+  const backend = config.backend || backendOfPlatform(config.platform ?? '') || '';
+  if (config.platform === 'tensorflow_savedmodel') return 'dir';
+  if (backend === 'onnxruntime' || config.default_model_filename) return 'either';
+  if (['tensorrt', 'pytorch', 'python', 'openvino', 'dali'].includes(backend)) return 'file';
+  return 'either';
+}
+
+/** The ONNX file of a version: `model.onnx` itself, or `model.onnx/model.onnx` in the directory form. */
+async function onnxFile(path: string): Promise<string | undefined> {
+  const k = await kindOf(path);
+  if (k === 'file') return path;
+  if (k === 'dir' && (await kindOf(join(path, 'model.onnx'))) === 'file') return join(path, 'model.onnx');
+  return undefined;
+}
+
+/** Backends that load a model file themselves; a custom backend decides what it needs. */
+const FILE_BACKENDS = new Set(['tensorrt', 'onnxruntime', 'pytorch', 'python', 'openvino', 'tensorflow', 'dali']);
+
+async function checkVersionFiles(modelDir: string, config: ModelConfig, version: number): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  const file = modelFilename(config);
+  const backend = config.backend || backendOfPlatform(config.platform ?? '') || '';
+  // A python model with its own `runtime` (e.g. a python-based backend) may have no model.py.
+  if (!file || !FILE_BACKENDS.has(backend) || (backend === 'python' && config.runtime)) return problems;
+  const rel = `${version}/${file}`;
+  const path = inside(join(modelDir, String(version)), file);
+  if (!path) return [{ path: 'default_model_filename', message: `'${file}' must be a file name inside the version directory` }];
+  const kind = await kindOf(path);
+  const shape = expectedShape(config);
+  const ccFiles = mapEntries(config.cc_model_filenames).map(([cc, f]) => [cc, str(f)] as const);
+  for (const [cc, f] of ccFiles) {
+    const ccPath = inside(join(modelDir, String(version)), f);
+    if (!ccPath) problems.push({ path: `cc_model_filenames[${cc}]`, message: `'${f}' must be a file name inside the version directory` });
+    else if (!(await kindOf(ccPath))) {
+      problems.push({ path: `cc_model_filenames[${cc}]`, message: `${version}/${f} does not exist (the model file for compute capability ${cc})` });
+    }
+  }
+  if (!kind) {
+    // With a file per compute capability, the default file is only needed on other GPUs.
+    if (ccFiles.length === 0) problems.push({ path: rel, message: `model file ${rel} does not exist` });
+    return problems;
+  }
+  if (shape !== 'either' && kind !== shape) {
+    problems.push({ path: rel, message: `${rel} must be a ${shape === 'dir' ? 'directory' : 'file'}, found a ${kind === 'dir' ? 'directory' : 'file'}` });
+    return problems;
+  }
+  if (backend === 'onnxruntime' && kind === 'dir' && !(await onnxFile(path))) {
+    problems.push({ path: rel, message: `${rel} is a directory without model.onnx in it` });
+  }
+  return problems;
+}
+
+/** Reads what is in the model files: the ONNX graph's I/O, the TensorRT plan header. */
+async function checkModelContents(modelDir: string, config: ModelConfig, version: number): Promise<Problem[]> {
+  const file = modelFilename(config);
+  if (!file) return [];
+  const dir = join(modelDir, String(version));
+  const backend = config.backend || backendOfPlatform(config.platform ?? '');
+  const problems: Problem[] = [];
+  if (backend === 'onnxruntime') {
+    const path = inside(dir, file);
+    const onnx = path && (await onnxFile(path));
+    if (!onnx) return problems;
+    try {
+      problems.push(...compareOnnxSignature(config, await readOnnxSignature(onnx), `${version}/${file}`));
+    } catch (err) {
+      problems.push({ path: `${version}/${file}`, message: `cannot read the ONNX model: ${err instanceof Error ? err.message : String(err)}` });
+    }
+  }
+  if (backend === 'tensorrt') {
+    const files = [file, ...mapEntries(config.cc_model_filenames).map(([, f]) => str(f))];
+    for (const f of new Set(files)) {
+      const path = inside(dir, f);
+      if (!path || (await kindOf(path)) !== 'file') continue;
+      const header = await readPlanHeader(path);
+      if ('problem' in header) problems.push({ path: `${version}/${f}`, message: header.problem });
+    }
+  }
+  return problems;
+}
+
+/**
+ * What Triton checks in the model directory: version directories, the model file of every
+ * version it would load, `cc_model_filenames`, label files, and (unless `configOnly`) the
+ * contents of the model files against the config.
+ */
+export async function checkModelFiles(modelDir: string, config: ModelConfig, opts: { configOnly?: boolean } = {}): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  const { versions, problems: dirProblems } = await versionDirs(modelDir);
+  problems.push(...dirProblems);
+
+  list<ModelTensor>(config.output).forEach((o, i) => {
+    const label = str(o.label_filename);
+    if (label && !inside(modelDir, label)) {
+      problems.push({ path: `output[${i}].label_filename`, message: `'${label}' must be a file name inside the model directory` });
+    }
+  });
+  for (const [i, o] of list<ModelTensor>(config.output).entries()) {
+    const label = str(o.label_filename);
+    const path = label ? inside(modelDir, label) : undefined;
+    if (path && (await kindOf(path)) !== 'file') {
+      problems.push({ path: `output[${i}].label_filename`, message: `label file '${label}' does not exist beside config.pbtxt` });
+    }
+  }
+  for (const cc of mapEntries(config.cc_model_filenames).map(([k]) => k)) {
+    if (!/^\d+\.\d+$/.test(cc)) {
+      problems.push({ path: `cc_model_filenames[${cc}]`, message: `key '${cc}' is not a compute capability like "8.6", so Triton never uses it` });
+    }
+  }
+
+  if (versions.length === 0) {
+    problems.push({ path: '', message: 'no version directory: a model needs at least one (1/, 2/, ...), an ensemble too' });
+    return problems;
+  }
+  const loaded = loadedVersions(config, versions);
+  if (loaded.length === 0) {
+    problems.push({
+      path: 'version_policy',
+      message: `at least one version must be available under the version policy (found versions ${versions.join(', ')})`,
+    });
+    return problems;
+  }
+  if (opts.configOnly || isEnsemble(config)) return problems;
+  for (const v of loaded) {
+    const fileProblems = await checkVersionFiles(modelDir, config, v);
+    problems.push(...fileProblems);
+    if (fileProblems.length === 0) problems.push(...(await checkModelContents(modelDir, config, v)));
+  }
+  return problems;
+}

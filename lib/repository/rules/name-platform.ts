@@ -1,0 +1,72 @@
+import type { ModelConfig } from '../../types';
+import type { Problem } from './problem';
+import { num } from './problem';
+
+/** The backend each platform Triton knows loads through. */
+const PLATFORM_BACKEND: Record<string, string> = {
+  tensorrt_plan: 'tensorrt',
+  onnxruntime_onnx: 'onnxruntime',
+  pytorch_libtorch: 'pytorch',
+  torch_aoti: 'pytorch',
+  tensorflow_savedmodel: 'tensorflow',
+  tensorflow_graphdef: 'tensorflow',
+  ensemble: '',
+};
+
+/** Backends Triton pairs with a platform; any other backend name is a custom backend. */
+const PAIRED_BACKENDS = new Set(['tensorrt', 'onnxruntime', 'pytorch', 'tensorflow']);
+
+export function knownPlatforms(): string[] {
+  return Object.keys(PLATFORM_BACKEND);
+}
+
+/** The backend Triton derives from a platform (undefined for an unknown platform). */
+export function backendOfPlatform(platform: string): string | undefined {
+  return PLATFORM_BACKEND[platform];
+}
+
+export function checkNamePlatform(config: ModelConfig, ctx: { dirName?: string } = {}): Problem[] {
+  const problems: Problem[] = [];
+  const name = config.name ?? '';
+  const platform = config.platform ?? '';
+  const backend = config.backend ?? '';
+
+  if (!name && ctx.dirName === undefined) {
+    problems.push({ path: 'name', message: "model configuration must specify 'name'" });
+  } else if (name && ctx.dirName !== undefined && name !== ctx.dirName) {
+    problems.push({
+      path: 'name',
+      message: `unexpected directory name '${ctx.dirName}' for model '${name}', directory name must equal model name`,
+    });
+  }
+
+  if (platform === 'ensemble') {
+    if (backend) {
+      problems.push({
+        path: 'backend',
+        message: `ensemble model must have platform type 'ensemble' and empty backend type, got backend '${backend}'`,
+      });
+    }
+  } else if (!platform && !backend) {
+    if (!config.default_model_filename) {
+      problems.push({ path: 'platform', message: "must specify 'platform' or 'backend'" });
+    }
+  } else if (platform && !(platform in PLATFORM_BACKEND)) {
+    if (!backend) {
+      problems.push({
+        path: 'platform',
+        message: `unexpected platform type '${platform}' (known: ${knownPlatforms().join(', ')}; or set 'backend')`,
+      });
+    }
+  } else if (platform && backend && PAIRED_BACKENDS.has(backend) && PLATFORM_BACKEND[platform] !== backend) {
+    problems.push({
+      path: 'backend',
+      message: `unexpected 'platform' and 'backend' pair, got:${platform}, ${backend} (platform ${platform} loads with backend '${PLATFORM_BACKEND[platform]}')`,
+    });
+  }
+
+  if (num(config.max_batch_size) < 0) {
+    problems.push({ path: 'max_batch_size', message: `'max_batch_size' must be non-negative, got ${num(config.max_batch_size)}` });
+  }
+  return problems;
+}

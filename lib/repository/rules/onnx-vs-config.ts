@@ -1,0 +1,85 @@
+import { tritonTypeForOnnx } from '../../onnx';
+import type { ModelConfig, ModelTensor, OnnxDim, OnnxSignature, OnnxTensor } from '../../types';
+import type { Problem } from './problem';
+import { dataType, dimsText, list, num, obj, str } from './problem';
+
+function modelDims(shape: OnnxDim[]): number[] {
+  return shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1));
+}
+
+/** Triton's CompareDimsSupported: fixed model dims must match; a batching model needs a leading -1. */
+function shapeProblem(io: ModelTensor, model: OnnxTensor, maxBatch: number, modelName: string): string | undefined {
+  if (model.shape === null) return undefined;
+  const reshape = obj(io.reshape);
+  const dims = (reshape ? list(reshape.shape) : list(io.dims)).map((d) => num(d));
+  const shape = modelDims(model.shape);
+  const prefix = `model '${modelName}', tensor '${io.name}'`;
+  if (maxBatch > 0) {
+    if (shape.length === 0 || shape[0] !== -1) {
+      return `${prefix}: for the model to support batching the shape should have at least 1 dimension and the first dimension must be -1; but shape expected by the model is ${dimsText(shape)}`;
+    }
+    const full = [-1, ...dims];
+    const ok = full.length === shape.length && full.every((d, i) => i === 0 || shape[i] === -1 || shape[i] === d);
+    if (!ok) {
+      return `${prefix}: the model expects ${shape.length} dimensions (shape ${dimsText(shape)}) but the model configuration specifies ${full.length} dimensions (an initial batch dimension because max_batch_size > 0 followed by the explicit tensor shape, making complete shape ${dimsText(full)})`;
+    }
+    return undefined;
+  }
+  const ok = dims.length === shape.length && dims.every((d, i) => shape[i] === -1 || shape[i] === d);
+  return ok
+    ? undefined
+    : `${prefix}: the model expects ${shape.length} dimensions (shape ${dimsText(shape)}) but the model configuration specifies ${dims.length} dimensions (shape ${dimsText(dims)})`;
+}
+
+/**
+ * The config's `input`/`output` against an ONNX graph, as Triton's onnxruntime backend compares
+ * them when it loads the model. `file` names the model file in messages (`1/model.onnx`).
+ */
+export function compareOnnxSignature(config: ModelConfig, sig: OnnxSignature, file: string): Problem[] {
+  const problems: Problem[] = [];
+  const maxBatch = num(config.max_batch_size);
+  const modelName = config.name ?? '';
+  const sides = [
+    { kind: 'input' as const, tensors: list<ModelTensor>(config.input), model: sig.inputs },
+    { kind: 'output' as const, tensors: list<ModelTensor>(config.output), model: sig.outputs },
+  ];
+  for (const { kind, tensors, model } of sides) {
+    // With none listed, Triton completes them from the model itself.
+    if (tensors.length === 0) continue;
+    const byName = new Map(model.map((t) => [t.name, t]));
+    const allowed = [...byName.keys()].sort().join(', ');
+    tensors.forEach((io, i) => {
+      const at = `${kind}[${i}]`;
+      const m = byName.get(io.name);
+      if (!m) {
+        problems.push({ path: `${at}.name`, message: `unexpected inference ${kind} '${io.name}', allowed ${kind}s are: ${allowed} (${file})` });
+        return;
+      }
+      const expected = tritonTypeForOnnx(m.elemType) ?? 'TYPE_INVALID';
+      const given = dataType(io.data_type);
+      if (given !== expected) {
+        problems.push({ path: `${at}.data_type`, message: `unexpected datatype ${given} for inference ${kind} '${io.name}', expecting ${expected} (${file})` });
+      }
+      const why = shapeProblem(io, m, maxBatch, modelName);
+      if (why) problems.push({ path: `${at}.dims`, message: `${why} (${file})` });
+    });
+  }
+
+  const inputs = list<ModelTensor>(config.input);
+  const batchTargets = list<Record<string, unknown>>(config.batch_input).flatMap((b) => list(b.target_name).map(str));
+  const modelInputs = new Set(sig.inputs.map((t) => t.name));
+  batchTargets.forEach((t) => {
+    if (!modelInputs.has(t)) {
+      problems.push({ path: 'batch_input', message: `unexpected batch input '${t}', allowed inputs are: ${[...modelInputs].sort().join(', ')} (${file})` });
+    }
+  });
+  const expected = inputs.length + batchTargets.length;
+  if (inputs.length > 0 && expected < sig.inputs.length) {
+    const missing = sig.inputs.map((t) => t.name).filter((n) => !inputs.some((io) => io.name === n) && !batchTargets.includes(n));
+    problems.push({
+      path: 'input',
+      message: `configuration expects ${expected} inputs, model provides ${sig.inputs.length} (missing from the config: ${missing.join(', ')}) (${file})`,
+    });
+  }
+  return problems;
+}
