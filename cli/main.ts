@@ -3,6 +3,10 @@ import { describeError } from '../lib/errors';
 
 /** Each verb lives in its own module and returns the exit code. */
 const verbs: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
+  validate: {
+    summary: 'validate <repository> [--config-only] [--json]   check a Triton repository as Triton would load it',
+    load: () => import('./validate.js'),
+  },
   inspect: { summary: 'inspect <model.onnx> [--json]   print an ONNX model\'s inputs and outputs', load: () => import('./inspect.js') },
 };
 

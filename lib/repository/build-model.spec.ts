@@ -154,7 +154,11 @@ describe('buildModel', () => {
       'models/my_trt/triton.yaml: the TensorRT engine is missing: dist/models/my_trt/engine is empty or absent; run the engine target first (nx run my_trt:engine)',
     );
     mkdirSync(engineDir(ws, 'my_trt'), { recursive: true });
-    writeFileSync(join(engineDir(ws, 'my_trt'), 'model.plan'), 'plan-bytes');
+    // A plan's header: the 'ftrt' magic, then TensorRT 10.3.0.26 in bytes 24..27 (validate reads both).
+    const plan = Buffer.alloc(64, 7);
+    plan.write('ftrt', 0, 'latin1');
+    plan.set([10, 3, 0, 26], 24);
+    writeFileSync(join(engineDir(ws, 'my_trt'), 'model.plan'), plan);
     const built = await build('my_trt');
     expect(built.files).toEqual(['config.pbtxt', '1/model.plan', 'labels.txt', 'warmup/']);
     expect(built.config).toMatchObject({
@@ -165,7 +169,7 @@ describe('buildModel', () => {
       instance_group: [{ kind: 'KIND_GPU', count: 1 }],
     });
     protocAccepts(entry('my_trt', 'config.pbtxt'));
-    expect(entry('my_trt', '1/model.plan').toString()).toBe('plan-bytes');
+    expect(entry('my_trt', '1/model.plan').equals(plan)).toBe(true);
   });
 
   it('names an unknown from: model and a model with no source', async () => {
@@ -176,6 +180,7 @@ describe('buildModel', () => {
   });
 
   it('writes an ensemble with a version directory that survives cache restore', async () => {
+    project('my_nn', MY_NN, { 'labels.txt': 'a\nb\nc\n', 'x.bin': 'raw' });
     project(
       'ens',
       `platform: ensemble
@@ -190,6 +195,12 @@ ensemble_scheduling:
       output_map: { probs: OUT }
 `,
     );
+    // The ensemble is checked against its members' built entries (Nx builds members first).
+    expect(await failure(build('ens'))).toBe(
+      "models/ens/triton.yaml:7:7: ensemble_scheduling.step[0].model_name: model 'my_nn' is not in the repository",
+    );
+    expect(existsSync(join(ws, 'dist/model-repository/ens'))).toBe(false);
+    await build('my_nn');
     const built = await build('ens');
     expect(built.files).toEqual(['config.pbtxt', '1/']);
     expect(readdirSync(join(built.entryDir, '1'))).toEqual(['.nx-triton-ensemble']);

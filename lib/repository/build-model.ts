@@ -9,6 +9,7 @@ import { childPath } from '../spec/context';
 import { loadSpec } from '../spec';
 import type { ModelConfig, ModelSpec, OnnxSignature } from '../types';
 import { isInside } from './copy-tree';
+import { validateModel } from './validate-repository';
 import { writeModelEntry, type FileCopy, type VersionSource } from './write-entry';
 
 export interface BuildModelOptions {
@@ -213,6 +214,11 @@ export async function buildModel(opts: BuildModelOptions): Promise<BuiltModel> {
     configText: header + toPbtxt(config),
     versions,
     extraFiles: extraFiles(config, chain),
+    // Triton's load-time rules, on the staged entry: a model Triton would refuse never replaces a good one.
+    check: async (staged) => {
+      const problems = await validateModel(staged, config, { dirName: spec.name, repository });
+      if (problems.length > 0) throw new SpecError(problems.map((p) => diagnostic(ownerOf(p.path.split(/[.[]/)[0], chain), p.path, p.message)));
+    },
   });
   const entryDir = join(repository, spec.name);
   const files = listEntry(entryDir);

@@ -23,6 +23,8 @@ export interface WriteEntryOptions {
   versions: VersionSource[];
   /** Files beside config.pbtxt: labels, `warmup/...`. */
   extraFiles?: FileCopy[];
+  /** Runs on the complete staged entry before it is swapped in; throwing keeps the previous entry. */
+  check?: (stagedDir: string) => Promise<void>;
 }
 
 /**
@@ -157,6 +159,57 @@ function checkOptions(opts: WriteEntryOptions): void {
   }
 }
 
+const WRITE_ERRORS: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'the disk quota is exceeded',
+  EFBIG: 'a file is larger than this system allows',
+  EROFS: 'the filesystem is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'a part of the path is a file, not a directory',
+  EEXIST: 'a part of the path is a file, not a directory',
+  EIO: 'input/output error',
+};
+
+/** A filesystem error while writing the entry, as one line naming the entry (never a stack). */
+function writeError(err: unknown, entry: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (err instanceof UserError || typeof e?.code !== 'string' || typeof e.syscall !== 'string') return err;
+  const at = typeof e.path === 'string' && e.path !== entry ? ` (${e.syscall} ${e.path})` : '';
+  return new UserError(`cannot write the model repository entry ${entry}: ${WRITE_ERRORS[e.code] ?? e.code}${at}; the previous entry, if any, is left as it was`);
+}
+
+/** Another writer of the same entry moved or replaced it between our two renames. */
+function lostRace(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOENT';
+}
+
+/**
+ * Moves the entry aside and the temp directory in. Concurrent writers of one entry each swap in a
+ * complete directory, so on a lost race we simply try again: the last one wins. Returns the
+ * directories moved aside (to delete).
+ */
+async function swapIn(tmp: string, entry: string, aside: () => string): Promise<string[]> {
+  const olds: string[] = [];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (await exists(entry)) {
+        const old = aside();
+        await rename(entry, old);
+        olds.push(old);
+      }
+      await rename(tmp, entry);
+      return olds;
+    } catch (err) {
+      if (lostRace(err) && attempt < 20 && (await exists(tmp))) continue;
+      if (olds.length > 0 && !(await exists(entry))) await rename(olds.pop()!, entry).catch(() => undefined);
+      for (const old of olds) await rm(old, { recursive: true, force: true });
+      throw err;
+    }
+  }
+}
+
 /**
  * Writes `<repository>/<name>/` all at once: everything is built in a sibling temp directory,
  * synced, and swapped in with renames, so a failed or killed write leaves the previous entry.
@@ -164,33 +217,30 @@ function checkOptions(opts: WriteEntryOptions): void {
 export async function writeModelEntry(opts: WriteEntryOptions): Promise<void> {
   checkOptions(opts);
   const { repository, name } = opts;
-  await mkdir(repository, { recursive: true });
-  await recoverEntry(repository, name);
-
+  const entry = join(repository, name);
   const tag = () => `${process.pid}-${randomBytes(6).toString('hex')}`;
   const tmp = join(repository, `.${name}.tmp-${tag()}`);
-  await mkdir(tmp);
   try {
-    await fill(tmp, opts);
-  } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
-    throw err;
-  }
-
-  const entry = join(repository, name);
-  const old = join(repository, `.${name}.old-${tag()}`);
-  let movedAside = false;
-  try {
-    if (await exists(entry)) {
-      await rename(entry, old);
-      movedAside = true;
+    await mkdir(repository, { recursive: true });
+    await recoverEntry(repository, name);
+    await mkdir(tmp);
+    try {
+      await fill(tmp, opts);
+      await opts.check?.(tmp);
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true });
+      throw err;
     }
-    await rename(tmp, entry);
+    let olds: string[];
+    try {
+      olds = await swapIn(tmp, entry, () => join(repository, `.${name}.old-${tag()}`));
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true });
+      throw err;
+    }
+    await fsyncDir(repository);
+    for (const old of olds) await rm(old, { recursive: true, force: true });
   } catch (err) {
-    if (movedAside && !(await exists(entry))) await rename(old, entry);
-    await rm(tmp, { recursive: true, force: true });
-    throw err;
+    throw writeError(err, entry);
   }
-  await fsyncDir(repository);
-  if (movedAside) await rm(old, { recursive: true, force: true });
 }
