@@ -7,6 +7,10 @@ const verbs: Record<string, { summary: string; load: () => Promise<{ run(argv: s
     summary: 'validate <repository> [--config-only] [--json]   check a Triton repository as Triton would load it',
     load: () => import('./validate.js'),
   },
+  fingerprint: {
+    summary: "fingerprint [--json]   print this machine's GPU and TensorRT identity",
+    load: () => import('./fingerprint.js'),
+  },
   inspect: { summary: 'inspect <model.onnx> [--json]   print an ONNX model\'s inputs and outputs', load: () => import('./inspect.js') },
 };
 

@@ -95,8 +95,7 @@ describe('the ONNX path in a fresh workspace with the packed tarball (nx 24.0.6)
   it('the second run is all cache hits', () => {
     const r = ws.nx(['run', 'my_nn:build'], torchPython);
     expect(r.code, r.out).toBe(0);
-    expect(r.out).toMatch(/Nx read the output from the cache/);
-    expect(r.out).not.toMatch(/nx-triton: wrote/);
+    expect(r.out).toMatch(/Nx read the output from the cache instead of running the command for 2 out of 2 tasks/);
   });
 
   it('nx run-many -t build builds every model', () => {

@@ -1,0 +1,241 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import ts from 'typescript';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { UserError } from '../errors';
+import type { ModelConfig, ModelSpec, TensorRtSpec } from '../types';
+import { buildEngine, type BuildEngineOptions } from './build-engine';
+
+const ROOT = resolve(__dirname, '../..');
+const BIN = join(ROOT, 'test/fixtures/bin');
+const ONNX = join(__dirname, '__fixtures__/relu_batch.onnx');
+const base = mkdtempSync(join(tmpdir(), 'nx-triton-engine-'));
+afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+let dir: string;
+let n = 0;
+beforeEach(() => {
+  dir = join(base, `t${n++}`);
+  mkdirSync(dir, { recursive: true });
+});
+
+function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PATH: `${BIN}${delimiter}${process.env.PATH}`,
+    FAKE_TRT_VERSION: '10.3.0',
+    FAKE_GPU: 'NVIDIA A100-SXM4-80GB, 8.0, 550.54.15',
+    FAKE_TRT_LOG: join(dir, 'trtexec.log'),
+    NX_TRITON_ENGINE_CACHE: join(dir, 'store'),
+    ...extra,
+  };
+}
+
+function spec(tensorrt?: TensorRtSpec): ModelSpec {
+  return {
+    file: 'models/my_trt/triton.yaml',
+    dir: join(dir, 'models/my_trt'),
+    name: 'my_trt',
+    config: { name: 'my_trt', platform: 'tensorrt_plan', max_batch_size: 8 },
+    version: 1,
+    previousVersions: {},
+    tensorrt,
+    positions: {},
+  };
+}
+
+const config: ModelConfig = {
+  name: 'my_trt',
+  platform: 'tensorrt_plan',
+  max_batch_size: 8,
+  input: [{ name: 'x', data_type: 'TYPE_FP32', dims: [4] }],
+  output: [{ name: 'y', data_type: 'TYPE_FP32', dims: [4] }],
+};
+
+function options(o: Partial<BuildEngineOptions> = {}, extraEnv: Record<string, string> = {}): BuildEngineOptions & { lines: string[] } {
+  const lines: string[] = [];
+  return { workspaceRoot: dir, spec: spec(), config, onnxPath: ONNX, outDir: join(dir, 'dist/models/my_trt/engine'), env: env(extraEnv), log: (l) => lines.push(l), lines, ...o };
+}
+
+function builds(): number {
+  const log = join(dir, 'trtexec.log');
+  if (!existsSync(log)) return 0;
+  return readFileSync(log, 'utf8').split('\n').filter((l) => l && JSON.parse(l).kind === 'build').length;
+}
+
+function storeEntries(): string[] {
+  const store = join(dir, 'store');
+  return readdirSync(store)
+    .filter((s) => /^[0-9a-f]{2}$/.test(s))
+    .flatMap((s) => readdirSync(join(store, s)));
+}
+
+async function userError(p: Promise<unknown>): Promise<string> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(UserError);
+  return (err as Error).message;
+}
+
+describe('buildEngine', () => {
+  it('builds once per key, then serves the plan from the store, also after the output dir is lost', async () => {
+    const first = await buildEngine(options());
+    expect(first.hit).toBe(false);
+    expect(builds()).toBe(1);
+    const plan = readFileSync(join(dir, 'dist/models/my_trt/engine/model.plan'));
+    expect(plan.toString('latin1', 0, 4)).toBe('ftrt');
+    expect([...plan.subarray(24, 27)]).toEqual([10, 3, 0]);
+    const provenance = JSON.parse(readFileSync(join(dir, 'dist/models/my_trt/engine/engine.json'), 'utf8'));
+    expect(provenance.key).toBe(first.key);
+    expect(provenance.parts).toMatchObject({ tensorrt: '10.3.0.26', gpu: { name: 'NVIDIA A100-SXM4-80GB', compute_capability: '8.0' } });
+    expect(provenance.parts.options).toEqual(['--minShapes=x:1x4', '--optShapes=x:8x4', '--maxShapes=x:8x4', '--skipInference']);
+
+    const again = await buildEngine(options());
+    expect(again.hit).toBe(true);
+    expect(builds()).toBe(1);
+
+    rmSync(join(dir, 'dist'), { recursive: true }); // a lost Nx cache
+    const o = options();
+    const restored = await buildEngine(o);
+    expect(restored.hit).toBe(true);
+    expect(builds()).toBe(1);
+    expect(readFileSync(join(dir, 'dist/models/my_trt/engine/model.plan'))).toEqual(plan);
+    expect(o.lines.some((l) => l.includes('from the engine store'))).toBe(true);
+  });
+
+  it('streams trtexec output with a prefix and the elapsed time', async () => {
+    const o = options();
+    await buildEngine(o);
+    expect(o.lines.some((l) => /^\[trtexec my_trt\] \+\d+\.\ds &&&& PASSED TensorRT\.trtexec/.test(l))).toBe(true);
+  });
+
+  it('rebuilds for another GPU, TensorRT or build option, not for a config-only edit', async () => {
+    await buildEngine(options());
+    await buildEngine(options({ config: { ...config, instance_group: [{ kind: 'KIND_GPU', count: 4 }] } }));
+    expect(builds()).toBe(1);
+    await buildEngine(options({}, { FAKE_GPU: 'NVIDIA L4, 8.9, 550.54.15' }));
+    expect(builds()).toBe(2);
+    await buildEngine(options({}, { FAKE_TRT_VERSION: '10.4.0' }));
+    expect(builds()).toBe(3);
+    await buildEngine(options({ spec: spec({ precision: 'fp16' }) }));
+    expect(builds()).toBe(4);
+  });
+
+  it('keys ampere+ engines by the compatibility level, not the exact GPU', async () => {
+    const ampere = spec({ hardware_compatibility: 'ampere+' });
+    const a = await buildEngine(options({ spec: ampere }));
+    const b = await buildEngine(options({ spec: ampere }, { FAKE_GPU: 'NVIDIA L4, 8.9, 550.54.15' }));
+    expect(b.key).toBe(a.key);
+    expect(builds()).toBe(1);
+  });
+
+  it('rebuilds a corrupt store entry instead of serving it', async () => {
+    const first = await buildEngine(options());
+    const stored = join(dir, 'store', first.key.slice(0, 2), first.key, 'model.plan');
+    const bytes = readFileSync(stored);
+    bytes[40] ^= 0xff; // same size, same header, wrong bytes
+    writeFileSync(stored, bytes);
+    const o = options();
+    const second = await buildEngine(o);
+    expect(second.hit).toBe(false);
+    expect(builds()).toBe(2);
+    expect(o.lines.some((l) => l.includes('store entry is corrupt (plan checksum mismatch); rebuilding'))).toBe(true);
+
+    writeFileSync(stored, Buffer.from('not a plan at all'));
+    expect((await buildEngine(options())).hit).toBe(false);
+    expect(builds()).toBe(3);
+    expect(readFileSync(join(dir, 'dist/models/my_trt/engine/model.plan')).toString('latin1', 0, 4)).toBe('ftrt');
+  });
+
+  it('a failed trtexec leaves no entry and shows its last lines', async () => {
+    const msg = await userError(buildEngine(options({}, { FAKE_TRT_FAIL: '1' })));
+    expect(msg).toMatch(/^trtexec failed \(exit code 1\)/);
+    expect(msg).toContain('Error Code 4: Internal Error (fake failure requested by FAKE_TRT_FAIL)');
+    expect(msg).toContain('&&&& FAILED TensorRT.trtexec');
+    expect(msg).toContain('building layer 30');
+    expect(msg).not.toContain('building layer 5\n');
+    expect(storeEntries()).toEqual([]);
+    expect(existsSync(join(dir, 'dist/models/my_trt/engine/model.plan'))).toBe(false);
+    expect(readdirSync(join(dir, 'store/tmp'))).toEqual([]);
+  });
+
+  it('refuses a max_batch_size above what the profiles allow, as Triton would', async () => {
+    const msg = await userError(buildEngine(options({ spec: spec({ profiles: [{ x: { min: [1, 4], opt: [2, 4], max: [4, 4] } }] }) })));
+    expect(msg).toBe(
+      'models/my_trt/triton.yaml: max_batch_size: configuration specified max-batch 8 but TensorRT engine only supports max-batch 4 (raise the batch dim of max in tensorrt.profiles, or lower max_batch_size)',
+    );
+    expect(builds()).toBe(0);
+  });
+
+  it('needs a GPU and trtexec', async () => {
+    expect(await userError(buildEngine(options({}, { FAKE_GPU: 'none' })))).toMatch(/no NVIDIA GPU found/);
+    expect(await userError(buildEngine(options({ spec: spec({ trtexec: 'bin/missing-trtexec' }) })))).toMatch(/trtexec \(".*missing-trtexec"\) not found/);
+  });
+
+  it('refuses precision flags with TensorRT 11 before running anything', async () => {
+    expect(await userError(buildEngine(options({ spec: spec({ precision: 'fp16' }) }, { FAKE_TRT_VERSION: '11.1.0' })))).toMatch(/strongly typed/);
+    expect(builds()).toBe(0);
+  });
+
+  it('evicts the least recently used entries under a tiny size cap', async () => {
+    const cap = { NX_TRITON_ENGINE_CACHE_MAX_BYTES: '3000' };
+    const a = await buildEngine(options({ spec: spec({ builder_optimization_level: 1 }) }, cap));
+    const b = await buildEngine(options({ spec: spec({ builder_optimization_level: 2 }) }, cap));
+    await new Promise((r) => setTimeout(r, 20));
+    await buildEngine(options({ spec: spec({ builder_optimization_level: 1 }) }, cap)); // a is now the most recently used
+    const c = await buildEngine(options({ spec: spec({ builder_optimization_level: 3 }) }, cap));
+    expect(storeEntries().sort()).toEqual([a.key, c.key].sort());
+    expect(storeEntries()).not.toContain(b.key);
+  });
+
+  it('two processes building one key run trtexec once and get the same plan', async () => {
+    const script = compileForChildren();
+    const run = (i: number) =>
+      new Promise<{ code: number | null; out: string }>((done) => {
+        const out = join(dir, `out${i}`);
+        const child = spawn(process.execPath, [script, JSON.stringify({ workspaceRoot: dir, spec: spec(), config, onnxPath: ONNX, outDir: out })], {
+          env: env({ FAKE_TRT_SLEEP_MS: '700' }),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let text = '';
+        child.stdout.on('data', (d) => (text += d));
+        child.stderr.on('data', (d) => (text += d));
+        child.on('close', (code) => done({ code, out: text }));
+      });
+    const [one, two] = await Promise.all([run(1), run(2)]);
+    expect([one.code, two.code], one.out + two.out).toEqual([0, 0]);
+    expect(builds()).toBe(1);
+    expect(readFileSync(join(dir, 'out1/model.plan'))).toEqual(readFileSync(join(dir, 'out2/model.plan')));
+    expect([one.out, two.out].filter((t) => t.includes('another process is building it; waiting'))).toHaveLength(1);
+  });
+});
+
+/** build-engine and what it imports, transpiled to CommonJS for plain `node` children. */
+function compileForChildren(): string {
+  const out = join(base, 'child');
+  if (existsSync(join(out, 'child.js'))) return join(out, 'child.js');
+  for (const rel of ['lib/errors.ts', ...readdirSync(__dirname).filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts')).map((f) => `lib/engine/${f}`)]) {
+    const js = ts.transpileModule(readFileSync(join(ROOT, rel), 'utf8'), {
+      compilerOptions: { module: ts.ModuleKind.Node16, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+      fileName: rel.replace(/\.ts$/, '.cts'),
+    }).outputText;
+    mkdirSync(dirname(join(out, rel)), { recursive: true });
+    writeFileSync(join(out, rel.replace(/\.ts$/, '.js')), js);
+  }
+  writeFileSync(join(out, 'package.json'), '{"type":"commonjs"}');
+  symlinkSync(join(ROOT, 'node_modules'), join(out, 'node_modules'));
+  writeFileSync(
+    join(out, 'child.js'),
+    `const { buildEngine } = require('./lib/engine/build-engine.js');
+const o = JSON.parse(process.argv[2]);
+buildEngine({ ...o, log: (l) => console.log(l) }).then(
+  (r) => console.log('RESULT', JSON.stringify({ key: r.key, hit: r.hit })),
+  (e) => { console.error(e.message); process.exitCode = 1; },
+);`,
+  );
+  return join(out, 'child.js');
+}

@@ -1,0 +1,200 @@
+import { randomBytes, createHash } from 'node:crypto';
+import { copyFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { UserError } from '../errors';
+import type { ModelConfig, ModelSpec } from '../types';
+import { readFingerprint, tensorRtVersionText, type Fingerprint, type GpuInfo } from './fingerprint';
+import { canonicalJson, engineKey, onnxDigest, type EngineKeyParts } from './key';
+import { EngineStore, resolveMaxBytes, resolveStoreDir, type StoreResult } from './store';
+import { normalisedOptions, profileMaxBatch, resolveProfiles, trtexecArgs, type TrtexecArgsOptions } from './trtexec-args';
+
+export interface BuildEngineOptions {
+  workspaceRoot: string;
+  spec: ModelSpec;
+  /** The model's ModelConfig with its I/O (from the spec, `from:` and the ONNX). */
+  config: ModelConfig;
+  /** The ONNX file, or a `model.onnx/` directory holding `model.onnx` and its external data. */
+  onnxPath: string;
+  /** External-data locations of the ONNX (relative to it), as its graph names them. */
+  externalData?: string[];
+  outDir: string;
+  /** Plugin option `engineCache`; env NX_TRITON_ENGINE_CACHE wins. */
+  engineCache?: string;
+  env?: NodeJS.ProcessEnv;
+  log: (line: string) => void;
+}
+
+export interface BuildEngineResult {
+  key: string;
+  parts: EngineKeyParts;
+  /** true when no trtexec ran (the plan came from the engine store). */
+  hit: boolean;
+  planPath: string;
+  fingerprint: Fingerprint;
+}
+
+const TAIL_LINES = 20;
+
+/** ONNX -> `outDir/model.plan` (+ `engine.json`, the key's parts), through the engine store. */
+export async function buildEngine(o: BuildEngineOptions): Promise<BuildEngineResult> {
+  const env = o.env ?? process.env;
+  const spec = o.spec;
+  const trtexec = trtexecCommand(spec);
+  const fingerprint = await readFingerprint({ trtexec, env });
+  if (fingerprint.tensorrt === 'no-tensorrt') {
+    throw new UserError(
+      `${spec.file}: cannot build the TensorRT engine of ${spec.name}: trtexec ("${trtexec}") not found or not answering; ` +
+        `put TensorRT's bin directory on PATH or set tensorrt.trtexec`,
+    );
+  }
+  if (fingerprint.gpu === 'no-gpu') {
+    throw new UserError(
+      `${spec.file}: cannot build the TensorRT engine of ${spec.name}: no NVIDIA GPU found (nvidia-smi failed); ` +
+        `an engine is built on the kind of GPU it will run on`,
+    );
+  }
+  const gpu = fingerprint.gpu;
+  const trtVersion = tensorRtVersionText(fingerprint.tensorrt);
+  const onnxFile = (await stat(o.onnxPath).catch(() => undefined))?.isDirectory() ? join(o.onnxPath, 'model.onnx') : o.onnxPath;
+  if (!(await stat(onnxFile).catch(() => undefined))?.isFile()) {
+    throw new UserError(`${spec.file}: ONNX model for ${spec.name} not found at ${onnxFile} (run its export first)`);
+  }
+
+  const argsBase: TrtexecArgsOptions = {
+    trtVersion,
+    onnxPath: onnxFile,
+    planPath: '',
+    inputs: o.config.input ?? [],
+    maxBatchSize: o.config.max_batch_size ?? 0,
+    optBatchSize: optBatch(o.config),
+    tensorrt: spec.tensorrt,
+    specFile: spec.file,
+  };
+  if (argsBase.inputs.length === 0) throw new UserError(`${spec.file}: ${spec.name} has no inputs to build a TensorRT engine for`);
+  checkMaxBatch(argsBase, spec.file);
+  const argsFor = (planPath: string, timingCachePath?: string): string[] => trtexecArgs({ ...argsBase, planPath, timingCachePath });
+  const options = normalisedOptions(argsFor('model.plan'));
+
+  const store = new EngineStore(resolveStoreDir({ engineCache: o.engineCache, workspaceRoot: o.workspaceRoot, env }), {
+    maxBytes: resolveMaxBytes({ env }),
+    log: o.log,
+  });
+  const parts: EngineKeyParts = {
+    onnx: await onnxDigest(onnxFile, o.externalData ?? [], store.hashCacheDir),
+    tensorrt: trtVersion,
+    gpu: gpuPart(gpu, spec),
+    os: fingerprint.os,
+    arch: fingerprint.arch,
+    options,
+  };
+  const key = engineKey(parts);
+  o.log(`engine ${spec.name}: key ${key.slice(0, 12)} (TensorRT ${trtVersion}, ${gpu.name} cc ${gpu.computeCapability}, store ${store.root})`);
+
+  const timingId = createHash('sha256')
+    .update(canonicalJson({ trt: trtVersion, gpu: gpu.name, cc: gpu.computeCapability, os: fingerprint.os, arch: fingerprint.arch }))
+    .digest('hex')
+    .slice(0, 16);
+  const build = async (tmpPlan: string): Promise<{ command: string[] }> => {
+    const useTiming = spec.tensorrt?.timing_cache !== false;
+    const shared = store.timingCachePath(timingId);
+    const timing = `${tmpPlan}.timing`;
+    if (useTiming) await copyFile(shared, timing).catch(() => undefined);
+    const args = argsFor(tmpPlan, useTiming ? timing : undefined);
+    await runTrtexec(trtexec, args, spec.name, env, o.log);
+    if (useTiming) {
+      // Each build works on its own copy; the shared cache is replaced in one rename.
+      await mkdir(dirname(shared), { recursive: true });
+      await rename(timing, shared).catch(() => undefined);
+    }
+    return { command: [trtexec, ...normalisedOptions(args)] };
+  };
+
+  for (let attempt = 1; ; attempt++) {
+    const got: StoreResult = await store.getOrBuild(key, parts, build);
+    if (got.hit) o.log(`engine ${spec.name}: from the engine store (${key.slice(0, 12)}), no trtexec run`);
+    try {
+      const planPath = await publish(got, o.outDir, key, parts);
+      return { key, parts, hit: got.hit, planPath, fingerprint };
+    } catch (err) {
+      // Another process may evict the entry between the lookup and the copy: look it up again.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw err;
+    }
+  }
+}
+
+function trtexecCommand(spec: ModelSpec): string {
+  const t = spec.tensorrt?.trtexec;
+  if (!t) return 'trtexec';
+  return t.includes('/') || t.includes('\\') ? resolve(spec.dir, t) : t;
+}
+
+function optBatch(config: ModelConfig): number | undefined {
+  const db = config.dynamic_batching as { preferred_batch_size?: number[] } | undefined;
+  const sizes = (db?.preferred_batch_size ?? []).map(Number).filter((n) => n > 0 && n <= (config.max_batch_size ?? 0));
+  return sizes.length ? Math.max(...sizes) : undefined;
+}
+
+/** Triton refuses a max_batch_size above the engine's profiles' max; say so before building. */
+function checkMaxBatch(o: TrtexecArgsOptions, file: string): void {
+  if (o.maxBatchSize === 0) return;
+  const max = profileMaxBatch(resolveProfiles(o), o.maxBatchSize);
+  if (o.maxBatchSize > max) {
+    throw new UserError(
+      `${file}: max_batch_size: configuration specified max-batch ${o.maxBatchSize} but TensorRT engine only supports max-batch ${max} ` +
+        `(raise the batch dim of max in tensorrt.profiles, or lower max_batch_size)`,
+    );
+  }
+}
+
+function gpuPart(gpu: GpuInfo, spec: ModelSpec): EngineKeyParts['gpu'] {
+  const level = spec.tensorrt?.hardware_compatibility;
+  if (level === 'ampere+') {
+    const major = Number(gpu.computeCapability.split('.')[0]);
+    if (Number.isFinite(major) && major < 8) {
+      throw new UserError(`${spec.file}: tensorrt.hardware_compatibility: ampere+ engines are built on Ampere or newer GPUs; this one is ${gpu.name} (cc ${gpu.computeCapability})`);
+    }
+    return { hardware_compatibility: 'ampere+' };
+  }
+  if (level === 'same_compute_capability') return { compute_capability: gpu.computeCapability };
+  return { name: gpu.name, compute_capability: gpu.computeCapability };
+}
+
+async function runTrtexec(trtexec: string, args: string[], model: string, env: NodeJS.ProcessEnv, log: (l: string) => void): Promise<void> {
+  const { execa } = await import('execa');
+  const started = Date.now();
+  const prefix = `[trtexec ${model}]`;
+  const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+  const tail: string[] = [];
+  log(`${prefix} ${trtexec} ${args.join(' ')}`);
+  const child = execa(trtexec, args, { env, extendEnv: false, all: true, buffer: false, reject: false, stdin: 'ignore' });
+  for await (const line of child.iterable({ from: 'all' })) {
+    const text = String(line);
+    tail.push(text);
+    if (tail.length > TAIL_LINES) tail.shift();
+    log(`${prefix} +${elapsed()} ${text}`);
+  }
+  const r = await child;
+  if (r.failed) {
+    const why = r.exitCode !== undefined ? `exit code ${r.exitCode}` : r.code === 'ENOENT' ? 'not found' : r.shortMessage;
+    throw new UserError(`trtexec failed (${why}) after ${elapsed()} building the engine of ${model}; its last lines:\n${tail.join('\n')}`);
+  }
+  log(`${prefix} done in ${elapsed()}`);
+}
+
+/** Copies the plan into outDir and writes engine.json, each through a temp file and a rename. */
+async function publish(got: StoreResult, outDir: string, key: string, parts: EngineKeyParts): Promise<string> {
+  await mkdir(outDir, { recursive: true });
+  const suffix = `.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const plan = join(outDir, 'model.plan');
+  try {
+    await copyFile(got.planPath, plan + suffix);
+    await rename(plan + suffix, plan);
+    const provenance = { key, parts, plan: { size: got.manifest.plan.size, sha256: got.manifest.plan.sha256 } };
+    await writeFile(join(outDir, 'engine.json') + suffix, JSON.stringify(provenance, null, 2) + '\n');
+    await rename(join(outDir, 'engine.json') + suffix, join(outDir, 'engine.json'));
+  } finally {
+    await rm(plan + suffix, { force: true });
+    await rm(join(outDir, 'engine.json') + suffix, { force: true });
+  }
+  return plan;
+}

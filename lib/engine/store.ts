@@ -1,0 +1,343 @@
+import { randomBytes } from 'node:crypto';
+import { open, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { homedir, hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { UserError } from '../errors';
+import { canonicalJson, engineKey, sha256File, type EngineKeyParts } from './key';
+
+export const DEFAULT_MAX_BYTES = 50 * 2 ** 30;
+const PLAN = 'model.plan';
+const MANIFEST = 'manifest.json';
+
+/** `NX_TRITON_ENGINE_CACHE`, else the `engineCache` option (relative to the workspace), else ~/.cache/nx-triton/engines. */
+export function resolveStoreDir(o: { engineCache?: string; workspaceRoot?: string; env?: NodeJS.ProcessEnv } = {}): string {
+  const env = o.env ?? process.env;
+  if (env.NX_TRITON_ENGINE_CACHE) return resolve(env.NX_TRITON_ENGINE_CACHE);
+  if (o.engineCache) return resolve(o.workspaceRoot ?? process.cwd(), o.engineCache);
+  return join(homedir(), '.cache', 'nx-triton', 'engines');
+}
+
+/** `NX_TRITON_ENGINE_CACHE_MAX_BYTES`, else the option, else 50 GiB. */
+export function resolveMaxBytes(o: { maxBytes?: number; env?: NodeJS.ProcessEnv } = {}): number {
+  const raw = (o.env ?? process.env).NX_TRITON_ENGINE_CACHE_MAX_BYTES;
+  if (raw !== undefined && raw !== '') {
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < 0) throw new UserError(`NX_TRITON_ENGINE_CACHE_MAX_BYTES: expected a number of bytes, got "${raw}"`);
+    return n;
+  }
+  return o.maxBytes ?? DEFAULT_MAX_BYTES;
+}
+
+export interface PlanVersion {
+  major: number;
+  minor: number;
+  patch: number;
+  build: number;
+}
+
+/** A plan's header: u32 LE `ftrt` magic at 0, TensorRT major/minor/patch/build at bytes 24..27 (plans from 8.6). */
+export function readPlanHeader(head: Buffer): PlanVersion | undefined {
+  if (head.length < 28 || head.toString('latin1', 0, 4) !== 'ftrt') return undefined;
+  return { major: head[24], minor: head[25], patch: head[26], build: head[27] };
+}
+
+export interface Manifest {
+  key: string;
+  parts: EngineKeyParts;
+  plan: { file: string; size: number; sha256: string };
+  built_at: string;
+  build_ms: number;
+  command: string[];
+}
+
+export interface StoreResult {
+  planPath: string;
+  manifest: Manifest;
+  /** true when the plan came from the store, false when this call built it. */
+  hit: boolean;
+}
+
+export interface EngineStoreOptions {
+  maxBytes?: number;
+  log?: (line: string) => void;
+  /** How often a waiting process looks at another's lock. */
+  pollMs?: number;
+  /** A lock whose owner stopped refreshing it this long ago is taken over. */
+  staleMs?: number;
+}
+
+type Check = { ok: true; manifest: Manifest } | { ok: false; reason?: string };
+
+/**
+ * Content-addressed engine store: `<root>/<key[0..2]>/<key>/{model.plan, manifest.json}`.
+ * Entries appear by one rename of a complete, verified directory; a build holds `locks/<key>.lock`.
+ */
+export class EngineStore {
+  readonly maxBytes: number;
+  private readonly log: (line: string) => void;
+  private readonly pollMs: number;
+  private readonly staleMs: number;
+
+  constructor(
+    readonly root: string,
+    o: EngineStoreOptions = {},
+  ) {
+    this.maxBytes = o.maxBytes ?? DEFAULT_MAX_BYTES;
+    this.log = o.log ?? (() => undefined);
+    this.pollMs = o.pollMs ?? 100;
+    this.staleMs = o.staleMs ?? 120_000;
+  }
+
+  entryDir(key: string): string {
+    return join(this.root, key.slice(0, 2), key);
+  }
+
+  get hashCacheDir(): string {
+    return join(this.root, 'hash-cache');
+  }
+
+  /** Timing cache shared by every build with one TensorRT version on one GPU. */
+  timingCachePath(fingerprintId: string): string {
+    return join(this.root, 'timing-cache', `${fingerprintId}.cache`);
+  }
+
+  /** A verified entry, or undefined (missing or corrupt). */
+  async get(key: string, parts: EngineKeyParts): Promise<StoreResult | undefined> {
+    const c = await this.check(key, parts);
+    if (!c.ok) return undefined;
+    await this.touch(key);
+    return { planPath: join(this.entryDir(key), PLAN), manifest: c.manifest, hit: true };
+  }
+
+  /**
+   * The plan for `key`: from the store when a verified entry exists, else built once by
+   * `build(tmpPlanPath)` while holding the key's lock (other processes wait and then read it).
+   */
+  async getOrBuild(key: string, parts: EngineKeyParts, build: (tmpPlanPath: string) => Promise<{ command: string[] }>): Promise<StoreResult> {
+    if (engineKey(parts) !== key) throw new Error('nx-triton: engine key does not match its parts');
+    let said = false;
+    for (;;) {
+      const c = await this.check(key, parts);
+      if (c.ok) {
+        await this.touch(key);
+        return { planPath: join(this.entryDir(key), PLAN), manifest: c.manifest, hit: true };
+      }
+      const lock = await this.tryLock(key);
+      if (!lock) {
+        if (!said) this.log(`engine ${key.slice(0, 12)}: another process is building it; waiting`);
+        said = true;
+        await sleep(this.pollMs);
+        continue;
+      }
+      try {
+        const again = await this.check(key, parts);
+        if (again.ok) {
+          await this.touch(key);
+          return { planPath: join(this.entryDir(key), PLAN), manifest: again.manifest, hit: true };
+        }
+        if (again.reason) this.log(`engine ${key.slice(0, 12)}: store entry is corrupt (${again.reason}); rebuilding`);
+        const manifest = await this.buildEntry(key, parts, build);
+        await this.evict(key);
+        return { planPath: join(this.entryDir(key), PLAN), manifest, hit: false };
+      } finally {
+        await lock.release();
+      }
+    }
+  }
+
+  /** Removes least-recently-used entries (manifest mtime) until the store fits maxBytes; `keep` stays. */
+  async evict(keep?: string): Promise<string[]> {
+    const entries: Array<{ key: string; size: number; used: number }> = [];
+    for (const shard of await readdirOrEmpty(this.root)) {
+      if (!/^[0-9a-f]{2}$/.test(shard)) continue;
+      for (const key of await readdirOrEmpty(join(this.root, shard))) {
+        try {
+          const file = join(this.root, shard, key, MANIFEST);
+          const [m, st] = await Promise.all([readFile(file, 'utf8'), stat(file)]);
+          entries.push({ key, size: (JSON.parse(m) as Manifest).plan.size + st.size, used: st.mtimeMs });
+        } catch {
+          // an entry being replaced or removed right now
+        }
+      }
+    }
+    let total = entries.reduce((n, e) => n + e.size, 0);
+    const removed: string[] = [];
+    for (const e of entries.sort((a, b) => a.used - b.used)) {
+      if (total <= this.maxBytes) break;
+      if (e.key === keep) continue;
+      const lock = await this.tryLock(e.key);
+      if (!lock) continue;
+      try {
+        await this.discard(this.entryDir(e.key));
+        total -= e.size;
+        removed.push(e.key);
+        this.log(`engine ${e.key.slice(0, 12)}: evicted from the store (least recently used)`);
+      } finally {
+        await lock.release();
+      }
+    }
+    return removed;
+  }
+
+  private async check(key: string, parts: EngineKeyParts): Promise<Check> {
+    const dir = this.entryDir(key);
+    let manifest: Manifest;
+    try {
+      manifest = JSON.parse(await readFile(join(dir, MANIFEST), 'utf8'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        return (await exists(dir)) ? { ok: false, reason: 'manifest.json missing' } : { ok: false };
+      }
+      return { ok: false, reason: 'manifest.json unreadable' };
+    }
+    if (manifest.key !== key || canonicalJson(manifest.parts) !== canonicalJson(parts)) return { ok: false, reason: 'manifest does not match the key' };
+    const plan = join(dir, PLAN);
+    const reason = await verifyPlan(plan, parts.tensorrt);
+    if (reason) return { ok: false, reason };
+    const st = await stat(plan);
+    if (st.size !== manifest.plan.size) return { ok: false, reason: `plan is ${st.size} bytes, manifest says ${manifest.plan.size}` };
+    if ((await sha256File(plan, this.hashCacheDir)) !== manifest.plan.sha256) return { ok: false, reason: 'plan checksum mismatch' };
+    return { ok: true, manifest };
+  }
+
+  private async buildEntry(key: string, parts: EngineKeyParts, build: (tmpPlanPath: string) => Promise<{ command: string[] }>): Promise<Manifest> {
+    const tmp = join(this.root, 'tmp', `${key}.${process.pid}.${randomBytes(4).toString('hex')}`);
+    await mkdir(tmp, { recursive: true });
+    try {
+      const plan = join(tmp, PLAN);
+      const started = Date.now();
+      const { command } = await build(plan);
+      const reason = await verifyPlan(plan, parts.tensorrt);
+      if (reason) throw new UserError(`trtexec finished but its plan is not usable: ${reason}`);
+      const manifest: Manifest = {
+        key,
+        parts,
+        plan: { file: PLAN, size: (await stat(plan)).size, sha256: await sha256File(plan) },
+        built_at: new Date().toISOString(),
+        build_ms: Date.now() - started,
+        command,
+      };
+      await writeFile(join(tmp, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
+      const dir = this.entryDir(key);
+      await mkdir(join(dir, '..'), { recursive: true });
+      if (await exists(dir)) await this.discard(dir);
+      await rename(tmp, dir);
+      return manifest;
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /** Moves a directory out of the way in one rename, then deletes it. */
+  private async discard(dir: string): Promise<void> {
+    const trash = join(this.root, 'tmp', `trash.${process.pid}.${randomBytes(4).toString('hex')}`);
+    await mkdir(join(this.root, 'tmp'), { recursive: true });
+    try {
+      await rename(dir, trash);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    await rm(trash, { recursive: true, force: true });
+  }
+
+  private async touch(key: string): Promise<void> {
+    const now = new Date();
+    await utimes(join(this.entryDir(key), MANIFEST), now, now).catch(() => undefined);
+  }
+
+  /** An exclusive lock file holding its owner; a dead owner's (same host) or an unrefreshed lock is taken over. */
+  private async tryLock(key: string): Promise<{ release(): Promise<void> } | undefined> {
+    const dir = join(this.root, 'locks');
+    const file = join(dir, `${key}.lock`);
+    await mkdir(dir, { recursive: true });
+    try {
+      const fh = await open(file, 'wx');
+      await fh.writeFile(JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
+      await fh.close();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (await this.isStale(file)) {
+        // Rename first so that of two processes that both saw it stale only one removes it.
+        const aside = `${file}.stale.${process.pid}.${randomBytes(4).toString('hex')}`;
+        await rename(file, aside).then(
+          () => rm(aside, { force: true }),
+          () => undefined,
+        );
+      }
+      return undefined;
+    }
+    const beat = setInterval(() => {
+      const now = new Date();
+      utimes(file, now, now).catch(() => undefined);
+    }, Math.max(50, this.staleMs / 4));
+    beat.unref();
+    return {
+      release: async () => {
+        clearInterval(beat);
+        await rm(file, { force: true });
+      },
+    };
+  }
+
+  private async isStale(file: string): Promise<boolean> {
+    try {
+      const [text, st] = await Promise.all([readFile(file, 'utf8'), stat(file)]);
+      if (Date.now() - st.mtimeMs > this.staleMs) return true;
+      const owner = JSON.parse(text) as { pid?: number; host?: string };
+      return owner.host === hostname() && typeof owner.pid === 'number' && !alive(owner.pid);
+    } catch (err) {
+      // A lock being written right now has no JSON yet; give it a moment.
+      return false;
+    }
+  }
+}
+
+/** Why a plan file is not a plan from TensorRT `expected`, or undefined when it is. */
+export async function verifyPlan(plan: string, expected: string): Promise<string | undefined> {
+  let head: Buffer;
+  try {
+    const fh = await open(plan, 'r');
+    try {
+      head = Buffer.alloc(32);
+      const { bytesRead } = await fh.read(head, 0, 32, 0);
+      head = head.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return 'plan file missing';
+  }
+  const v = readPlanHeader(head);
+  if (!v) return 'no TensorRT plan header (ftrt)';
+  const [major, minor, patch] = expected.split('.').map(Number);
+  if (v.major !== major || v.minor !== minor || v.patch !== patch) {
+    return `plan was built by TensorRT ${v.major}.${v.minor}.${v.patch}, expected ${major}.${minor}.${patch}`;
+  }
+  return undefined;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  return readdir(dir).catch(() => []);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
