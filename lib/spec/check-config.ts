@@ -17,7 +17,6 @@ const INT_RANGES: Record<string, [bigint, bigint]> = {
   fixed64: [0n, 2n ** 64n - 1n],
 };
 
-const FLOAT_MAX = 3.4028234663852886e38;
 
 export interface MessageOptions {
   /** Keys handled by someone else (the plugin keys at the top level): passed to `onSkipped`. */
@@ -153,7 +152,8 @@ function checkSingle(ctx: SpecContext, field: Field | MapField, node: Node | nul
         ctx.error(path, `expected a finite number, got ${describe(node)}`);
         return undefined;
       }
-      if (field.type === 'float' && Math.abs(n) > FLOAT_MAX) {
+      // Out of range = rounds to infinity as a float32 (3.4028235e38, FLT_MAX's shortest decimal, is in range).
+      if (field.type === 'float' && !Number.isFinite(Math.fround(n))) {
         ctx.error(path, `${n} is out of range for a 32-bit float`);
         return undefined;
       }

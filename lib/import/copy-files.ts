@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { describeError, UserError } from '../errors';
+import { copyPath } from '../repository/copy-tree';
+import type { ImportPlan, ModelPlan } from './plan';
+
+export interface WriteOptions {
+  /** Also write each triton.yaml (the Nx generator writes them through its Tree instead). */
+  writeYaml?: boolean;
+}
+
+/** Copies one project's files into a staging directory inside it, then renames them into place. */
+async function copyModel(projectDir: string, plan: ModelPlan, repositoryRoot: string, options: WriteOptions): Promise<void> {
+  const staging = join(projectDir, `.nx-triton-import-${randomBytes(6).toString('hex')}`);
+  await mkdir(staging, { recursive: true });
+  try {
+    for (const copy of plan.copies) {
+      // Hard links where the file system allows, else a kernel copy: model files never pass through memory.
+      await copyPath(copy.src, join(staging, copy.dest), { hardLink: true }, repositoryRoot);
+    }
+    if (options.writeYaml) await writeFile(join(staging, 'triton.yaml'), plan.yaml);
+    const tops = new Set(plan.copies.map((c) => c.dest.split('/')[0]));
+    if (options.writeYaml) tops.add('triton.yaml');
+    for (const top of [...tops].sort()) await rename(join(staging, top), join(projectDir, top));
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Writes the planned projects' files under `workspaceRoot`. The project directories must be new
+ * (see `findClashes`): on any failure every one of them is removed again, so an import is
+ * all or nothing.
+ */
+export async function writeImportedFiles(workspaceRoot: string, plan: ImportPlan, options: WriteOptions = {}): Promise<void> {
+  const created: string[] = [];
+  try {
+    for (const model of plan.models) {
+      const projectDir = join(workspaceRoot, model.projectDir);
+      await mkdir(dirname(projectDir), { recursive: true });
+      created.push(projectDir);
+      await copyModel(projectDir, model, plan.repositoryRoot, options);
+    }
+  } catch (err) {
+    await Promise.all(created.map((dir) => rm(dir, { recursive: true, force: true })));
+    throw new UserError(`import failed, nothing imported: ${describeError(err)}`);
+  }
+}
+
+function listCopies(model: ModelPlan): string {
+  const shown = model.copies.map((c) => c.dest);
+  return shown.length <= 6 ? shown.join(', ') : `${shown.slice(0, 6).join(', ')} and ${shown.length - 6} more`;
+}
+
+/** The summary: one line per model, `resnet -> models/resnet/triton.yaml (versions 1, 3; copied model.onnx, ...)`. */
+export function summarizeImport(plan: ImportPlan): string[] {
+  const lines = plan.models.map((m) => {
+    const versions = m.versions.length === 1 ? `version ${m.versions[0]}` : `versions ${m.versions.join(', ')}`;
+    const copied = m.copies.length > 0 ? `; copied ${listCopies(m)}` : '';
+    return `  ${m.name} -> ${m.projectDir}/triton.yaml (${versions}${copied})`;
+  });
+  const n = plan.models.length;
+  return [`nx-triton: imported ${n} model${n === 1 ? '' : 's'}`, ...lines];
+}

@@ -1,0 +1,148 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadSpec } from '../spec';
+import { writeImportedFiles } from './copy-files';
+import { assertNoClashes, findClashes, normalizeDirectory, planImport } from './plan';
+import { readRepository } from './read-repository';
+
+let scratch: string;
+let repo: string;
+beforeEach(() => {
+  scratch = mkdtempSync(join(tmpdir(), 'nx-triton-plan-'));
+  repo = join(scratch, 'repo');
+  mkdirSync(repo);
+});
+afterEach(() => rmSync(scratch, { recursive: true, force: true }));
+
+function put(path: string, content = 'x'): void {
+  mkdirSync(dirname(join(repo, path)), { recursive: true });
+  writeFileSync(join(repo, path), content);
+}
+
+function plan(directory?: string) {
+  return planImport(readRepository(repo, 'repo'), { directory });
+}
+
+describe('planImport', () => {
+  it('plans a python backend model whose version holds helpers: all copied, export.file at model.py, a warning', () => {
+    put('py/config.pbtxt', 'backend: "python"\n');
+    put('py/2/model.py', 'import helpers\n');
+    put('py/2/helpers.py', 'X = 1\n');
+    put('py/2/assets/vocab.txt', 'a\n');
+    const result = plan();
+    const [model] = result.models;
+    expect(model.projectDir).toBe('models/py');
+    expect(model.copies).toEqual([
+      { src: join(repo, 'py/2/assets'), dest: 'assets' },
+      { src: join(repo, 'py/2/helpers.py'), dest: 'helpers.py' },
+      { src: join(repo, 'py/2/model.py'), dest: 'model.py' },
+    ]);
+    expect(model.yaml).toContain('\nversion: 2\nexport: {file: model.py}\n');
+    expect(result.warnings).toEqual([
+      'repo/py/2/: assets, helpers.py copied into models/py/ but not built into version 2: export.file takes the model file (model.py) alone',
+    ]);
+  });
+
+  it('puts the newest version under versions/<n>/ when one of its names is taken beside triton.yaml', () => {
+    put('m/config.pbtxt', 'platform: "onnxruntime_onnx"\noutput [ { name: "o" label_filename: "labels.txt" } ]\n');
+    put('m/labels.txt', 'a\n');
+    put('m/1/model.onnx', 'v1');
+    put('m/4/model.onnx', 'v4');
+    put('m/4/labels.txt', 'not the label file');
+    const [model] = plan('serving').models;
+    expect(model.projectDir).toBe('serving/m');
+    expect(model.copies.map((c) => c.dest)).toEqual(['versions/1', 'versions/4/labels.txt', 'versions/4/model.onnx', 'labels.txt']);
+    expect(model.yaml).toContain('version: 4\nprevious_versions: {"1": versions/1}\nexport: {file: versions/4/model.onnx}\n');
+    expect(model.versions).toEqual([1, 4]);
+  });
+
+  it('plans an ensemble without a model file, keeping its older versions', () => {
+    put('e/config.pbtxt', 'platform: "ensemble"\n');
+    mkdirSync(join(repo, 'e/1'), { recursive: true });
+    put('e/2/stray.txt');
+    const result = plan();
+    expect(result.models[0].copies).toEqual([{ src: join(repo, 'e/1'), dest: 'versions/1' }]);
+    expect(result.models[0].yaml).toContain('version: 2\nprevious_versions: {"1": versions/1}\n');
+    expect(result.models[0].yaml).not.toContain('export');
+    expect(result.warnings).toEqual(['repo/e/2/: an ensemble has no model file; stray.txt not imported']);
+  });
+
+  it('reports every model it cannot express, in one error', () => {
+    put('nofile/config.pbtxt', 'platform: "pytorch_libtorch"\n');
+    put('nofile/1/model.onnx');
+    put('renamed/config.pbtxt', 'backend: "onnxruntime"\ndefault_model_filename: "net.onnx"\n');
+    mkdirSync(join(repo, 'renamed/3'), { recursive: true });
+    put('unknown/config.pbtxt', 'max_batch_size: 1\n');
+    put('unknown/1/model.bin');
+    put('ok/config.pbtxt', 'platform: "onnxruntime_onnx"\n');
+    put('ok/1/model.onnx');
+    expect(() => plan()).toThrow(
+      'cannot import repo:\n' +
+        '  repo/nofile/1/: no model.pt (the file Triton loads for platform pytorch_libtorch); it holds model.onnx\n' +
+        '  repo/renamed/3/: no net.onnx (the file Triton loads for backend onnxruntime); it is empty\n' +
+        '  repo/unknown/config.pbtxt: sets neither platform nor backend, so the model file cannot be told; set one of them',
+    );
+  });
+
+  it('normalises --directory and keeps it inside the workspace', () => {
+    expect(normalizeDirectory(undefined)).toBe('models');
+    expect(normalizeDirectory('./serving//models/')).toBe('serving/models');
+    expect(normalizeDirectory('.')).toBe('');
+    expect(() => normalizeDirectory('../elsewhere')).toThrow('--directory "../elsewhere" must be a path inside the workspace');
+    expect(() => normalizeDirectory('/abs')).toThrow('--directory "/abs" must be a path inside the workspace');
+  });
+});
+
+describe('findClashes', () => {
+  it('lists every model whose name or directory is taken', () => {
+    for (const name of ['a', 'b', 'c']) {
+      put(`${name}/config.pbtxt`, 'platform: "onnxruntime_onnx"\n');
+      put(`${name}/1/model.onnx`);
+    }
+    const result = plan();
+    const workspace = { names: new Set(['b']), exists: (path: string) => path === 'models/c' };
+    expect(findClashes(result, workspace)).toEqual(['Model b already exists', 'models/c already exists (model c)']);
+    expect(() => assertNoClashes(result, workspace)).toThrow(
+      'nothing imported, 2 model(s) clash with the workspace (rename them, or import elsewhere with --directory):\n  Model b already exists\n  models/c already exists (model c)',
+    );
+    expect(findClashes(result, { names: new Set(), exists: () => false })).toEqual([]);
+  });
+});
+
+describe('writeImportedFiles', () => {
+  it('writes the projects: triton.yaml, hard-linked model files, versions, labels, warm-up data', async () => {
+    put('m/config.pbtxt', `platform: "onnxruntime_onnx"
+      output [ { name: "o" label_filename: "labels.txt" } ]
+      model_warmup [ { name: "w" inputs { key: "x" value { input_data_file: "x.bin" } } } ]`);
+    put('m/labels.txt', 'a\n');
+    put('m/warmup/x.bin', 'data');
+    put('m/1/model.onnx', 'v1');
+    put('m/2/model.onnx', 'v2');
+    const ws = join(scratch, 'ws');
+    await writeImportedFiles(ws, plan(), { writeYaml: true });
+    const project = join(ws, 'models/m');
+    expect(readdirSync(project).sort()).toEqual(['labels.txt', 'model.onnx', 'triton.yaml', 'versions', 'warmup']);
+    expect(readFileSync(join(project, 'versions/1/model.onnx'), 'utf8')).toBe('v1');
+    expect(statSync(join(project, 'model.onnx')).ino).toBe(statSync(join(repo, 'm/2/model.onnx')).ino);
+    const spec = loadSpec(join(project, 'triton.yaml'));
+    expect(spec).toMatchObject({ name: 'm', version: 2, previousVersions: { '1': 'versions/1' }, export: { file: 'model.onnx' } });
+  });
+
+  it('is all or nothing: a copy that fails removes every project it started', async () => {
+    put('a/config.pbtxt', 'platform: "onnxruntime_onnx"\n');
+    put('a/1/model.onnx');
+    put('b/config.pbtxt', 'platform: "onnxruntime_onnx"\n');
+    mkdirSync(join(repo, 'b/1'), { recursive: true });
+    writeFileSync(join(scratch, 'outside.onnx'), 'x');
+    symlinkSync(join(scratch, 'outside.onnx'), join(repo, 'b/1/model.onnx'));
+    const ws = join(scratch, 'ws');
+    const planned = plan();
+    await expect(writeImportedFiles(ws, planned, { writeYaml: true })).rejects.toThrow(
+      `import failed, nothing imported: ${join(repo, 'b/1/model.onnx')} is a symbolic link to ${join(scratch, 'outside.onnx')}, outside`,
+    );
+    expect(readdirSync(join(ws, 'models'))).toEqual([]);
+  });
+
+});

@@ -1,0 +1,165 @@
+import { join, posix } from 'node:path';
+import { UserError } from '../errors';
+import { modelFilename } from '../layout';
+import type { RepositoryListing, RepositoryModel } from './read-repository';
+import { configToYaml } from './to-yaml';
+
+/** A file or directory of the repository to copy into a project. */
+export interface PlannedCopy {
+  /** Absolute source path (a file or a directory, copied whole). */
+  src: string;
+  /** Destination relative to the project directory (posix). */
+  dest: string;
+}
+
+export interface ModelPlan {
+  name: string;
+  /** The project directory, relative to the workspace root (posix): `<directory>/<name>`. */
+  projectDir: string;
+  /** The triton.yaml text. */
+  yaml: string;
+  copies: PlannedCopy[];
+  /** Every version the project builds, oldest first. */
+  versions: number[];
+}
+
+export interface ImportPlan {
+  /** Absolute path of the repository (symbolic links inside it are followed when copying). */
+  repositoryRoot: string;
+  models: ModelPlan[];
+  /** What is left out or needs attention, one line each. */
+  warnings: string[];
+}
+
+export interface ImportOptions {
+  /** Where the projects go, relative to the workspace root (default `models`). */
+  directory?: string;
+}
+
+/** Where the older versions go inside a project. */
+const VERSIONS_DIR = 'versions';
+
+/** `--directory`, normalised; it must stay inside the workspace. */
+export function normalizeDirectory(directory: string | undefined): string {
+  if (directory === undefined) return 'models';
+  const written = directory.replace(/\\/g, '/');
+  const normal = posix.normalize(written).replace(/\/+$/, '');
+  if (written.startsWith('/') || /^[A-Za-z]:/.test(written) || normal === '..' || normal.startsWith('../')) {
+    throw new UserError(`--directory ${JSON.stringify(directory)} must be a path inside the workspace`);
+  }
+  return normal === '.' ? '' : normal;
+}
+
+function describeRuntime(model: RepositoryModel): string {
+  const { platform, backend } = model.config;
+  return platform ? `platform ${platform}` : backend ? `backend ${backend}` : 'no platform or backend';
+}
+
+/** The newest version's files: beside triton.yaml, or under versions/<n>/ when a name would clash there. */
+function newestBase(model: RepositoryModel, entries: string[]): string {
+  const taken = new Set(['triton.yaml', VERSIONS_DIR, ...model.namedFiles.map((f) => f.split('/')[0])]);
+  const newest = model.versions[model.versions.length - 1];
+  return entries.some((e) => taken.has(e)) ? `${VERSIONS_DIR}/${newest.version}/` : '';
+}
+
+function planModel(model: RepositoryModel, directory: string, display: string, errors: string[], warnings: string[]): ModelPlan | undefined {
+  const shown = `${display}/${model.name}`;
+  const projectDir = directory ? `${directory}/${model.name}` : model.name;
+  const newest = model.versions[model.versions.length - 1];
+  const older = model.versions.slice(0, -1);
+  const copies: PlannedCopy[] = [];
+  const previous: Record<string, string> = {};
+  for (const v of older) {
+    previous[String(v.version)] = `${VERSIONS_DIR}/${v.version}`;
+    copies.push({ src: v.dir, dest: `${VERSIONS_DIR}/${v.version}` });
+  }
+
+  let exportFile: string | undefined;
+  const visible = newest.entries.filter((e) => !e.startsWith('.'));
+  if (model.config.platform === 'ensemble') {
+    if (visible.length > 0) {
+      warnings.push(`${shown}/${newest.version}/: an ensemble has no model file; ${visible.join(', ')} not imported`);
+    }
+  } else {
+    const filename = modelFilename(model.config);
+    if (filename === undefined) {
+      errors.push(`${model.configFile}: sets neither platform nor backend, so the model file cannot be told; set one of them`);
+      return undefined;
+    }
+    if (!newest.entries.includes(filename)) {
+      const has = visible.length > 0 ? `it holds ${visible.join(', ')}` : 'it is empty';
+      errors.push(`${shown}/${newest.version}/: no ${filename} (the file Triton loads for ${describeRuntime(model)}); ${has}`);
+      return undefined;
+    }
+    const base = newestBase(model, newest.entries);
+    for (const entry of newest.entries) copies.push({ src: join(newest.dir, entry), dest: `${base}${entry}` });
+    exportFile = `${base}${filename}`;
+    const extras = visible.filter((e) => e !== filename);
+    if (extras.length > 0) {
+      warnings.push(
+        `${shown}/${newest.version}/: ${extras.join(', ')} copied into ${projectDir}/${base} but not built into version ${newest.version}: export.file takes the model file (${filename}) alone`,
+      );
+    }
+  }
+  for (const file of model.namedFiles) copies.push({ src: join(model.dir, file), dest: file });
+
+  let yaml: string;
+  try {
+    yaml = configToYaml(
+      model.config,
+      { version: newest.version, previous_versions: previous, export: exportFile === undefined ? undefined : { file: exportFile } },
+      model.configFile,
+    );
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    errors.push(`${model.configFile}: ${err.message}`);
+    return undefined;
+  }
+  return { name: model.name, projectDir, yaml, copies, versions: model.versions.map((v) => v.version) };
+}
+
+/**
+ * Turns a read repository into one project per model: its triton.yaml (version: the newest version,
+ * export.file: that version's model file, copied into the project; older versions copied to
+ * versions/<n>/ and listed in previous_versions; label and warm-up files copied beside triton.yaml).
+ * Throws UserError listing every problem of the repository; writes nothing.
+ */
+export function planImport(listing: RepositoryListing, options: ImportOptions = {}): ImportPlan {
+  const directory = normalizeDirectory(options.directory);
+  const errors = [...listing.errors];
+  const warnings = [...listing.warnings];
+  const models: ModelPlan[] = [];
+  for (const model of listing.models) {
+    const plan = planModel(model, directory, listing.display, errors, warnings);
+    if (plan) models.push(plan);
+  }
+  if (errors.length > 0) throw new UserError(`cannot import ${listing.display}:\n${errors.map((e) => `  ${e}`).join('\n')}`);
+  return { repositoryRoot: listing.root, models, warnings };
+}
+
+export interface Workspace {
+  /** Names of the workspace's projects and triton.yaml models. */
+  names: ReadonlySet<string>;
+  /** Whether a workspace-relative path exists. */
+  exists: (path: string) => boolean;
+}
+
+/** Models whose name or project directory is already taken, one line each (empty when none). */
+export function findClashes(plan: ImportPlan, workspace: Workspace): string[] {
+  const clashes: string[] = [];
+  for (const model of plan.models) {
+    if (workspace.names.has(model.name)) clashes.push(`Model ${model.name} already exists`);
+    else if (workspace.exists(model.projectDir)) clashes.push(`${model.projectDir} already exists (model ${model.name})`);
+  }
+  return clashes;
+}
+
+/** `findClashes` as an error: every clash listed, nothing written. */
+export function assertNoClashes(plan: ImportPlan, workspace: Workspace): void {
+  const clashes = findClashes(plan, workspace);
+  if (clashes.length > 0) {
+    throw new UserError(
+      `nothing imported, ${clashes.length} model(s) clash with the workspace (rename them, or import elsewhere with --directory):\n${clashes.map((c) => `  ${c}`).join('\n')}`,
+    );
+  }
+}

@@ -1,0 +1,181 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { parsePbtxt } from '../../proto/text-format';
+import { SpecError, UserError } from '../errors';
+import { checkModelName } from '../spec/model-name';
+import type { ModelConfig } from '../types';
+
+export interface VersionDir {
+  version: number;
+  /** Absolute path of `<model>/<version>/`. */
+  dir: string;
+  /** Names directly inside it, sorted. */
+  entries: string[];
+}
+
+/** One model directory of a Triton repository, with the files Triton reads from it. */
+export interface RepositoryModel {
+  /** The directory name (Triton's model name). */
+  name: string;
+  /** Absolute path of the model directory. */
+  dir: string;
+  /** `<repo>/<name>/config.pbtxt` as shown in messages. */
+  configFile: string;
+  config: ModelConfig;
+  /** Numeric version directories, oldest first. */
+  versions: VersionDir[];
+  /** Files the config names, relative to the model directory: label files, `warmup/<file>`. */
+  namedFiles: string[];
+}
+
+export interface RepositoryListing {
+  /** Absolute path of the repository. */
+  root: string;
+  /** How the repository is shown in messages (as the user wrote it). */
+  display: string;
+  models: RepositoryModel[];
+  /** Things left out, one line each (a directory without config.pbtxt, a version 0, ...). */
+  warnings: string[];
+  /** Problems that stop the import, one line each. */
+  errors: string[];
+}
+
+/** Directories Triton itself skips when it looks for versions (model_lifecycle.cc). */
+const TRITON_FOLDERS = new Set(['warmup', 'configs', 'initial_state']);
+
+function sortedNames(dir: string): string[] {
+  return readdirSync(dir).sort();
+}
+
+function isDir(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** A path the config names, checked to stay inside the model directory; normalised, or undefined. */
+function insideModelDir(path: string): string | undefined {
+  const normal = posix.normalize(path.replace(/\\/g, '/'));
+  if (path.includes('\0') || path.startsWith('/') || /^[A-Za-z]:/.test(path)) return undefined;
+  if (normal === '.' || normal === '..' || normal.startsWith('../')) return undefined;
+  return normal;
+}
+
+/** Label files and warm-up data the config names, as paths relative to the model directory. */
+export function filesNamedByConfig(config: ModelConfig): { label: string[]; warmup: string[] } {
+  const label = new Set<string>();
+  for (const output of config.output ?? []) {
+    if (typeof output.label_filename === 'string' && output.label_filename !== '') label.add(output.label_filename);
+  }
+  const warmup = new Set<string>();
+  const warmups = (config.model_warmup ?? []) as Array<{ inputs?: Record<string, { input_data_file?: string }> }>;
+  for (const w of warmups) {
+    for (const input of Object.values(w.inputs ?? {})) {
+      const file = input?.input_data_file;
+      if (typeof file === 'string' && file !== '') warmup.add(`warmup/${file}`);
+    }
+  }
+  return { label: [...label].sort(), warmup: [...warmup].sort() };
+}
+
+function readModel(listing: RepositoryListing, name: string): RepositoryModel | undefined {
+  const dir = join(listing.root, name);
+  const shown = `${listing.display}/${name}`;
+  const configFile = `${shown}/config.pbtxt`;
+  const configPath = join(dir, 'config.pbtxt');
+  if (!existsSync(configPath)) {
+    listing.warnings.push(`${shown}: no config.pbtxt, skipped (Triton may auto-complete its config, but an import needs it written down)`);
+    return undefined;
+  }
+  const problem = checkModelName(name);
+  if (problem) {
+    listing.errors.push(`${shown}: ${problem}`);
+    return undefined;
+  }
+  let config: ModelConfig;
+  try {
+    config = parsePbtxt(readFileSync(configPath, 'utf8'), configFile);
+  } catch (err) {
+    if (err instanceof SpecError) listing.errors.push(err.message);
+    else listing.errors.push(`${configFile}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    return undefined;
+  }
+  if (config.name !== undefined && config.name !== name) {
+    listing.errors.push(`${configFile}: name: "${config.name}" differs from the directory name "${name}"; Triton requires them to be equal`);
+    return undefined;
+  }
+
+  const named = filesNamedByConfig(config);
+  const errorsBefore = listing.errors.length;
+  const namedFiles: string[] = [];
+  for (const file of [...named.label, ...named.warmup]) {
+    const normal = insideModelDir(file);
+    if (normal === undefined) {
+      listing.errors.push(`${configFile}: ${JSON.stringify(file)} is not a path inside the model directory`);
+    } else if (!isFile(join(dir, normal))) {
+      listing.errors.push(`${configFile}: names ${JSON.stringify(normal)}, but ${shown}/${normal} is not a file`);
+    } else namedFiles.push(normal);
+  }
+  if (listing.errors.length > errorsBefore) return undefined;
+  const topOfNamed = new Set(namedFiles.map((f) => f.split('/')[0]));
+
+  const versions: VersionDir[] = [];
+  for (const entry of sortedNames(dir)) {
+    const path = join(dir, entry);
+    if (entry === 'config.pbtxt' || topOfNamed.has(entry)) continue;
+    if (/^[1-9][0-9]*$/.test(entry) && isDir(path)) {
+      if (!Number.isSafeInteger(Number(entry))) listing.warnings.push(`${shown}/${entry}: version number too large, not imported`);
+      else versions.push({ version: Number(entry), dir: path, entries: sortedNames(path) });
+    } else if (entry === '0' && isDir(path)) {
+      listing.warnings.push(`${shown}/0: version 0 is not imported (nx-triton versions start at 1); rename it to import it`);
+    } else if (entry === 'warmup' && isDir(path)) {
+      listing.warnings.push(`${shown}/warmup/: files that no model_warmup entry names are not imported`);
+    } else if (TRITON_FOLDERS.has(entry) && isDir(path)) {
+      listing.warnings.push(`${shown}/${entry}/: not imported (nx-triton builds config.pbtxt only)`);
+    } else if (isDir(path) && /^[0-9]/.test(entry)) {
+      listing.warnings.push(`${shown}/${entry}/: Triton ignores this version directory (leading zero or not a number), not imported`);
+    } else if (!entry.startsWith('.')) {
+      listing.warnings.push(`${shown}/${entry}: not named by config.pbtxt, not imported`);
+    }
+  }
+  versions.sort((a, b) => a.version - b.version);
+  if (versions.length === 0) {
+    listing.errors.push(`${shown}: no version directory (such as ${shown}/1/); Triton cannot load the model`);
+    return undefined;
+  }
+  return { name, dir, configFile, config, versions, namedFiles };
+}
+
+/**
+ * Lists the models of a Triton model repository: every directory holding a config.pbtxt, parsed,
+ * with its numeric version directories and the label and warm-up files its config names.
+ * Reads no model file; problems are collected, not thrown (the caller reports them all at once).
+ */
+export function readRepository(root: string, display: string = root): RepositoryListing {
+  if (!isDir(root)) throw new UserError(`${display}: not a directory (expected a Triton model repository)`);
+  const shown = display.replace(/\\/g, '/').replace(/\/+$/, '') || '.';
+  const listing: RepositoryListing = { root, display: shown, models: [], warnings: [], errors: [] };
+  for (const name of sortedNames(root)) {
+    if (name.startsWith('.')) continue;
+    if (!isDir(join(root, name))) {
+      listing.warnings.push(`${shown}/${name}: not a model directory, skipped`);
+      continue;
+    }
+    const model = readModel(listing, name);
+    if (model) listing.models.push(model);
+  }
+  if (listing.models.length === 0 && listing.errors.length === 0) {
+    listing.errors.push(`${shown}: no model directory with a config.pbtxt found`);
+  }
+  return listing;
+}
