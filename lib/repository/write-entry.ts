@@ -175,7 +175,8 @@ const WRITE_ERRORS: Record<string, string> = {
 function writeError(err: unknown, entry: string): unknown {
   const e = err as NodeJS.ErrnoException;
   if (err instanceof UserError || typeof e?.code !== 'string' || typeof e.syscall !== 'string') return err;
-  const at = typeof e.path === 'string' && e.path !== entry ? ` (${e.syscall} ${e.path})` : '';
+  const dest = (e as { dest?: unknown }).dest;
+  const at = typeof e.path === 'string' && e.path !== entry ? ` (${e.syscall} ${e.path}${typeof dest === 'string' ? ` -> ${dest}` : ''})` : '';
   return new UserError(`cannot write the model repository entry ${entry}: ${WRITE_ERRORS[e.code] ?? e.code}${at}; the previous entry, if any, is left as it was`);
 }
 
