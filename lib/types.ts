@@ -41,6 +41,8 @@ export interface TorchExport {
   input_shapes?: Record<string, Array<number | null>>;
   output_names?: string[];
   opset?: number;
+  /** pytorch_libtorch: torch.jit.script instead of torch.jit.trace. */
+  script?: boolean;
 }
 
 /** `export:` — exactly one source. */

@@ -12,7 +12,9 @@ Exit codes: 0 ok, 2 bad request, 3 torch missing, 4 the user's model failed.
 
 import contextlib
 import importlib
+import inspect
 import json
+import keyword
 import os
 import sys
 import traceback
@@ -25,6 +27,9 @@ EXIT_USER_ERROR = 4
 # broadcasting of size-1 dims into the graph.
 BATCH_EXAMPLE_SIZE = 2
 DYNAMIC_EXAMPLE_SIZE = 16
+# A second set of sizes: a TorchScript output dim that changes with them is dynamic (-1).
+BATCH_PROBE_SIZE = 3
+DYNAMIC_PROBE_SIZE = 17
 
 DTYPES = {
     "BOOL": "bool",
@@ -78,11 +83,8 @@ def torch_dtype(torch, triton_type, input_name):
     return getattr(torch, name)
 
 
-def example_tensor(torch, shape, dtype, generator):
-    sizes = [
-        (BATCH_EXAMPLE_SIZE if i == 0 else DYNAMIC_EXAMPLE_SIZE) if d is None else int(d)
-        for i, d in enumerate(shape)
-    ]
+def example_tensor(torch, shape, dtype, generator, batch=BATCH_EXAMPLE_SIZE, dynamic=DYNAMIC_EXAMPLE_SIZE):
+    sizes = [(batch if i == 0 else dynamic) if d is None else int(d) for i, d in enumerate(shape)]
     if dtype.is_floating_point:
         return torch.randn(sizes, generator=generator, dtype=torch.float32).to(dtype)
     # Zeros are a valid index for embeddings and a valid mask, whatever the model does with them.
@@ -157,6 +159,12 @@ def export(torch, request):
         example_tensor(torch, shape, torch_dtype(torch, input_dtypes.get(name, "TYPE_FP32"), name), generator)
         for name, shape in input_shapes.items()
     )
+    probe_inputs = tuple(
+        example_tensor(
+            torch, shape, torch_dtype(torch, input_dtypes.get(name, "TYPE_FP32"), name), generator, BATCH_PROBE_SIZE, DYNAMIC_PROBE_SIZE
+        )
+        for name, shape in input_shapes.items()
+    )
     try:
         with torch.no_grad():
             n_outputs = count_outputs(model(*inputs))
@@ -193,9 +201,13 @@ def export(torch, request):
                     **kwargs
                 )
             else:
-                with torch.no_grad():
-                    traced = torch.jit.trace(model, inputs)
-                traced.save(tmp)
+                if request.get("script"):
+                    saved = torch.jit.script(model)
+                else:
+                    with torch.no_grad():
+                        saved = torch.jit.trace(with_input_names(torch, model, list(input_shapes)), inputs)
+                signature = torchscript_signature(torch, saved, request, inputs, probe_inputs, output_names)
+                saved.save(tmp)
         except UserError:
             raise
         except Exception as exc:
@@ -204,7 +216,76 @@ def export(torch, request):
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
-    return {"output_names": output_names, "torch_version": torch.__version__, "format": fmt}
+    result = {"output_names": output_names, "torch_version": torch.__version__, "format": fmt}
+    if fmt == "torchscript":
+        result["signature"] = signature
+    return result
+
+
+def triton_type(torch, dtype):
+    for key, name in DTYPES.items():
+        if getattr(torch, name) == dtype:
+            return "TYPE_" + key
+    return None
+
+
+def as_outputs(result):
+    return tuple(result) if isinstance(result, (tuple, list)) else (result,)
+
+
+def with_input_names(torch, model, names):
+    """The model behind a forward(<names>) so the TorchScript arguments carry the config's input names.
+
+    Triton's libtorch backend matches inputs by forward() argument name (or by the NAME__index
+    convention); tracing through this wrapper makes the first rule hold for the names asked for.
+    """
+    try:
+        own = [p for p in inspect.signature(model.forward).parameters]
+    except (TypeError, ValueError):
+        own = None
+    usable = all(n.isidentifier() and not keyword.iskeyword(n) and n != "self" for n in names)
+    if own == list(names) or not usable or len(set(names)) != len(names):
+        return model
+    scope = {}
+    args = ", ".join(names)
+    exec("def forward(self, %s):\n    return self.model(%s)\n" % (args, args), scope)
+    wrapper = type("NamedInputs", (torch.nn.Module,), {"forward": scope["forward"]})()
+    wrapper.model = model
+    return wrapper.eval()
+
+
+def torchscript_signature(torch, module, request, inputs, probe_inputs, output_names):
+    """Input and output tensors of the saved module: Triton types, shapes with null for dynamic dims."""
+    what = 'export.torch.model "%s"' % request["model"]
+    with torch.no_grad():
+        first = as_outputs(module(*inputs))
+        try:
+            second = as_outputs(module(*probe_inputs))
+        except Exception as exc:
+            raise user_failure(
+                what + " (the TorchScript module fails when the dynamic dims (null in input_shapes) take other sizes"
+                " %s; trace-baked shapes? try script: true or fixed dims)" % describe_inputs(probe_inputs, request["input_shapes"]),
+                exc,
+            )
+    outputs = []
+    for name, a, b in zip(output_names, first, second):
+        if not isinstance(a, torch.Tensor) or not isinstance(b, torch.Tensor):
+            raise UserError(
+                'nx-triton: export.torch.output_names: output "%s" is a %s, not a tensor; Triton\'s pytorch backend serves tensors'
+                % (name, type(a).__name__)
+            )
+        data_type = triton_type(torch, a.dtype)
+        if data_type is None:
+            raise UserError('nx-triton: output "%s" is %s, which Triton cannot serve' % (name, a.dtype))
+        shape = [d if d == e else None for d, e in zip(a.shape, b.shape)] if a.dim() == b.dim() else None
+        outputs.append({"name": name, "data_type": data_type, "shape": shape})
+    dtypes = request.get("input_dtypes") or {}
+    inputs_sig = [
+        {"name": n, "data_type": "TYPE_" + str(dtypes.get(n, "TYPE_FP32")).upper().replace("TYPE_", ""), "shape": shape}
+        for n, shape in request["input_shapes"].items()
+    ]
+    forward_args = [a.name for a in module.forward.schema.arguments][1:]
+    return {"inputs": inputs_sig, "outputs": outputs, "forward_args": forward_args}
 
 
 def describe_inputs(inputs, input_shapes):

@@ -3,6 +3,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { onnxElemTypeName, readOnnxSignature } from '../onnx';
 import type { ModelSpec, OnnxSignature } from '../types';
+import { checkExternalData } from './companions';
 import { exportError } from './where';
 
 /** What a torch export promised: the graph is checked against it. */
@@ -42,6 +43,7 @@ export async function checkExported(
   } catch (err) {
     throw exportError(spec, key, `${shownPath} is not a readable ONNX model: ${(err as Error).message}`);
   }
+  await checkExternalData(spec, key, onnxFile, signature.externalData, shownPath);
   if (expected) checkGraph(spec, key, shownPath, signature, expected);
   return signature;
 }

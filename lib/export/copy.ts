@@ -1,7 +1,8 @@
 import { constants } from 'node:fs';
 import { copyFile, lstat, mkdir, readdir, readlink, realpath, stat } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import type { ModelSpec } from '../types';
+import { companionFiles } from './companions';
 import { isInside, resolveInsideProject } from './paths';
 import { exportError } from './where';
 
@@ -13,7 +14,17 @@ import { exportError } from './where';
 export async function exportFile(spec: ModelSpec, path: string, output: string): Promise<void> {
   const source = resolveInsideProject(spec, path, 'export.file');
   const projectReal = await realpath(spec.dir);
+  if (spec.config.backend === 'python' && (await stat(source)).isDirectory()) {
+    // A python model's directory is its version directory: model.py and the modules it imports.
+    const name = basename(output);
+    if (!(await stat(join(source, name)).catch(() => undefined))?.isFile()) {
+      throw exportError(spec, 'export.file', `${shown(spec, source)} has no ${name}: a python model's directory holds ${name} and the files it uses`);
+    }
+    await copyEntry(spec, projectReal, source, dirname(output));
+    return;
+  }
   await copyEntry(spec, projectReal, source, output);
+  for (const c of await companionFiles(spec, source, output)) await copyEntry(spec, projectReal, c.src, c.dest);
 }
 
 async function copyEntry(spec: ModelSpec, projectReal: string, source: string, target: string): Promise<void> {

@@ -25,6 +25,9 @@ function isPlanFile(path: string): boolean {
 export function exportFilename(spec: ModelSpec): string {
   if (isTensorRt(spec)) return spec.export && 'file' in spec.export && isPlanFile(spec.export.file) ? 'model.plan' : 'model.onnx';
   const name = modelFilename(spec.config);
+  // No platform or backend: an ONNX file makes an onnxruntime_onnx model, as the build infers.
+  const onnxFile = spec.export && 'file' in spec.export && spec.export.file.endsWith('.onnx');
+  if (!name && onnxFile && !spec.config.platform && !spec.config.backend) return 'model.onnx';
   if (!name) {
     const what = spec.config.platform ?? spec.config.backend ?? 'no platform or backend';
     throw exportError(spec, 'export', `a model with ${what} has no model file to export`);

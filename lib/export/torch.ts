@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { TORCHSCRIPT_SIGNATURE_FILE, type TorchScriptSignature } from '../config/torchscript-io';
 import { UserError } from '../errors';
 import { packageRoot } from '../package-root';
 import type { ModelSpec, TorchExport } from '../types';
@@ -35,11 +36,17 @@ export interface TorchRequest {
   output_names: string[];
   opset: number | null;
   format: TorchFormat;
+  /** TorchScript by torch.jit.script instead of tracing (`export.torch.script`). */
+  script: boolean;
   output: string;
   seed: number;
 }
 
 export function torchRequest(spec: ModelSpec, torch: TorchExport, output: string): TorchRequest {
+  const script = (torch as TorchExport & { script?: boolean }).script === true;
+  if (script && torchFormat(spec) !== 'torchscript') {
+    throw exportError(spec, 'export.torch.script', 'script: true makes TorchScript, which only pytorch_libtorch serves; ONNX is always traced');
+  }
   const inputShapes = torch.input_shapes ?? inputShapesFromConfig(spec);
   const inputDtypes: Record<string, string> = {};
   for (const input of spec.config.input ?? []) {
@@ -55,6 +62,7 @@ export function torchRequest(spec: ModelSpec, torch: TorchExport, output: string
     output_names: torch.output_names ?? (spec.config.output ?? []).map((o) => o.name),
     opset: torch.opset ?? null,
     format: torchFormat(spec),
+    script,
     output,
     seed: 0,
   };
@@ -108,12 +116,14 @@ export async function exportTorch(
       );
     }
     const last = result.stdout.trim().split('\n').pop() ?? '';
-    let reply: { output_names?: string[]; torch_version?: string };
+    let reply: { output_names?: string[]; torch_version?: string; signature?: TorchScriptSignature };
     try {
       reply = JSON.parse(last);
     } catch {
       throw new UserError(`nx-triton: export.torch: the export helper printed no result line (got ${JSON.stringify(last)})`);
     }
+    // TorchScript has no signature we can read later: the build takes the I/O from this file.
+    if (reply.signature) await writeFile(join(dirname(output), TORCHSCRIPT_SIGNATURE_FILE), `${JSON.stringify(reply.signature, null, 2)}\n`);
     return {
       format: request.format,
       inputShapes: request.input_shapes,

@@ -6,6 +6,7 @@ import { checkProjectPath } from './paths';
 import { checkTensorRt } from './tensorrt';
 import {
   checkKeys,
+  expectBool,
   expectInt,
   expectList,
   expectMap,
@@ -111,7 +112,8 @@ function checkExport(ctx: SpecContext, node: Node | null, path: string, options:
 const PYTHON_REF = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 
 function checkTorch(ctx: SpecContext, node: Node | null, path: string, options: PluginOptions): ExportSpec | undefined {
-  const torch: Partial<TorchExport> = {};
+  // `script` (torch.jit.script instead of tracing) is not in the shared TorchExport type yet.
+  const torch: Partial<TorchExport & { script: boolean }> = {};
   let ok = true;
   const bad = () => (ok = false);
   const present = checkKeys(ctx, node, path, {
@@ -150,6 +152,11 @@ function checkTorch(ctx: SpecContext, node: Node | null, path: string, options: 
       const opset = expectInt(ctx, value, at, 7, 21, 'an ONNX opset from 7 to 21');
       if (opset === undefined) return bad();
       torch.opset = opset;
+    },
+    script: (value, at) => {
+      const script = expectBool(ctx, value, at);
+      if (script === undefined) return bad();
+      torch.script = script;
     },
   });
   if (!present) return undefined;

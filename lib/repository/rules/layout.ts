@@ -233,13 +233,24 @@ export async function checkModelFiles(modelDir: string, config: ModelConfig, opt
     problems.push({ path: '', message: 'no version directory: a model needs at least one (1/, 2/, ...), an ensemble too' });
     return problems;
   }
+  // Triton logs a listed version without its directory as an error and serves the others: refuse it.
+  const missing = list(obj(obj(config.version_policy)?.specific)?.versions)
+    .map((v, i) => ({ n: num(v), i }))
+    .filter(({ n }) => Number.isInteger(n) && n >= 1 && !versions.includes(n));
   const loaded = loadedVersions(config, versions);
   if (loaded.length === 0) {
+    const listed = missing.length > 0 ? `; version_policy.specific lists ${missing.map((m) => m.n).join(', ')}, which has no version directory` : '';
     problems.push({
       path: 'version_policy',
-      message: `at least one version must be available under the version policy (found versions ${versions.join(', ')})`,
+      message: `at least one version must be available under the version policy (found versions ${versions.join(', ')}${listed})`,
     });
     return problems;
+  }
+  for (const { n, i } of missing) {
+    problems.push({
+      path: `version_policy.specific.versions[${i}]`,
+      message: `version ${n} is listed but there is no version directory ${n}/ (found ${versions.join(', ')}); Triton would not serve it`,
+    });
   }
   if (opts.configOnly || isEnsemble(config)) return problems;
   for (const v of loaded) {

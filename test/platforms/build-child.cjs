@@ -1,0 +1,21 @@
+// Runs export then build of one model in this process and prints the peak RSS growth (bytes) as JSON.
+require('./ts-require.cjs');
+const { join } = require('node:path');
+const { loadSpec } = require('../../lib/spec');
+const { runExport } = require('../../lib/export');
+const { buildModel } = require('../../lib/repository/build-model');
+
+async function main() {
+  const [root, name] = process.argv.slice(2);
+  const specFile = join(root, 'models', name, 'triton.yaml');
+  const spec = loadSpec(specFile, { displayPath: `models/${name}/triton.yaml` });
+  const before = process.memoryUsage().rss;
+  await runExport({ spec, workspaceRoot: root, python: '/usr/bin/python3' });
+  await buildModel({ workspaceRoot: root, specFile, repository: 'dist/model-repository', resolveSpecFile: () => undefined });
+  // maxRSS is in KiB.
+  process.stdout.write(JSON.stringify({ before, peak: process.resourceUsage().maxRSS * 1024 }) + '\n');
+}
+main().catch((err) => {
+  process.stderr.write(`${err && err.message}\n`);
+  process.exit(1);
+});
