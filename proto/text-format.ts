@@ -14,7 +14,7 @@ import * as protobuf from 'protobufjs';
 import { toText } from 'protobufjs/ext/textformat.js';
 import { SpecError } from '../lib/errors';
 import type { ModelConfig } from '../lib/types';
-import { modelConfigType } from './model-config';
+import { INT_RANGES, modelConfigType } from './model-config';
 
 type Plain = Record<string, unknown>;
 
@@ -28,19 +28,6 @@ interface FieldLike {
   keyType?: string;
   partOf: protobuf.OneOf | null;
 }
-
-const INT_RANGES: Record<string, [bigint, bigint]> = {
-  int32: [-(2n ** 31n), 2n ** 31n - 1n],
-  sint32: [-(2n ** 31n), 2n ** 31n - 1n],
-  sfixed32: [-(2n ** 31n), 2n ** 31n - 1n],
-  uint32: [0n, 2n ** 32n - 1n],
-  fixed32: [0n, 2n ** 32n - 1n],
-  int64: [-(2n ** 63n), 2n ** 63n - 1n],
-  sint64: [-(2n ** 63n), 2n ** 63n - 1n],
-  sfixed64: [-(2n ** 63n), 2n ** 63n - 1n],
-  uint64: [0n, 2n ** 64n - 1n],
-  fixed64: [0n, 2n ** 64n - 1n],
-};
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 

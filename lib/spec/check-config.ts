@@ -3,20 +3,7 @@ import type { Node } from 'yaml';
 import { describe, Entry, isMap, isNull, isScalar, isSeq, setOwn, SpecContext } from './context';
 import { resolveEnum, unknownEnumMessage } from './enums';
 import { unknownKeyMessage } from './suggest';
-
-const INT_RANGES: Record<string, [bigint, bigint]> = {
-  int32: [-(2n ** 31n), 2n ** 31n - 1n],
-  sint32: [-(2n ** 31n), 2n ** 31n - 1n],
-  sfixed32: [-(2n ** 31n), 2n ** 31n - 1n],
-  uint32: [0n, 2n ** 32n - 1n],
-  fixed32: [0n, 2n ** 32n - 1n],
-  int64: [-(2n ** 63n), 2n ** 63n - 1n],
-  sint64: [-(2n ** 63n), 2n ** 63n - 1n],
-  sfixed64: [-(2n ** 63n), 2n ** 63n - 1n],
-  uint64: [0n, 2n ** 64n - 1n],
-  fixed64: [0n, 2n ** 64n - 1n],
-};
-
+import { INT_RANGES } from '../../proto/model-config';
 
 export interface MessageOptions {
   /** Keys handled by someone else (the plugin keys at the top level): passed to `onSkipped`. */
@@ -174,7 +161,7 @@ function checkSingle(ctx: SpecContext, field: Field | MapField, node: Node | nul
 export function checkInteger(
   ctx: SpecContext,
   typeName: string,
-  range: [bigint, bigint],
+  range: readonly [bigint, bigint],
   node: Node | null,
   path: string,
 ): number | string | undefined {
