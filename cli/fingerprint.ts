@@ -1,13 +1,48 @@
+import { TOKEN_ENV } from '../lib/builder/auth';
+import { describeBuilder, probeBuilder, type BuilderInfo } from '../lib/builder/client';
 import { formatFingerprint, readFingerprint } from '../lib/engine/fingerprint';
+import { describeError } from '../lib/errors';
+import { loadSpec } from '../lib/spec';
 
-/** `nx-triton fingerprint [--json]`: this machine's GPU and TensorRT identity; always exits 0. */
+const USAGE = 'usage: nx-triton fingerprint [--json] [--builders-of <triton.yaml>]';
+
+/**
+ * `nx-triton fingerprint [--json] [--builders-of <triton.yaml>]`: this machine's GPU and TensorRT
+ * identity, and with --builders-of that of each builder the spec's `tensorrt.builders` names
+ * (the engine target's Nx cache key). Always exits 0 once its arguments are right.
+ */
 export async function run(argv: string[]): Promise<number> {
-  const unknown = argv.filter((a) => a !== '--json');
-  if (unknown.length) {
-    console.error(`nx-triton fingerprint: unknown argument "${unknown[0]}" (usage: nx-triton fingerprint [--json])`);
-    return 1;
+  let buildersOf: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--json') continue;
+    if (a === '--builders-of' && argv[i + 1] !== undefined) buildersOf = argv[++i];
+    else if (a.startsWith('--builders-of=')) buildersOf = a.slice('--builders-of='.length);
+    else {
+      console.error(`nx-triton fingerprint: unknown argument "${a}" (${USAGE})`);
+      return 1;
+    }
   }
-  const fp = await readFingerprint();
-  console.log(argv.includes('--json') ? JSON.stringify(fp, null, 2) : formatFingerprint(fp));
+  const [fp, builders] = await Promise.all([readFingerprint(), buildersOf === undefined ? undefined : probeBuildersOf(buildersOf)]);
+  if (argv.includes('--json')) {
+    console.log(JSON.stringify(builders === undefined ? fp : { ...fp, builders }, null, 2));
+  } else {
+    console.log(formatFingerprint(fp));
+    for (const b of builders ?? []) console.log(`builder ${describeBuilder(b)}`);
+  }
   return 0;
+}
+
+/** The builders of a triton.yaml, each asked once, briefly: an unreachable one reads as such. */
+async function probeBuildersOf(file: string): Promise<BuilderInfo[]> {
+  let urls: string[];
+  try {
+    urls = loadSpec(file).tensorrt?.builders ?? [];
+  } catch (err) {
+    return [{ url: file, error: `cannot read its builders: ${describeError(err).split('\n')[0]}` }];
+  }
+  const token = process.env[TOKEN_ENV]?.trim() || undefined;
+  const infos = await Promise.all(urls.map((url) => probeBuilder(url, { token, timeoutMs: 5000, retry: { retries: 1, backoffMs: 200 } })));
+  // Only what decides the engine: the upload limit is not part of the cache key.
+  return infos.map((b) => (b.fingerprint ? { url: b.url, fingerprint: b.fingerprint } : { url: b.url, error: 'unreachable' }));
 }

@@ -11,6 +11,10 @@ const verbs: Record<string, { summary: string; load: () => Promise<{ run(argv: s
     summary: "fingerprint [--json]   print this machine's GPU and TensorRT identity",
     load: () => import('./fingerprint.js'),
   },
+  builder: {
+    summary: 'builder [--host 127.0.0.1] [--port 8000] [--jobs N] ...   run a remote TensorRT engine builder',
+    load: () => import('./builder.js'),
+  },
   inspect: { summary: 'inspect <model.onnx> [--json]   print an ONNX model\'s inputs and outputs', load: () => import('./inspect.js') },
 };
 

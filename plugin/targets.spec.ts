@@ -36,3 +36,18 @@ describe('targets', () => {
     expect(Object.keys(project.targets ?? {})).toEqual(['engine', 'build']);
   });
 });
+
+describe('engine fingerprint runtime input', () => {
+  const options = normalizeOptions({}, '/ws');
+  const runtimeOf = (yaml: string, root = 'models/t') =>
+    (buildProject(root, readSpecSummary(yaml, `/ws/${root}`), options).targets?.engine.inputs ?? []).find(
+      (i): i is { runtime: string } => typeof i === 'object' && 'runtime' in i,
+    )?.runtime;
+
+  it('is this machine alone without builders, and adds the builders of this triton.yaml when it lists some', () => {
+    expect(runtimeOf('platform: tensorrt_plan\nfrom: x\n')).toBe('node node_modules/nx-triton/dist/cli/main.js fingerprint');
+    expect(runtimeOf('platform: tensorrt_plan\nfrom: x\ntensorrt: { builders: [http://gpu:8000] }\n', "models/it's")).toBe(
+      `node node_modules/nx-triton/dist/cli/main.js fingerprint --builders-of 'models/it'\\''s/triton.yaml'`,
+    );
+  });
+});

@@ -72,7 +72,17 @@ function exportTarget(summary: SpecSummary, options: NormalizedPluginOptions): T
   };
 }
 
-function engineTarget(summary: SpecSummary, options: NormalizedPluginOptions): TargetConfiguration {
+/** POSIX single quotes around a word. */
+function shellQuoted(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The engine's runtime input: this machine's GPU/TensorRT, and the builders' when the model uses some. */
+export function engineFingerprintCommand(root: string, summary: SpecSummary): string {
+  return summary.hasBuilders ? `${ENGINE_FINGERPRINT_COMMAND} --builders-of ${shellQuoted(`${root}/triton.yaml`)}` : ENGINE_FINGERPRINT_COMMAND;
+}
+
+function engineTarget(root: string, summary: SpecSummary, options: NormalizedPluginOptions): TargetConfiguration {
   // Without an export of its own, a TensorRT model takes the ONNX of its `from:` model.
   const upstream: string | TargetDependencyConfig = summary.hasExport
     ? options.exportTargetName
@@ -88,7 +98,7 @@ function engineTarget(summary: SpecSummary, options: NormalizedPluginOptions): T
       '{projectRoot}/triton.yaml',
       { dependentTasksOutputFiles: '**/*', transitive: true },
       { env: 'NX_TRITON_ENGINE_CACHE' },
-      { runtime: ENGINE_FINGERPRINT_COMMAND },
+      { runtime: engineFingerprintCommand(root, summary) },
     ],
     outputs: [`{workspaceRoot}/dist/models/${summary.name}/engine`],
     metadata: {
@@ -120,7 +130,7 @@ function buildTarget(summary: SpecSummary, options: NormalizedPluginOptions, own
   };
 }
 
-export function buildTargets(summary: SpecSummary, options: NormalizedPluginOptions): Record<string, TargetConfiguration> {
+export function buildTargets(root: string, summary: SpecSummary, options: NormalizedPluginOptions): Record<string, TargetConfiguration> {
   const targets: Record<string, TargetConfiguration> = {};
   const own: string[] = [];
   if (summary.hasExport) {
@@ -128,7 +138,7 @@ export function buildTargets(summary: SpecSummary, options: NormalizedPluginOpti
     own.push(options.exportTargetName);
   }
   if (isTensorRt(summary)) {
-    targets[options.engineTargetName] = engineTarget(summary, options);
+    targets[options.engineTargetName] = engineTarget(root, summary, options);
     own.push(options.engineTargetName);
   }
   targets[options.buildTargetName] = buildTarget(summary, options, own);
@@ -141,7 +151,7 @@ export function buildProject(root: string, summary: SpecSummary, options: Normal
     name: summary.name,
     root,
     projectType: 'library',
-    targets: buildTargets(summary, options),
+    targets: buildTargets(root, summary, options),
     metadata: { technologies: technologies(summary) },
   };
 }

@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { logger, type ExecutorContext } from '@nx/devkit';
 import { deriveModelConfig } from '../../lib/config';
-import { buildEngine } from '../../lib/engine/build-engine';
+import { buildEngines } from '../../lib/builder/engines';
 import { UserError } from '../../lib/errors';
 import { engineDir, exportDir } from '../../lib/layout';
 import { readOnnxSignature } from '../../lib/onnx';
@@ -18,7 +18,10 @@ const SPEC_FILE = 'triton.yaml';
 /** `from:` chains longer than this are a cycle (the project graph refuses those anyway). */
 const MAX_FROM_DEPTH = 16;
 
-/** `engine`: ONNX (own export or the `from:` model's) -> dist/models/<name>/engine/model.plan via the engine store. */
+/**
+ * `engine`: ONNX (own export or the `from:` model's) -> dist/models/<name>/engine/model.plan via the engine store,
+ * or one `model_smXY.plan` per `tensorrt.targets` entry, built here or on `tensorrt.builders`.
+ */
 export default async function engineExecutor(options: EngineExecutorOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   const project = context.projectName ? context.projectsConfigurations?.projects[context.projectName] : undefined;
   if (!project) {
@@ -39,7 +42,7 @@ export default async function engineExecutor(options: EngineExecutorOptions, con
     const onnxFile = statSync(onnxPath).isDirectory() ? join(onnxPath, 'model.onnx') : onnxPath;
     const onnx = await readOnnxSignature(onnxFile);
     const config = deriveModelConfig(spec, { onnx, onnxFile: relative(context.root, onnxFile), fromSpec });
-    await buildEngine({
+    await buildEngines({
       workspaceRoot: context.root,
       spec,
       config,

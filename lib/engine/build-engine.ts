@@ -22,6 +22,21 @@ export interface BuildEngineOptions {
   engineCache?: string;
   env?: NodeJS.ProcessEnv;
   log: (line: string) => void;
+  /** The machine that builds (a remote builder's fingerprint); default: this machine's, probed. */
+  fingerprint?: Fingerprint;
+  /** The ONNX digest when already known (e.g. hashed while it was uploaded). */
+  onnxDigest?: EngineKeyParts['onnx'];
+  /** Makes the plan instead of the local trtexec (e.g. a remote builder): writes `tmpPlanPath`. */
+  buildPlan?: (tmpPlanPath: string, plan: { key: string; parts: EngineKeyParts }) => Promise<{ command: string[] }>;
+}
+
+/** The engine's key and a way to get its plan from the store (building it once when missing). */
+export interface PreparedEngine {
+  key: string;
+  parts: EngineKeyParts;
+  fingerprint: Fingerprint;
+  store: EngineStore;
+  get(): Promise<StoreResult>;
 }
 
 export interface BuildEngineResult {
@@ -37,10 +52,26 @@ const TAIL_LINES = 20;
 
 /** ONNX -> `outDir/model.plan` (+ `engine.json`, the key's parts), through the engine store. */
 export async function buildEngine(o: BuildEngineOptions): Promise<BuildEngineResult> {
+  const { key, parts, fingerprint, get } = await prepareEngine(o);
+  for (let attempt = 1; ; attempt++) {
+    const got: StoreResult = await get();
+    if (got.hit) o.log(`engine ${o.spec.name}: from the engine store (${key.slice(0, 12)}), no trtexec run`);
+    try {
+      const planPath = await publish(got, o.outDir, key, parts);
+      return { key, parts, hit: got.hit, planPath, fingerprint };
+    } catch (err) {
+      // Another process may evict the entry between the lookup and the copy: look it up again.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw err;
+    }
+  }
+}
+
+/** Checks the inputs, computes the engine key for the building machine, and opens the engine store. */
+export async function prepareEngine(o: BuildEngineOptions): Promise<PreparedEngine> {
   const env = o.env ?? process.env;
   const spec = o.spec;
   const trtexec = trtexecCommand(spec);
-  const fingerprint = await readFingerprint({ trtexec, env });
+  const fingerprint = o.fingerprint ?? (await readFingerprint({ trtexec, env }));
   if (fingerprint.tensorrt === 'no-tensorrt') {
     throw new UserError(
       `${spec.file}: cannot build the TensorRT engine of ${spec.name}: trtexec ("${trtexec}") not found or not answering; ` +
@@ -80,7 +111,7 @@ export async function buildEngine(o: BuildEngineOptions): Promise<BuildEngineRes
     log: o.log,
   });
   const parts: EngineKeyParts = {
-    onnx: await onnxDigest(onnxFile, o.externalData ?? [], store.hashCacheDir),
+    onnx: o.onnxDigest ?? (await onnxDigest(onnxFile, o.externalData ?? [], store.hashCacheDir)),
     tensorrt: trtVersion,
     gpu: gpuPart(gpu, spec),
     os: fingerprint.os,
@@ -95,6 +126,7 @@ export async function buildEngine(o: BuildEngineOptions): Promise<BuildEngineRes
     .digest('hex')
     .slice(0, 16);
   const build = async (tmpPlan: string): Promise<{ command: string[] }> => {
+    if (o.buildPlan) return o.buildPlan(tmpPlan, { key, parts });
     const useTiming = spec.tensorrt?.timing_cache !== false;
     const shared = store.timingCachePath(timingId);
     const timing = `${tmpPlan}.timing`;
@@ -109,26 +141,18 @@ export async function buildEngine(o: BuildEngineOptions): Promise<BuildEngineRes
     return { command: [trtexec, ...normalisedOptions(args)] };
   };
 
-  for (let attempt = 1; ; attempt++) {
-    const got: StoreResult = await store.getOrBuild(key, parts, build);
-    if (got.hit) o.log(`engine ${spec.name}: from the engine store (${key.slice(0, 12)}), no trtexec run`);
-    try {
-      const planPath = await publish(got, o.outDir, key, parts);
-      return { key, parts, hit: got.hit, planPath, fingerprint };
-    } catch (err) {
-      // Another process may evict the entry between the lookup and the copy: look it up again.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw err;
-    }
-  }
+  return { key, parts, fingerprint, store, get: () => store.getOrBuild(key, parts, build) };
 }
 
-function trtexecCommand(spec: ModelSpec): string {
+/** The trtexec a spec asks for: `tensorrt.trtexec` (a path relative to the project, or a name on PATH), else `trtexec`. */
+export function trtexecCommand(spec: ModelSpec): string {
   const t = spec.tensorrt?.trtexec;
   if (!t) return 'trtexec';
   return t.includes('/') || t.includes('\\') ? resolve(spec.dir, t) : t;
 }
 
-function optBatch(config: ModelConfig): number | undefined {
+/** The opt batch of the default profile: the largest preferred batch size, if any. */
+export function optBatch(config: ModelConfig): number | undefined {
   const db = config.dynamic_batching as { preferred_batch_size?: number[] } | undefined;
   const sizes = (db?.preferred_batch_size ?? []).map(Number).filter((n) => n > 0 && n <= (config.max_batch_size ?? 0));
   return sizes.length ? Math.max(...sizes) : undefined;
@@ -146,7 +170,8 @@ function checkMaxBatch(o: TrtexecArgsOptions, file: string): void {
   }
 }
 
-function gpuPart(gpu: GpuInfo, spec: ModelSpec): EngineKeyParts['gpu'] {
+/** What of the GPU the key holds: the exact GPU, or only what the hardware-compatibility level ties the plan to. */
+export function gpuPart(gpu: GpuInfo, spec: ModelSpec): EngineKeyParts['gpu'] {
   const level = spec.tensorrt?.hardware_compatibility;
   if (level === 'ampere+') {
     const major = Number(gpu.computeCapability.split('.')[0]);

@@ -19,6 +19,8 @@ export interface SpecSummary {
   from?: string;
   /** `ensemble_scheduling.step[].model_name`, de-duplicated, in order. */
   ensembleModels: string[];
+  /** `tensorrt.builders` lists remote engine builders (their fingerprints join the engine's cache key). */
+  hasBuilders?: boolean;
   /** False when the text is not a YAML map: every other field then holds its default. */
   parsed: boolean;
 }
@@ -67,6 +69,7 @@ export function readSpecSummary(text: string, dir: string): SpecSummary {
     exportKind,
     from: nonEmptyString(doc.from),
     ensembleModels: ensembleModels(doc),
+    ...(isMap(doc.tensorrt) && Array.isArray(doc.tensorrt.builders) && doc.tensorrt.builders.length > 0 ? { hasBuilders: true } : {}),
     parsed: true,
   };
 }

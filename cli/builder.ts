@@ -1,0 +1,91 @@
+import { formatFingerprint } from '../lib/engine/fingerprint';
+import { resolveStoreDir } from '../lib/engine/store';
+import { UserError } from '../lib/errors';
+import { loadServerToken, TOKEN_ENV } from '../lib/builder/auth';
+import { startBuilder } from '../lib/builder/server';
+
+const USAGE = `usage: nx-triton builder [--host 127.0.0.1] [--port 8000] [--token-file FILE | --insecure-no-auth]
+                         [--max-upload-bytes 2G] [--jobs 1] [--queue 4] [--engine-cache DIR]
+                         [--trtexec PATH] [--request-timeout 3600] [--idle-timeout 60]
+Serves GET /v1/fingerprint and POST /v1/engines (TensorRT plans built on this machine's GPU).
+The bearer token comes from --token-file or env ${TOKEN_ENV}. Put TLS in a reverse proxy in front.`;
+
+const FLAGS = ['--host', '--port', '--token-file', '--max-upload-bytes', '--jobs', '--queue', '--engine-cache', '--trtexec', '--request-timeout', '--idle-timeout'];
+
+/** `nx-triton builder`: runs until SIGINT/SIGTERM. */
+export async function run(argv: string[]): Promise<number> {
+  let args: Record<string, string>;
+  let insecure = false;
+  try {
+    args = {};
+    for (let i = 0; i < argv.length; i++) {
+      const a = argv[i];
+      if (a === '--help' || a === '-h') {
+        console.log(USAGE);
+        return 0;
+      }
+      if (a === '--insecure-no-auth') {
+        insecure = true;
+        continue;
+      }
+      const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+      if (!FLAGS.includes(flag)) throw new UserError(`unknown argument "${a}"`);
+      const value = inline ?? argv[++i];
+      if (value === undefined) throw new UserError(`${flag} needs a value`);
+      args[flag] = value;
+    }
+    const token = loadServerToken({ tokenFile: args['--token-file'] });
+    if (token === undefined && !insecure) {
+      throw new UserError(`no token: set ${TOKEN_ENV} or pass --token-file (or --insecure-no-auth to run without authentication)`);
+    }
+    if (token !== undefined && insecure) throw new UserError('--insecure-no-auth given together with a token; choose one');
+    const host = args['--host'] ?? '127.0.0.1';
+    const engineCache = args['--engine-cache'] ?? resolveStoreDir();
+    const builder = await startBuilder({
+      host,
+      port: integer(args['--port'], '--port', 8000, 0, 65535),
+      token,
+      maxUploadBytes: byteSize(args['--max-upload-bytes'] ?? '2G'),
+      jobs: integer(args['--jobs'], '--jobs', 1, 1, 1024),
+      queue: integer(args['--queue'], '--queue', 4, 0, 100_000),
+      engineCache,
+      trtexec: args['--trtexec'],
+      requestTimeoutMs: integer(args['--request-timeout'], '--request-timeout', 3600, 1, 7 * 86400) * 1000,
+      idleTimeoutMs: integer(args['--idle-timeout'], '--idle-timeout', 60, 1, 86400) * 1000,
+    });
+    console.log(`nx-triton builder: listening on ${builder.url} (${formatFingerprint(builder.fingerprint)}; store ${engineCache})`);
+    if (!['127.0.0.1', 'localhost', '::1'].includes(host)) {
+      console.log('nx-triton builder: serving plain HTTP beyond loopback: put a TLS reverse proxy in front of it');
+    }
+    if (token === undefined) console.log('nx-triton builder: WARNING: authentication is off (--insecure-no-auth)');
+    await new Promise<void>((done) => {
+      const stop = (signal: string): void => {
+        console.log(`nx-triton builder: ${signal}: finishing running builds, then stopping (again to stop now)`);
+        process.once(signal, () => process.exit(130));
+        builder.close().then(done, done);
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+    return 0;
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    console.error(`nx-triton builder: ${err.message}`);
+    return 1;
+  }
+}
+
+function integer(text: string | undefined, flag: string, fallback: number, min: number, max: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > max) throw new UserError(`${flag}: expected an integer from ${min} to ${max}, got "${text}"`);
+  return n;
+}
+
+/** `1048576`, `512M`, `2G`, `2GiB` (K/M/G/T are powers of 1024). */
+export function byteSize(text: string): number {
+  const m = /^(\d+)\s*(?:([KMGT])(?:i?B)?|B)?$/i.exec(text.trim());
+  if (!m) throw new UserError(`--max-upload-bytes: expected a size such as 2147483648, 512M or 2G, got "${text}"`);
+  const scale = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 }[(m[2] ?? '').toUpperCase() as 'K'] ?? 1;
+  return Number(m[1]) * scale;
+}

@@ -1,0 +1,97 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import ts from 'typescript';
+
+export const ROOT = resolve(__dirname, '../../..');
+export const BIN = join(ROOT, 'test/fixtures/bin');
+export const ONNX = join(ROOT, 'lib/engine/__fixtures__/relu_batch.onnx');
+export const TOKEN = 'test-token-0123456789abcdef';
+export const A100 = 'NVIDIA A100-SXM4-80GB, 8.0, 550.54.15';
+export const H100 = 'NVIDIA H100 80GB HBM3, 9.0, 550.54.15';
+
+/** The builder CLI and what it imports, transpiled to CommonJS for plain `node` children. */
+export function compileBuilder(out: string): string {
+  const script = join(out, 'builder-child.js');
+  if (existsSync(script)) return script;
+  const dirs = ['lib/engine', 'lib/onnx', 'lib/builder'];
+  const files = ['lib/errors.ts', 'cli/builder.ts', ...dirs.flatMap((d) => readdirSync(join(ROOT, d)).filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts')).map((f) => `${d}/${f}`))];
+  for (const rel of files) {
+    const js = ts.transpileModule(readFileSync(join(ROOT, rel), 'utf8'), {
+      compilerOptions: { module: ts.ModuleKind.Node16, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+      fileName: rel.replace(/\.ts$/, '.cts'),
+    }).outputText;
+    mkdirSync(dirname(join(out, rel)), { recursive: true });
+    writeFileSync(join(out, rel.replace(/\.ts$/, '.js')), js);
+  }
+  writeFileSync(join(out, 'package.json'), '{"type":"commonjs"}');
+  symlinkSync(join(ROOT, 'node_modules'), join(out, 'node_modules'));
+  writeFileSync(script, `require('./cli/builder.js').run(process.argv.slice(2)).then((c) => { process.exitCode = c; });\n`);
+  return script;
+}
+
+export interface BuilderChild {
+  url: string;
+  proc: ChildProcess;
+  output(): string;
+  /** SIGTERM, then wait for the exit. */
+  stop(): Promise<void>;
+  /** SIGKILL to its whole process group (trtexec included). */
+  kill(): void;
+}
+
+export function toolEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, PATH: `${BIN}${delimiter}${process.env.PATH}`, FAKE_TRT_VERSION: '10.3.0', ...extra };
+}
+
+/** Starts `nx-triton builder --port 0 ...` in its own process group; resolves with its URL. */
+export function spawnBuilder(script: string, args: string[], env: Record<string, string>): Promise<BuilderChild> {
+  const proc = spawn(process.execPath, [script, '--port', '0', ...args], { env: toolEnv(env), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  const child = (url: string): BuilderChild => ({
+    url,
+    proc,
+    output: () => text,
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      await exited;
+    },
+    kill: () => {
+      try {
+        process.kill(-proc.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    },
+  });
+  return new Promise((ok, ko) => {
+    const onData = (d: Buffer): void => {
+      text += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(text);
+      if (m) ok(child(m[1]));
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    proc.once('exit', (code) => ko(new Error(`builder exited with ${code}: ${text}`)));
+  });
+}
+
+/** Runs the builder CLI to its exit (for arguments it refuses). */
+export function runBuilderCli(script: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((done) => {
+    const proc = spawn(process.execPath, [script, ...args], { env: toolEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    proc.stdout.on('data', (d) => (output += d));
+    proc.stderr.on('data', (d) => (output += d));
+    proc.once('exit', (code) => done({ code, output }));
+  });
+}
+
+/** `kind: build` lines of a stand-in trtexec log. */
+export function trtexecBuilds(log: string): number {
+  if (!existsSync(log)) return 0;
+  return readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((l) => l && JSON.parse(l).kind === 'build').length;
+}

@@ -1,0 +1,212 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { A100, compileBuilder, ONNX, runBuilderCli, spawnBuilder, TOKEN, trtexecBuilds, type BuilderChild } from './__fixtures__/harness';
+import { BUILD_HEADER, encodeBuildRequest, type BuildRequest } from './protocol';
+
+const base = mkdtempSync(join(tmpdir(), 'nx-triton-builder-'));
+const script = compileBuilder(join(base, 'child'));
+let n = 0;
+const running: BuilderChild[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((b) => b.stop()));
+});
+afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+const onnx = readFileSync(ONNX);
+const sha = createHash('sha256').update(onnx).digest('hex');
+const buildRequest = (extra: Partial<BuildRequest> = {}): BuildRequest => ({
+  onnx_sha256: sha,
+  model: 'my_trt',
+  max_batch_size: 8,
+  inputs: [{ name: 'x', dims: [4] }],
+  tensorrt: {},
+  ...extra,
+});
+
+async function start(args: string[] = [], env: Record<string, string> = {}): Promise<{ b: BuilderChild; dir: string }> {
+  const dir = join(base, `b${n++}`);
+  const b = await spawnBuilder(script, ['--engine-cache', join(dir, 'store'), ...args], {
+    NX_TRITON_BUILDER_TOKEN: TOKEN,
+    FAKE_GPU: A100,
+    FAKE_TRT_LOG: join(dir, 'trtexec.log'),
+    ...env,
+  });
+  running.push(b);
+  return { b, dir };
+}
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/** One request; a body given as chunks is sent chunked (no Content-Length). */
+function call(url: string, o: { method?: string; token?: string | null; headers?: Record<string, string>; body?: Buffer | Buffer[] }): Promise<Reply> {
+  return new Promise((ok, ko) => {
+    const headers: Record<string, string> = { ...(o.token !== null ? { authorization: `Bearer ${o.token ?? TOKEN}` } : {}), ...o.headers };
+    if (Buffer.isBuffer(o.body)) headers['content-length'] = String(o.body.length);
+    const req = request(url, { method: o.method ?? 'GET', headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => ok({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', () => ok({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', ko);
+    if (Array.isArray(o.body)) {
+      const chunks = [...o.body];
+      const next = (): void => {
+        const c = chunks.shift();
+        if (!c) return void req.end();
+        if (req.destroyed) return;
+        req.write(c, next);
+      };
+      next();
+    } else req.end(o.body);
+  });
+}
+
+const post = (url: string, body: Buffer | Buffer[], r: BuildRequest = buildRequest(), headers: Record<string, string> = {}): Promise<Reply> =>
+  call(`${url}/v1/engines`, { method: 'POST', body, headers: { [BUILD_HEADER]: encodeBuildRequest(r), ...headers } });
+
+function events(body: Buffer): { events: Array<Record<string, unknown>>; plan: Buffer } {
+  const out: Array<Record<string, unknown>> = [];
+  let rest = body;
+  for (;;) {
+    const nl = rest.indexOf(10);
+    const e = JSON.parse(rest.subarray(0, nl).toString());
+    out.push(e);
+    rest = rest.subarray(nl + 1);
+    if (e.event === 'done') return { events: out, plan: rest };
+    if (e.event === 'error' || rest.length === 0) return { events: out, plan: Buffer.alloc(0) };
+  }
+}
+
+/** Files left in the builder's upload dir once it finished answering (it cleans up just after). */
+async function uploadsLeft(dir: string): Promise<string[]> {
+  const up = join(dir, 'store', 'builder-uploads');
+  const ls = (d: string): string[] => {
+    try {
+      return readdirSync(d).map((f) => join(d, f));
+    } catch {
+      return []; // removed while listing
+    }
+  };
+  const list = (): string[] => ls(up).flatMap((p) => ls(p).flatMap((j) => ls(j)));
+  for (let i = 0; i < 50 && list().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  return list();
+}
+
+describe('nx-triton builder', () => {
+  it('answers its fingerprint only with the token, and /healthz without', async () => {
+    const { b } = await start();
+    const ok = await call(`${b.url}/v1/fingerprint`, {});
+    expect(ok.status).toBe(200);
+    const reply = JSON.parse(ok.body.toString());
+    expect(reply).toMatchObject({ protocol: 1, fingerprint: { gpu: { name: 'NVIDIA A100-SXM4-80GB', computeCapability: '8.0' }, tensorrt: { version: '10.3.0' } } });
+    const none = await call(`${b.url}/v1/fingerprint`, { token: null });
+    expect(none.status).toBe(401);
+    expect(none.headers['www-authenticate']).toMatch(/^Bearer/);
+    expect((await call(`${b.url}/v1/fingerprint`, { token: `${TOKEN}x` })).status).toBe(401);
+    expect((await post(b.url, onnx, buildRequest()).then(() => call(`${b.url}/v1/engines`, { method: 'POST', token: 'wrong-token-0123456789', body: onnx }))).status).toBe(401);
+    expect((await call(`${b.url}/healthz`, { token: null })).status).toBe(200);
+  });
+
+  it('refuses to start without a token unless --insecure-no-auth is given', async () => {
+    const env = { NX_TRITON_BUILDER_TOKEN: '', FAKE_GPU: A100 };
+    const r = await runBuilderCli(script, ['--port', '0', '--engine-cache', join(base, 'noauth')], env);
+    expect(r.code).toBe(1);
+    expect(r.output).toContain('no token: set NX_TRITON_BUILDER_TOKEN or pass --token-file');
+    const tokenFile = join(base, 'short-token');
+    writeFileSync(tokenFile, 'short\n');
+    expect((await runBuilderCli(script, ['--token-file', tokenFile], env)).output).toContain('too short');
+    const open = await start(['--insecure-no-auth'], { NX_TRITON_BUILDER_TOKEN: '' });
+    expect((await call(`${open.b.url}/v1/fingerprint`, { token: null })).status).toBe(200);
+  });
+
+  it('builds the plan, streams progress, and serves a second request from its store', async () => {
+    const { b, dir } = await start();
+    const first = events((await post(b.url, onnx)).body);
+    expect(first.events.map((e) => e.event)).toContain('log');
+    const done = first.events.at(-1) as { event: string; hit: boolean; plan_bytes: number; manifest: { key: string; plan: { sha256: string } } };
+    expect(done).toMatchObject({ event: 'done', hit: false });
+    expect(first.plan.length).toBe(done.plan_bytes);
+    expect(first.plan.toString('latin1', 0, 4)).toBe('ftrt');
+    expect(createHash('sha256').update(first.plan).digest('hex')).toBe(done.manifest.plan.sha256);
+
+    const second = events((await post(b.url, onnx)).body);
+    expect(second.events.at(-1)).toMatchObject({ event: 'done', hit: true, manifest: { key: done.manifest.key } });
+    expect(second.plan).toEqual(first.plan);
+    expect(trtexecBuilds(join(dir, 'trtexec.log'))).toBe(1);
+    expect(await uploadsLeft(dir)).toEqual([]);
+  });
+
+  it('refuses bad requests before building: options off the allow-list, a wrong sha256, not an ONNX', async () => {
+    const { b, dir } = await start();
+    const unsafe = { ...buildRequest(), tensorrt: { trtexec: '/bin/sh' } } as unknown as BuildRequest;
+    const r1 = await post(b.url, onnx, unsafe);
+    expect(r1.status).toBe(400);
+    expect(r1.body.toString()).toContain('tensorrt.trtexec: not accepted by a builder');
+    const r2 = await post(b.url, onnx, buildRequest({ tensorrt: { precision: 'fp99' } }));
+    expect(r2.status).toBe(400);
+    expect(JSON.parse(r2.body.toString()).error).toContain('tensorrt.precision: unknown value "fp99"');
+    const r3 = await post(b.url, Buffer.concat([onnx, Buffer.from('x')]));
+    expect(r3.status).toBe(400);
+    expect(r3.body.toString()).toContain(`the request says ${sha}`);
+    const junk = Buffer.from('not an onnx model at all');
+    const r4 = await post(b.url, junk, buildRequest({ onnx_sha256: createHash('sha256').update(junk).digest('hex') }));
+    expect(r4.status).toBe(400);
+    expect(r4.body.toString()).toContain('not a readable ONNX model');
+    expect(trtexecBuilds(join(dir, 'trtexec.log'))).toBe(0);
+  });
+
+  it('answers 413 above --max-upload-bytes: declared, counted while streaming, and never stores more', async () => {
+    const { b, dir } = await start(['--max-upload-bytes', '64K']);
+    const big = Buffer.alloc(200 * 1024, 7);
+    const declared = await post(b.url, big, buildRequest({ onnx_sha256: 'a'.repeat(64) }));
+    expect(declared.status).toBe(413);
+    expect(declared.body.toString()).toContain('upload limit is 65536 bytes');
+    const chunks = Array.from({ length: 50 }, () => Buffer.alloc(8192, 1)); // chunked: no Content-Length
+    const streamed = await post(b.url, chunks, buildRequest({ onnx_sha256: 'a'.repeat(64) }));
+    expect(streamed.status).toBe(413);
+
+    // A Content-Length under the limit followed by far more bytes: only the declared bytes are the body.
+    const u = new URL(b.url);
+    const raw = await new Promise<string>((ok) => {
+      const s = connect(Number(u.port), u.hostname, () => {
+        s.write(
+          `POST /v1/engines HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n${BUILD_HEADER}: ${encodeBuildRequest(buildRequest({ onnx_sha256: 'a'.repeat(64) }))}\r\nContent-Length: 1000\r\n\r\n`,
+        );
+        s.write(Buffer.alloc(300 * 1024, 2));
+      });
+      let text = '';
+      s.on('data', (d) => (text += d.toString('latin1')));
+      s.on('close', () => ok(text));
+      s.on('error', () => undefined);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 400/);
+    expect(raw).not.toMatch(/HTTP\/1\.1 200/);
+    expect(await uploadsLeft(dir)).toEqual([]);
+    expect((await call(`${b.url}/v1/fingerprint`, {})).status).toBe(200);
+    expect(statSync(join(dir, 'store')).isDirectory()).toBe(true);
+  });
+
+  it('answers 503 with Retry-After when the running and queued builds fill --jobs + --queue', async () => {
+    const { b, dir } = await start(['--jobs', '1', '--queue', '1'], { FAKE_TRT_SLEEP_MS: '800' });
+    const replies = await Promise.all([0, 1, 2].map((i) => post(b.url, onnx, buildRequest({ max_batch_size: 8 - i }))));
+    const busy = replies.filter((r) => r.status === 503);
+    expect(busy).toHaveLength(1);
+    expect(busy[0].headers['retry-after']).toMatch(/^\d+$/);
+    expect(busy[0].body.toString()).toContain('busy');
+    const served = replies.filter((r) => r.status === 200).map((r) => events(r.body).events);
+    expect(served).toHaveLength(2);
+    expect(served.every((ev) => ev.at(-1)?.event === 'done')).toBe(true);
+    expect(served.some((ev) => ev.some((e) => e.event === 'queued'))).toBe(true);
+    expect(trtexecBuilds(join(dir, 'trtexec.log'))).toBe(2);
+  });
+});

@@ -1,0 +1,394 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { UserError } from '../errors';
+import { prepareEngine } from '../engine/build-engine';
+import { readFingerprint, tensorRtVersionText, type Fingerprint } from '../engine/fingerprint';
+import type { StoreResult } from '../engine/store';
+import { trtexecArgs } from '../engine/trtexec-args';
+import { readOnnxSignature } from '../onnx';
+import type { ModelConfig, ModelSpec } from '../types';
+import { bearerMatches } from './auth';
+import {
+  BUILD_HEADER,
+  decodeBuildRequest,
+  eventLine,
+  MAX_LOG_LINE_CHARS,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  type BuildEvent,
+  type BuildRequest,
+  type FingerprintReply,
+  type PlanManifest,
+} from './protocol';
+
+export interface BuilderServerOptions {
+  host: string;
+  port: number;
+  /** Bearer token; undefined only when auth was switched off explicitly. */
+  token: string | undefined;
+  maxUploadBytes: number;
+  /** Builds that run at once. */
+  jobs: number;
+  /** Builds that may wait for a job slot (uploads in progress count too). */
+  queue: number;
+  /** The builder's own engine store. */
+  engineCache: string;
+  /** trtexec to run (path or name on PATH); default `trtexec`. */
+  trtexec?: string;
+  /** Longest time to receive a whole request (headers and upload). */
+  requestTimeoutMs: number;
+  /** Longest silence from the client during an upload. */
+  idleTimeoutMs: number;
+  /** Seconds a client is told to wait when the queue is full. */
+  retryAfterSeconds?: number;
+  /** Environment of trtexec and nvidia-smi. */
+  env?: NodeJS.ProcessEnv;
+  log?: (line: string) => void;
+}
+
+export interface RunningBuilder {
+  url: string;
+  port: number;
+  fingerprint: Fingerprint;
+  close(): Promise<void>;
+}
+
+const HEARTBEAT_MS = 15_000;
+const FINGERPRINT_TTL_MS = 30_000;
+
+/** A counting semaphore with a FIFO of waiters. */
+class Slots {
+  private active = 0;
+  private readonly waiters: Array<() => void> = [];
+  constructor(private readonly size: number) {}
+  get waiting(): number {
+    return this.waiters.length;
+  }
+  async acquire(onQueued: (position: number) => void): Promise<() => void> {
+    if (this.active < this.size) this.active++;
+    else {
+      onQueued(this.waiters.length + 1);
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiters.shift();
+      if (next) next();
+      else this.active--;
+    };
+  }
+}
+
+/** Starts `nx-triton builder`'s HTTP service; resolves once it listens. */
+export async function startBuilder(o: BuilderServerOptions): Promise<RunningBuilder> {
+  const env = { ...(o.env ?? process.env), NX_TRITON_ENGINE_CACHE: resolve(o.engineCache) };
+  const log = o.log ?? ((line: string) => console.log(line));
+  const trtexec = o.trtexec ?? 'trtexec';
+  const probe = async (): Promise<Fingerprint> => readFingerprint({ trtexec, env });
+  let fingerprint = await probe();
+  if (fingerprint.gpu === 'no-gpu') throw new UserError('nx-triton builder: no NVIDIA GPU found (nvidia-smi failed): a builder builds engines on its own GPU');
+  if (fingerprint.tensorrt === 'no-tensorrt') {
+    throw new UserError(`nx-triton builder: trtexec ("${trtexec}") not found or not answering; put TensorRT's bin directory on PATH or pass --trtexec`);
+  }
+  let probedAt = Date.now();
+  const currentFingerprint = async (): Promise<Fingerprint> => {
+    if (Date.now() - probedAt > FINGERPRINT_TTL_MS) {
+      fingerprint = await probe();
+      probedAt = Date.now();
+    }
+    return fingerprint;
+  };
+
+  const uploads = join(resolve(o.engineCache), 'builder-uploads');
+  await removeDeadUploads(uploads);
+  const mine = join(uploads, `${process.pid}.${randomBytes(4).toString('hex')}`);
+  await mkdir(mine, { recursive: true });
+
+  const slots = new Slots(o.jobs);
+  let admitted = 0;
+  const retryAfter = String(o.retryAfterSeconds ?? 5);
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) return text(res, 200, 'ok\n');
+    if (path !== '/v1/fingerprint' && path !== '/v1/engines') return json(res, 404, { error: `no such endpoint: ${path}` });
+    if (o.token !== undefined && !bearerMatches(req.headers.authorization, o.token)) {
+      return json(res, 401, { error: 'missing or wrong bearer token' }, { 'www-authenticate': 'Bearer realm="nx-triton-builder"', connection: 'close' });
+    }
+    if (path === '/v1/fingerprint') {
+      if (req.method !== 'GET') return json(res, 405, { error: 'use GET' }, { allow: 'GET' });
+      const reply: FingerprintReply = { protocol: PROTOCOL_VERSION, fingerprint: await currentFingerprint(), max_upload_bytes: o.maxUploadBytes };
+      return json(res, 200, reply);
+    }
+    if (req.method !== 'POST') return json(res, 405, { error: 'use POST' }, { allow: 'POST' });
+    if (admitted >= o.jobs + o.queue) {
+      return json(res, 503, { error: `busy: ${admitted} builds running or queued (--jobs ${o.jobs}, --queue ${o.queue})` }, { 'retry-after': retryAfter, connection: 'close' });
+    }
+    admitted++;
+    let counted = true;
+    const leave = (): void => {
+      if (counted) admitted--;
+      counted = false;
+    };
+    res.once('close', leave);
+    const jobDir = join(mine, randomBytes(8).toString('hex'));
+    try {
+      await build(req, res, jobDir);
+    } finally {
+      leave();
+      await rm(jobDir, { recursive: true, force: true });
+    }
+  };
+
+  const build = async (req: IncomingMessage, res: ServerResponse, jobDir: string): Promise<void> => {
+    let request: BuildRequest;
+    const fp = await currentFingerprint();
+    try {
+      request = decodeBuildRequest(req.headers[BUILD_HEADER]);
+      trtexecArgs({
+        trtVersion: tensorRtVersionText(fp.tensorrt),
+        onnxPath: 'model.onnx',
+        planPath: 'model.plan',
+        inputs: request.inputs,
+        maxBatchSize: request.max_batch_size,
+        optBatchSize: request.opt_batch_size,
+        tensorrt: request.tensorrt,
+      });
+    } catch (err) {
+      if (err instanceof ProtocolError || err instanceof UserError) return json(res, 400, { error: `bad build request: ${err.message}` }, { connection: 'close' });
+      throw err;
+    }
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > o.maxUploadBytes) return tooLarge(req, res, o.maxUploadBytes, Number(declared));
+
+    await mkdir(jobDir, { recursive: true });
+    const onnxPath = join(jobDir, 'model.onnx');
+    req.setTimeout(o.idleTimeoutMs, () => req.destroy(new Error('upload idle timeout')));
+    const upload = await receive(req, onnxPath, o.maxUploadBytes);
+    if (upload === 'aborted') return;
+    if (upload === 'too-large') return tooLarge(req, res, o.maxUploadBytes);
+    req.setTimeout(0);
+    if (upload.sha256 !== request.onnx_sha256) {
+      return json(res, 400, { error: `the upload's sha256 is ${upload.sha256}, the request says ${request.onnx_sha256} (${upload.bytes} bytes received)` });
+    }
+    try {
+      const sig = await readOnnxSignature(onnxPath);
+      if (sig.externalData.length > 0) {
+        return json(res, 400, { error: `the model has external data (${sig.externalData.join(', ')}): remote builders take single-file ONNX models only` });
+      }
+    } catch (err) {
+      if (!(err instanceof UserError)) throw err;
+      return json(res, 400, { error: `the upload is not a readable ONNX model: ${err.message.split(onnxPath).join('upload')}` });
+    }
+
+    res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+    const send = (e: BuildEvent): void => {
+      if (!res.destroyed && !res.writableEnded) res.write(eventLine(e));
+    };
+    send({ event: 'accepted', onnx_bytes: upload.bytes });
+    const heartbeat = setInterval(() => send({ event: 'heartbeat' }), HEARTBEAT_MS);
+    heartbeat.unref();
+    const release = await slots.acquire((position) => send({ event: 'queued', position }));
+    try {
+      if (res.destroyed) return; // the client left while queued: nobody wants the plan
+      send({ event: 'started' });
+      const started = Date.now();
+      const prepared = await prepareEngine({
+        workspaceRoot: jobDir,
+        spec: remoteSpec(request, jobDir, trtexec),
+        config: remoteConfig(request),
+        onnxPath,
+        outDir: jobDir,
+        engineCache: o.engineCache,
+        onnxDigest: { sha256: upload.sha256, external_data: {} },
+        env,
+        log: (line) => send({ event: 'log', line: line.length > MAX_LOG_LINE_CHARS ? `${line.slice(0, MAX_LOG_LINE_CHARS)}…` : line }),
+      });
+      const { got, fh } = await openPlan(prepared.get);
+      await rm(onnxPath, { force: true }); // built or found: the upload is done with
+      try {
+        const manifest: PlanManifest = {
+          key: got.manifest.key,
+          parts: got.manifest.parts,
+          plan: { size: got.manifest.plan.size, sha256: got.manifest.plan.sha256 },
+          command: got.manifest.command,
+        };
+        log(`nx-triton builder: ${request.model} ${got.hit ? 'from the store' : 'built'} (${manifest.key.slice(0, 12)}, ${manifest.plan.size} bytes, ${Date.now() - started} ms)`);
+        clearInterval(heartbeat);
+        send({ event: 'done', hit: got.hit, manifest, plan_bytes: manifest.plan.size });
+        if (!res.destroyed) await pipeline(fh.createReadStream({ start: 0, end: manifest.plan.size - 1, autoClose: false }), res);
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      const message = err instanceof UserError ? err.message : `internal error: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`;
+      if (!(err instanceof UserError)) log(`nx-triton builder: ${request.model}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      send({ event: 'error', message });
+    } finally {
+      clearInterval(heartbeat);
+      release();
+      if (!res.writableEnded && !res.destroyed) res.end();
+    }
+  };
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      log(`nx-triton builder: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      if (!res.headersSent) json(res, 500, { error: 'internal error' });
+      else res.destroy();
+    });
+  });
+  server.requestTimeout = o.requestTimeoutMs;
+  server.headersTimeout = Math.min(30_000, o.requestTimeoutMs);
+  server.maxHeadersCount = 64;
+
+  await new Promise<void>((ok, ko) => {
+    server.once('error', ko);
+    server.listen(o.port, o.host, () => {
+      server.off('error', ko);
+      ok();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = o.host.includes(':') ? `[${o.host}]` : o.host;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    fingerprint,
+    close: async () => {
+      server.closeIdleConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await rm(mine, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The store entry's plan, opened: an open file survives a concurrent eviction of the entry. */
+async function openPlan(get: () => Promise<StoreResult>): Promise<{ got: StoreResult; fh: Awaited<ReturnType<typeof open>> }> {
+  for (let attempt = 1; ; attempt++) {
+    const got = await get();
+    try {
+      return { got, fh: await open(got.planPath, 'r') };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw err;
+    }
+  }
+}
+
+function remoteSpec(r: BuildRequest, dir: string, trtexec: string): ModelSpec {
+  return {
+    file: `build request for ${r.model}`,
+    dir,
+    name: r.model,
+    config: { name: r.model, platform: 'tensorrt_plan', max_batch_size: r.max_batch_size },
+    version: 1,
+    previousVersions: {},
+    // The client's options, never its trtexec: that is the builder's own.
+    tensorrt: { ...r.tensorrt, trtexec: resolveTrtexec(trtexec) },
+    positions: {},
+  };
+}
+
+function resolveTrtexec(t: string): string {
+  return t.includes('/') || t.includes('\\') ? resolve(t) : t;
+}
+
+function remoteConfig(r: BuildRequest): ModelConfig {
+  return {
+    name: r.model,
+    platform: 'tensorrt_plan',
+    max_batch_size: r.max_batch_size,
+    input: r.inputs.map((t) => ({ name: t.name, dims: t.dims, ...(t.reshape ? { reshape: t.reshape } : {}) })),
+    ...(r.opt_batch_size !== undefined ? { dynamic_batching: { preferred_batch_size: [r.opt_batch_size] } } : {}),
+  };
+}
+
+type Upload = { bytes: number; sha256: string } | 'too-large' | 'aborted';
+
+/** Streams the body to `dest`, hashing and counting on the way; stops writing past `max`. */
+function receive(req: IncomingMessage, dest: string, max: number): Promise<Upload> {
+  return new Promise((ok, ko) => {
+    const hash = createHash('sha256');
+    const out = createWriteStream(dest, { highWaterMark: 1 << 20 });
+    let bytes = 0;
+    let settled = false;
+    const settle = (v: Upload | Error): void => {
+      if (settled) return;
+      settled = true;
+      if (v instanceof Error) ko(v);
+      else ok(v);
+    };
+    req.on('data', (chunk: Buffer) => {
+      if (settled) return; // a refused upload drains until the connection closes
+      bytes += chunk.length;
+      if (bytes > max) {
+        out.destroy();
+        req.resume();
+        settle('too-large');
+        return;
+      }
+      hash.update(chunk);
+      if (!out.write(chunk)) {
+        req.pause();
+        out.once('drain', () => req.resume());
+      }
+    });
+    req.on('end', () => {
+      if (settled) return;
+      out.end();
+      out.once('finish', () => settle({ bytes, sha256: hash.digest('hex') }));
+    });
+    req.on('close', () => {
+      if (!req.complete) {
+        out.destroy();
+        settle('aborted');
+      }
+    });
+    req.on('error', () => undefined); // 'close' follows
+    out.on('error', (err) => settle(err));
+  });
+}
+
+function tooLarge(req: IncomingMessage, res: ServerResponse, max: number, declared?: number): void {
+  const what = declared !== undefined ? `the upload is ${declared} bytes` : 'the upload is larger than that';
+  json(res, 413, { error: `upload limit is ${max} bytes (--max-upload-bytes); ${what}` }, { connection: 'close' });
+  // Let the answer reach the client, then stop reading what it still sends.
+  const timer = setTimeout(() => req.socket.destroy(), 2000);
+  timer.unref();
+  req.socket.once('close', () => clearTimeout(timer));
+}
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const data = JSON.stringify(body) + '\n';
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), 'cache-control': 'no-store', ...headers });
+  res.end(data);
+}
+
+function text(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** Upload directories of builder processes that are gone. */
+async function removeDeadUploads(dir: string): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const pid = Number(name.split('.')[0]);
+    if (Number.isInteger(pid) && pid > 0 && !alive(pid)) await rm(join(dir, name), { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
