@@ -1,0 +1,100 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePbtxt } from '../proto/text-format';
+import { createWorkspace, repoRoot, type Workspace } from './workspace';
+
+// Two remote builders on loopback, each with its own stand-in GPU (test/fixtures/bin), started from
+// the packed tarball's bin; the workspace's own machine has no GPU and no TensorRT.
+const scratch = mkdtempSync(join(tmpdir(), 'nx-triton-builders-e2e-'));
+const TOKEN = 'e2e-token-0123456789abcdef0123';
+const trtLog = join(scratch, 'trtexec.log');
+
+interface Builder {
+  url: string;
+  proc: ChildProcess;
+}
+
+function startBuilder(ws: Workspace, gpu: string, store: string): Promise<Builder> {
+  const proc = spawn(join(ws.root, 'node_modules/.bin/nx-triton'), ['builder', '--port', '0', '--engine-cache', store], {
+    env: {
+      ...process.env,
+      PATH: `${join(repoRoot, 'test/fixtures/bin')}:${process.env.PATH}`,
+      NX_TRITON_BUILDER_TOKEN: TOKEN,
+      FAKE_GPU: gpu,
+      FAKE_TRT_VERSION: '10.3.0',
+      FAKE_TRT_LOG: trtLog,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  return new Promise((ok, ko) => {
+    const onData = (d: Buffer) => {
+      text += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(text);
+      if (m) ok({ url: m[1], proc });
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    proc.once('exit', (code) => ko(new Error(`builder exited with ${code}: ${text}`)));
+  });
+}
+
+const builds = () => (existsSync(trtLog) ? readFileSync(trtLog, 'utf8').split('\n').filter((l) => l && JSON.parse(l).kind === 'build').length : 0);
+
+describe('remote builders and one plan per GPU architecture, from the packed tarball', () => {
+  let ws: Workspace;
+  const builders: Builder[] = [];
+  const env = () => ({ NX_TRITON_PYTHON: '/usr/bin/python3', NX_TRITON_BUILDER_TOKEN: TOKEN, NX_TRITON_ENGINE_CACHE: join(scratch, 'local-store') });
+
+  beforeAll(async () => {
+    ws = createWorkspace();
+    builders.push(await startBuilder(ws, 'NVIDIA A100-SXM4-80GB, 8.0, 550.54.15', join(scratch, 'a100')));
+    builders.push(await startBuilder(ws, 'NVIDIA H100 80GB HBM3, 9.0, 550.54.15', join(scratch, 'h100')));
+    for (const args of [
+      ['g', 'nx-triton:init'],
+      ['g', 'nx-triton:model', 'my_nn', '--maxBatchSize=8'],
+      ['g', 'nx-triton:model', 'my_trt', '--from=my_nn', '--instanceGroup=gpu:1'],
+    ]) {
+      const r = ws.nx(args);
+      if (r.code !== 0) throw new Error(r.out);
+    }
+  });
+  afterAll(() => {
+    for (const b of builders) b.proc.kill('SIGKILL');
+    ws?.remove();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('builds model_sm80.plan and model_sm90.plan on the matching builders, wired with cc_model_filenames', () => {
+    const yaml = join(ws.root, 'models/my_trt/triton.yaml');
+    writeFileSync(yaml, `${readFileSync(yaml, 'utf8')}\ntensorrt:\n  targets: ["8.0", "9.0"]\n  builders: [${builders.map((b) => b.url).join(', ')}]\n`);
+    const r = ws.nx(['run', 'my_trt:build'], env());
+    expect(r.code, r.out).toBe(0);
+    expect(builds()).toBe(2);
+    const entry = join(ws.root, 'dist/model-repository/my_trt');
+    expect(readdirSync(join(entry, '1')).filter((f) => f.endsWith('.plan')).sort()).toEqual(['model_sm80.plan', 'model_sm90.plan']);
+    for (const f of ['model_sm80.plan', 'model_sm90.plan']) expect(readFileSync(join(entry, '1', f)).subarray(0, 4).toString('latin1')).toBe('ftrt');
+    const config = parsePbtxt(readFileSync(join(entry, 'config.pbtxt'), 'utf8'), 'config.pbtxt');
+    expect(config.cc_model_filenames).toEqual({ '8.0': 'model_sm80.plan', '9.0': 'model_sm90.plan' });
+  });
+
+  it('serves a rebuild from the local store, with no upload and no trtexec run', () => {
+    expect(ws.nx(['reset']).code).toBe(0);
+    const r = ws.nx(['run', 'my_trt:build'], env());
+    expect(r.code, r.out).toBe(0);
+    expect(builds()).toBe(2);
+  });
+
+  it('refuses a target no builder serves before building anything', () => {
+    const yaml = join(ws.root, 'models/my_trt/triton.yaml');
+    writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('targets: ["8.0", "9.0"]', 'targets: ["8.0", "8.6"]'));
+    const r = ws.nx(['run', 'my_trt:build'], env());
+    expect(r.code).not.toBe(0);
+    expect(r.out).toMatch(/8\.6/);
+    expect(r.out).toContain(builders[0].url.replace(/\/$/, ''));
+    expect(builds()).toBe(2);
+  });
+});
