@@ -1,0 +1,111 @@
+// 1. No-op build: `nx run-many -t build` of 100 cached models vs 100 cached plain command targets.
+//    Both workspaces hold the same files (triton.yaml + a small real model.onnx per project) and the
+//    same task graph (export -> build, cached, the same output paths); only the baseline's targets
+//    are `nx:run-commands` from project.json and nx-triton is not registered there.
+import { readFileSync } from 'node:fs';
+import { SMALL_ONNX } from './lib/fixtures.mjs';
+import { createWorkspace, EMPTY_PLUGIN } from './lib/workspace.mjs';
+import { log, median, runs } from './lib/util.mjs';
+
+const GOAL = 1.3;
+const COUNT = 100;
+const SPEC = 'platform: onnxruntime_onnx\nexport: { file: model.onnx }\n';
+
+const names = Array.from({ length: COUNT }, (_, i) => `m${String(i).padStart(3, '0')}`);
+
+function commandProject(name) {
+  const exported = `dist/models/${name}/export`;
+  const entry = `dist/model-repository/${name}`;
+  return {
+    name,
+    targets: {
+      export: {
+        executor: 'nx:run-commands',
+        cache: true,
+        inputs: ['{projectRoot}/**/*'],
+        outputs: [`{workspaceRoot}/${exported}`],
+        options: { command: `mkdir -p ${exported} && cp models/${name}/model.onnx ${exported}/model.onnx` },
+      },
+      build: {
+        executor: 'nx:run-commands',
+        cache: true,
+        dependsOn: ['export'],
+        inputs: ['{projectRoot}/**/*', { dependentTasksOutputFiles: '**/*', transitive: true }],
+        outputs: [`{workspaceRoot}/${entry}`],
+        options: {
+          command: `mkdir -p ${entry}/1 && cp ${exported}/model.onnx ${entry}/1/model.onnx && echo 'name: "${name}"' > ${entry}/config.pbtxt`,
+        },
+      },
+    },
+  };
+}
+
+export async function bench() {
+  const onnx = readFileSync(SMALL_ONNX);
+  const modelFiles = {};
+  const commandFiles = {};
+  for (const name of names) {
+    modelFiles[`models/${name}/triton.yaml`] = SPEC;
+    modelFiles[`models/${name}/model.onnx`] = onnx;
+    commandFiles[`models/${name}/triton.yaml`] = SPEC;
+    commandFiles[`models/${name}/model.onnx`] = onnx;
+    commandFiles[`models/${name}/project.json`] = `${JSON.stringify(commandProject(name), null, 2)}\n`;
+  }
+  const models = createWorkspace('b1-models', { plugins: [{ plugin: 'nx-triton', options: {} }], files: modelFiles });
+  const commands = createWorkspace('b1-commands', { plugins: [], files: commandFiles });
+
+  const args = ['run-many', '-t', 'build'];
+  log('1: warming both caches (one real build each)');
+  for (const ws of [models, commands]) {
+    const r = ws.nx(args);
+    if (!/Successfully ran target build for 100 projects/.test(r.stdout)) throw new Error(`warm-up build in ${ws.root} did not build 100 projects:\n${r.stdout.slice(-2000)}`);
+  }
+  const ours = [];
+  const base = [];
+  let cachedLine = '';
+  for (let i = 0; i < runs(); i++) {
+    log(`1: run ${i + 1}/${runs()}`);
+    const r = models.nx(args);
+    ours.push(r.ms);
+    cachedLine = r.stdout.match(/Nx read the output from the cache[^\n]*/)?.[0] ?? '';
+    base.push(commands.nx(args).ms);
+  }
+
+  // Diagnostic: the baseline again, with a plugin registered that adds nothing (Nx's cost of any plugin).
+  commands.setPlugins([EMPTY_PLUGIN]);
+  commands.nx(args); // nx.json changed: re-warm
+  const ours2 = [];
+  const floor = [];
+  for (let i = 0; i < runs(); i++) {
+    log(`1b: run ${i + 1}/${runs()}`);
+    ours2.push(models.nx(args).ms);
+    floor.push(commands.nx(args).ms);
+  }
+  models.remove();
+  commands.remove();
+  const ratio = median(ours) / median(base);
+  const ratio2 = median(ours2) / median(floor);
+  return [
+    {
+      id: '1',
+      name: 'no-op `nx run-many -t build`, 100 cached models (200 tasks: export + build) vs 100 cached nx:run-commands projects (same task graph)',
+      ours: median(ours),
+      baseline: median(base),
+      ratio,
+      goal: `<= ${GOAL}x`,
+      met: ratio <= GOAL,
+      extra: `ours: ${cachedLine.trim() || 'no cache line found'}`,
+      samples: { ours, baseline: base },
+    },
+    {
+      id: '1b',
+      name: 'diagnostic: the same, baseline with an empty createNodes plugin registered (Nx\'s floor for any plugin)',
+      ours: median(ours2),
+      baseline: median(floor),
+      ratio: ratio2,
+      goal: '-',
+      met: null,
+      samples: { ours: ours2, baseline: floor },
+    },
+  ];
+}
