@@ -52,6 +52,22 @@ function exportTarget(name: string, technologies: string[], python = 'python3', 
   };
 }
 
+/** An `export: { file: ... }` copies a file: it depends on no interpreter, so it hashes none. */
+function fileExportTarget(name: string, technologies: string[]) {
+  return {
+    executor: 'nx-triton:export',
+    options: {},
+    cache: true,
+    inputs: ['{projectRoot}/**/*'],
+    outputs: [`{workspaceRoot}/dist/models/${name}/export`],
+    metadata: {
+      description: `Export ${name}'s model file from the export: section of triton.yaml`,
+      technologies,
+      help: { command: 'npx nx-triton --help', example: { options: { python: '/usr/bin/python3' } } },
+    },
+  };
+}
+
 function buildTarget(name: string, technologies: string[], own: string[], repository = 'dist/model-repository', names = { build: 'build', export: 'export' }) {
   return {
     executor: 'nx-triton:build',
@@ -143,7 +159,7 @@ describe('createNodes', () => {
     const yaml = 'platform: tensorrt_plan\nexport:\n  file: model.onnx\n';
     const trt = await project({ 'trt/triton.yaml': yaml }, 'trt', { engineCache: '/cache/engines' });
     expect(trt?.targets).toEqual({
-      export: exportTarget('trt', tech),
+      export: fileExportTarget('trt', tech),
       engine: engineTarget('trt', ['export'], { engineCache: '/cache/engines' }),
       build: buildTarget('trt', tech, ['export', 'engine']),
     });

@@ -54,15 +54,16 @@ export function technologies(summary: SpecSummary): string[] {
 }
 
 function exportTarget(summary: SpecSummary, options: NormalizedPluginOptions): TargetConfiguration {
+  const copied = summary.exportKind === 'file';
   return {
     executor: 'nx-triton:export',
-    options: { python: options.python },
+    // A copied file does not depend on the interpreter: no python inputs (each runtime input costs a
+    // process per hash), and no option in the project's hash.
+    options: copied ? {} : { python: options.python },
     cache: true,
-    inputs: [
-      '{projectRoot}/**/*',
-      { env: 'NX_TRITON_PYTHON' },
-      { runtime: pythonFingerprintCommand(options.python) },
-    ],
+    inputs: copied
+      ? ['{projectRoot}/**/*']
+      : ['{projectRoot}/**/*', { env: 'NX_TRITON_PYTHON' }, { runtime: pythonFingerprintCommand(options.python) }],
     outputs: [`{workspaceRoot}/dist/models/${summary.name}/export`],
     metadata: {
       description: `Export ${summary.name}'s model file from the export: section of triton.yaml`,

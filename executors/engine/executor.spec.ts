@@ -56,7 +56,7 @@ function context(projectName = 'my_trt'): ExecutorContext {
     targetName: 'engine',
     projectsConfigurations: {
       version: 2,
-      projects: { my_onnx: { root: 'models/my_onnx' }, my_trt: { root: 'models/my_trt' } },
+      projects: { my_onnx: { root: 'models/my_onnx' }, my_mid: { root: 'models/my_mid' }, my_trt: { root: 'models/my_trt' } },
     },
     nxJsonConfiguration: {},
     projectGraph: { nodes: {}, dependencies: {} },
@@ -78,6 +78,23 @@ describe('engine executor', () => {
     const runs = readFileSync(join(ws, 'trtexec.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(runs.filter((r) => r.kind === 'build')).toHaveLength(1);
     expect(errors).toEqual([]);
+  });
+
+  it('follows a from: chain to the model that exports, folding each level', async () => {
+    write('models/my_mid/triton.yaml', 'from: my_onnx\nmax_batch_size: 4\n');
+    write('models/my_trt/triton.yaml', 'platform: tensorrt_plan\nfrom: my_mid\n');
+    exported();
+    expect(await engineExecutor({}, context())).toEqual({ success: true });
+    const provenance = JSON.parse(readFileSync(join(ws, 'dist/models/my_trt/engine/engine.json'), 'utf8'));
+    expect(provenance.parts.options).toContain('--maxShapes=x:4x4');
+    expect(errors).toEqual([]);
+  });
+
+  it('names a from: cycle', async () => {
+    write('models/my_mid/triton.yaml', 'from: my_trt\n');
+    write('models/my_trt/triton.yaml', 'platform: tensorrt_plan\nfrom: my_mid\n');
+    expect(await engineExecutor({}, context())).toEqual({ success: false });
+    expect(errors).toEqual(['models/my_mid/triton.yaml:1:1: from: "my_trt" -> "my_mid" -> "my_trt" is a cycle']);
   });
 
   it('says to run the export first when the ONNX is missing', async () => {

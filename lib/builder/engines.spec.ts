@@ -1,18 +1,19 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ensureDist } from '../../test/dist';
 import { run as fingerprintCli } from '../../cli/fingerprint';
 import { deriveModelConfig } from '../config';
 import { UserError } from '../errors';
 import { readOnnxSignature } from '../onnx';
 import { buildModel } from '../repository/build-model';
 import { loadSpec } from '../spec';
-import { A100, compileBuilder, H100, ONNX, spawnBuilder, TOKEN, toolEnv, trtexecBuilds, type BuilderChild } from './__fixtures__/harness';
+import { A100, H100, ONNX, spawnBuilder, TOKEN, toolEnv, trtexecBuilds, type BuilderChild } from './__fixtures__/harness';
 import { buildEngines } from './engines';
 
 const base = mkdtempSync(join(tmpdir(), 'nx-triton-remote-'));
-const script = compileBuilder(join(base, 'child'));
+beforeAll(() => ensureDist());
 let ws: string;
 let n = 0;
 const running: BuilderChild[] = [];
@@ -27,7 +28,7 @@ afterEach(async () => {
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
 async function builder(name: string, gpu: string, env: Record<string, string> = {}): Promise<BuilderChild> {
-  const b = await spawnBuilder(script, ['--engine-cache', join(ws, name, 'store')], {
+  const b = await spawnBuilder(['--engine-cache', join(ws, name, 'store')], {
     NX_TRITON_BUILDER_TOKEN: TOKEN,
     FAKE_GPU: gpu,
     FAKE_TRT_LOG: join(ws, name, 'trtexec.log'),

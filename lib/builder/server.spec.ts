@@ -4,12 +4,13 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { A100, compileBuilder, ONNX, runBuilderCli, spawnBuilder, TOKEN, trtexecBuilds, type BuilderChild } from './__fixtures__/harness';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDist } from '../../test/dist';
+import { A100, ONNX, runBuilderCli, spawnBuilder, TOKEN, trtexecBuilds, type BuilderChild } from './__fixtures__/harness';
 import { BUILD_HEADER, encodeBuildRequest, type BuildRequest } from './protocol';
 
 const base = mkdtempSync(join(tmpdir(), 'nx-triton-builder-'));
-const script = compileBuilder(join(base, 'child'));
+beforeAll(() => ensureDist());
 let n = 0;
 const running: BuilderChild[] = [];
 afterEach(async () => {
@@ -30,7 +31,7 @@ const buildRequest = (extra: Partial<BuildRequest> = {}): BuildRequest => ({
 
 async function start(args: string[] = [], env: Record<string, string> = {}): Promise<{ b: BuilderChild; dir: string }> {
   const dir = join(base, `b${n++}`);
-  const b = await spawnBuilder(script, ['--engine-cache', join(dir, 'store'), ...args], {
+  const b = await spawnBuilder(['--engine-cache', join(dir, 'store'), ...args], {
     NX_TRITON_BUILDER_TOKEN: TOKEN,
     FAKE_GPU: A100,
     FAKE_TRT_LOG: join(dir, 'trtexec.log'),
@@ -119,12 +120,12 @@ describe('nx-triton builder', () => {
 
   it('refuses to start without a token unless --insecure-no-auth is given', async () => {
     const env = { NX_TRITON_BUILDER_TOKEN: '', FAKE_GPU: A100 };
-    const r = await runBuilderCli(script, ['--port', '0', '--engine-cache', join(base, 'noauth')], env);
+    const r = await runBuilderCli(['--port', '0', '--engine-cache', join(base, 'noauth')], env);
     expect(r.code).toBe(1);
     expect(r.output).toContain('no token: set NX_TRITON_BUILDER_TOKEN or pass --token-file');
     const tokenFile = join(base, 'short-token');
     writeFileSync(tokenFile, 'short\n');
-    expect((await runBuilderCli(script, ['--token-file', tokenFile], env)).output).toContain('too short');
+    expect((await runBuilderCli(['--token-file', tokenFile], env)).output).toContain('too short');
     const open = await start(['--insecure-no-auth'], { NX_TRITON_BUILDER_TOKEN: '' });
     expect((await call(`${open.b.url}/v1/fingerprint`, { token: null })).status).toBe(200);
   });

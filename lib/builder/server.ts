@@ -13,6 +13,7 @@ import { trtexecArgs } from '../engine/trtexec-args';
 import { readOnnxSignature } from '../onnx';
 import type { ModelConfig, ModelSpec } from '../types';
 import { bearerMatches } from './auth';
+import { pidAlive } from '../pid-alive';
 import {
   BUILD_HEADER,
   decodeBuildRequest,
@@ -352,6 +353,15 @@ function receive(req: IncomingMessage, dest: string, max: number): Promise<Uploa
       }
     });
     req.on('error', () => undefined); // 'close' follows
+    // A connection torn down under a request (e.g. Node answered garbage after the declared body with
+    // its own 400) may emit neither 'end' nor 'close' on the request: the upload is over all the same.
+    const gone = (): void => {
+      if (settled) return;
+      out.destroy();
+      settle('aborted');
+    };
+    if (req.socket.destroyed) gone();
+    else req.socket.once('close', gone);
     out.on('error', (err) => settle(err));
   });
 }
@@ -380,15 +390,7 @@ function text(res: ServerResponse, status: number, body: string): void {
 async function removeDeadUploads(dir: string): Promise<void> {
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     const pid = Number(name.split('.')[0]);
-    if (Number.isInteger(pid) && pid > 0 && !alive(pid)) await rm(join(dir, name), { recursive: true, force: true });
+    if (Number.isInteger(pid) && pid > 0 && !pidAlive(pid)) await rm(join(dir, name), { recursive: true, force: true });
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
-import ts from 'typescript';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { delimiter, join, resolve } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DIST, ensureDist } from '../../test/dist';
 import { UserError } from '../errors';
 import type { ModelConfig, ModelSpec, TensorRtSpec } from '../types';
 import { buildEngine, type BuildEngineOptions } from './build-engine';
@@ -11,7 +11,9 @@ import { buildEngine, type BuildEngineOptions } from './build-engine';
 const ROOT = resolve(__dirname, '../..');
 const BIN = join(ROOT, 'test/fixtures/bin');
 const ONNX = join(__dirname, '__fixtures__/relu_batch.onnx');
+const CHILD = join(ROOT, 'test/children/build-engine.cjs');
 const base = mkdtempSync(join(tmpdir(), 'nx-triton-engine-'));
+beforeAll(() => ensureDist()); // the two-process test runs the built package
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
 let dir: string;
@@ -193,11 +195,10 @@ describe('buildEngine', () => {
   });
 
   it('two processes building one key run trtexec once and get the same plan', async () => {
-    const script = compileForChildren();
     const run = (i: number) =>
       new Promise<{ code: number | null; out: string }>((done) => {
         const out = join(dir, `out${i}`);
-        const child = spawn(process.execPath, [script, JSON.stringify({ workspaceRoot: dir, spec: spec(), config, onnxPath: ONNX, outDir: out })], {
+        const child = spawn(process.execPath, [CHILD, DIST, JSON.stringify({ workspaceRoot: dir, spec: spec(), config, onnxPath: ONNX, outDir: out })], {
           env: env({ FAKE_TRT_SLEEP_MS: '700' }),
           stdio: ['ignore', 'pipe', 'pipe'],
         });
@@ -213,29 +214,3 @@ describe('buildEngine', () => {
     expect([one.out, two.out].filter((t) => t.includes('another process is building it; waiting'))).toHaveLength(1);
   });
 });
-
-/** build-engine and what it imports, transpiled to CommonJS for plain `node` children. */
-function compileForChildren(): string {
-  const out = join(base, 'child');
-  if (existsSync(join(out, 'child.js'))) return join(out, 'child.js');
-  for (const rel of ['lib/errors.ts', ...readdirSync(__dirname).filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts')).map((f) => `lib/engine/${f}`)]) {
-    const js = ts.transpileModule(readFileSync(join(ROOT, rel), 'utf8'), {
-      compilerOptions: { module: ts.ModuleKind.Node16, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-      fileName: rel.replace(/\.ts$/, '.cts'),
-    }).outputText;
-    mkdirSync(dirname(join(out, rel)), { recursive: true });
-    writeFileSync(join(out, rel.replace(/\.ts$/, '.js')), js);
-  }
-  writeFileSync(join(out, 'package.json'), '{"type":"commonjs"}');
-  symlinkSync(join(ROOT, 'node_modules'), join(out, 'node_modules'));
-  writeFileSync(
-    join(out, 'child.js'),
-    `const { buildEngine } = require('./lib/engine/build-engine.js');
-const o = JSON.parse(process.argv[2]);
-buildEngine({ ...o, log: (l) => console.log(l) }).then(
-  (r) => console.log('RESULT', JSON.stringify({ key: r.key, hit: r.hit })),
-  (e) => { console.error(e.message); process.exitCode = 1; },
-);`,
-  );
-  return join(out, 'child.js');
-}

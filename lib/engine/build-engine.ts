@@ -1,4 +1,5 @@
 import { randomBytes, createHash } from 'node:crypto';
+import { constants } from 'node:fs';
 import { copyFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors';
@@ -212,7 +213,7 @@ async function publish(got: StoreResult, outDir: string, key: string, parts: Eng
   const suffix = `.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const plan = join(outDir, 'model.plan');
   try {
-    await copyFile(got.planPath, plan + suffix);
+    await copyFile(got.planPath, plan + suffix, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
     await rename(plan + suffix, plan);
     const provenance = { key, parts, plan: { size: got.manifest.plan.size, sha256: got.manifest.plan.sha256 } };
     await writeFile(join(outDir, 'engine.json') + suffix, JSON.stringify(provenance, null, 2) + '\n');

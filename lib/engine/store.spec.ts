@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../errors';
 import { canonicalJson, engineKey, onnxDigest, sha256File, type EngineKeyParts } from './key';
-import { DEFAULT_MAX_BYTES, EngineStore, readPlanHeader, resolveMaxBytes, resolveStoreDir } from './store';
+import { DEFAULT_MAX_BYTES, EngineStore, readPlanHeader, resolveMaxBytes, resolveStoreDir, storeTmpName } from './store';
 
 const base = mkdtempSync(join(tmpdir(), 'nx-triton-store-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -133,5 +133,26 @@ describe('EngineStore', () => {
       return { command: [] };
     });
     expect(got.hit).toBe(false);
+  });
+
+  it('removes the temp dirs of dead processes of this host when a build starts, and no others', async () => {
+    const store = new EngineStore(join(dir, 'store'));
+    const tmp = join(dir, 'store/tmp');
+    const dead = storeTmpName('a'.repeat(64), 4194305);
+    const deadTrash = storeTmpName('trash', 4194305);
+    const live = [storeTmpName('b'.repeat(64), process.ppid), storeTmpName('trash', process.pid)];
+    // The same dead pid on another machine sharing the store: not ours to judge.
+    const [label, host, ...rest] = storeTmpName('c'.repeat(64), 4194305).split('.');
+    const otherHost = [label, host === '00000000' ? '11111111' : '00000000', ...rest].join('.');
+    for (const name of [dead, deadTrash, ...live, otherHost]) {
+      mkdirSync(join(tmp, name), { recursive: true });
+      writeFileSync(join(tmp, name, 'model.plan'), 'partial');
+    }
+    const p = parts();
+    await store.getOrBuild(engineKey(p), p, async (tmpPlan) => {
+      writeFileSync(tmpPlan, plan([10, 3, 0, 26]));
+      return { command: [] };
+    });
+    expect(readdirSync(tmp).sort()).toEqual([...live, otherHost].sort());
   });
 });

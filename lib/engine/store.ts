@@ -1,13 +1,22 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { open, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors';
 import { canonicalJson, engineKey, sha256File, type EngineKeyParts } from './key';
+import { pidAlive } from '../pid-alive';
 
 export const DEFAULT_MAX_BYTES = 50 * 2 ** 30;
 const PLAN = 'model.plan';
 const MANIFEST = 'manifest.json';
+/** Stores may be shared between machines: a pid in a temp dir's name only means something on its own host. */
+const HOST_ID = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+const TMP_NAME = /^[^.]+\.([0-9a-f]{8})\.(\d+)\.[0-9a-f]{8}$/;
+
+/** A name under `<store>/tmp/` for `label`, owned by process `pid` of this host: `<label>.<host>.<pid>.<random>`. */
+export function storeTmpName(label: string, pid = process.pid): string {
+  return `${label}.${HOST_ID}.${pid}.${randomBytes(4).toString('hex')}`;
+}
 
 /** `NX_TRITON_ENGINE_CACHE`, else the `engineCache` option (relative to the workspace), else ~/.cache/nx-triton/engines. */
 export function resolveStoreDir(o: { engineCache?: string; workspaceRoot?: string; env?: NodeJS.ProcessEnv } = {}): string {
@@ -201,7 +210,8 @@ export class EngineStore {
   }
 
   private async buildEntry(key: string, parts: EngineKeyParts, build: (tmpPlanPath: string) => Promise<{ command: string[] }>): Promise<Manifest> {
-    const tmp = join(this.root, 'tmp', `${key}.${process.pid}.${randomBytes(4).toString('hex')}`);
+    await this.removeDeadTmp();
+    const tmp = join(this.root, 'tmp', storeTmpName(key));
     await mkdir(tmp, { recursive: true });
     try {
       const plan = join(tmp, PLAN);
@@ -231,7 +241,7 @@ export class EngineStore {
 
   /** Moves a directory out of the way in one rename, then deletes it. */
   private async discard(dir: string): Promise<void> {
-    const trash = join(this.root, 'tmp', `trash.${process.pid}.${randomBytes(4).toString('hex')}`);
+    const trash = join(this.root, 'tmp', storeTmpName('trash'));
     await mkdir(join(this.root, 'tmp'), { recursive: true });
     try {
       await rename(dir, trash);
@@ -240,6 +250,16 @@ export class EngineStore {
       throw err;
     }
     await rm(trash, { recursive: true, force: true });
+  }
+
+  /** Temp dirs of builds (and discards) whose process died on this host: nothing will ever finish them. */
+  private async removeDeadTmp(): Promise<void> {
+    const dir = join(this.root, 'tmp');
+    for (const name of await readdirOrEmpty(dir)) {
+      const m = TMP_NAME.exec(name);
+      if (!m || m[1] !== HOST_ID || pidAlive(Number(m[2]))) continue;
+      await rm(join(dir, name), { recursive: true, force: true }).catch(() => undefined);
+    }
   }
 
   private async touch(key: string): Promise<void> {
@@ -286,7 +306,7 @@ export class EngineStore {
       const [text, st] = await Promise.all([readFile(file, 'utf8'), stat(file)]);
       if (Date.now() - st.mtimeMs > this.staleMs) return true;
       const owner = JSON.parse(text) as { pid?: number; host?: string };
-      return owner.host === hostname() && typeof owner.pid === 'number' && !alive(owner.pid);
+      return owner.host === hostname() && typeof owner.pid === 'number' && !pidAlive(owner.pid);
     } catch (err) {
       // A lock being written right now has no JSON yet; give it a moment.
       return false;
@@ -316,15 +336,6 @@ export async function verifyPlan(plan: string, expected: string): Promise<string
     return `plan was built by TensorRT ${v.major}.${v.minor}.${v.patch}, expected ${major}.${minor}.${patch}`;
   }
   return undefined;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function exists(path: string): Promise<boolean> {

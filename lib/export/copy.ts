@@ -48,7 +48,9 @@ async function copyEntry(spec: ModelSpec, projectReal: string, source: string, t
     for (const name of names) await copyEntry(spec, projectReal, join(source, name), join(target, name));
   } else if (info.isFile()) {
     await mkdir(dirname(target), { recursive: true });
-    await copyFile(real, target, constants.COPYFILE_FICLONE);
+    // The target is new (a fresh staging directory): EXCL spares copyFile's truncate, which on ext4
+    // makes close() flush the whole file to disk (measured: +0.6 s for 2 GiB).
+    await copyFile(real, target, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
   } else {
     throw exportError(spec, 'export.file', `${shown(spec, source)} is neither a file nor a directory`);
   }

@@ -2,13 +2,13 @@ import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'node
 import { basename, dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { toPbtxt } from '../../proto/text-format';
 import { deriveModelConfig, positionOf } from '../config/derive';
+import { displayPath as display, loadWorkspaceSpec, resolveFromChain } from '../config/from-chain';
 import { hasNoReadableSignature, readTorchScriptSignature, torchScriptIo } from '../config/torchscript-io';
 import { SpecError, UserError, type Diagnostic } from '../errors';
 import { engineDir, exportDir, modelFilename } from '../layout';
 import { readOnnxSignature } from '../onnx';
 import { engineCcModelFilenames } from '../builder/targets';
 import { childPath } from '../spec/context';
-import { loadSpec } from '../spec';
 import type { ModelConfig, ModelSpec, OnnxSignature } from '../types';
 import { isInside } from './copy-tree';
 import { validateModel } from './validate-repository';
@@ -33,43 +33,9 @@ export interface BuiltModel {
   files: string[];
 }
 
-/** A workspace path as shown in messages and in config.pbtxt's header. */
-function display(workspaceRoot: string, path: string): string {
-  const rel = relative(workspaceRoot, path);
-  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? path : rel.split(sep).join('/');
-}
-
 function diagnostic(spec: ModelSpec, path: string, message: string): Diagnostic {
   const pos = positionOf(spec, path);
   return { file: spec.file, line: pos?.line, col: pos?.col, path, message };
-}
-
-/** The specs `from:` leads through: this one, the model it names, and so on, up to one with `export:`. */
-function loadFromChain(spec: ModelSpec, opts: BuildModelOptions): ModelSpec[] {
-  const chain = [spec];
-  let current = spec;
-  while (!current.export && current.from !== undefined && current.config.platform !== 'ensemble') {
-    const name = current.from;
-    if (chain.some((s) => s.name === name)) {
-      const cycle = [...chain.map((s) => s.name), name].map((n) => JSON.stringify(n)).join(' -> ');
-      throw new SpecError([diagnostic(current, 'from', `${cycle} is a cycle`)]);
-    }
-    const file = opts.resolveSpecFile(name);
-    if (file === undefined) {
-      throw new SpecError([diagnostic(current, 'from', `no model project named ${JSON.stringify(name)} in the workspace (no triton.yaml builds it)`)]);
-    }
-    current = loadSpec(file, { displayPath: display(opts.workspaceRoot, file) });
-    chain.push(current);
-  }
-  return chain;
-}
-
-/** The `from:` model as deriveModelConfig takes it: its own `from:` chain folded into its config. */
-function foldFrom(chain: ModelSpec[]): ModelSpec | undefined {
-  if (chain.length === 0) return undefined;
-  const [head, ...rest] = chain;
-  if (rest.length === 0) return head;
-  return { ...head, config: deriveModelConfig(head, { fromSpec: foldFrom(rest) }) };
 }
 
 /** The file the export target wrote for `owner`, or a message saying to run it. */
@@ -219,22 +185,16 @@ function listEntry(entryDir: string): string[] {
 export async function buildModel(opts: BuildModelOptions): Promise<BuiltModel> {
   const { workspaceRoot } = opts;
   const specFile = resolve(workspaceRoot, opts.specFile);
-  const spec = loadSpec(specFile, { displayPath: display(workspaceRoot, specFile) });
-  const ensemble = spec.config.platform === 'ensemble';
-  const chain = loadFromChain(spec, opts);
-  const owner = chain.find((s) => s.export !== undefined);
-  if (!ensemble && !owner) {
-    if (chain.length === 1) throw new SpecError([{ file: spec.file, path: '', message: 'no model source: set export: or from:' }]);
-    const last = chain[chain.length - 1];
-    throw new SpecError([diagnostic(chain[chain.length - 2], 'from', `model "${last.name}" has neither export: nor from:, so there is no model file to take`)]);
-  }
+  const spec = loadWorkspaceSpec(workspaceRoot, specFile);
+  const { chain, fromSpec, owner } = resolveFromChain(spec, opts);
 
+  const ensemble = spec.config.platform === 'ensemble';
   const model = ensemble || !owner ? undefined : exportedModel(workspaceRoot, spec, owner);
   const onnx = model && isOnnxPath(model) ? await readOnnxSignature(model) : undefined;
   const derived = deriveModelConfig(spec, {
     onnx,
     onnxFile: model ? display(workspaceRoot, model) : undefined,
-    fromSpec: foldFrom(chain.slice(1)),
+    fromSpec,
   });
   // TorchScript and python models have no signature to read: I/O from triton.yaml or the torch export's record.
   const config = model && !onnx && hasNoReadableSignature(derived) ? torchScriptIo(spec, derived, readTorchScriptSignature(dirname(model))) : derived;

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { UserError } from '../errors';
 import { checkModelName } from '../spec/model-name';
 import { copyPath, fsyncPath } from './copy-tree';
+import { pidAlive } from '../pid-alive';
 
 export interface FileCopy {
   src: string;
@@ -51,16 +52,6 @@ function checkDest(dest: string, what: string): string {
   const why = badRelativePath(dest);
   if (why) throw new UserError(`${what} ${JSON.stringify(dest)} cannot be written into the model directory: ${why}`);
   return dest.split(/[/\\]/).filter((p) => p !== '' && p !== '.').join('/');
-}
-
-function pidAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function exists(path: string): Promise<boolean> {

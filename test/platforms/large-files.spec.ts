@@ -1,10 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { DIST, ensureDist } from '../dist';
 import { Workspace } from './workspace';
 
 let ws: Workspace;
+beforeAll(() => ensureDist());
 beforeEach(() => {
   ws = new Workspace();
 });
@@ -46,7 +48,7 @@ export:
 `,
     { 'make_big.py': MAKE_BIG_ONNX },
   );
-  const out = execFileSync(process.execPath, [join(__dirname, 'build-child.cjs'), ws.root, 'big'], { encoding: 'utf8' });
+  const out = execFileSync(process.execPath, [join(__dirname, '../children/export-and-build.cjs'), DIST, ws.root, 'big'], { encoding: 'utf8' });
   const { before, peak } = JSON.parse(out) as { before: number; peak: number };
   expect(peak - before).toBeLessThan(256 * 1024 ** 2);
 

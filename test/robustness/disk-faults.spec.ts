@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../lib/errors';
 import { buildModel } from '../../lib/repository/build-model';
-import { ABS_ONNX, bigOnnx, changed, DIST, ensureDist, modelWorkspace, rmrf, snapshot, tempRoot } from './helpers';
+import { DIST, ensureDist } from '../dist';
+import { ABS_ONNX, bigOnnx, changed, modelWorkspace, rmrf, snapshot, tempRoot } from './helpers';
 
-const CHILD = join(__dirname, 'children/rebuild-loop.cjs');
+const CHILD = join(__dirname, '../children/rebuild-loop.cjs');
 const YAML = 'name: victim\nexport: { file: model.onnx }\n';
 
 let root: string;

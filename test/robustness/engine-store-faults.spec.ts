@@ -5,9 +5,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildEngine } from '../../lib/engine/build-engine';
 import { verifyPlan } from '../../lib/engine/store';
 import type { ModelConfig, ModelSpec } from '../../lib/types';
-import { DIST, ensureDist, REPO_ROOT, rmrf, seeded, tempRoot } from './helpers';
+import { DIST, ensureDist } from '../dist';
+import { REPO_ROOT, rmrf, seeded, tempRoot } from './helpers';
 
-const CHILD = join(__dirname, 'children/build-engine.cjs');
+const CHILD = join(__dirname, '../children/build-engine.cjs');
 const BIN = join(REPO_ROOT, 'test/fixtures/bin');
 const ONNX = join(REPO_ROOT, 'lib/engine/__fixtures__/relu_batch.onnx');
 

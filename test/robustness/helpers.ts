@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 
 export const REPO_ROOT = resolve(__dirname, '../..');
-export const DIST = join(REPO_ROOT, 'dist');
 /** A real ONNX graph from Debian's ONNX test data: x [3, 4, 5] FLOAT -> y [3, 4, 5] FLOAT. */
 export const ABS_ONNX = '/usr/share/libonnx-testdata/data/node/test_abs/model.onnx';
 
@@ -75,16 +73,6 @@ export function snapshot(root: string): Map<string, string> {
 export function changed(before: Map<string, string>, after: Map<string, string>): string[] {
   const keys = new Set([...before.keys(), ...after.keys()]);
   return [...keys].filter((k) => before.get(k) !== after.get(k)).sort();
-}
-
-/** Builds dist/ once when it is missing or older than the sources the child scripts use. */
-export function ensureDist(): void {
-  const probe = join(DIST, 'lib/repository/write-entry.js');
-  const srcs = ['lib/repository/write-entry.ts', 'lib/repository/build-model.ts', 'lib/engine/store.ts'].map((p) => join(REPO_ROOT, p));
-  const stale = !existsSync(probe) || srcs.some((s) => existsSync(s) && lstatSync(s).mtimeMs > lstatSync(probe).mtimeMs);
-  if (!stale) return;
-  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, encoding: 'utf8' });
-  if (!existsSync(probe)) throw new Error(`npm run build failed:\n${r.stdout}${r.stderr}`);
 }
 
 export function rmrf(path: string): void {

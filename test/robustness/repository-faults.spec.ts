@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../../lib/repository/build-model';
 import { recoverEntry } from '../../lib/repository/write-entry';
-import { bigOnnx, changed, DIST, ensureDist, modelWorkspace, rmrf, seeded, snapshot, tempRoot } from './helpers';
+import { DIST, ensureDist } from '../dist';
+import { bigOnnx, changed, modelWorkspace, rmrf, seeded, snapshot, tempRoot } from './helpers';
 
-const CHILD = join(__dirname, 'children/rebuild-loop.cjs');
+const CHILD = join(__dirname, '../children/rebuild-loop.cjs');
 
 // Two versions of one model that differ in config.pbtxt, in the file set (labels.txt) and in the
 // model bytes, so an entry mixing them is caught.

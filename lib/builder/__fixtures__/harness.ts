@@ -1,34 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { delimiter, dirname, join, resolve } from 'node:path';
-import ts from 'typescript';
+import { existsSync, readFileSync } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
+import { distPath } from '../../../test/dist';
 
 export const ROOT = resolve(__dirname, '../../..');
 export const BIN = join(ROOT, 'test/fixtures/bin');
 export const ONNX = join(ROOT, 'lib/engine/__fixtures__/relu_batch.onnx');
+/** `nx-triton builder` from the built package (call `ensureDist()` first). */
+const BUILDER = [distPath('cli/main.js'), 'builder'];
 export const TOKEN = 'test-token-0123456789abcdef';
 export const A100 = 'NVIDIA A100-SXM4-80GB, 8.0, 550.54.15';
 export const H100 = 'NVIDIA H100 80GB HBM3, 9.0, 550.54.15';
-
-/** The builder CLI and what it imports, transpiled to CommonJS for plain `node` children. */
-export function compileBuilder(out: string): string {
-  const script = join(out, 'builder-child.js');
-  if (existsSync(script)) return script;
-  const dirs = ['lib/engine', 'lib/onnx', 'lib/builder'];
-  const files = ['lib/errors.ts', 'cli/builder.ts', ...dirs.flatMap((d) => readdirSync(join(ROOT, d)).filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts')).map((f) => `${d}/${f}`))];
-  for (const rel of files) {
-    const js = ts.transpileModule(readFileSync(join(ROOT, rel), 'utf8'), {
-      compilerOptions: { module: ts.ModuleKind.Node16, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-      fileName: rel.replace(/\.ts$/, '.cts'),
-    }).outputText;
-    mkdirSync(dirname(join(out, rel)), { recursive: true });
-    writeFileSync(join(out, rel.replace(/\.ts$/, '.js')), js);
-  }
-  writeFileSync(join(out, 'package.json'), '{"type":"commonjs"}');
-  symlinkSync(join(ROOT, 'node_modules'), join(out, 'node_modules'));
-  writeFileSync(script, `require('./cli/builder.js').run(process.argv.slice(2)).then((c) => { process.exitCode = c; });\n`);
-  return script;
-}
 
 export interface BuilderChild {
   url: string;
@@ -45,8 +27,8 @@ export function toolEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 /** Starts `nx-triton builder --port 0 ...` in its own process group; resolves with its URL. */
-export function spawnBuilder(script: string, args: string[], env: Record<string, string>): Promise<BuilderChild> {
-  const proc = spawn(process.execPath, [script, '--port', '0', ...args], { env: toolEnv(env), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnBuilder(args: string[], env: Record<string, string>): Promise<BuilderChild> {
+  const proc = spawn(process.execPath, [...BUILDER, '--port', '0', ...args], { env: toolEnv(env), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   const child = (url: string): BuilderChild => ({
@@ -78,9 +60,9 @@ export function spawnBuilder(script: string, args: string[], env: Record<string,
 }
 
 /** Runs the builder CLI to its exit (for arguments it refuses). */
-export function runBuilderCli(script: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+export function runBuilderCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   return new Promise((done) => {
-    const proc = spawn(process.execPath, [script, ...args], { env: toolEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [...BUILDER, ...args], { env: toolEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     proc.stdout.on('data', (d) => (output += d));
     proc.stderr.on('data', (d) => (output += d));

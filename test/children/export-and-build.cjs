@@ -1,12 +1,14 @@
-// Runs export then build of one model in this process and prints the peak RSS growth (bytes) as JSON.
-require('./ts-require.cjs');
+// Runs export then build of one model in this process, from the built package, and prints the
+// peak RSS growth (bytes) as JSON.
+// argv: <dist> <workspace root> <model name>
+'use strict';
 const { join } = require('node:path');
-const { loadSpec } = require('../../lib/spec');
-const { runExport } = require('../../lib/export');
-const { buildModel } = require('../../lib/repository/build-model');
+const [dist, root, name] = process.argv.slice(2);
+const { loadSpec } = require(join(dist, 'lib/spec'));
+const { runExport } = require(join(dist, 'lib/export'));
+const { buildModel } = require(join(dist, 'lib/repository/build-model'));
 
 async function main() {
-  const [root, name] = process.argv.slice(2);
   const specFile = join(root, 'models', name, 'triton.yaml');
   const spec = loadSpec(specFile, { displayPath: `models/${name}/triton.yaml` });
   const before = process.memoryUsage().rss;

@@ -1,5 +1,5 @@
 // Rebuilds one model entry over and over, alternating between workspaces whose triton.yaml and
-// model file differ, until it is killed. Uses the built package (dist/).
+// model file differ, until it is killed. Uses the built package.
 // argv: <dist> <json {workspaces: string[], repository: string, start: number, count?: number}>
 'use strict';
 const { join } = require('node:path');
