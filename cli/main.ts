@@ -1,21 +1,26 @@
 #!/usr/bin/env node
 import { describeError } from '../lib/errors';
 
-/** Each verb lives in its own module and returns the exit code. */
-const verbs: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
+type Verb = { run(argv: string[]): Promise<number> };
+
+/**
+ * Each verb lives in its own module, loaded only when asked for, and returns the exit code.
+ * `require`, not `import()`: this is CommonJS, and the ESM loader would cost every call a few ms.
+ */
+const verbs: Record<string, { summary: string; load: () => Verb }> = {
   validate: {
     summary: 'validate <repository> [--config-only] [--json]   check a Triton repository as Triton would load it',
-    load: () => import('./validate.js'),
+    load: () => require('./validate') as Verb,
   },
   fingerprint: {
     summary: "fingerprint [--json]   print this machine's GPU and TensorRT identity",
-    load: () => import('./fingerprint.js'),
+    load: () => require('./fingerprint') as Verb,
   },
   builder: {
     summary: 'builder [--host 127.0.0.1] [--port 8000] [--jobs N] ...   run a remote TensorRT engine builder',
-    load: () => import('./builder.js'),
+    load: () => require('./builder') as Verb,
   },
-  inspect: { summary: 'inspect <model.onnx> [--json]   print an ONNX model\'s inputs and outputs', load: () => import('./inspect.js') },
+  inspect: { summary: 'inspect <model.onnx> [--json]   print an ONNX model\'s inputs and outputs', load: () => require('./inspect') as Verb },
 };
 
 function usage(): string {
@@ -34,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
     console.error(`nx-triton: unknown command "${verb}"\n${usage()}`);
     return 1;
   }
-  return (await entry.load()).run(rest);
+  return entry.load().run(rest);
 }
 
 main(process.argv.slice(2)).then(

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   DependencyType,
@@ -7,19 +7,11 @@ import {
   type CreateDependenciesContext,
   type RawProjectGraphDependency,
 } from '@nx/devkit';
-import { readSpecSummary } from '../lib/spec/summary';
 import type { TritonPluginOptions } from './options';
+import { summaryOf } from './summaries';
 
 function specFileOf(root: string): string {
   return root === '.' || root === '' ? 'triton.yaml' : `${root}/triton.yaml`;
-}
-
-function readText(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -34,10 +26,9 @@ export const createDependencies: CreateDependencies<TritonPluginOptions> = (_opt
     if (!project) continue;
     const specFile = specFileOf(project.root);
     if (!files.some((f) => f.file === specFile)) continue;
-    const text = readText(join(context.workspaceRoot, specFile));
-    if (text === undefined) continue;
-
-    const summary = readSpecSummary(text, join(context.workspaceRoot, project.root));
+    const file = join(context.workspaceRoot, specFile);
+    if (!existsSync(file)) continue;
+    const summary = summaryOf(file);
     const targets = new Set([...(summary.from ? [summary.from] : []), ...summary.ensembleModels]);
     for (const target of targets) {
       if (target === source || !context.projects[target]) continue;

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createNodesFromFiles, type CreateNodesV2 } from '@nx/devkit';
-import { readSpecSummary, type SpecSummary } from '../lib/spec/summary';
 import { normalizeOptions, type TritonPluginOptions } from './options';
+import { summaryOf } from './summaries';
 import { buildProject } from './targets';
 
 export const SPEC_GLOB = '**/triton.yaml';
@@ -10,17 +9,6 @@ export const SPEC_GLOB = '**/triton.yaml';
 /** Workspace-relative triton.yaml -> its project root (`.` for one at the workspace root). */
 function projectRootOf(file: string): string {
   return dirname(file).split('\\').join('/');
-}
-
-/** Lenient on purpose: an unreadable or broken file still gets its `build` target, which reports why. */
-function readSummary(absoluteFile: string): SpecSummary {
-  let text = '';
-  try {
-    text = readFileSync(absoluteFile, 'utf8');
-  } catch {
-    // fall through: the summary of an empty file is the directory name alone
-  }
-  return readSpecSummary(text, dirname(absoluteFile));
 }
 
 // `CreateNodesV2` is the one type name that nx 22, 23 and 24 all export.
@@ -31,7 +19,7 @@ export const createNodes: CreateNodesV2<TritonPluginOptions> = [
     return createNodesFromFiles(
       (file) => {
         const root = projectRootOf(file);
-        const summary = readSummary(join(context.workspaceRoot, file));
+        const summary = summaryOf(join(context.workspaceRoot, file));
         return { projects: { [root]: buildProject(root, summary, normalized) } };
       },
       files,
