@@ -77,6 +77,18 @@ describe('import an existing repository and validate repositories, from the pack
     expect(readFileSync(join(ws.root, 'models/classifier/triton.yaml')).equals(yaml)).toBe(true);
   });
 
+  it('nx-triton validate reads a repository no Nx workspace built', () => {
+    // Its only flaw: a version directory Triton skips (a leading zero).
+    for (const flags of [[], ['--config-only']]) {
+      const r = validate(original, ...flags);
+      expect(r.code, r.out).toBe(1);
+      expect(r.out.trim().split('\n')).toEqual([
+        "classifier/config.pbtxt: 01/: version directory '01' starts with 0, so Triton ignores it; name it 1",
+        '1 problem in 1 of 6 models',
+      ]);
+    }
+  });
+
   it('nx-triton validate accepts the built repository and reports a broken one, one line per problem', () => {
     const ok = validate('dist/model-repository');
     expect(ok.code, ok.out).toBe(0);
