@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePbtxt } from '../proto/text-format';
-import { createWorkspace, repoRoot, type Workspace } from './workspace';
+import { A100, H100, standInEnv, trtexecBuilds } from '../test/fixtures/stand-ins';
+import { createWorkspace, type Workspace } from './workspace';
 
 // Two remote builders on loopback, each with its own stand-in GPU (test/fixtures/bin), started from
 // the packed tarball's bin; the workspace's own machine has no GPU and no TensorRT.
@@ -19,14 +20,7 @@ interface Builder {
 
 function startBuilder(ws: Workspace, gpu: string, store: string): Promise<Builder> {
   const proc = spawn(join(ws.root, 'node_modules/.bin/nx-triton'), ['builder', '--port', '0', '--engine-cache', store], {
-    env: {
-      ...process.env,
-      PATH: `${join(repoRoot, 'test/fixtures/bin')}:${process.env.PATH}`,
-      NX_TRITON_BUILDER_TOKEN: TOKEN,
-      FAKE_GPU: gpu,
-      FAKE_TRT_VERSION: '10.3.0',
-      FAKE_TRT_LOG: trtLog,
-    },
+    env: { ...standInEnv({ gpu, log: trtLog }), NX_TRITON_BUILDER_TOKEN: TOKEN },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let text = '';
@@ -42,7 +36,7 @@ function startBuilder(ws: Workspace, gpu: string, store: string): Promise<Builde
   });
 }
 
-const builds = () => (existsSync(trtLog) ? readFileSync(trtLog, 'utf8').split('\n').filter((l) => l && JSON.parse(l).kind === 'build').length : 0);
+const builds = () => trtexecBuilds(trtLog);
 
 describe('remote builders and one plan per GPU architecture, from the packed tarball', () => {
   let ws: Workspace;
@@ -51,8 +45,8 @@ describe('remote builders and one plan per GPU architecture, from the packed tar
 
   beforeAll(async () => {
     ws = createWorkspace();
-    builders.push(await startBuilder(ws, 'NVIDIA A100-SXM4-80GB, 8.0, 550.54.15', join(scratch, 'a100')));
-    builders.push(await startBuilder(ws, 'NVIDIA H100 80GB HBM3, 9.0, 550.54.15', join(scratch, 'h100')));
+    builders.push(await startBuilder(ws, A100, join(scratch, 'a100')));
+    builders.push(await startBuilder(ws, H100, join(scratch, 'h100')));
     for (const args of [
       ['g', 'nx-triton:init'],
       ['g', 'nx-triton:model', 'my_nn', '--maxBatchSize=8'],

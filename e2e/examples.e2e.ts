@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { L4, standInVars } from '../test/fixtures/stand-ins';
 import { nxEnv, repoRoot } from './workspace';
 
 // This repository is itself an Nx workspace whose examples/ use the plugin from source (dist/).
@@ -18,11 +19,8 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
 describe('examples/ (this repository as a workspace)', () => {
   it('nx run-many -t build writes every example model, and nx-triton validate accepts the repository', () => {
     const r = run(join(repoRoot, 'node_modules/.bin/nx'), ['run-many', '-t', 'build', '--skip-nx-cache'], {
-      PATH: `${join(repoRoot, 'test/fixtures/bin')}:${process.env.PATH}`,
+      ...standInVars({ gpu: L4, store: join(scratch, 'engines') }),
       NX_TRITON_PYTHON: '/usr/bin/python3',
-      NX_TRITON_ENGINE_CACHE: join(scratch, 'engines'),
-      FAKE_TRT_VERSION: '10.3.0',
-      FAKE_GPU: 'NVIDIA L4, 8.9, 550.54.15',
     });
     expect(r.code, r.out).toBe(0);
     const repository = join(repoRoot, 'dist/model-repository');

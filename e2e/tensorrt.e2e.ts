@@ -1,26 +1,17 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePbtxt } from '../proto/text-format';
-import { createWorkspace, repoRoot, type Workspace } from './workspace';
+import { A100, H100, standInVars, trtexecBuilds } from '../test/fixtures/stand-ins';
+import { createWorkspace, type Workspace } from './workspace';
 
 // trtexec and nvidia-smi are test stand-ins (test/fixtures/bin): no GPU or TensorRT here.
 const scratch = mkdtempSync(join(tmpdir(), 'nx-triton-trt-e2e-'));
 const trtLog = join(scratch, 'trtexec.log');
-const gpuEnv = (gpu: string) => ({
-  PATH: `${join(repoRoot, 'test/fixtures/bin')}:${process.env.PATH}`,
-  NX_TRITON_PYTHON: '/usr/bin/python3',
-  NX_TRITON_ENGINE_CACHE: join(scratch, 'engines'),
-  FAKE_TRT_VERSION: '10.3.0',
-  FAKE_TRT_LOG: trtLog,
-  FAKE_GPU: gpu,
-});
-const A100 = 'NVIDIA A100-SXM4-80GB, 8.0, 550.54.15';
-const H100 = 'NVIDIA H100 80GB HBM3, 9.0, 550.54.15';
+const gpuEnv = (gpu: string) => ({ ...standInVars({ gpu, log: trtLog, store: join(scratch, 'engines') }), NX_TRITON_PYTHON: '/usr/bin/python3' });
 /** Engine builds trtexec ran (the stand-in logs every run; `--help` runs read the version). */
-const trtexecRuns = () =>
-  existsSync(trtLog) ? readFileSync(trtLog, 'utf8').split('\n').filter((l) => l && JSON.parse(l).kind === 'build').length : 0;
+const trtexecRuns = () => trtexecBuilds(trtLog);
 
 describe('a TensorRT model made from an ONNX model, in a fresh workspace (stand-in trtexec)', () => {
   let ws: Workspace;

@@ -1,8 +1,9 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { logger, type ExecutorContext } from '@nx/devkit';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { A100, standInEnv } from '../../test/fixtures/stand-ins';
 import engineExecutor from './executor';
 
 const ROOT = resolve(__dirname, '../..');
@@ -17,14 +18,7 @@ let errors: string[];
 
 beforeEach(() => {
   ws = join(base, `ws${n++}`);
-  process.env = {
-    ...savedEnv,
-    PATH: `${join(ROOT, 'test/fixtures/bin')}${delimiter}${savedEnv.PATH}`,
-    FAKE_TRT_VERSION: '10.3.0',
-    FAKE_GPU: 'NVIDIA A100-SXM4-80GB, 8.0, 550.54.15',
-    FAKE_TRT_LOG: join(ws, 'trtexec.log'),
-    NX_TRITON_ENGINE_CACHE: join(ws, 'store'),
-  };
+  process.env = standInEnv({ gpu: A100, log: join(ws, 'trtexec.log'), store: join(ws, 'store') }, savedEnv);
   errors = [];
   vi.spyOn(logger, 'error').mockImplementation((m: unknown) => void errors.push(String(m)));
   vi.spyOn(logger, 'info').mockImplementation(() => undefined);

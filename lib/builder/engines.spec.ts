@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ensureDist } from '../../test/dist';
+import { userErrorMessage } from '../../test/expect-user-error';
+import { A100, H100, standInEnv, trtexecBuilds } from '../../test/fixtures/stand-ins';
 import { run as fingerprintCli } from '../../cli/fingerprint';
 import { deriveModelConfig } from '../config';
-import { UserError } from '../errors';
 import { readOnnxSignature } from '../onnx';
 import { buildModel } from '../repository/build-model';
 import { loadSpec } from '../spec';
-import { A100, H100, ONNX, spawnBuilder, TOKEN, toolEnv, trtexecBuilds, type BuilderChild } from './__fixtures__/harness';
+import { ONNX, spawnBuilder, TOKEN, type BuilderChild } from './__fixtures__/harness';
 import { buildEngines } from './engines';
 
 const base = mkdtempSync(join(tmpdir(), 'nx-triton-remote-'));
@@ -40,7 +41,7 @@ async function builder(name: string, gpu: string, env: Record<string, string> = 
 
 /** This machine: no GPU, its own engine store. */
 const clientEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv =>
-  toolEnv({ FAKE_GPU: 'none', NX_TRITON_ENGINE_CACHE: join(ws, 'client-store'), NX_TRITON_BUILDER_TOKEN: TOKEN, FAKE_TRT_LOG: join(ws, 'local.log'), ...extra });
+  ({ ...standInEnv({ gpu: 'none', store: join(ws, 'client-store'), log: join(ws, 'local.log') }), NX_TRITON_BUILDER_TOKEN: TOKEN, ...extra });
 
 function project(tensorrt: string): string {
   const file = join(ws, 'models/my_trt/triton.yaml');
@@ -69,15 +70,6 @@ async function engines(file: string, extraEnv: Record<string, string> = {}, log:
     },
   });
   return { result, lines };
-}
-
-async function failure(p: Promise<unknown>): Promise<string> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(UserError);
-  return (err as Error).message;
 }
 
 const storeEntries = (store: string): string[] =>
@@ -125,7 +117,7 @@ describe('engine target with remote builders', () => {
   it('fails before any build when a target is served by no builder, naming what each offered', async () => {
     const a = await builder('a100', A100);
     const file = project(`  targets: ["8.0", "8.6"]\n  builders: [${JSON.stringify(a.url)}, "http://127.0.0.1:1"]\n`);
-    const message = await failure(engines(file));
+    const message = await userErrorMessage(engines(file));
     expect(message).toContain('models/my_trt/triton.yaml: tensorrt.targets: no builder serves compute capability 8.6');
     expect(message).toContain(`${a.url}: gpu="NVIDIA A100-SXM4-80GB" cc=8.0`);
     expect(message).toContain('http://127.0.0.1:1: connection refused');
@@ -138,7 +130,7 @@ describe('engine target with remote builders', () => {
   it('reports a builder killed mid-build and leaves no plan in the local store or the engine dir', async () => {
     const a = await builder('a100', A100, { FAKE_TRT_SLEEP_MS: '5000' });
     const file = project(`  targets: ["8.0"]\n  builders: [${JSON.stringify(a.url)}]\n`);
-    const message = await failure(
+    const message = await userErrorMessage(
       engines(file, {}, (l) => {
         if (l.includes('&&&& RUNNING')) a.kill();
       }),
@@ -153,7 +145,7 @@ describe('engine target with remote builders', () => {
   it('refuses a wrong token with a message that says where the token comes from', async () => {
     const a = await builder('a100', A100);
     const file = project(`  builders: [${JSON.stringify(a.url)}]\n`);
-    const message = await failure(engines(file, { NX_TRITON_BUILDER_TOKEN: 'another-token-0123456789' }));
+    const message = await userErrorMessage(engines(file, { NX_TRITON_BUILDER_TOKEN: 'another-token-0123456789' }));
     expect(message).toContain(`${a.url}: refused the token (401`);
     expect(message).toContain('set NX_TRITON_BUILDER_TOKEN');
   });

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDist } from '../../test/dist';
-import { A100, ONNX, runBuilderCli, spawnBuilder, TOKEN, trtexecBuilds, type BuilderChild } from './__fixtures__/harness';
+import { A100, trtexecBuilds } from '../../test/fixtures/stand-ins';
+import { ONNX, runBuilderCli, spawnBuilder, TOKEN, type BuilderChild } from './__fixtures__/harness';
 import { BUILD_HEADER, encodeBuildRequest, type BuildRequest } from './protocol';
 
 const base = mkdtempSync(join(tmpdir(), 'nx-triton-builder-'));

@@ -1,15 +1,15 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DIST, ensureDist } from '../../test/dist';
-import { UserError } from '../errors';
+import { userErrorMessage } from '../../test/expect-user-error';
+import { A100, standInEnv, trtexecBuilds } from '../../test/fixtures/stand-ins';
 import type { ModelConfig, ModelSpec, TensorRtSpec } from '../types';
 import { buildEngine, type BuildEngineOptions } from './build-engine';
 
 const ROOT = resolve(__dirname, '../..');
-const BIN = join(ROOT, 'test/fixtures/bin');
 const ONNX = join(__dirname, '__fixtures__/relu_batch.onnx');
 const CHILD = join(ROOT, 'test/children/build-engine.cjs');
 const base = mkdtempSync(join(tmpdir(), 'nx-triton-engine-'));
@@ -24,15 +24,7 @@ beforeEach(() => {
 });
 
 function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    PATH: `${BIN}${delimiter}${process.env.PATH}`,
-    FAKE_TRT_VERSION: '10.3.0',
-    FAKE_GPU: 'NVIDIA A100-SXM4-80GB, 8.0, 550.54.15',
-    FAKE_TRT_LOG: join(dir, 'trtexec.log'),
-    NX_TRITON_ENGINE_CACHE: join(dir, 'store'),
-    ...extra,
-  };
+  return { ...standInEnv({ gpu: A100, log: join(dir, 'trtexec.log'), store: join(dir, 'store') }), ...extra };
 }
 
 function spec(tensorrt?: TensorRtSpec): ModelSpec {
@@ -62,9 +54,7 @@ function options(o: Partial<BuildEngineOptions> = {}, extraEnv: Record<string, s
 }
 
 function builds(): number {
-  const log = join(dir, 'trtexec.log');
-  if (!existsSync(log)) return 0;
-  return readFileSync(log, 'utf8').split('\n').filter((l) => l && JSON.parse(l).kind === 'build').length;
+  return trtexecBuilds(join(dir, 'trtexec.log'));
 }
 
 function storeEntries(): string[] {
@@ -72,15 +62,6 @@ function storeEntries(): string[] {
   return readdirSync(store)
     .filter((s) => /^[0-9a-f]{2}$/.test(s))
     .flatMap((s) => readdirSync(join(store, s)));
-}
-
-async function userError(p: Promise<unknown>): Promise<string> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(UserError);
-  return (err as Error).message;
 }
 
 describe('buildEngine', () => {
@@ -154,7 +135,7 @@ describe('buildEngine', () => {
   });
 
   it('a failed trtexec leaves no entry and shows its last lines', async () => {
-    const msg = await userError(buildEngine(options({}, { FAKE_TRT_FAIL: '1' })));
+    const msg = await userErrorMessage(buildEngine(options({}, { FAKE_TRT_FAIL: '1' })));
     expect(msg).toMatch(/^trtexec failed \(exit code 1\)/);
     expect(msg).toContain('Error Code 4: Internal Error (fake failure requested by FAKE_TRT_FAIL)');
     expect(msg).toContain('&&&& FAILED TensorRT.trtexec');
@@ -166,7 +147,7 @@ describe('buildEngine', () => {
   });
 
   it('refuses a max_batch_size above what the profiles allow, as Triton would', async () => {
-    const msg = await userError(buildEngine(options({ spec: spec({ profiles: [{ x: { min: [1, 4], opt: [2, 4], max: [4, 4] } }] }) })));
+    const msg = await userErrorMessage(buildEngine(options({ spec: spec({ profiles: [{ x: { min: [1, 4], opt: [2, 4], max: [4, 4] } }] }) })));
     expect(msg).toBe(
       'models/my_trt/triton.yaml: max_batch_size: configuration specified max-batch 8 but TensorRT engine only supports max-batch 4 (raise the batch dim of max in tensorrt.profiles, or lower max_batch_size)',
     );
@@ -174,12 +155,12 @@ describe('buildEngine', () => {
   });
 
   it('needs a GPU and trtexec', async () => {
-    expect(await userError(buildEngine(options({}, { FAKE_GPU: 'none' })))).toMatch(/no NVIDIA GPU found/);
-    expect(await userError(buildEngine(options({ spec: spec({ trtexec: 'bin/missing-trtexec' }) })))).toMatch(/trtexec \(".*missing-trtexec"\) not found/);
+    expect(await userErrorMessage(buildEngine(options({}, { FAKE_GPU: 'none' })))).toMatch(/no NVIDIA GPU found/);
+    expect(await userErrorMessage(buildEngine(options({ spec: spec({ trtexec: 'bin/missing-trtexec' }) })))).toMatch(/trtexec \(".*missing-trtexec"\) not found/);
   });
 
   it('refuses precision flags with TensorRT 11 before running anything', async () => {
-    expect(await userError(buildEngine(options({ spec: spec({ precision: 'fp16' }) }, { FAKE_TRT_VERSION: '11.1.0' })))).toMatch(/strongly typed/);
+    expect(await userErrorMessage(buildEngine(options({ spec: spec({ precision: 'fp16' }) }, { FAKE_TRT_VERSION: '11.1.0' })))).toMatch(/strongly typed/);
     expect(builds()).toBe(0);
   });
 

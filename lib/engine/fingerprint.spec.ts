@@ -1,11 +1,10 @@
 import { arch, platform } from 'node:os';
-import { delimiter, resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { run } from '../../cli/fingerprint';
+import { standInEnv } from '../../test/fixtures/stand-ins';
 import { formatFingerprint, parseGpuLine, parseTrtexecBanner, readFingerprint } from './fingerprint';
 
-const BIN = resolve(__dirname, '../../test/fixtures/bin');
-const env = (extra: Record<string, string>): NodeJS.ProcessEnv => ({ ...process.env, PATH: `${BIN}${delimiter}${process.env.PATH}`, ...extra });
+const env = (extra: Record<string, string>): NodeJS.ProcessEnv => ({ ...standInEnv(), ...extra });
 
 describe('parseTrtexecBanner', () => {
   it('reads the 8.x encoding (major*1000+minor*100+patch)', () => {

@@ -3,11 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { STAND_IN_TRTEXEC as TRTEXEC, standInEnv } from '../../test/fixtures/stand-ins';
 import { UserError } from '../errors';
 import type { ModelTensor, TensorRtSpec } from '../types';
 import { FLAG_RELEASES, hasFlag, normalisedOptions, parseTrtVersion, profileMaxBatch, resolveProfiles, trtexecArgs, type TrtexecArgsOptions } from './trtexec-args';
 
-const TRTEXEC = resolve(__dirname, '../../test/fixtures/bin/trtexec');
 const ONNX = resolve(__dirname, '__fixtures__/tokens.onnx');
 const tmp = mkdtempSync(join(tmpdir(), 'nx-triton-args-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -116,7 +116,7 @@ describe('flags against trtexec releases (the stand-in refuses what each release
 
   it('agrees with the stand-in on every flag we may emit, in every version', () => {
     for (const v of versions) {
-      const r = spawnSync(TRTEXEC, Object.keys(FLAG_RELEASES).map((f) => `${f}=1`), { env: { ...process.env, FAKE_TRT_VERSION: v }, encoding: 'utf8' });
+      const r = spawnSync(TRTEXEC, Object.keys(FLAG_RELEASES).map((f) => `${f}=1`), { env: standInEnv({ trtVersion: v }), encoding: 'utf8' });
       const refused = new Set([...r.stderr.matchAll(/Unknown option: (--\w+)/g)].map((m) => m[1]));
       for (const flag of Object.keys(FLAG_RELEASES)) expect([v, flag, !refused.has(flag)]).toEqual([v, flag, hasFlag(flag, parseTrtVersion(v))]);
     }
@@ -140,14 +140,14 @@ describe('flags against trtexec releases (the stand-in refuses what each release
         tensorrt: { profiles: [{ tokens: { min: [1], opt: [8], max: [16] } }], ...trt },
         timingCachePath: join(tmp, `${v}.cache`),
       });
-      const out = execFileSync(TRTEXEC, argv, { env: { ...process.env, FAKE_TRT_VERSION: v }, encoding: 'utf8' });
+      const out = execFileSync(TRTEXEC, argv, { env: standInEnv({ trtVersion: v }), encoding: 'utf8' });
       expect(out).toContain('&&&& PASSED TensorRT.trtexec');
     }
   });
 
   it('the stand-in refuses flags removed in its version, like trtexec', () => {
     const refused = (v: string, flag: string) => {
-      const r = spawnSync(TRTEXEC, [`--onnx=${ONNX}`, flag], { env: { ...process.env, FAKE_TRT_VERSION: v }, encoding: 'utf8' });
+      const r = spawnSync(TRTEXEC, [`--onnx=${ONNX}`, flag], { env: standInEnv({ trtVersion: v }), encoding: 'utf8' });
       return r.status !== 0 && r.stderr.includes(`Unknown option: ${flag.split('=')[0]}`) && r.stdout.includes('&&&& FAILED');
     };
     expect(refused('11.1.0', '--fp16')).toBe(true);

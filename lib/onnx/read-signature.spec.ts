@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { userErrorMessage } from '../../test/expect-user-error';
 import { UserError } from '../errors';
 import type { OnnxDim, OnnxSignature } from '../types';
 import { readOnnxSignature } from './read-signature';
@@ -59,13 +60,8 @@ function onnxReads(files: string[]): OnnxSignature[] {
   });
 }
 
-async function failure(file: string): Promise<string> {
-  const err = await readOnnxSignature(file).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(UserError);
-  return (err as UserError).message;
+function failure(file: string): Promise<string> {
+  return userErrorMessage(readOnnxSignature(file));
 }
 
 describe('readOnnxSignature', () => {

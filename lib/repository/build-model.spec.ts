@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parsePbtxt } from '../../proto/text-format';
-import { SpecError, UserError } from '../errors';
+import { userErrorMessage } from '../../test/expect-user-error';
+import { SpecError } from '../errors';
 import { engineDir, exportDir } from '../layout';
 import { packageRoot } from '../package-root';
 import { buildModel } from './build-model';
@@ -69,12 +70,6 @@ function protocAccepts(pbtxt: Buffer): void {
   execFileSync('protoc', ['--encode=inference.ModelConfig', `--proto_path=${join(packageRoot(), 'proto')}`, 'model_config.proto'], { input: pbtxt, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
-async function failure(p: Promise<unknown>): Promise<string> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(UserError);
-  return (err as Error).message;
-}
-
 const MY_NN = `max_batch_size: 8
 instance_group:
   - { kind: cpu, count: 2 }
@@ -125,7 +120,7 @@ describe('buildModel', () => {
 
   it('says to run the export target when its output is missing', async () => {
     project('my_nn', 'export:\n  file: model.onnx\n', {}, false);
-    expect(await failure(build('my_nn'))).toBe(
+    expect(await userErrorMessage(build('my_nn'))).toBe(
       'models/my_nn/triton.yaml: the exported model is missing: dist/models/my_nn/export/model.onnx does not exist; run the export target first (nx run my_nn:export)',
     );
     expect(existsSync(join(ws, 'dist', 'model-repository'))).toBe(false);
@@ -142,7 +137,7 @@ describe('buildModel', () => {
 
   it('refuses a missing label file at its key', async () => {
     project('my_nn', MY_NN, { 'x.bin': 'raw' });
-    expect(await failure(build('my_nn'))).toBe(
+    expect(await userErrorMessage(build('my_nn'))).toBe(
       'models/my_nn/triton.yaml:6:48: output[0].label_filename: "labels.txt" does not exist in the project directory models/my_nn',
     );
   });
@@ -150,7 +145,7 @@ describe('buildModel', () => {
   it('builds a TensorRT model from another model: its I/O and config, the plan from the engine target', async () => {
     project('my_nn', MY_NN, { 'labels.txt': 'a\n', 'x.bin': 'raw' });
     project('my_trt', 'platform: tensorrt_plan\nfrom: my_nn\ninstance_group: [{ kind: gpu, count: 1 }]\n');
-    expect(await failure(build('my_trt'))).toBe(
+    expect(await userErrorMessage(build('my_trt'))).toBe(
       'models/my_trt/triton.yaml: the TensorRT engine is missing: dist/models/my_trt/engine is empty or absent; run the engine target first (nx run my_trt:engine)',
     );
     mkdirSync(engineDir(ws, 'my_trt'), { recursive: true });
@@ -174,9 +169,9 @@ describe('buildModel', () => {
 
   it('names an unknown from: model and a model with no source', async () => {
     project('lonely', 'max_batch_size: 0\n');
-    expect(await failure(build('lonely'))).toBe('models/lonely/triton.yaml: no model source: set export: or from:');
+    expect(await userErrorMessage(build('lonely'))).toBe('models/lonely/triton.yaml: no model source: set export: or from:');
     project('orphan', 'from: nobody\n');
-    expect(await failure(build('orphan'))).toBe('models/orphan/triton.yaml:1:1: from: no model project named "nobody" in the workspace (no triton.yaml builds it)');
+    expect(await userErrorMessage(build('orphan'))).toBe('models/orphan/triton.yaml:1:1: from: no model project named "nobody" in the workspace (no triton.yaml builds it)');
   });
 
   it('writes an ensemble with a version directory that survives cache restore', async () => {
@@ -196,7 +191,7 @@ ensemble_scheduling:
 `,
     );
     // The ensemble is checked against its members' built entries (Nx builds members first).
-    expect(await failure(build('ens'))).toBe(
+    expect(await userErrorMessage(build('ens'))).toBe(
       "models/ens/triton.yaml:7:7: ensemble_scheduling.step[0].model_name: model 'my_nn' is not in the repository",
     );
     expect(existsSync(join(ws, 'dist/model-repository/ens'))).toBe(false);

@@ -2,9 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UserError } from '../../lib/errors';
 import { buildModel } from '../../lib/repository/build-model';
 import { DIST, ensureDist } from '../dist';
+import { userErrorMessage } from '../expect-user-error';
 import { ABS_ONNX, bigOnnx, changed, modelWorkspace, rmrf, snapshot, tempRoot } from './helpers';
 
 const CHILD = join(__dirname, '../children/rebuild-loop.cjs');
@@ -39,15 +39,6 @@ function build(ws: string, repository: string) {
   return buildModel({ workspaceRoot: ws, specFile: 'models/victim/triton.yaml', repository, resolveSpecFile: () => undefined });
 }
 
-async function failure(p: Promise<unknown>): Promise<string> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(UserError);
-  return (err as Error).message;
-}
-
 /**
  * Where mounting is not allowed, the same failure is made real by a file size limit (RLIMIT_FSIZE)
  * on a child process: every write past `bytes` fails with EFBIG, as a full disk fails with ENOSPC.
@@ -77,7 +68,7 @@ describe('an unwritable output', () => {
     writeFileSync(join(root, 'not-a-dir'), 'x');
     const repository = join(root, 'not-a-dir/repo');
     const before = snapshot(root);
-    expect(await failure(build(small, repository))).toBe(
+    expect(await userErrorMessage(build(small, repository))).toBe(
       `cannot write the model repository entry ${repository}/victim: a part of the path is a file, not a directory (mkdir ${repository}); the previous entry, if any, is left as it was`,
     );
     expect(changed(before, snapshot(root))).toEqual([]);
@@ -99,7 +90,7 @@ describe('an unwritable output', () => {
     await build(small, repository);
     const before = snapshot(fs);
     remountReadOnly(fs);
-    const message = await failure(build(big, repository));
+    const message = await userErrorMessage(build(big, repository));
     expect(message).toMatch(new RegExp(`^cannot write the model repository entry ${repository}/victim: the filesystem is read-only \\(mkdir ${repository}/\\.victim\\.tmp-\\d+-[0-9a-f]{12}\\); the previous entry, if any, is left as it was$`));
     expect(changed(before, snapshot(fs))).toEqual([]);
   });
@@ -123,7 +114,7 @@ describe('an unwritable output', () => {
     const repository = join(fs, 'repo');
     await build(small, repository);
     const before = snapshot(fs);
-    const message = await failure(build(big, repository));
+    const message = await userErrorMessage(build(big, repository));
     expect(message).toMatch(
       new RegExp(`^cannot write the model repository entry ${repository}/victim: no space left on the device \\(copyfile ${big}/dist/models/victim/export/model\\.onnx -> ${repository}/\\.victim\\.tmp-\\d+-[0-9a-f]{12}/1/model\\.onnx\\); the previous entry, if any, is left as it was$`),
     );

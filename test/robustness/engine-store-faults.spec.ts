@@ -1,15 +1,15 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildEngine } from '../../lib/engine/build-engine';
 import { verifyPlan } from '../../lib/engine/store';
 import type { ModelConfig, ModelSpec } from '../../lib/types';
 import { DIST, ensureDist } from '../dist';
+import { A100, standInEnv, trtexecBuilds } from '../fixtures/stand-ins';
 import { REPO_ROOT, rmrf, seeded, tempRoot } from './helpers';
 
 const CHILD = join(__dirname, '../children/build-engine.cjs');
-const BIN = join(REPO_ROOT, 'test/fixtures/bin');
 const ONNX = join(REPO_ROOT, 'lib/engine/__fixtures__/relu_batch.onnx');
 
 let root: string;
@@ -33,15 +33,7 @@ afterEach(() => {
 afterAll(() => rmrf(root));
 
 function env(dir: string, sleepMs: number): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    PATH: `${BIN}${delimiter}${process.env.PATH}`,
-    FAKE_TRT_VERSION: '10.3.0',
-    FAKE_GPU: 'NVIDIA A100-SXM4-80GB, 8.0, 550.54.15',
-    FAKE_TRT_LOG: join(dir, 'trtexec.log'),
-    FAKE_TRT_SLEEP_MS: String(sleepMs),
-    NX_TRITON_ENGINE_CACHE: join(dir, 'store'),
-  };
+  return standInEnv({ gpu: A100, log: join(dir, 'trtexec.log'), store: join(dir, 'store'), sleepMs });
 }
 
 /** Plans the store holds as entries (`<xx>/<key>/model.plan`), with why each is unusable, if it is. */
@@ -52,11 +44,6 @@ async function storeEntries(dir: string): Promise<Array<{ key: string; problem: 
     for (const key of readdirSync(join(store, shard))) out.push({ key, problem: await verifyPlan(join(store, shard, key, 'model.plan'), '10.3.0') });
   }
   return out;
-}
-
-function trtexecRuns(dir: string): number {
-  const log = join(dir, 'trtexec.log');
-  return existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => l && JSON.parse(l).kind === 'build').length : 0;
 }
 
 async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
@@ -103,7 +90,7 @@ async function nextBuildsWork(dir: string, runsBefore: number): Promise<void> {
   const second = await buildHere(dir);
   expect(second.hit).toBe(true);
   expect(readFileSync(second.planPath)).toEqual(readFileSync(first.planPath));
-  expect(trtexecRuns(dir)).toBe(runsBefore + 1);
+  expect(trtexecBuilds(join(dir, 'trtexec.log'))).toBe(runsBefore + 1);
 }
 
 describe('the engine store under SIGKILL', () => {

@@ -1,16 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { distPath } from '../../../test/dist';
+import { standInEnv } from '../../../test/fixtures/stand-ins';
 
 export const ROOT = resolve(__dirname, '../../..');
-export const BIN = join(ROOT, 'test/fixtures/bin');
 export const ONNX = join(ROOT, 'lib/engine/__fixtures__/relu_batch.onnx');
 /** `nx-triton builder` from the built package (call `ensureDist()` first). */
 const BUILDER = [distPath('cli/main.js'), 'builder'];
 export const TOKEN = 'test-token-0123456789abcdef';
-export const A100 = 'NVIDIA A100-SXM4-80GB, 8.0, 550.54.15';
-export const H100 = 'NVIDIA H100 80GB HBM3, 9.0, 550.54.15';
 
 export interface BuilderChild {
   url: string;
@@ -22,8 +19,9 @@ export interface BuilderChild {
   kill(): void;
 }
 
-export function toolEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  return { ...process.env, PATH: `${BIN}${delimiter}${process.env.PATH}`, FAKE_TRT_VERSION: '10.3.0', ...extra };
+/** The stand-ins in play, `extra` over them. */
+function toolEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...standInEnv(), ...extra };
 }
 
 /** Starts `nx-triton builder --port 0 ...` in its own process group; resolves with its URL. */
@@ -68,12 +66,4 @@ export function runBuilderCli(args: string[], env: Record<string, string>): Prom
     proc.stderr.on('data', (d) => (output += d));
     proc.once('exit', (code) => done({ code, output }));
   });
-}
-
-/** `kind: build` lines of a stand-in trtexec log. */
-export function trtexecBuilds(log: string): number {
-  if (!existsSync(log)) return 0;
-  return readFileSync(log, 'utf8')
-    .split('\n')
-    .filter((l) => l && JSON.parse(l).kind === 'build').length;
 }
