@@ -1,4 +1,4 @@
-import { readNxJson, updateNxJson } from '@nx/devkit';
+import { readJson, readNxJson, updateNxJson, writeJson } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { describe, expect, it } from 'vitest';
 import { initGenerator } from './generator';
@@ -22,7 +22,7 @@ describe('init generator', () => {
     }
   });
 
-  it('touches nothing but nx.json', async () => {
+  it('touches nothing but nx.json in a workspace without nx in package.json', async () => {
     const tree = createTreeWithEmptyWorkspace({ formatter: 'none' });
     const contents = () => new Map(tree.listChanges().map((c) => [c.path, c.content?.toString('utf8')]));
     const before = contents();
@@ -30,5 +30,20 @@ describe('init generator', () => {
     const after = contents();
     const changed = [...after.keys()].filter((path) => after.get(path) !== before.get(path));
     expect(changed).toEqual(['nx.json']);
+  });
+
+  it("pins @nx/devkit to the workspace's nx version, unless it is there or package.json is off limits", async () => {
+    const tree = createTreeWithEmptyWorkspace({ formatter: 'none' });
+    writeJson(tree, 'package.json', { name: 'ws', devDependencies: { nx: '22.6.1' } });
+    await initGenerator(tree, { skipFormat: true });
+    expect(readJson(tree, 'package.json').devDependencies).toEqual({ nx: '22.6.1', '@nx/devkit': '22.6.1' });
+
+    writeJson(tree, 'package.json', { name: 'ws', devDependencies: { nx: '24.0.6', '@nx/devkit': '24.0.0' } });
+    await initGenerator(tree, { skipFormat: true });
+    expect(readJson(tree, 'package.json').devDependencies).toEqual({ nx: '24.0.6', '@nx/devkit': '24.0.0' });
+
+    writeJson(tree, 'package.json', { name: 'ws', devDependencies: { nx: '23.3.2' } });
+    await initGenerator(tree, { skipFormat: true, skipPackageJson: true });
+    expect(readJson(tree, 'package.json').devDependencies).toEqual({ nx: '23.3.2' });
   });
 });
