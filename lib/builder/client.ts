@@ -1,6 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { canonicalJson, type EngineKeyParts } from '../engine/key';
@@ -38,6 +39,8 @@ export interface BuilderInfo {
   fingerprint?: Fingerprint;
   maxUploadBytes?: number;
   error?: string;
+  /** true when no answer came at all (connection errors or a full queue, after the retries). */
+  unreachable?: boolean;
 }
 
 /** A failure worth another attempt: the connection, or a full queue. */
@@ -52,6 +55,9 @@ export class RetryableError extends Error {
 
 /** Anything else the builder answered: a refusal, a failed build, a bad reply. */
 export class BuilderError extends Error {}
+
+/** The retries ran out on connection errors or full queues: the builder gave no answer. */
+export class UnreachableError extends BuilderError {}
 
 export function endpoint(base: string, path: string): URL {
   return new URL(path, base.endsWith('/') ? base : `${base}/`);
@@ -83,8 +89,50 @@ export async function probeBuilder(url: string, o: ClientOptions = {}): Promise<
     });
     return { url, fingerprint: reply.fingerprint, maxUploadBytes: reply.max_upload_bytes };
   } catch (err) {
-    return { url, error: (err as Error).message };
+    return { url, error: (err as Error).message, ...(err instanceof UnreachableError ? { unreachable: true } : {}) };
   }
+}
+
+/** A builder's fingerprint as last fetched, kept in the local engine store. */
+export interface RememberedFingerprint {
+  url: string;
+  fingerprint: Fingerprint;
+  /** ISO time it was fetched. */
+  seen_at: string;
+}
+
+function rememberedFile(storeRoot: string, url: string): string {
+  return join(storeRoot, 'builders', `${createHash('sha256').update(url).digest('hex')}.json`);
+}
+
+/** Writes `<store>/builders/<sha256(url)>.json` (temp file + rename); best effort, never throws. */
+export async function rememberFingerprint(storeRoot: string, url: string, fingerprint: Fingerprint, seenAt = new Date()): Promise<void> {
+  const file = rememberedFile(storeRoot, url);
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const entry: RememberedFingerprint = { url, fingerprint, seen_at: seenAt.toISOString() };
+  try {
+    await mkdir(join(storeRoot, 'builders'), { recursive: true });
+    await writeFile(tmp, JSON.stringify(entry, null, 2) + '\n');
+    await rename(tmp, file);
+  } catch {
+    // only a fallback for when the builder is unreachable: a read-only store must not fail the build
+    await rm(tmp, { force: true }).catch(() => undefined);
+  }
+}
+
+/** The fingerprint remembered for `url`, or undefined when none (or an unreadable one) is kept. */
+export async function readRememberedFingerprint(storeRoot: string, url: string): Promise<RememberedFingerprint | undefined> {
+  let entry: Partial<RememberedFingerprint>;
+  try {
+    entry = JSON.parse(await readFile(rememberedFile(storeRoot, url), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const fp = entry?.fingerprint as Partial<Fingerprint> | undefined;
+  const gpuOk = fp?.gpu === 'no-gpu' || (typeof fp?.gpu === 'object' && typeof fp.gpu?.name === 'string' && typeof fp.gpu.computeCapability === 'string');
+  const trtOk = fp?.tensorrt === 'no-tensorrt' || (typeof fp?.tensorrt === 'object' && typeof fp.tensorrt?.version === 'string');
+  if (entry.url !== url || typeof entry.seen_at !== 'string' || !gpuOk || !trtOk || typeof fp?.os !== 'string' || typeof fp.arch !== 'string') return undefined;
+  return entry as RememberedFingerprint;
 }
 
 export interface PlanRequest extends ClientOptions {
@@ -279,7 +327,7 @@ async function withRetries<T>(r: RetryOptions | undefined, fn: (attempt: number)
       seen.push(err.message);
       if (attempt >= retries) {
         const retried = seen.length > 1 ? `; retried ${seen.length - 1} time${seen.length > 2 ? 's' : ''}: ${seen.slice(1).join('; ')}` : '';
-        throw new BuilderError(`${seen[0]}${retried}`);
+        throw new UnreachableError(`${seen[0]}${retried}`);
       }
       await sleep(Math.min(maxDelay, err.retryAfterMs ?? backoff * 2 ** attempt));
     }

@@ -114,6 +114,38 @@ describe('engine target with remote builders', () => {
     expect(readdirSync(join(built.entryDir, '1')).filter((f) => f.endsWith('.plan')).sort()).toEqual(['model_sm80.plan', 'model_sm90.plan']);
   });
 
+  it("serves an unreachable builder's targets from the local store by its remembered fingerprint, and never builds with it", async () => {
+    const [a, h] = await Promise.all([builder('a100', A100), builder('h100', H100)]);
+    const file = project(`  targets: ["8.0", "9.0"]\n  builders: [${JSON.stringify(a.url)}, ${JSON.stringify(h.url)}]\n`);
+    const first = await engines(file);
+    const remembered = readdirSync(join(ws, 'client-store/builders'));
+    expect(remembered).toHaveLength(2);
+    const saved = remembered.map((f) => JSON.parse(readFileSync(join(ws, 'client-store/builders', f), 'utf8')));
+    expect(saved.map((r) => r.url).sort()).toEqual([a.url, h.url].sort());
+    const seenAt = saved.find((r) => r.url === h.url).seen_at as string;
+
+    h.kill();
+    await h.stop();
+    const out = join(ws, 'dist/models/my_trt/engine');
+    rmSync(out, { recursive: true }); // a lost Nx cache
+    const again = await engines(file);
+    expect(again.result.map((r) => [r.target, r.via, r.hit, r.key])).toEqual(first.result.map((r) => [r.target, r.via, true, r.key]));
+    expect(trtexecBuilds(join(ws, 'a100/trtexec.log')) + trtexecBuilds(join(ws, 'h100/trtexec.log'))).toBe(2);
+    expect(readdirSync(out).sort()).toEqual(['engine.json', 'model_sm80.plan', 'model_sm90.plan']);
+    expect(readFileSync(join(out, 'model_sm90.plan')).toString('latin1')).toContain('H100');
+    expect(again.lines.filter((l) => l.includes(`builder ${h.url} is unreachable (connection refused`) && l.includes(`remembered from ${seenAt}`))).toHaveLength(1);
+
+    // A new key (another option): the remembered fingerprint has no stored plan, and nothing is sent or built.
+    const changed = project(`  targets: ["8.0", "9.0"]\n  builder_optimization_level: 2\n  builders: [${JSON.stringify(a.url)}, ${JSON.stringify(h.url)}]\n`);
+    const message = await userErrorMessage(engines(changed));
+    expect(message).toContain('models/my_trt/triton.yaml: tensorrt.targets: no builder serves compute capability 9.0.');
+    expect(message).toContain(`Builders: ${a.url}, ${h.url}`);
+    expect(message).toContain(`${h.url}: connection refused`);
+    expect(message).toMatch(new RegExp(`its fingerprint remembered from ${seenAt.replace(/[.]/g, '\\.')} \\(gpu="NVIDIA H100 80GB HBM3" cc=9\\.0[^)]*\\) has no plan in the local engine store`));
+    expect(trtexecBuilds(join(ws, 'a100/trtexec.log'))).toBe(1);
+    expect(readFileSync(join(out, 'engine.json'), 'utf8')).toContain(first.result[1].key);
+  });
+
   it('fails before any build when a target is served by no builder, naming what each offered', async () => {
     const a = await builder('a100', A100);
     const file = project(`  targets: ["8.0", "8.6"]\n  builders: [${JSON.stringify(a.url)}, "http://127.0.0.1:1"]\n`);

@@ -7,7 +7,17 @@ import { formatFingerprint, readFingerprint, type Fingerprint, type GpuInfo } fr
 import { onnxDigest, type EngineKeyParts } from '../engine/key';
 import { EngineStore, resolveMaxBytes, resolveStoreDir, type StoreResult } from '../engine/store';
 import { TOKEN_ENV } from './auth';
-import { BuilderError, describeBuilder, probeBuilder, requestPlan, type BuilderInfo, type RetryOptions } from './client';
+import {
+  BuilderError,
+  describeBuilder,
+  probeBuilder,
+  readRememberedFingerprint,
+  rememberFingerprint,
+  requestPlan,
+  type BuilderInfo,
+  type RememberedFingerprint,
+  type RetryOptions,
+} from './client';
 import { planFileForTarget, REMOTE_TENSORRT_KEYS, type BuildRequest } from './protocol';
 
 export interface BuildEnginesOptions extends BuildEngineOptions {
@@ -33,6 +43,8 @@ interface Executor {
   via: string;
   fingerprint: Fingerprint & { gpu: GpuInfo; tensorrt: Exclude<Fingerprint['tensorrt'], 'no-tensorrt'> };
   remote?: BuilderInfo;
+  /** An unreachable builder's last known fingerprint: it may only serve plans already in the local store. */
+  remembered?: RememberedFingerprint;
 }
 
 /** What the engine target writes to the engine dir; build-model reads `targets` from it. */
@@ -48,6 +60,8 @@ const PLAN_FILE = /^model(_sm\d+)?\.plan$/;
  * buildEngine; otherwise one plan per target (or one for the first that serves), each from this
  * machine or a builder whose GPU matches, all kept in the local engine store. Every target is
  * matched to a builder before anything is built; the engine dir changes only when all succeeded.
+ * An unreachable builder's last fetched fingerprint (kept in the store) still serves a target whose
+ * plan the local store already holds; it never sends a build.
  */
 export async function buildEngines(o: BuildEnginesOptions): Promise<BuiltPlan[]> {
   const trt = o.spec.tensorrt ?? {};
@@ -66,17 +80,26 @@ export async function buildEngines(o: BuildEnginesOptions): Promise<BuiltPlan[]>
   if (onnxSize === undefined) throw new UserError(`${spec.file}: ONNX model for ${spec.name} not found at ${onnxFile} (run its export first)`);
   const external = o.externalData ?? [];
 
+  const store = new EngineStore(resolveStoreDir({ engineCache: o.engineCache, workspaceRoot: o.workspaceRoot, env }), { maxBytes: resolveMaxBytes({ env }), log: o.log });
   const [local, remotes] = await Promise.all([
     readFingerprint({ trtexec: trtexecCommand(spec), env }),
-    Promise.all(builders.map((url) => probeBuilder(url, { token, retry: o.retry }))),
+    Promise.all(
+      builders.map(async (url) => {
+        const b = await probeBuilder(url, { token, retry: o.retry });
+        if (b.fingerprint) await rememberFingerprint(store.root, url, b.fingerprint);
+        return { b, remembered: b.unreachable ? await readRememberedFingerprint(store.root, url) : undefined };
+      }),
+    ),
   ]);
   const executors: Executor[] = [];
   const localOk = usable(local);
   if (localOk) executors.push({ via: 'local', fingerprint: localOk });
   const why: string[] = [];
-  for (const b of remotes) {
+  for (const { b, remembered } of remotes) {
     const fp = b.fingerprint && usable(b.fingerprint);
-    if (!fp) why.push(describeBuilder(fp === undefined && b.fingerprint ? { ...b, fingerprint: undefined, error: 'no GPU or no TensorRT' } : b));
+    const old = remembered && usable(remembered.fingerprint);
+    if (old) executors.push({ via: b.url, fingerprint: old, remote: b, remembered });
+    else if (!fp) why.push(describeBuilder(fp === undefined && b.fingerprint ? { ...b, fingerprint: undefined, error: 'no GPU or no TensorRT' } : b));
     else if (external.length > 0) why.push(`${b.url}: takes single-file ONNX models only; this one has external data (${external.join(', ')})`);
     else if (b.maxUploadBytes !== undefined && onnxSize > b.maxUploadBytes) why.push(`${b.url}: accepts uploads up to ${b.maxUploadBytes} bytes; the ONNX is ${onnxSize}`);
     else executors.push({ via: b.url, fingerprint: fp, remote: b });
@@ -91,11 +114,20 @@ export async function buildEngines(o: BuildEnginesOptions): Promise<BuiltPlan[]>
     names.set(file, t);
     if (hwc === 'ampere+' && ccNumber(t) < 8) throw new UserError(`${spec.file}: tensorrt.targets: ${t}: an ampere+ plan runs on compute capability 8.0 and newer`);
   }
+  let digestOnce: Promise<EngineKeyParts['onnx']> | undefined;
+  const digestOf = (): Promise<EngineKeyParts['onnx']> => (digestOnce ??= onnxDigest(onnxFile, external, store.hashCacheDir));
+
   const plan = wanted.map((target) => ({ target, candidates: candidatesFor(executors, target, hwc) }));
+  // A remembered fingerprint serves a target only when its plan is already in the local store.
+  const stored = new Map<Executor, StoredLookup>();
+  for (const ex of executors.filter((e) => e.remembered && plan.some((p) => p.candidates.includes(e)))) {
+    stored.set(ex, await lookUpStored(o, ex, await digestOf(), store));
+  }
+  for (const p of plan) p.candidates = p.candidates.filter((e) => !e.remembered || stored.get(e)?.hit);
   const unserved = plan.filter((p) => p.candidates.length === 0);
   if (unserved.length > 0) {
     const offers = [
-      ...executors.filter((e) => e.remote).map((e) => describeBuilder(e.remote!)),
+      ...executors.filter((e) => e.remote).map((e) => (e.remembered ? describeRemembered(e, stored.get(e)) : describeBuilder(e.remote!))),
       ...why,
       `this machine: ${localOk ? formatFingerprint(local) : local.gpu === 'no-gpu' ? 'no GPU' : 'no TensorRT (trtexec)'}`,
     ];
@@ -105,8 +137,7 @@ export async function buildEngines(o: BuildEnginesOptions): Promise<BuiltPlan[]>
     throw new UserError(`${spec.file}: tensorrt.${targets.length ? 'targets' : 'builders'}: ${what}. Builders: ${builders.join(', ') || 'none'}. Offered: ${offers.join('; ')}`);
   }
 
-  const store = new EngineStore(resolveStoreDir({ engineCache: o.engineCache, workspaceRoot: o.workspaceRoot, env }), { maxBytes: resolveMaxBytes({ env }), log: o.log });
-  const digest = await onnxDigest(onnxFile, external, store.hashCacheDir);
+  const digest = await digestOf();
   const opt = optBatch(o.config);
   const request: BuildRequest = {
     onnx_sha256: digest.sha256,
@@ -128,6 +159,20 @@ export async function buildEngines(o: BuildEnginesOptions): Promise<BuiltPlan[]>
       const label = `${spec.name}${p.target ? ` sm${p.target.replace('.', '')}` : ''}`;
       const prefix = ex.remote ? `[builder ${ex.via} ${label}]` : '';
       const log = (line: string): void => o.log(prefix ? `${prefix} ${line}` : line);
+      const file = p.target ? planFileForTarget(p.target) : 'model.plan';
+      const lookup = stored.get(ex);
+      if (ex.remembered && lookup) {
+        const got = await store.get(lookup.key, lookup.parts);
+        if (!got) {
+          failures.push(`builder ${ex.via}: unreachable (${ex.remote?.error}); the plan its remembered fingerprint gave left the local engine store meanwhile`);
+          continue;
+        }
+        o.log(
+          `engine ${label}: builder ${ex.via} is unreachable (${ex.remote?.error}); used its fingerprint remembered from ${ex.remembered.seen_at}: ` +
+            `from the local engine store (${lookup.key.slice(0, 12)}), nothing built`,
+        );
+        return { got, built: { target: p.target, file, key: lookup.key, parts: lookup.parts, hit: true, via: ex.via } };
+      }
       const run = async (): Promise<{ built: BuiltPlan; got: StoreResult }> => {
         const prepared = await prepareEngine({
           ...o,
@@ -146,7 +191,6 @@ export async function buildEngines(o: BuildEnginesOptions): Promise<BuiltPlan[]>
         });
         const got = await prepared.get();
         if (got.hit) o.log(`engine ${label}: from the local engine store (${prepared.key.slice(0, 12)}), nothing built`);
-        const file = p.target ? planFileForTarget(p.target) : 'model.plan';
         return { got, built: { target: p.target, file, key: prepared.key, parts: prepared.parts, hit: got.hit, via: ex.via } };
       };
       try {
@@ -177,6 +221,33 @@ export async function buildEngines(o: BuildEnginesOptions): Promise<BuiltPlan[]>
   const done = results.map((r) => (r as PromiseFulfilledResult<{ built: BuiltPlan; got: StoreResult }>).value);
   await publishPlans(o.outDir, done, targets.length > 0);
   return done.map((d) => d.built);
+}
+
+interface StoredLookup {
+  key: string;
+  parts: EngineKeyParts;
+  hit: boolean;
+}
+
+/** The key a remembered fingerprint gives, and whether the local store holds its plan; never builds. */
+async function lookUpStored(o: BuildEnginesOptions, ex: Executor, digest: EngineKeyParts['onnx'], store: EngineStore): Promise<StoredLookup> {
+  const prepared = await prepareEngine({
+    ...o,
+    fingerprint: ex.fingerprint,
+    onnxDigest: digest,
+    log: (line) => o.log(`[builder ${ex.via} (remembered)] ${line}`),
+    buildPlan: async () => {
+      throw new Error('nx-triton: a remembered fingerprint never sends a build');
+    },
+  });
+  const hit = (await store.get(prepared.key, prepared.parts)) !== undefined;
+  return { key: prepared.key, parts: prepared.parts, hit };
+}
+
+function describeRemembered(ex: Executor, lookup: StoredLookup | undefined): string {
+  const when = `its fingerprint remembered from ${ex.remembered!.seen_at} (${formatFingerprint(ex.remembered!.fingerprint)})`;
+  const miss = lookup && !lookup.hit ? ` has no plan in the local engine store for this engine (${lookup.key.slice(0, 12)})` : '';
+  return `${describeBuilder(ex.remote!)}; ${when}${miss}`;
 }
 
 function usable(fp: Fingerprint): Executor['fingerprint'] | undefined {
