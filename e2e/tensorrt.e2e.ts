@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ describe('a TensorRT model made from an ONNX model, in a fresh workspace (stand-
       ['g', 'nx-triton:init'],
       ['g', 'nx-triton:model', 'my_nn', '--maxBatchSize=16', '--instanceGroup=gpu:1'],
       ['g', 'nx-triton:model', 'my_trt', '--from=my_nn', '--instanceGroup=gpu:2'],
+      ['g', 'nx-triton:model', 'other', '--maxBatchSize=4'],
     ]) {
       const r = ws.nx(args);
       if (r.code !== 0) throw new Error(r.out);
@@ -75,5 +77,16 @@ describe('a TensorRT model made from an ONNX model, in a fresh workspace (stand-
     expect(r.code).not.toBe(0);
     expect(r.out).toMatch(/trtexec/);
     expect(r.out).not.toMatch(/^\s+at .*\.js:\d+/m);
+  });
+
+  it('nx affected follows from: — a change to the ONNX model affects the TensorRT model, not the others', () => {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: ws.root, stdio: 'pipe' });
+    git('add', '-A');
+    git('-c', 'user.name=e2e', '-c', 'user.email=e2e@example.com', 'commit', '-qm', 'models');
+    const net = join(ws.root, 'models/my_nn/net.py');
+    writeFileSync(net, `${readFileSync(net, 'utf8')}\n# retrained\n`);
+    const r = ws.nx(['show', 'projects', '--affected', '--base=HEAD']);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out.split('\n').map((l) => l.trim()).filter((l) => /^[a-z_]+$/.test(l)).sort()).toEqual(['my_nn', 'my_trt']);
   });
 });
