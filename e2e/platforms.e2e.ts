@@ -65,4 +65,14 @@ describe('every platform in a fresh workspace', () => {
     expect(v.status, `${v.stdout}${v.stderr}`).toBe(0);
     expect(v.stdout).toContain('ok: 4 models');
   });
+
+  it('rebuilds when a gitignored model file changes (Nx hashes it through includeIgnored)', () => {
+    writeFileSync(join(ws.root, '.gitignore'), `${readFileSync(join(ws.root, '.gitignore'), 'utf8')}models/custom/weights.bin\n`);
+    let r = ws.nx(['run', 'custom:build'], env);
+    expect(r.code, r.out).toBe(0);
+    writeFileSync(join(ws.root, 'models/custom/weights.bin'), 'retrained weights\n');
+    r = ws.nx(['run', 'custom:build'], env);
+    expect(r.code, r.out).toBe(0);
+    expect(readFileSync(entry('custom', '1/model.identity'), 'utf8')).toBe('retrained weights\n');
+  });
 });

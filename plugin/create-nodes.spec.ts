@@ -52,13 +52,20 @@ function exportTarget(name: string, technologies: string[], python = 'python3', 
   };
 }
 
-/** An `export: { file: ... }` copies a file: it depends on no interpreter, so it hashes none. */
-function fileExportTarget(name: string, technologies: string[]) {
+/**
+ * An `export: { file: ... }` copies a file: it depends on no interpreter, so it hashes none; the file
+ * is named with includeIgnored (weights are often gitignored, and Nx 24 hashes them only so).
+ */
+function fileExportTarget(name: string, technologies: string[], file: string) {
   return {
     executor: 'nx-triton:export',
     options: {},
     cache: true,
-    inputs: ['{projectRoot}/**/*'],
+    inputs: [
+      '{projectRoot}/**/*',
+      { fileset: `{projectRoot}/${file}`, includeIgnored: true },
+      { fileset: `{projectRoot}/${file}/**/*`, includeIgnored: true },
+    ],
     outputs: [`{workspaceRoot}/dist/models/${name}/export`],
     metadata: {
       description: `Export ${name}'s model file from the export: section of triton.yaml`,
@@ -159,7 +166,7 @@ describe('createNodes', () => {
     const yaml = 'platform: tensorrt_plan\nexport:\n  file: model.onnx\n';
     const trt = await project({ 'trt/triton.yaml': yaml }, 'trt', { engineCache: '/cache/engines' });
     expect(trt?.targets).toEqual({
-      export: fileExportTarget('trt', tech),
+      export: fileExportTarget('trt', tech, 'model.onnx'),
       engine: engineTarget('trt', ['export'], { engineCache: '/cache/engines' }),
       build: buildTarget('trt', tech, ['export', 'engine']),
     });

@@ -20,6 +20,22 @@ export interface NormalizedPluginOptions {
   python: string;
   /** Left to the engine executor's default (`~/.cache/nx-triton/engines`, `NX_TRITON_ENGINE_CACHE`). */
   engineCache?: string;
+  /** Nx 24+ hashes gitignored files named by `{ fileset, includeIgnored: true }` (22/23 know no such input). */
+  includeIgnored: boolean;
+}
+
+let nxMajor: number | undefined;
+
+/** The major version of the nx running this plugin (read once per process). */
+export function runningNxMajor(): number {
+  if (nxMajor === undefined) {
+    try {
+      nxMajor = Number(String((require('nx/package.json') as { version: string }).version).split('.')[0]);
+    } catch {
+      nxMajor = 0;
+    }
+  }
+  return nxMajor;
 }
 
 function text(options: Record<string, unknown>, key: keyof TritonPluginOptions, fallback: string): string;
@@ -50,6 +66,7 @@ export function normalizeOptions(options: TritonPluginOptions | undefined, works
     exportTargetName: text(given, 'exportTargetName', 'export'),
     engineTargetName: text(given, 'engineTargetName', 'engine'),
     python: text(given, 'python', 'python3'),
+    includeIgnored: runningNxMajor() >= 24,
   };
   const engineCache = text(given, 'engineCache');
   if (engineCache !== undefined) normalized.engineCache = engineCache;

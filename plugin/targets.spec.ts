@@ -51,3 +51,22 @@ describe('engine fingerprint runtime input', () => {
     );
   });
 });
+
+describe('gitignored model files', () => {
+  const options = normalizeOptions({}, '/ws');
+  const yaml = 'export:\n  torch: { model: net:build, checkpoint: ./weights/nn.pt }\nprevious_versions: { "1": old/v1, "2": ../escape }\n';
+  const project = buildProject('models/m', readSpecSummary(yaml, '/ws/models/m'), options);
+
+  it('names the checkpoint in the export inputs and kept versions in the build inputs, with includeIgnored on nx 24', () => {
+    expect(options.includeIgnored).toBe(true); // this repository runs nx 24
+    expect(project.targets?.export.inputs).toContainEqual({ fileset: '{projectRoot}/weights/nn.pt', includeIgnored: true });
+    expect(project.targets?.build.inputs).toContainEqual({ fileset: '{projectRoot}/old/v1/**/*', includeIgnored: true });
+    // A path that leaves the project is the spec's error to report, never an input.
+    expect(JSON.stringify(project.targets)).not.toContain('escape');
+  });
+
+  it('adds nothing on nx 22 and 23, which know no includeIgnored', () => {
+    const old = buildProject('models/m', readSpecSummary(yaml, '/ws/models/m'), { ...options, includeIgnored: false });
+    expect(JSON.stringify(old.targets)).not.toContain('includeIgnored');
+  });
+});

@@ -53,6 +53,18 @@ export function technologies(summary: SpecSummary): string[] {
   return [...all];
 }
 
+/**
+ * Weights are often gitignored, and Nx leaves gitignored files out of `{projectRoot}/**\/*`: name the
+ * model files the spec points at so a changed checkpoint is a changed cache key (Nx 24+).
+ */
+function ignoredModelFiles(paths: string[] | undefined, options: NormalizedPluginOptions): Array<{ fileset: string; includeIgnored: true }> {
+  if (!options.includeIgnored) return [];
+  return (paths ?? []).flatMap((p) => [
+    { fileset: `{projectRoot}/${p}`, includeIgnored: true as const },
+    { fileset: `{projectRoot}/${p}/**/*`, includeIgnored: true as const },
+  ]);
+}
+
 function exportTarget(summary: SpecSummary, options: NormalizedPluginOptions): TargetConfiguration {
   const copied = summary.exportKind === 'file';
   return {
@@ -61,9 +73,11 @@ function exportTarget(summary: SpecSummary, options: NormalizedPluginOptions): T
     // process per hash), and no option in the project's hash.
     options: copied ? {} : { python: options.python },
     cache: true,
-    inputs: copied
-      ? ['{projectRoot}/**/*']
-      : ['{projectRoot}/**/*', { env: 'NX_TRITON_PYTHON' }, { runtime: pythonFingerprintCommand(options.python) }],
+    inputs: [
+      '{projectRoot}/**/*',
+      ...ignoredModelFiles(summary.modelPaths?.export, options),
+      ...(copied ? [] : [{ env: 'NX_TRITON_PYTHON' }, { runtime: pythonFingerprintCommand(options.python) }]),
+    ],
     outputs: [`{workspaceRoot}/dist/models/${summary.name}/export`],
     metadata: {
       description: `Export ${summary.name}'s model file from the export: section of triton.yaml`,
@@ -121,7 +135,11 @@ function buildTarget(summary: SpecSummary, options: NormalizedPluginOptions, own
       { target: options.exportTargetName, dependencies: true },
       { target: options.buildTargetName, dependencies: true },
     ],
-    inputs: ['{projectRoot}/**/*', { dependentTasksOutputFiles: '**/*', transitive: true }],
+    inputs: [
+      '{projectRoot}/**/*',
+      ...ignoredModelFiles(summary.modelPaths?.versions, options),
+      { dependentTasksOutputFiles: '**/*', transitive: true },
+    ],
     outputs: [`{workspaceRoot}/${options.repository}/${summary.name}`],
     metadata: {
       description: `Validate ${summary.name} and write its entry in ${options.repository}/`,

@@ -21,6 +21,12 @@ export interface SpecSummary {
   ensembleModels: string[];
   /** `tensorrt.builders` lists remote engine builders (their fingerprints join the engine's cache key). */
   hasBuilders?: boolean;
+  /**
+   * Project-relative model files that are often gitignored (weights), plain relative paths only:
+   * what the export reads (`export.file`, `export.torch.checkpoint`) and what the build copies
+   * (`previous_versions` directories).
+   */
+  modelPaths?: { export: string[]; versions: string[] };
   /** False when the text is not a YAML map: every other field then holds its default. */
   parsed: boolean;
 }
@@ -46,6 +52,21 @@ function ensembleModels(doc: Record<string, unknown>): string[] {
   return [...names];
 }
 
+/** A plain relative path inside the project (no `..`, not absolute, no glob characters), or undefined. */
+function plainRelative(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const path = value.replace(/\\/g, '/').replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+  if (path === '' || path.startsWith('/') || /^[A-Za-z]:/.test(path) || /[*?[\]{}!\0]/.test(path)) return undefined;
+  return path.split('/').some((s) => s === '..' || s === '.') ? undefined : path;
+}
+
+function modelPaths(doc: Record<string, unknown>): { export: string[]; versions: string[] } {
+  const exp = isMap(doc.export) ? doc.export : {};
+  const torch = isMap(exp.torch) ? exp.torch : {};
+  const plain = (values: unknown[]) => [...new Set(values.map(plainRelative).filter((p): p is string => p !== undefined))];
+  return { export: plain([exp.file, torch.checkpoint]), versions: plain(isMap(doc.previous_versions) ? Object.values(doc.previous_versions) : []) };
+}
+
 /** `dir` is the project directory (its basename is the default model name). */
 export function readSpecSummary(text: string, dir: string): SpecSummary {
   const fallback: SpecSummary = { name: basename(dir), hasExport: false, ensembleModels: [], parsed: false };
@@ -61,6 +82,7 @@ export function readSpecSummary(text: string, dir: string): SpecSummary {
   const declared = typeof doc.name === 'string' ? doc.name : undefined;
   const exportSection = isMap(doc.export) ? doc.export : undefined;
   const exportKind = exportSection ? EXPORT_KINDS.find((k) => exportSection[k] !== undefined) : undefined;
+  const paths = modelPaths(doc);
   return {
     name: declared !== undefined && checkModelName(declared) === undefined ? declared : fallback.name,
     platform: nonEmptyString(doc.platform),
@@ -70,6 +92,7 @@ export function readSpecSummary(text: string, dir: string): SpecSummary {
     from: nonEmptyString(doc.from),
     ensembleModels: ensembleModels(doc),
     ...(isMap(doc.tensorrt) && Array.isArray(doc.tensorrt.builders) && doc.tensorrt.builders.length > 0 ? { hasBuilders: true } : {}),
+    ...(paths.export.length + paths.versions.length > 0 ? { modelPaths: paths } : {}),
     parsed: true,
   };
 }
