@@ -2,6 +2,9 @@ import { SpecError, type Diagnostic } from '../errors';
 import { onnxElemTypeName, tritonTypeForOnnx } from '../onnx/elem-types';
 import { didYouMean } from '../spec/suggest';
 import type { ModelConfig, ModelSpec, ModelTensor, OnnxDim, OnnxSignature, OnnxTensor } from '../types';
+import { positionOf } from './position';
+import { hasNoReadableSignature, torchScriptIo, type TorchScriptSignature } from './torchscript-io';
+
 
 export interface ModelSource {
   /** The signature of the ONNX model the entry is built from (its own, or the `from:` model's). */
@@ -10,6 +13,13 @@ export interface ModelSource {
   onnxFile?: string;
   /** The spec named by `from:`, its own `from:` already folded into its config. */
   fromSpec?: ModelSpec;
+  /**
+   * The model file has no signature to read (TorchScript, python): I/O comes from triton.yaml,
+   * completed by what a torch export recorded (`traced`).
+   */
+  noSignature?: { traced?: TorchScriptSignature };
+  /** One TensorRT plan per compute capability (`tensorrt.targets`): cc -> file, unless triton.yaml sets it. */
+  ccModelFilenames?: Record<string, string>;
 }
 
 type Kind = 'input' | 'output';
@@ -41,7 +51,9 @@ export function deriveModelConfig(spec: ModelSpec, source: ModelSource = {}): Mo
     derivation.checkBatchDims();
     if (derivation.diagnostics.length > 0) throw new SpecError(derivation.diagnostics);
   }
-  return orderKeys(merged);
+  if (source.ccModelFilenames && merged.cc_model_filenames === undefined) merged.cc_model_filenames = source.ccModelFilenames;
+  const config = orderKeys(merged);
+  return source.noSignature && hasNoReadableSignature(config) ? torchScriptIo(spec, config, source.noSignature.traced) : config;
 }
 
 function orderKeys(config: ModelConfig): ModelConfig {
@@ -232,13 +244,3 @@ class IoDerivation {
   }
 }
 
-/** Where a key path was written, or the nearest written parent (`input[0].dims[1]` -> `input[0].dims`). */
-export function positionOf(spec: ModelSpec, path: string): { line: number; col: number } | undefined {
-  let p = path;
-  for (;;) {
-    if (spec.positions[p]) return spec.positions[p];
-    const cut = Math.max(p.lastIndexOf('.'), p.lastIndexOf('['));
-    if (cut <= 0) return undefined;
-    p = p.slice(0, cut);
-  }
-}

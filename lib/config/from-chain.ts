@@ -2,7 +2,8 @@ import { isAbsolute, relative, sep } from 'node:path';
 import { SpecError, type Diagnostic } from '../errors';
 import { loadSpec } from '../spec';
 import type { ModelSpec } from '../types';
-import { deriveModelConfig, positionOf } from './derive';
+import { deriveModelConfig } from './derive';
+import { positionOf } from './position';
 
 export interface FromChainOptions {
   workspaceRoot: string;

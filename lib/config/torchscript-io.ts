@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { SpecError, type Diagnostic } from '../errors';
 import type { ModelConfig, ModelSpec, ModelTensor } from '../types';
 import { childPath } from '../spec/context';
-import { positionOf } from './derive';
+import { positionOf } from './position';
 
 /**
  * What `export.torch` learnt about the TorchScript module it saved (TorchScript itself carries no

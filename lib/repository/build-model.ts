@@ -1,9 +1,10 @@
 import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { toPbtxt } from '../../proto/text-format';
-import { deriveModelConfig, positionOf } from '../config/derive';
+import { deriveModelConfig } from '../config/derive';
+import { positionOf } from '../config/position';
 import { displayPath as display, loadWorkspaceSpec, resolveFromChain } from '../config/from-chain';
-import { hasNoReadableSignature, readTorchScriptSignature, torchScriptIo } from '../config/torchscript-io';
+import { readTorchScriptSignature } from '../config/torchscript-io';
 import { SpecError, UserError, type Diagnostic } from '../errors';
 import { engineDir, exportDir, modelFilename } from '../layout';
 import { readOnnxSignature } from '../onnx';
@@ -191,18 +192,17 @@ export async function buildModel(opts: BuildModelOptions): Promise<BuiltModel> {
   const ensemble = spec.config.platform === 'ensemble';
   const model = ensemble || !owner ? undefined : exportedModel(workspaceRoot, spec, owner);
   const onnx = model && isOnnxPath(model) ? await readOnnxSignature(model) : undefined;
-  const derived = deriveModelConfig(spec, {
+  const config = deriveModelConfig(spec, {
     onnx,
     onnxFile: model ? display(workspaceRoot, model) : undefined,
     fromSpec,
+    // TorchScript and python models: I/O from triton.yaml or the torch export's record.
+    noSignature: model && !onnx ? { traced: readTorchScriptSignature(dirname(model)) } : undefined,
+    // One plan per compute capability (tensorrt.targets): Triton picks the file by the GPU's cc.
+    ccModelFilenames: model && onnx && spec.config.platform === 'tensorrt_plan' ? engineCcModelFilenames(engineDir(workspaceRoot, spec.name)) : undefined,
   });
-  // TorchScript and python models have no signature to read: I/O from triton.yaml or the torch export's record.
-  const config = model && !onnx && hasNoReadableSignature(derived) ? torchScriptIo(spec, derived, readTorchScriptSignature(dirname(model))) : derived;
 
   const versions: VersionSource[] = [versionSource(workspaceRoot, spec, config, model, onnx)];
-  // One plan per compute capability (tensorrt.targets): Triton picks the file by the GPU's cc.
-  const ccPlans = config.platform === 'tensorrt_plan' && model && isOnnxPath(model) ? engineCcModelFilenames(engineDir(workspaceRoot, spec.name)) : undefined;
-  if (ccPlans && config.cc_model_filenames === undefined) config.cc_model_filenames = ccPlans;
   const linkProblems: Diagnostic[] = [];
   for (const [n, dir] of Object.entries(spec.previousVersions).sort(([a], [b]) => Number(a) - Number(b))) {
     versions.push({ version: Number(n), from: resolve(spec.dir, dir) });
