@@ -1,0 +1,93 @@
+/**
+ * The few calls of Triton's HTTP/REST API (KServe v2 plus Triton's repository extension) that
+ * nx-triton makes: load and unload a model, read its config, index the repository, infer.
+ */
+
+export interface LoadResult {
+  ok: boolean;
+  /** Triton's error, with the reason from its log when the answer only says "failed to poll". */
+  error?: string;
+}
+
+export interface InferTensor {
+  name: string;
+  shape: number[];
+  datatype: string;
+  data: Array<number | string | boolean>;
+}
+
+async function call(url: string, method: 'GET' | 'POST', body?: unknown): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(url, {
+    method,
+    headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(120_000),
+  });
+  const text = await res.text();
+  let json: unknown = text;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {}
+  return { status: res.status, json };
+}
+
+function errorOf(json: unknown): string {
+  return typeof json === 'object' && json && 'error' in json ? String((json as { error: unknown }).error) : JSON.stringify(json);
+}
+
+export class TritonClient {
+  constructor(
+    readonly url: string,
+    /** The server's log so far: Triton puts the reason of a failed poll there, not in the answer. */
+    private readonly log: () => string = () => '',
+  ) {}
+
+  async load(model: string): Promise<LoadResult> {
+    const { status, json } = await call(`${this.url}/v2/repository/models/${encodeURIComponent(model)}/load`, 'POST', {});
+    if (status === 200) return { ok: true };
+    let error = errorOf(json).trim();
+    if (/failed to poll from model repository/.test(error)) {
+      // The log line may trail the HTTP answer by a moment.
+      for (let i = 0; i < 20; i++) {
+        const why = pollFailure(this.log(), model);
+        if (why) {
+          error = why;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    return { ok: false, error };
+  }
+
+  async unload(model: string): Promise<void> {
+    await call(`${this.url}/v2/repository/models/${encodeURIComponent(model)}/unload`, 'POST', {});
+  }
+
+  /** The config Triton uses for a loaded model, as JSON (Triton's normalised ModelConfig). */
+  async config(model: string): Promise<Record<string, unknown>> {
+    const { status, json } = await call(`${this.url}/v2/models/${encodeURIComponent(model)}/config`, 'GET');
+    if (status !== 200) throw new Error(`GET config of ${model}: ${status} ${errorOf(json)}`);
+    return json as Record<string, unknown>;
+  }
+
+  async index(): Promise<Array<{ name: string; version?: string; state?: string; reason?: string }>> {
+    const { json } = await call(`${this.url}/v2/repository/index`, 'POST', {});
+    return json as Array<{ name: string; version?: string; state?: string; reason?: string }>;
+  }
+
+  async infer(model: string, inputs: InferTensor[]): Promise<InferTensor[]> {
+    const { status, json } = await call(`${this.url}/v2/models/${encodeURIComponent(model)}/infer`, 'POST', { inputs });
+    if (status !== 200) throw new Error(`infer ${model}: ${status} ${errorOf(json)}`);
+    return (json as { outputs: InferTensor[] }).outputs;
+  }
+}
+
+/** `Poll failed for model directory '<model>': <why>` from Triton's log (model_repository_manager.cc). */
+export function pollFailure(log: string, model: string): string | undefined {
+  const marker = `Poll failed for model directory '${model}': `;
+  const lines = log.split('\n').filter((l) => l.includes(marker));
+  const last = lines.at(-1);
+  if (!last) return undefined;
+  return last.slice(last.indexOf(marker) + marker.length).replace(/"\s*$/, '');
+}
