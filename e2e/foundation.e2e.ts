@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePbtxt } from '../proto/text-format';
@@ -32,6 +33,17 @@ describe('the ONNX path in a fresh workspace with the packed tarball (nx 24.0.6)
     ws = createWorkspace();
   });
   afterAll(() => ws?.remove());
+
+  it("the README's install path: npm i -D nx nx-triton, then init creates nx.json and adds @nx/devkit of nx's major", () => {
+    const pkg = JSON.parse(readFileSync(join(ws.root, 'package.json'), 'utf8'));
+    expect(pkg.devDependencies['@nx/devkit']).toBe('>=24.0.0 <25.0.0');
+    expect(JSON.parse(readFileSync(join(ws.root, 'node_modules/@nx/devkit/package.json'), 'utf8')).version).toMatch(/^24\./);
+    const nxJson = JSON.parse(readFileSync(join(ws.root, 'nx.json'), 'utf8'));
+    expect(nxJson.plugins).toEqual([{ plugin: 'nx-triton', options: {} }]);
+    // The tree npm made is consistent: no invalid or missing peer.
+    execFileSync('npm', ['ls', '--all'], { cwd: ws.root, stdio: 'pipe' });
+    console.log(`install path: npm i -D nx nx-triton ${ws.timings.install.toFixed(1)} s, nx g nx-triton:init ${ws.timings.init.toFixed(1)} s`);
+  });
 
   it('nx g nx-triton:init registers the plugin once', () => {
     for (let i = 0; i < 2; i++) {
@@ -118,5 +130,34 @@ describe('the ONNX path in a fresh workspace with the packed tarball (nx 24.0.6)
     expect(r.out).toContain('max_batch_size');
     expect(r.out).not.toMatch(/^\s+at .*\.js:\d+/m);
     expect(readFileSync(join(ws.root, 'dist/model-repository/my_nn/config.pbtxt'), 'utf8')).toBe(before);
+  });
+});
+
+describe('npm pack of a clean checkout', () => {
+  it("builds before packing, and ships dist/ and every file the package's install-time scripts run", () => {
+    // The files git would give a clean clone (tracked or not ignored), without dist/; node_modules as after `npm ci`.
+    const copy = mkdtempSync(join(tmpdir(), 'nx-triton-clean-'));
+    try {
+      const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: repoRoot, encoding: 'utf8' });
+      for (const file of files.split('\0').filter((f) => f && existsSync(join(repoRoot, f)))) {
+        mkdirSync(dirname(join(copy, file)), { recursive: true });
+        copyFileSync(join(repoRoot, file), join(copy, file));
+      }
+      symlinkSync(join(repoRoot, 'node_modules'), join(copy, 'node_modules'), 'dir');
+      expect(existsSync(join(copy, 'dist'))).toBe(false);
+      const [packed] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: copy, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+      const shipped = new Set<string>(packed.files.map((f: { path: string }) => f.path));
+      const pkg = JSON.parse(readFileSync(join(copy, 'package.json'), 'utf8'));
+      for (const file of ['dist/index.js', 'dist/index.d.ts', pkg.main, pkg.bin['nx-triton'], 'dist/generators/init/generator.js', 'dist/executors/build/executor.js']) {
+        expect(shipped, file).toContain(file.replace(/^\.\//, ''));
+      }
+      // Scripts npm may run where the tarball is installed must find their files in it.
+      for (const script of ['preinstall', 'install', 'postinstall', 'prepare']) {
+        const file = /^node\s+(\S+)/.exec(pkg.scripts?.[script] ?? '')?.[1];
+        if (file) expect(shipped, `${script}: ${pkg.scripts[script]}`).toContain(file);
+      }
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 });
