@@ -59,6 +59,10 @@ describe('the ONNX path in a fresh workspace with the packed tarball (nx 24.0.6)
     const r = ws.nx(['g', 'nx-triton:model', 'my_nn', '--platform=onnxruntime_onnx', '--maxBatchSize=64', '--instanceGroup=gpu:4']);
     expect(r.code, r.out).toBe(0);
     const text = readFileSync(yamlPath(), 'utf8');
+    // The editor schema line points at the installed package's schema, relative to the file.
+    const schemaPath = /^# yaml-language-server: \$schema=(\S+)\n/.exec(text)?.[1];
+    expect(schemaPath).toBe('../../node_modules/nx-triton/schemas/triton.schema.json');
+    expect(JSON.parse(readFileSync(join(ws.root, 'models/my_nn', schemaPath as string), 'utf8')).title).toBe('triton.yaml (nx-triton)');
     expect(text).toMatch(/max_batch_size: 64/);
     expect(text).toMatch(/kind: KIND_GPU|kind: gpu/);
     const again = ws.nx(['g', 'nx-triton:model', 'my_nn']);
@@ -148,7 +152,7 @@ describe('npm pack of a clean checkout', () => {
       const [packed] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: copy, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
       const shipped = new Set<string>(packed.files.map((f: { path: string }) => f.path));
       const pkg = JSON.parse(readFileSync(join(copy, 'package.json'), 'utf8'));
-      for (const file of ['dist/index.js', 'dist/index.d.ts', pkg.main, pkg.bin['nx-triton'], 'dist/generators/init/generator.js', 'dist/executors/build/executor.js']) {
+      for (const file of ['dist/index.js', 'dist/index.d.ts', pkg.main, pkg.bin['nx-triton'], 'dist/generators/init/generator.js', 'dist/executors/build/executor.js', 'schemas/triton.schema.json']) {
         expect(shipped, file).toContain(file.replace(/^\.\//, ''));
       }
       // Scripts npm may run where the tarball is installed must find their files in it.

@@ -2,14 +2,18 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { ensureDist } from '../test/dist';
 
 export const repoRoot = resolve(__dirname, '..');
 
 let tarball: string | undefined;
 
-/** `npm pack` of this checkout (built by `npm test` before vitest starts), once per process. */
+/** `npm pack` of this checkout (built by `npm test` before vitest starts, else here), once per process. */
 export function packedTarball(): string {
   if (tarball) return tarball;
+  ensureDist();
+  // The rest of `npm run build`: the JSON Schema of triton.yaml, generated from dist/.
+  execFileSync(process.execPath, [join(repoRoot, 'scripts/build-schema.mjs')], { stdio: 'pipe' });
   const dir = mkdtempSync(join(tmpdir(), 'nx-triton-pack-'));
   execFileSync('npm', ['pack', '--pack-destination', dir, '--ignore-scripts'], { cwd: repoRoot, stdio: 'pipe' });
   const file = readdirSync(dir).find((f) => f.endsWith('.tgz'));

@@ -3,6 +3,7 @@ import { formatFiles, generateFiles, getProjects, globAsync, logger, readNxJson,
 import { UserError } from '../../lib/errors';
 import { DEFAULT_REPOSITORY, modelFilename } from '../../lib/layout';
 import { packageRoot } from '../../lib/package-root';
+import { schemaModeline } from '../../lib/schema/modeline';
 import { readSpecSummary } from '../../lib/spec/summary';
 import { normalizeModelOptions, type ModelGeneratorSchema, type ModelOptions, type Platform, type Source } from './options';
 
@@ -102,6 +103,7 @@ export async function modelGenerator(tree: Tree, schema: ModelGeneratorSchema): 
       : modelFilename(backend ? { backend } : { platform: options.platform }) ?? 'model.onnx';
 
   const substitutions = {
+    schemaLine: schemaModeline(directory).trimEnd(),
     name,
     declareName: posix.basename(directory) !== name,
     repository: repositoryOption(tree),
