@@ -102,6 +102,8 @@ describe('schemas/triton.schema.json, generated from the proto and the checker',
         { name: 'e', platform: 'ensemble' },
         { name: 'f', source: 'command' },
         { name: 'g', source: 'file', directory: 'libs/ml/g' },
+        { name: 'h', maxBatchSize: 16, preferredBatchSize: [4, 8] },
+        { name: 'i', platform: 'pytorch_libtorch', maxBatchSize: 8, dynamicBatching: false },
       ])),
     );
     for (const [file, text] of files) {
