@@ -135,6 +135,29 @@ describe('the ONNX path in a fresh workspace with the packed tarball (nx 24.0.6)
     expect(r.out).not.toMatch(/^\s+at .*\.js:\d+/m);
     expect(readFileSync(join(ws.root, 'dist/model-repository/my_nn/config.pbtxt'), 'utf8')).toBe(before);
   });
+  it('--dry-run checks triton.yaml and names what build would write, writing nothing', () => {
+    const before = readFileSync(join(ws.root, 'dist/model-repository/my_nn/config.pbtxt'), 'utf8');
+    const r = ws.nx(['run', 'my_nn:build', '--dry-run', '--excludeTaskDependencies', '--skip-nx-cache'], torchPython);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('nx-triton: --dry-run: models/my_nn/triton.yaml is valid; build of my_nn would write dist/model-repository/my_nn (nothing was run or written)');
+    expect(readFileSync(join(ws.root, 'dist/model-repository/my_nn/config.pbtxt'), 'utf8')).toBe(before);
+  });
+
+  it('two triton.yaml files with one model name: every nx command names both files and lines', () => {
+    mkdirSync(join(ws.root, 'models/dup'));
+    writeFileSync(join(ws.root, 'models/dup/triton.yaml'), 'name: my_nn\nplatform: onnxruntime_onnx\n');
+    try {
+      const r = ws.nx(['show', 'projects']);
+      expect(r.code).not.toBe(0);
+      expect(r.out).toContain(
+        'models/dup/triton.yaml:1:1 (name:): model name "my_nn" is also the name of models/my_nn/triton.yaml:1:1 (no name:, so its directory\'s name)',
+      );
+      expect(r.out).not.toContain('project.json');
+    } finally {
+      rmSync(join(ws.root, 'models/dup'), { recursive: true, force: true });
+    }
+    expect(ws.nx(['show', 'projects']).code).toBe(0);
+  });
 });
 
 describe('npm pack of a clean checkout', () => {
