@@ -20,6 +20,7 @@ const verbs: Record<string, { summary: string; load: () => Verb }> = {
     summary: 'builder [--host 127.0.0.1] [--port 8000] [--jobs N] ...   run a remote TensorRT engine builder',
     load: () => require('./builder') as Verb,
   },
+  schema: { summary: 'schema   print the JSON Schema of triton.yaml (for editors)', load: () => require('./schema') as Verb },
   inspect: { summary: 'inspect <model.onnx> [--json]   print an ONNX model\'s inputs and outputs', load: () => require('./inspect') as Verb },
 };
 

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePbtxt } from '../proto/text-format';
@@ -33,6 +34,17 @@ describe('the ONNX path in a fresh workspace with the packed tarball (nx 24.0.6)
   });
   afterAll(() => ws?.remove());
 
+  it("the README's install path: npm i -D nx nx-triton, then init creates nx.json and adds @nx/devkit of nx's major", () => {
+    const pkg = JSON.parse(readFileSync(join(ws.root, 'package.json'), 'utf8'));
+    expect(pkg.devDependencies['@nx/devkit']).toBe('>=24.0.0 <25.0.0');
+    expect(JSON.parse(readFileSync(join(ws.root, 'node_modules/@nx/devkit/package.json'), 'utf8')).version).toMatch(/^24\./);
+    const nxJson = JSON.parse(readFileSync(join(ws.root, 'nx.json'), 'utf8'));
+    expect(nxJson.plugins).toEqual([{ plugin: 'nx-triton', options: {} }]);
+    // The tree npm made is consistent: no invalid or missing peer.
+    execFileSync('npm', ['ls', '--all'], { cwd: ws.root, stdio: 'pipe' });
+    console.log(`install path: npm i -D nx nx-triton ${ws.timings.install.toFixed(1)} s, nx g nx-triton:init ${ws.timings.init.toFixed(1)} s`);
+  });
+
   it('nx g nx-triton:init registers the plugin once', () => {
     for (let i = 0; i < 2; i++) {
       const r = ws.nx(['g', 'nx-triton:init']);
@@ -47,6 +59,10 @@ describe('the ONNX path in a fresh workspace with the packed tarball (nx 24.0.6)
     const r = ws.nx(['g', 'nx-triton:model', 'my_nn', '--platform=onnxruntime_onnx', '--maxBatchSize=64', '--instanceGroup=gpu:4']);
     expect(r.code, r.out).toBe(0);
     const text = readFileSync(yamlPath(), 'utf8');
+    // The editor schema line points at the installed package's schema, relative to the file.
+    const schemaPath = /^# yaml-language-server: \$schema=(\S+)\n/.exec(text)?.[1];
+    expect(schemaPath).toBe('../../node_modules/nx-triton/schemas/triton.schema.json');
+    expect(JSON.parse(readFileSync(join(ws.root, 'models/my_nn', schemaPath as string), 'utf8')).title).toBe('triton.yaml (nx-triton)');
     expect(text).toMatch(/max_batch_size: 64/);
     expect(text).toMatch(/kind: KIND_GPU|kind: gpu/);
     const again = ws.nx(['g', 'nx-triton:model', 'my_nn']);
@@ -118,5 +134,57 @@ describe('the ONNX path in a fresh workspace with the packed tarball (nx 24.0.6)
     expect(r.out).toContain('max_batch_size');
     expect(r.out).not.toMatch(/^\s+at .*\.js:\d+/m);
     expect(readFileSync(join(ws.root, 'dist/model-repository/my_nn/config.pbtxt'), 'utf8')).toBe(before);
+  });
+  it('--dry-run checks triton.yaml and names what build would write, writing nothing', () => {
+    const before = readFileSync(join(ws.root, 'dist/model-repository/my_nn/config.pbtxt'), 'utf8');
+    const r = ws.nx(['run', 'my_nn:build', '--dry-run', '--excludeTaskDependencies', '--skip-nx-cache'], torchPython);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('nx-triton: --dry-run: models/my_nn/triton.yaml is valid; build of my_nn would write dist/model-repository/my_nn (nothing was run or written)');
+    expect(readFileSync(join(ws.root, 'dist/model-repository/my_nn/config.pbtxt'), 'utf8')).toBe(before);
+  });
+
+  it('two triton.yaml files with one model name: every nx command names both files and lines', () => {
+    mkdirSync(join(ws.root, 'models/dup'));
+    writeFileSync(join(ws.root, 'models/dup/triton.yaml'), 'name: my_nn\nplatform: onnxruntime_onnx\n');
+    try {
+      const r = ws.nx(['show', 'projects']);
+      expect(r.code).not.toBe(0);
+      expect(r.out).toContain(
+        'models/dup/triton.yaml:1:1 (name:): model name "my_nn" is also the name of models/my_nn/triton.yaml:1:1 (no name:, so its directory\'s name)',
+      );
+      expect(r.out).not.toContain('project.json');
+    } finally {
+      rmSync(join(ws.root, 'models/dup'), { recursive: true, force: true });
+    }
+    expect(ws.nx(['show', 'projects']).code).toBe(0);
+  });
+});
+
+describe('npm pack of a clean checkout', () => {
+  it("builds before packing, and ships dist/ and every file the package's install-time scripts run", () => {
+    // The files git would give a clean clone (tracked or not ignored), without dist/; node_modules as after `npm ci`.
+    const copy = mkdtempSync(join(tmpdir(), 'nx-triton-clean-'));
+    try {
+      const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: repoRoot, encoding: 'utf8' });
+      for (const file of files.split('\0').filter((f) => f && existsSync(join(repoRoot, f)))) {
+        mkdirSync(dirname(join(copy, file)), { recursive: true });
+        copyFileSync(join(repoRoot, file), join(copy, file));
+      }
+      symlinkSync(join(repoRoot, 'node_modules'), join(copy, 'node_modules'), 'dir');
+      expect(existsSync(join(copy, 'dist'))).toBe(false);
+      const [packed] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: copy, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+      const shipped = new Set<string>(packed.files.map((f: { path: string }) => f.path));
+      const pkg = JSON.parse(readFileSync(join(copy, 'package.json'), 'utf8'));
+      for (const file of ['dist/index.js', 'dist/index.d.ts', pkg.main, pkg.bin['nx-triton'], 'dist/generators/init/generator.js', 'dist/executors/build/executor.js', 'schemas/triton.schema.json']) {
+        expect(shipped, file).toContain(file.replace(/^\.\//, ''));
+      }
+      // Scripts npm may run where the tarball is installed must find their files in it.
+      for (const script of ['preinstall', 'install', 'postinstall', 'prepare']) {
+        const file = /^node\s+(\S+)/.exec(pkg.scripts?.[script] ?? '')?.[1];
+        if (file) expect(shipped, `${script}: ${pkg.scripts[script]}`).toContain(file);
+      }
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 });

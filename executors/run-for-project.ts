@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { logger, type ExecutorContext } from '@nx/devkit';
+import { loadWorkspaceSpec } from '../lib/config/from-chain';
 import { UserError } from '../lib/errors';
+import { withProgress } from '../lib/progress';
 
 const SPEC_FILE = 'triton.yaml';
 
@@ -23,6 +25,21 @@ function specFileOf(context: ExecutorContext, name: string): string | undefined 
   return existsSync(file) ? file : undefined;
 }
 
+/** Steps that may take minutes: they print progress lines with the elapsed time (lib/progress.ts). */
+const LONG_STEPS: ReadonlySet<string> = new Set(['export', 'engine']);
+
+/** Options every executor takes (each executor's schema.json declares them). */
+export interface CommonOptions {
+  /** Check triton.yaml and say what the target would write; run and write nothing. */
+  dryRun?: boolean;
+}
+
+/** The target's outputs with Nx's tokens filled in, workspace-relative. */
+function outputsOf(context: ExecutorContext, projectRoot: string): string[] {
+  const target = context.targetName ? context.projectsConfigurations?.projects[context.projectName ?? '']?.targets?.[context.targetName] : undefined;
+  return (target?.outputs ?? []).map((o) => o.replace(/^\{workspaceRoot\}\//, '').replace(/\{projectRoot\}/g, projectRoot));
+}
+
 /**
  * Runs `work` for the executor's project: a UserError is printed as its message alone and
  * fails the task; anything else is a bug and propagates with its stack.
@@ -31,19 +48,28 @@ export async function runForProject(
   context: ExecutorContext,
   verb: string,
   work: (project: ProjectRun) => Promise<void>,
+  options: CommonOptions = {},
 ): Promise<{ success: boolean }> {
   const project = context.projectName ? context.projectsConfigurations?.projects[context.projectName] : undefined;
   if (!project) {
     logger.error(`nx-triton: ${verb}: project ${JSON.stringify(context.projectName)} not found in the workspace`);
     return { success: false };
   }
+  const run: ProjectRun = {
+    workspaceRoot: context.root,
+    specFile: join(context.root, project.root, SPEC_FILE),
+    resolveSpecFile: (name) => specFileOf(context, name),
+    log: (line) => logger.info(line),
+  };
   try {
-    await work({
-      workspaceRoot: context.root,
-      specFile: join(context.root, project.root, SPEC_FILE),
-      resolveSpecFile: (name) => specFileOf(context, name),
-      log: (line) => logger.info(line),
-    });
+    if (options.dryRun) {
+      const spec = loadWorkspaceSpec(run.workspaceRoot, run.specFile);
+      const outputs = outputsOf(context, project.root);
+      run.log(`nx-triton: --dry-run: ${spec.file} is valid; ${verb} of ${spec.name} would write ${outputs.join(', ') || 'nothing'} (nothing was run or written)`);
+      return { success: true };
+    }
+    if (LONG_STEPS.has(verb)) await withProgress(`nx-triton: ${verb} ${context.projectName}`, { log: run.log }, () => work(run));
+    else await work(run);
     return { success: true };
   } catch (err) {
     if (!(err instanceof UserError)) throw err;

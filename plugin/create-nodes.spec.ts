@@ -247,3 +247,29 @@ describe('createNodes', () => {
     await expect(run({ 'm/triton.yaml': '{}' }, { exportTargetName: 'build' })).rejects.toThrow(/must differ/);
   });
 });
+
+describe('two triton.yaml files with one model name', () => {
+  it('fails both with their files and lines, instead of Nx advice about project.json', async () => {
+    const files = {
+      'models/a/triton.yaml': 'platform: onnxruntime_onnx\nname: shared\n',
+      'models/shared/triton.yaml': '# the directory names it\nplatform: onnxruntime_onnx\n',
+      'models/c/triton.yaml': 'platform: onnxruntime_onnx\n',
+    };
+    const error = await run(files).then(
+      () => undefined,
+      (err: unknown) => err as { errors: Array<[string, Error]>; partialResults: CreateNodesResultV2 },
+    );
+    expect(error).toBeDefined();
+    const messages = Object.fromEntries((error?.errors ?? []).map(([file, err]) => [file, err.message]));
+    expect(messages).toEqual({
+      'models/a/triton.yaml':
+        'models/a/triton.yaml:2:1 (name:): model name "shared" is also the name of models/shared/triton.yaml:1:1 (no name:, so its directory\'s name); ' +
+        'model names are unique in a workspace (they are the project and the repository directory): rename one with name:',
+      'models/shared/triton.yaml':
+        'models/shared/triton.yaml:1:1 (no name:, so its directory\'s name): model name "shared" is also the name of models/a/triton.yaml:2:1 (name:); ' +
+        'model names are unique in a workspace (they are the project and the repository directory): rename one with name:',
+    });
+    // The other models still make their projects.
+    expect(error?.partialResults.map(([file]) => file)).toEqual(['models/c/triton.yaml']);
+  });
+});

@@ -1,9 +1,9 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { DEFAULT_REPOSITORY } from '../../lib/layout';
 import { buildModel } from '../../lib/repository/build-model';
-import { runForProject } from '../run-for-project';
+import { runForProject, type CommonOptions } from '../run-for-project';
 
-export interface BuildExecutorOptions {
+export interface BuildExecutorOptions extends CommonOptions {
   repository?: string;
 }
 
@@ -11,5 +11,5 @@ export interface BuildExecutorOptions {
 export default async function buildExecutor(options: BuildExecutorOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   return runForProject(context, 'build', async (project) => {
     await buildModel({ ...project, repository: options.repository ?? DEFAULT_REPOSITORY });
-  });
+  }, options);
 }

@@ -7,9 +7,9 @@ import { buildEngines } from '../../lib/builder/engines';
 import { UserError } from '../../lib/errors';
 import { engineDir, exportDir } from '../../lib/layout';
 import { readOnnxSignature } from '../../lib/onnx';
-import { runForProject } from '../run-for-project';
+import { runForProject, type CommonOptions } from '../run-for-project';
 
-export interface EngineExecutorOptions {
+export interface EngineExecutorOptions extends CommonOptions {
   /** The plugin's `engineCache` option; env NX_TRITON_ENGINE_CACHE overrides it. */
   engineCache?: string;
 }
@@ -43,5 +43,5 @@ export default async function engineExecutor(options: EngineExecutorOptions, con
       engineCache: options.engineCache,
       log: project.log,
     });
-  });
+  }, options);
 }

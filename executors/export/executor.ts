@@ -1,9 +1,9 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { loadWorkspaceSpec } from '../../lib/config/from-chain';
 import { runExport } from '../../lib/export';
-import { runForProject } from '../run-for-project';
+import { runForProject, type CommonOptions } from '../run-for-project';
 
-export interface ExportExecutorOptions {
+export interface ExportExecutorOptions extends CommonOptions {
   /** The plugin's `python` option; env NX_TRITON_PYTHON overrides it. */
   python?: string;
 }
@@ -13,5 +13,5 @@ export default async function exportExecutor(options: ExportExecutorOptions, con
   return runForProject(context, 'export', async ({ workspaceRoot, specFile, log }) => {
     const spec = loadWorkspaceSpec(workspaceRoot, specFile);
     await runExport({ spec, workspaceRoot, python: options.python, log });
-  });
+  }, options);
 }

@@ -141,7 +141,8 @@ describe('nx g nx-triton:import', () => {
     const ws = newWorkspace();
     await runImport(ws, { repositoryDir: repo, directory: 'serving/models' });
     const text = readFileSync(join(ws, 'serving/models/postprocess/triton.yaml'), 'utf8');
-    expect(text).toBe(`# Imported by nx-triton from ${repo}/postprocess/config.pbtxt
+    expect(text).toBe(`# yaml-language-server: $schema=../../../node_modules/nx-triton/schemas/triton.schema.json
+# Imported by nx-triton from ${repo}/postprocess/config.pbtxt
 
 backend: python
 max_batch_size: 8
@@ -194,7 +195,7 @@ export: {file: model.py}
     rmSync(join(ws, 'legacy-repo/classifier'), { recursive: true });
     const lines = await runImport(ws, { repositoryDir: 'legacy-repo' });
     expect(lines).toContain('WARN nx-triton: legacy-repo/not_a_model: no config.pbtxt, skipped (Triton may auto-complete its config, but an import needs it written down)');
-    expect(readFileSync(join(ws, 'models/torch_linear/triton.yaml'), 'utf8')).toMatch(/^# Imported by nx-triton from legacy-repo\/torch_linear\/config.pbtxt\n/);
+    expect(readFileSync(join(ws, 'models/torch_linear/triton.yaml'), 'utf8')).toMatch(/^# yaml-language-server: \$schema=\.\.\/\.\.\/node_modules\/nx-triton\/schemas\/triton\.schema\.json\n# Imported by nx-triton from legacy-repo\/torch_linear\/config.pbtxt\n/);
     expect(Object.keys(CONFIGS).filter((n) => n !== 'classifier').every((n) => existsSync(join(ws, 'models', n, 'triton.yaml')))).toBe(true);
   });
 });

@@ -1,6 +1,7 @@
 import { isAbsolute, join, posix, resolve } from 'node:path';
 import { getProjects, globAsync, logger, type GeneratorCallback, type Tree } from '@nx/devkit';
 import { assertNoClashes, planImport, readRepository, summarizeImport, writeImportedFiles } from '../../lib/import';
+import { schemaModeline } from '../../lib/schema/modeline';
 import { readSpecSummary } from '../../lib/spec/summary';
 
 export interface ImportGeneratorSchema {
@@ -34,7 +35,7 @@ export async function importGenerator(tree: Tree, schema: ImportGeneratorSchema)
   const listing = readRepository(root, schema.repositoryDir);
   const plan = planImport(listing, { directory: schema.directory });
   assertNoClashes(plan, { names: await takenNames(tree), exists: (path) => directoryTaken(tree, path) });
-  for (const model of plan.models) tree.write(`${model.projectDir}/triton.yaml`, model.yaml);
+  for (const model of plan.models) tree.write(`${model.projectDir}/triton.yaml`, schemaModeline(model.projectDir) + model.yaml);
   for (const warning of plan.warnings) logger.warn(`nx-triton: ${warning}`);
   return async () => {
     await writeImportedFiles(tree.root, plan);

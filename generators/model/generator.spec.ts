@@ -212,4 +212,56 @@ describe('model generator', () => {
       }
     }
   });
+
+  it('--dynamicBatching and --preferredBatchSize set dynamic_batching', async () => {
+    await generate({ name: 'a', maxBatchSize: 64, preferredBatchSize: [8, 16] });
+    expect(read('models/a/triton.yaml')).toContain('\ndynamic_batching: { preferred_batch_size: [8, 16] }\n');
+    expect(spec('models/a').config.dynamic_batching).toEqual({ preferred_batch_size: [8, 16] });
+
+    // The CLI hands a repeated or comma-separated option over as strings.
+    await generate({ name: 'b', maxBatchSize: 32, preferredBatchSize: '4,32', dynamicBatching: true });
+    expect(spec('models/b').config.dynamic_batching).toEqual({ preferred_batch_size: [4, 32] });
+
+    await generate({ name: 'c', maxBatchSize: 8, dynamicBatching: false });
+    expect(spec('models/c').config.dynamic_batching).toBeUndefined();
+    expect(read('models/c/triton.yaml')).toContain('\n# dynamic_batching: {}\n');
+
+    await generate({ name: 'd', maxBatchSize: 8, dynamicBatching: true });
+    expect(spec('models/d').config.dynamic_batching).toEqual({});
+
+    await expect(generate({ name: 'x', preferredBatchSize: [8] })).rejects.toThrow(
+      '--preferredBatchSize 8: exceeds --maxBatchSize 0 (Triton forms batches up to max_batch_size)',
+    );
+    await expect(generate({ name: 'x', maxBatchSize: 8, preferredBatchSize: [16] })).rejects.toThrow('--preferredBatchSize 16: exceeds --maxBatchSize 8');
+    await expect(generate({ name: 'x', maxBatchSize: 8, preferredBatchSize: ['0'] })).rejects.toThrow('--preferredBatchSize "0": must be a positive integer');
+    await expect(generate({ name: 'x', maxBatchSize: 8, preferredBatchSize: [4, 4] })).rejects.toThrow('--preferredBatchSize 4: listed twice');
+    await expect(generate({ name: 'x', dynamicBatching: true })).rejects.toThrow(
+      '--dynamicBatching: needs --maxBatchSize > 0 (Triton batches only models with max_batch_size > 0)',
+    );
+    await expect(generate({ name: 'x', maxBatchSize: 8, dynamicBatching: false, preferredBatchSize: [4] })).rejects.toThrow(
+      '--preferredBatchSize: sets sizes for the dynamic batcher, which --dynamicBatching=false turns off',
+    );
+    expect(tree.exists('models/x')).toBe(false);
+  });
+
+  it('--from refuses a model that makes no ONNX file', async () => {
+    await generate({ name: 'ts', platform: 'pytorch_libtorch', maxBatchSize: 8 });
+    await generate({ name: 'py', platform: 'python' });
+    await expect(generate({ name: 'x', from: 'ts' })).rejects.toThrow(
+      '--from: ts (models/ts/triton.yaml) is a pytorch_libtorch model and makes no ONNX file; --from builds a TensorRT engine from an ONNX model (platform: onnxruntime_onnx)',
+    );
+    await expect(generate({ name: 'x', from: 'py' })).rejects.toThrow('--from: py (models/py/triton.yaml) is a backend python model and makes no ONNX file');
+    expect(tree.exists('models/x')).toBe(false);
+  });
+
+  it('a TorchScript model exported by export.torch leaves its I/O to the traced module', async () => {
+    await generate({ name: 'ts', platform: 'pytorch_libtorch', maxBatchSize: 8 });
+    const text = read('models/ts/triton.yaml');
+    expect(text).toContain('# Inputs and outputs are read from the traced module when omitted (names from input_shapes and output_names).\n# input:');
+    expect(text).not.toContain('needs its inputs and outputs listed');
+    expect(spec('models/ts').config.input).toBeUndefined();
+
+    await generate({ name: 'tsf', platform: 'pytorch_libtorch', source: 'file', maxBatchSize: 8 });
+    expect(read('models/tsf/triton.yaml')).toContain('# A TorchScript file carries no tensor names or types: it needs its inputs and outputs listed.\ninput:');
+  });
 });

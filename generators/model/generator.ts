@@ -3,7 +3,8 @@ import { formatFiles, generateFiles, getProjects, globAsync, logger, readNxJson,
 import { UserError } from '../../lib/errors';
 import { DEFAULT_REPOSITORY, modelFilename } from '../../lib/layout';
 import { packageRoot } from '../../lib/package-root';
-import { readSpecSummary } from '../../lib/spec/summary';
+import { schemaModeline } from '../../lib/schema/modeline';
+import { readSpecSummary, type SpecSummary } from '../../lib/spec/summary';
 import { normalizeModelOptions, type ModelGeneratorSchema, type ModelOptions, type Platform, type Source } from './options';
 
 export type { ModelGeneratorSchema } from './options';
@@ -19,14 +20,34 @@ interface IoTensor {
   dims: number[];
 }
 
+/** Every triton.yaml model of the workspace, by name: its file and summary. */
+async function workspaceModels(tree: Tree): Promise<Map<string, { file: string; summary: SpecSummary }>> {
+  const models = new Map<string, { file: string; summary: SpecSummary }>();
+  for (const file of await globAsync(tree, ['**/triton.yaml'])) {
+    const summary = readSpecSummary(tree.read(file, 'utf8') ?? '', join(tree.root, posix.dirname(file)));
+    models.set(summary.name, { file, summary });
+  }
+  return models;
+}
+
 /** Names of every project and every triton.yaml model in the workspace. */
 async function takenNames(tree: Tree): Promise<Set<string>> {
-  const names = new Set(getProjects(tree).keys());
-  for (const file of await globAsync(tree, ['**/triton.yaml'])) {
-    const text = tree.read(file, 'utf8') ?? '';
-    names.add(readSpecSummary(text, join(tree.root, posix.dirname(file))).name);
+  return new Set([...getProjects(tree).keys(), ...(await workspaceModels(tree)).keys()]);
+}
+
+/** `--from` takes the ONNX file another model project makes: it must be an ONNX model. */
+async function checkFromModel(tree: Tree, from: string): Promise<void> {
+  const model = (await workspaceModels(tree)).get(from);
+  if (!model) throw new UserError(`--from: no model named ${JSON.stringify(from)} in the workspace`);
+  const { platform, backend } = model.summary;
+  const onnx = platform === 'onnxruntime_onnx' || (platform === undefined && backend === 'onnxruntime');
+  if (!onnx) {
+    const what = platform ?? (backend ? `backend ${backend}` : 'platform-less');
+    throw new UserError(
+      `--from: ${from} (${model.file}) is a ${what} model and makes no ONNX file; ` +
+        '--from builds a TensorRT engine from an ONNX model (platform: onnxruntime_onnx)',
+    );
   }
-  return names;
 }
 
 function directoryTaken(tree: Tree, directory: string): boolean {
@@ -60,7 +81,7 @@ function defaultSource(options: ModelOptions): Source | undefined {
 }
 
 /** What the scaffold lists under input/output, and whether Triton needs it listed. */
-function ioFor(platform: Platform, batched: boolean): { io: IoTensor[]; ioRequired: boolean } {
+function ioFor(platform: Platform, batched: boolean, source: Source | undefined): { io: IoTensor[]; ioRequired: boolean } {
   const dims = (n: number) => (batched ? [n] : [-1, n]);
   if (platform === 'python' || platform === 'ensemble') {
     const io: IoTensor[] = [
@@ -73,8 +94,9 @@ function ioFor(platform: Platform, batched: boolean): { io: IoTensor[]; ioRequir
     { section: 'input', name: 'input', dataType: 'fp32', dims: dims(INPUT_SIZE) },
     { section: 'output', name: 'output', dataType: 'fp32', dims: dims(OUTPUT_SIZE) },
   ];
-  // TorchScript carries no tensor names or types: a libtorch model lists them.
-  return { io, ioRequired: platform === 'pytorch_libtorch' };
+  // TorchScript carries no tensor names or types: a libtorch model lists them, unless export.torch
+  // traces it (the export then reads them from the module: names from input_shapes/output_names).
+  return { io, ioRequired: platform === 'pytorch_libtorch' && source !== 'torch' };
 }
 
 function repositoryOption(tree: Tree): string {
@@ -89,10 +111,7 @@ function repositoryOption(tree: Tree): string {
 
 export async function modelGenerator(tree: Tree, schema: ModelGeneratorSchema): Promise<GeneratorCallback> {
   const options = normalizeModelOptions(schema);
-  if (options.from) {
-    const known = await takenNames(tree);
-    if (!known.has(options.from)) throw new UserError(`--from: no model named ${JSON.stringify(options.from)} in the workspace`);
-  }
+  if (options.from) await checkFromModel(tree, options.from);
   const { name, directory } = await placeModel(tree, options);
   const source = defaultSource(options);
   const backend = options.platform === 'python' ? 'python' : undefined;
@@ -102,6 +121,7 @@ export async function modelGenerator(tree: Tree, schema: ModelGeneratorSchema): 
       : modelFilename(backend ? { backend } : { platform: options.platform }) ?? 'model.onnx';
 
   const substitutions = {
+    schemaLine: schemaModeline(directory).trimEnd(),
     name,
     declareName: posix.basename(directory) !== name,
     repository: repositoryOption(tree),
@@ -115,7 +135,9 @@ export async function modelGenerator(tree: Tree, schema: ModelGeneratorSchema): 
     inputSize: INPUT_SIZE,
     outputSize: OUTPUT_SIZE,
     // A `from:` model inherits the I/O of its source model.
-    ...(options.from ? { io: [], ioRequired: false } : ioFor(options.platform, (options.maxBatchSize ?? 0) > 0)),
+    dynamicBatching: options.dynamicBatching,
+    preferredBatchSizes: options.preferredBatchSizes,
+    ...(options.from ? { io: [], ioRequired: false } : ioFor(options.platform, (options.maxBatchSize ?? 0) > 0, source)),
   };
   const templates = join(packageRoot(), 'generators', 'model', 'files');
   generateFiles(tree, join(templates, 'spec'), directory, substitutions);

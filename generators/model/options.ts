@@ -18,6 +18,10 @@ export interface ModelGeneratorSchema {
   instanceGroup?: string[] | string;
   from?: string;
   source?: Source;
+  /** dynamic_batching on (default: on when maxBatchSize > 0). */
+  dynamicBatching?: boolean;
+  /** dynamic_batching.preferred_batch_size; a single string may hold several, comma-separated. */
+  preferredBatchSize?: Array<number | string> | number | string;
   force?: boolean;
   skipFormat?: boolean;
 }
@@ -36,6 +40,9 @@ export interface ModelOptions {
   instanceGroups: InstanceGroup[];
   from?: string;
   source?: Source;
+  /** Whether the scaffold turns the dynamic batcher on, and its preferred batch sizes. */
+  dynamicBatching: boolean;
+  preferredBatchSizes: number[];
   force: boolean;
   skipFormat: boolean;
 }
@@ -89,6 +96,32 @@ export function checkName(name: string): void {
   if (problem) fail(`Invalid model name: ${problem}`);
 }
 
+function preferredBatchSizes(value: ModelGeneratorSchema['preferredBatchSize'], maxBatchSize: number | undefined): number[] {
+  if (value === undefined) return [];
+  const entries = (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(',')).map((e) => e.trim()).filter((e) => e !== '');
+  const sizes: number[] = [];
+  for (const entry of entries) {
+    const size = Number(entry);
+    if (!/^[0-9]+$/.test(entry) || size < 1 || !Number.isSafeInteger(size)) fail(`--preferredBatchSize ${JSON.stringify(entry)}: must be a positive integer`);
+    // Triton: "dynamic batching preferred size must be <= max batch size" (lib/repository/rules/batching.ts).
+    if (size > (maxBatchSize ?? 0)) {
+      fail(`--preferredBatchSize ${size}: exceeds --maxBatchSize ${maxBatchSize ?? 0} (Triton forms batches up to max_batch_size)`);
+    }
+    if (sizes.includes(size)) fail(`--preferredBatchSize ${size}: listed twice`);
+    sizes.push(size);
+  }
+  return sizes;
+}
+
+function dynamicBatching(schema: ModelGeneratorSchema, platform: Platform, preferred: number[]): boolean {
+  const batched = (schema.maxBatchSize ?? 0) > 0;
+  if (schema.dynamicBatching === undefined) return batched && platform !== 'ensemble';
+  if (schema.dynamicBatching && platform === 'ensemble') fail('--dynamicBatching: an ensemble has no batcher of its own (its steps do)');
+  if (schema.dynamicBatching && !batched) fail('--dynamicBatching: needs --maxBatchSize > 0 (Triton batches only models with max_batch_size > 0)');
+  if (!schema.dynamicBatching && preferred.length > 0) fail('--preferredBatchSize: sets sizes for the dynamic batcher, which --dynamicBatching=false turns off');
+  return schema.dynamicBatching;
+}
+
 export function normalizeModelOptions(schema: ModelGeneratorSchema): ModelOptions {
   const name = typeof schema.name === 'string' ? schema.name : '';
   checkName(name);
@@ -111,6 +144,8 @@ export function normalizeModelOptions(schema: ModelGeneratorSchema): ModelOption
   if (maxBatchSize !== undefined && (!Number.isSafeInteger(maxBatchSize) || maxBatchSize < 0)) {
     fail(`--maxBatchSize: must be an integer >= 0 (got ${JSON.stringify(maxBatchSize)})`);
   }
+  const preferred = preferredBatchSizes(schema.preferredBatchSize, maxBatchSize);
+  if (platform === 'ensemble' && preferred.length > 0) fail('--preferredBatchSize: an ensemble has no batcher of its own (its steps do)');
   return {
     name,
     directory: schema.directory ? normalizeDirectory(schema.directory) : undefined,
@@ -119,6 +154,8 @@ export function normalizeModelOptions(schema: ModelGeneratorSchema): ModelOption
     instanceGroups: groups,
     from,
     source,
+    dynamicBatching: dynamicBatching(schema, platform, preferred) || preferred.length > 0,
+    preferredBatchSizes: preferred,
     force: schema.force === true,
     skipFormat: schema.skipFormat === true,
   };

@@ -7,6 +7,7 @@ import type { ModelConfig, ModelSpec } from '../types';
 import { checkMessage } from './check-config';
 import { describe, isMap, isNull, SpecContext, WalkAborted } from './context';
 import { checkModelName } from './model-name';
+import { unknownPlatformMessage } from './platform';
 import { checkPluginKeys, PLUGIN_KEYS } from './plugin-keys';
 import { decodeSpec, MAX_SPEC_BYTES, parseYaml } from './yaml-source';
 
@@ -118,6 +119,8 @@ function checkCrossKeys(
   plugin: Map<string, { node: Node | null; path: string }>,
   from: string | undefined,
 ): void {
+  const platformProblem = unknownPlatformMessage(config.platform, config.backend);
+  if (platformProblem) ctx.error('platform', platformProblem);
   const hasExport = plugin.has('export');
   const hasFrom = plugin.has('from');
   if (hasExport && hasFrom) ctx.error('from', 'export and from cannot both be set: the model file comes from one or the other');

@@ -64,6 +64,23 @@ export function expectStringList(ctx: SpecContext, node: Node | null, path: stri
   return ok ? out : undefined;
 }
 
+type KeySink = (path: string, keys: readonly string[]) => void;
+let keySink: KeySink | undefined;
+
+/**
+ * Runs `fn` with the keys of every fixed-key map that `checkKeys` walks reported to `sink`: this is
+ * how the JSON Schema generator (lib/schema) learns the plugin keys from the checker itself.
+ */
+export function withKeySink<T>(sink: KeySink, fn: () => T): T {
+  const previous = keySink;
+  keySink = sink;
+  try {
+    return fn();
+  } finally {
+    keySink = previous;
+  }
+}
+
 /**
  * Walks a map whose keys are fixed: each known key goes to its handler, unknown keys
  * are reported with a suggestion.
@@ -76,6 +93,7 @@ export function checkKeys(
 ): boolean {
   if (!expectMap(ctx, node, path)) return false;
   const known = Object.keys(handlers);
+  keySink?.(path, known);
   for (const entry of ctx.entries(node, path)) {
     const handler = Object.prototype.hasOwnProperty.call(handlers, entry.key) ? handlers[entry.key] : undefined;
     if (handler) handler(entry.value, entry.path);
