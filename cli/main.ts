@@ -20,6 +20,10 @@ const verbs: Record<string, { summary: string; load: () => Verb }> = {
     summary: 'builder [--host 127.0.0.1] [--port 8000] [--jobs N] ...   run a remote TensorRT engine builder',
     load: () => require('./builder') as Verb,
   },
+  serve: {
+    summary: 'serve <repository> [--model NAME]... [--http-port N] [--tritonserver PATH]   run tritonserver on a repository until Ctrl-C',
+    load: () => require('./serve') as Verb,
+  },
   inspect: { summary: 'inspect <model.onnx> [--json]   print an ONNX model\'s inputs and outputs', load: () => require('./inspect') as Verb },
 };
 
