@@ -1,6 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { distPath, ensureDist } from '../test/dist';
@@ -98,6 +99,19 @@ describe('nx-triton serve (arguments)', () => {
     expect((await cli()).err).toMatch(/^nx-triton serve: expected one repository directory, got 0\n/);
     expect((await cli(repo, '--frobnicate')).err).toMatch(/^nx-triton serve: Unknown option '--frobnicate'/);
     expect(await cli(repo, '--http-port', 'eighty')).toEqual({ code: 1, out: '', err: 'nx-triton serve: --http-port must be a port number from 0 to 65535 (got "eighty")\n' });
+    const taken = createServer();
+    await new Promise<void>((ok) => taken.listen(0, '127.0.0.1', () => ok()));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      // Were another server ready on the port, the readiness poll would take its answer for ours.
+      expect(await cli(repo, '--http-port', String(port))).toEqual({
+        code: 1,
+        out: '',
+        err: `nx-triton serve: port ${port} (HTTP) on 127.0.0.1 is already in use; choose another one\n`,
+      });
+    } finally {
+      taken.close();
+    }
     expect((await cli(repo, '--model', 'nope')).err).toBe(`nx-triton: model nope is not in the repository ${repo} (no ${join(repo, 'nope', 'config.pbtxt')}; build it first)\n`);
   });
 });

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { UserError } from '../errors';
 import { startTritonServer, type RunningTriton, type StartOptions } from './server';
 
@@ -41,6 +42,28 @@ export function describeServer(server: RunningTriton, models: string[] | '*'): s
   ];
 }
 
+/** Triton's own default is 30 s per model at most, but a large model may load for minutes (Nx's readyWhen waits 10). */
+const READY_TIMEOUT_MS = 600_000;
+
+/**
+ * A port given by the user must be free before Triton starts: were another server ready on it,
+ * the readiness poll would take that server's answer for ours.
+ */
+export async function checkPortFree(port: number, what: string): Promise<void> {
+  if (!port) return;
+  await new Promise<void>((ok, fail) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) =>
+      fail(
+        err.code === 'EADDRINUSE'
+          ? new UserError(`nx-triton serve: port ${port} (${what}) on 127.0.0.1 is already in use; choose another one`)
+          : new UserError(`nx-triton serve: cannot listen on 127.0.0.1:${port} (${what}): ${err.message}`),
+      ),
+    );
+    probe.listen(port, '127.0.0.1', () => probe.close(() => ok()));
+  });
+}
+
 /**
  * Starts Triton on the repository, prints where it listens, streams its log, and stops it on
  * SIGINT/SIGTERM (or `until`), also while it is still loading. Resolves when the server is down;
@@ -57,9 +80,12 @@ export async function serveUntilStopped(options: ServeOptions, io: ServeIo): Pro
     abort.abort();
   });
   try {
+    await checkPortFree(options.httpPort ?? 0, 'HTTP');
+    await checkPortFree(options.grpcPort ?? 0, 'gRPC');
+    await checkPortFree(options.metricsPort ?? 0, 'metrics');
     let server: RunningTriton;
     try {
-      server = await startTritonServer({ ...options, onLog: io.log, abort: abort.signal });
+      server = await startTritonServer({ readyTimeoutMs: READY_TIMEOUT_MS, ...options, onLog: io.log, abort: abort.signal });
     } catch (err) {
       if (stoppedBy) return;
       throw err;
