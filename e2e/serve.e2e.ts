@@ -121,7 +121,7 @@ describe('nx run <model>:serve in a fresh workspace', () => {
     await Promise.race([exited, new Promise((r) => setTimeout(r, 60_000))]);
     expect(gone, out).toBe(true);
     await until('no server left', () => processesWith(repository).length === 0, 30_000);
-    expect(processesWith('triton_python_backend_stub').filter((l) => l.includes(ws.root))).toEqual([]);
+    // That covers the python backend's stubs: their command lines name their model.py in the repository.
     expect(await isReady(url)).toBe(false);
   }, 400_000);
 
