@@ -155,3 +155,25 @@ describe('nx run <model>:serve in a fresh workspace', () => {
     expect(await isReady(`http://127.0.0.1:${port}`)).toBe(false);
   }, 400_000);
 });
+
+// nx 22 and 23 know continuous targets but not readyWhen: the target comes without it.
+describe.each(['22.6.1', '23.3.2'])('the serve target with nx %s', (nxVersion) => {
+  let ws: Workspace;
+  beforeAll(() => {
+    ws = createWorkspace({ nxVersion });
+    const init = ws.nx(['g', 'nx-triton:init']);
+    if (init.code !== 0) throw new Error(init.out);
+    mkdirSync(join(ws.root, 'models/add_one'), { recursive: true });
+    writeFileSync(join(ws.root, 'models/add_one/triton.yaml'), FILES['models/add_one/triton.yaml']);
+    writeFileSync(join(ws.root, 'models/add_one/model.py'), ADD_ONE);
+  });
+  afterAll(() => ws?.remove());
+
+  it('is continuous and not cached, with no readyWhen', () => {
+    const r = ws.nx(['show', 'project', 'add_one', '--json']);
+    expect(r.code, r.out).toBe(0);
+    const serve = JSON.parse(r.out.slice(r.out.indexOf('{'))).targets.serve;
+    expect(serve).toMatchObject({ executor: 'nx-triton:serve', continuous: true, cache: false, dependsOn: ['build', { target: 'build', dependencies: true }] });
+    expect(serve).not.toHaveProperty('readyWhen');
+  });
+});
