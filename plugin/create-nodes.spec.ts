@@ -94,7 +94,7 @@ function buildTarget(name: string, technologies: string[], own: string[], reposi
 function serveTarget(name: string, technologies: string[], options: Record<string, unknown> = {}, build = 'build') {
   return {
     executor: 'nx-triton:serve',
-    options: { repository: 'dist/model-repository', python: 'python3', ...options },
+    options: { repository: 'dist/model-repository', ...options },
     continuous: true,
     cache: false,
     dependsOn: [build, { target: build, dependencies: true }],
@@ -255,7 +255,7 @@ describe('createNodes', () => {
       onnx: exportTarget('custom', tech, options.python, runtime),
       trt: { ...engineTarget('custom', ['onnx']), metadata: { ...engineTarget('custom', ['onnx']).metadata, technologies: tech } },
       'triton-build': buildTarget('custom', tech, ['onnx', 'trt'], 'out/repo', { build: 'triton-build', export: 'onnx' }),
-      serve: serveTarget('custom', tech, { repository: 'out/repo', python: options.python }, 'triton-build'),
+      serve: serveTarget('custom', tech, { repository: 'out/repo' }, 'triton-build'),
     });
   });
 

@@ -24,7 +24,7 @@ export interface NormalizedPluginOptions {
   engineCache?: string;
   /** Nx 24+ hashes gitignored files named by `{ fileset, includeIgnored: true }` (22/23 know no such input). */
   includeIgnored: boolean;
-  /** Passed to the serve executor when set. */
+  /** The serve executor reads it from nx.json itself (see plugin/targets.ts serveTarget). */
   tritonserver?: string;
   /** Nx 24+ knows `readyWhen` on continuous targets (the `serve` target's readiness probe). */
   readyWhen: boolean;

@@ -162,11 +162,9 @@ export const SERVE_READY_URL = 'http://127.0.0.1:{options.httpPort ?? 8000}/v2/h
 function serveTarget(summary: SpecSummary, options: NormalizedPluginOptions): TargetConfiguration {
   return {
     executor: 'nx-triton:serve',
-    options: {
-      repository: options.repository,
-      python: options.python,
-      ...(options.tritonserver === undefined ? {} : { tritonserver: options.tritonserver }),
-    },
+    // The build's own option only: every target's options are in the hash of all the project's
+    // tasks, so `python` and `tritonserver` are read from nx.json by the executor when it runs.
+    options: { repository: options.repository },
     continuous: true,
     cache: false,
     // This model's entry and those of the models it needs (ensemble members, `from:` sources).

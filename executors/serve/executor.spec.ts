@@ -13,14 +13,14 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(ws, { recursive: true, force: true }));
 
-function context(projectName: string) {
+function context(projectName: string, nxJsonConfiguration: Record<string, unknown> = {}) {
   return {
     root: ws,
     cwd: ws,
     isVerbose: false,
     projectName,
     projectsConfigurations: { version: 2, projects: { pipe: { root: 'models/pipe' } } },
-    nxJsonConfiguration: {},
+    nxJsonConfiguration,
     projectGraph: { nodes: {}, dependencies: {} },
   } as unknown as Parameters<typeof serveExecutor>[1];
 }
@@ -60,5 +60,28 @@ describe('serve executor', () => {
       success: false,
       err: 'nx-triton: serve: option httpPort must be a port number from 0 to 65535 (got 70000)',
     });
+  });
+
+  it('takes tritonserver from the plugin options in nx.json, then from its own options; NX_TRITON_SERVER overrides both', async () => {
+    mkdirSync(join(ws, 'dist', 'model-repository', 'pipe'), { recursive: true });
+    writeFileSync(join(ws, 'dist', 'model-repository', 'pipe', 'config.pbtxt'), 'name: "pipe"\nbackend: "python"\n');
+    const nxJson = { plugins: ['some-other-plugin', { plugin: 'nx-triton', options: { tritonserver: 'bin/plugin-tritonserver' } }] };
+    const saved = process.env.NX_TRITON_SERVER;
+    delete process.env.NX_TRITON_SERVER;
+    try {
+      expect((await printedError(() => serveExecutor({ httpPort: 0 }, context('pipe', nxJson)))).err).toBe(
+        `nx-triton: tritonserver "${join(ws, 'bin/plugin-tritonserver')}" (from option) is not an executable file`,
+      );
+      expect((await printedError(() => serveExecutor({ httpPort: 0, tritonserver: '/opt/own/tritonserver' }, context('pipe', nxJson)))).err).toBe(
+        'nx-triton: tritonserver "/opt/own/tritonserver" (from option) is not an executable file',
+      );
+      process.env.NX_TRITON_SERVER = '/opt/env/tritonserver';
+      expect((await printedError(() => serveExecutor({ httpPort: 0, tritonserver: '/opt/own/tritonserver' }, context('pipe', nxJson)))).err).toBe(
+        'nx-triton: tritonserver "/opt/env/tritonserver" (from NX_TRITON_SERVER) is not an executable file',
+      );
+    } finally {
+      if (saved === undefined) delete process.env.NX_TRITON_SERVER;
+      else process.env.NX_TRITON_SERVER = saved;
+    }
   });
 });

@@ -13,15 +13,27 @@ export interface ServeExecutorOptions {
   /** 0 or absent: a free port. */
   grpcPort?: number;
   metricsPort?: number;
-  /** The plugin option `tritonserver`; env NX_TRITON_SERVER overrides it. */
+  /** Default: the plugin option `tritonserver` (nx.json); env NX_TRITON_SERVER overrides both. */
   tritonserver?: string;
-  /** The interpreter whose nvidia-pytriton bundle is used when no other server is found. */
+  /** The interpreter whose nvidia-pytriton bundle is used when no other server is found (default: the plugin option `python`). */
   python?: string;
   /** More models to load beside this one (and what they need). */
   models?: string[];
 }
 
 export const DEFAULT_HTTP_PORT = 8000;
+
+/** nx-triton's plugin options in nx.json (`"nx-triton"` or `{ "plugin": "nx-triton", "options": … }`). */
+export function pluginOptionsOf(context: ExecutorContext): Record<string, unknown> {
+  for (const entry of context.nxJsonConfiguration?.plugins ?? []) {
+    if (typeof entry === 'object' && entry && entry.plugin === 'nx-triton') return (entry.options ?? {}) as Record<string, unknown>;
+  }
+  return {};
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
 
 function port(value: unknown, key: string, fallback: number): number {
   if (value === undefined || value === null) return fallback;
@@ -39,6 +51,9 @@ export default async function serveExecutor(options: ServeExecutorOptions, conte
     const repository = resolve(project.workspaceRoot, options.repository ?? DEFAULT_REPOSITORY);
     const roots = [context.projectName as string, ...(options.models ?? [])];
     const models = modelsNeeded(repository, roots);
+    // The target's own options (project.json) first, then the plugin's (nx.json).
+    const plugin = pluginOptionsOf(context);
+    const tritonserver = options.tritonserver ?? text(plugin.tritonserver);
     await serveUntilStopped(
       {
         repository,
@@ -47,8 +62,8 @@ export default async function serveExecutor(options: ServeExecutorOptions, conte
         grpcPort: port(options.grpcPort, 'grpcPort', 0),
         metricsPort: port(options.metricsPort, 'metricsPort', 0),
         // NX_TRITON_SERVER overrides the plugin option (locateTritonServer prefers an option).
-        tritonserver: process.env.NX_TRITON_SERVER ? undefined : options.tritonserver,
-        python: options.python,
+        tritonserver: process.env.NX_TRITON_SERVER ? undefined : tritonserver,
+        python: options.python ?? text(plugin.python),
         cwd: project.workspaceRoot,
       },
       { info: (line) => logger.info(line), log: (line) => logger.info(line) },
