@@ -1,9 +1,9 @@
-// `npm run bench`: five benchmarks, each a ratio against a baseline measured in the same run.
+// `npm run bench`: the benchmarks below, each a ratio against a baseline measured in the same run.
 //   BENCH_RUNS=n   runs per measurement (default 5; the slow ones use fewer)
 //   BENCH_ONLY=1,3 run only these benchmarks
 //   BENCH_KEEP=1   keep bench/.work (generated models, workspaces) for the next run
 // Prints one table at the end and writes bench/results.json.
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchDir, fmtMs, log, remove, runs, workDir, ensureDir } from './lib/util.mjs';
@@ -14,6 +14,7 @@ const BENCHMARKS = [
   { id: '3', title: 'inspect a 1 GiB ONNX', load: () => import('./b3-inspect.mjs') },
   { id: '4', title: 'engine store hit for a 1 GiB ONNX', load: () => import('./b4-engine-hit.mjs') },
   { id: '5', title: 'cold build of a 2 GiB ONNX model', load: () => import('./b5-cold-build.mjs') },
+  { id: '7', title: 'side by side with hermes.quiver (MLP + resnet18)', load: () => import('./b7-vs-hermes.mjs') },
 ];
 
 function selected() {
@@ -65,7 +66,8 @@ async function main() {
     results: rows,
   };
   writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-  if (process.env.BENCH_KEEP !== '1') remove(workDir);
+  // bench/.work/venv (benchmark 7's Python) is kept: it takes minutes to make.
+  if (process.env.BENCH_KEEP !== '1') for (const entry of readdirSync(workDir)) if (entry !== 'venv') remove(join(workDir, entry));
   process.stdout.write(`\n${table(rows)}\n\ntotal ${results.seconds} s; results in bench/results.json\n`);
   if (rows.some((r) => r.error)) process.exitCode = 1;
 }

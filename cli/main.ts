@@ -21,6 +21,10 @@ const verbs: Record<string, { summary: string; load: () => Verb }> = {
     load: () => require('./builder') as Verb,
   },
   schema: { summary: 'schema   print the JSON Schema of triton.yaml (for editors)', load: () => require('./schema') as Verb },
+  serve: {
+    summary: 'serve <repository> [--model NAME]... [--http-port N] [--tritonserver PATH]   run tritonserver on a repository until Ctrl-C',
+    load: () => require('./serve') as Verb,
+  },
   inspect: { summary: 'inspect <model.onnx> [--json]   print an ONNX model\'s inputs and outputs', load: () => require('./inspect') as Verb },
 };
 

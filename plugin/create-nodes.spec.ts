@@ -91,6 +91,22 @@ function buildTarget(name: string, technologies: string[], own: string[], reposi
   };
 }
 
+function serveTarget(name: string, technologies: string[], options: Record<string, unknown> = {}, build = 'build') {
+  return {
+    executor: 'nx-triton:serve',
+    options: { repository: 'dist/model-repository', ...options },
+    continuous: true,
+    cache: false,
+    dependsOn: [build, { target: build, dependencies: true }],
+    readyWhen: { url: 'http://127.0.0.1:{options.httpPort ?? 8000}/v2/health/ready' },
+    metadata: {
+      description: `Serve ${name} (and the models it needs) with tritonserver on ${options.repository ?? 'dist/model-repository'}/ until Ctrl-C`,
+      technologies,
+      help: { command: 'npx nx-triton serve --help', example: { options: { httpPort: 8000 } } },
+    },
+  };
+}
+
 function engineTarget(name: string, dependsOn: unknown[], options: Record<string, unknown> = {}) {
   return {
     executor: 'nx-triton:engine',
@@ -130,7 +146,7 @@ describe('createNodes', () => {
       root: 'models/plain',
       projectType: 'library',
       metadata: { technologies: tech },
-      targets: { build: buildTarget('plain', tech, []) },
+      targets: { build: buildTarget('plain', tech, []), serve: serveTarget('plain', tech) },
     });
   });
 
@@ -142,7 +158,7 @@ describe('createNodes', () => {
       root: 'models/nn',
       projectType: 'library',
       metadata: { technologies: tech },
-      targets: { export: exportTarget('my_nn', tech), build: buildTarget('my_nn', tech, ['export']) },
+      targets: { export: exportTarget('my_nn', tech), build: buildTarget('my_nn', tech, ['export']), serve: serveTarget('my_nn', tech) },
     });
   });
 
@@ -157,6 +173,7 @@ describe('createNodes', () => {
       targets: {
         engine: engineTarget('nn_trt', [{ target: 'export', dependencies: true }]),
         build: buildTarget('nn_trt', tech, ['engine']),
+        serve: serveTarget('nn_trt', tech),
       },
     });
   });
@@ -169,6 +186,7 @@ describe('createNodes', () => {
       export: fileExportTarget('trt', tech, 'model.onnx'),
       engine: engineTarget('trt', ['export'], { engineCache: '/cache/engines' }),
       build: buildTarget('trt', tech, ['export', 'engine']),
+      serve: serveTarget('trt', tech),
     });
   });
 
@@ -186,7 +204,7 @@ describe('createNodes', () => {
       root: 'models/pipeline',
       projectType: 'library',
       metadata: { technologies: tech },
-      targets: { build: buildTarget('pipeline', tech, []) },
+      targets: { build: buildTarget('pipeline', tech, []), serve: serveTarget('pipeline', tech) },
     });
   });
 
@@ -204,12 +222,12 @@ describe('createNodes', () => {
       root: 'models/broken',
       projectType: 'library',
       metadata: { technologies: tech },
-      targets: { build: buildTarget('broken', tech, []) },
+      targets: { build: buildTarget('broken', tech, []), serve: serveTarget('broken', tech) },
     });
     expect(results.find(([f]) => f === 'models/list/triton.yaml')?.[1].projects?.['models/list']?.name).toBe('list');
     const badName = results.find(([f]) => f === 'models/bad_name/triton.yaml')?.[1].projects?.['models/bad_name'];
     expect(badName?.name).toBe('bad_name');
-    expect(Object.keys(badName?.targets ?? {})).toEqual(['export', 'build']);
+    expect(Object.keys(badName?.targets ?? {})).toEqual(['export', 'build', 'serve']);
   });
 
   it('does not stall on an alias bomb', async () => {
@@ -237,6 +255,7 @@ describe('createNodes', () => {
       onnx: exportTarget('custom', tech, options.python, runtime),
       trt: { ...engineTarget('custom', ['onnx']), metadata: { ...engineTarget('custom', ['onnx']).metadata, technologies: tech } },
       'triton-build': buildTarget('custom', tech, ['onnx', 'trt'], 'out/repo', { build: 'triton-build', export: 'onnx' }),
+      serve: serveTarget('custom', tech, { repository: 'out/repo' }, 'triton-build'),
     });
   });
 
@@ -245,6 +264,9 @@ describe('createNodes', () => {
       'nx-triton: plugin option "repository" must be a directory inside the workspace (got "../elsewhere")',
     );
     await expect(run({ 'm/triton.yaml': '{}' }, { exportTargetName: 'build' })).rejects.toThrow(/must differ/);
+    await expect(run({ 'm/triton.yaml': '{}' }, { buildTargetName: 'serve' })).rejects.toThrow(
+      'nx-triton: plugin options buildTargetName, exportTargetName and engineTargetName cannot be "serve" (the serve target\'s name)',
+    );
   });
 });
 

@@ -9,6 +9,8 @@ export interface TritonPluginOptions {
   engineTargetName?: string;
   python?: string;
   engineCache?: string;
+  /** The tritonserver binary of the `serve` target (env NX_TRITON_SERVER overrides it). */
+  tritonserver?: string;
 }
 
 export interface NormalizedPluginOptions {
@@ -22,6 +24,10 @@ export interface NormalizedPluginOptions {
   engineCache?: string;
   /** Nx 24+ hashes gitignored files named by `{ fileset, includeIgnored: true }` (22/23 know no such input). */
   includeIgnored: boolean;
+  /** The serve executor reads it from nx.json itself (see plugin/targets.ts serveTarget). */
+  tritonserver?: string;
+  /** Nx 24+ knows `readyWhen` on continuous targets (the `serve` target's readiness probe). */
+  readyWhen: boolean;
 }
 
 let nxMajor: number | undefined;
@@ -67,10 +73,16 @@ export function normalizeOptions(options: TritonPluginOptions | undefined, works
     engineTargetName: text(given, 'engineTargetName', 'engine'),
     python: text(given, 'python', 'python3'),
     includeIgnored: runningNxMajor() >= 24,
+    readyWhen: runningNxMajor() >= 24,
   };
   const engineCache = text(given, 'engineCache');
   if (engineCache !== undefined) normalized.engineCache = engineCache;
+  const tritonserver = text(given, 'tritonserver');
+  if (tritonserver !== undefined) normalized.tritonserver = tritonserver;
   const names = [normalized.buildTargetName, normalized.exportTargetName, normalized.engineTargetName];
+  if (names.includes('serve')) {
+    throw new Error(`nx-triton: plugin options buildTargetName, exportTargetName and engineTargetName cannot be "serve" (the serve target's name)`);
+  }
   if (new Set(names).size !== names.length) {
     throw new Error(`nx-triton: plugin options buildTargetName, exportTargetName and engineTargetName must differ (got ${names.join(', ')})`);
   }

@@ -33,7 +33,7 @@ describe('targets', () => {
     const options = normalizeOptions({}, '/ws');
     const project = buildProject('m/t', readSpecSummary('platform: tensorrt_plan\nfrom: x\n', '/ws/m/t'), options);
     expect(project.targets?.engine.options).toEqual({});
-    expect(Object.keys(project.targets ?? {})).toEqual(['engine', 'build']);
+    expect(Object.keys(project.targets ?? {})).toEqual(['engine', 'build', 'serve']);
   });
 });
 
@@ -68,5 +68,33 @@ describe('gitignored model files', () => {
   it('adds nothing on nx 22 and 23, which know no includeIgnored', () => {
     const old = buildProject('models/m', readSpecSummary(yaml, '/ws/models/m'), { ...options, includeIgnored: false });
     expect(JSON.stringify(old.targets)).not.toContain('includeIgnored');
+  });
+});
+
+describe('serve target', () => {
+  const options = normalizeOptions({ tritonserver: '/opt/tritonserver/bin/tritonserver' }, '/ws');
+  const yaml = 'platform: ensemble\nensemble_scheduling: { step: [ { model_name: pre, model_version: -1 } ] }\n';
+  const serve = buildProject('models/pipe', readSpecSummary(yaml, '/ws/models/pipe'), options).targets?.serve;
+
+  it('is continuous, never cached, and runs after this build and the builds of the models it needs', () => {
+    expect(serve).toMatchObject({
+      executor: 'nx-triton:serve',
+      continuous: true,
+      cache: false,
+      dependsOn: ['build', { target: 'build', dependencies: true }],
+    });
+    // Target options are hashed into every task of the project: the interpreter and the server
+    // binary, which no build depends on, are read from nx.json by the executor instead.
+    expect(serve?.options).toEqual({ repository: 'dist/model-repository' });
+    expect(serve).not.toHaveProperty('inputs');
+    expect(serve).not.toHaveProperty('outputs');
+  });
+
+  it('is ready when Triton answers /v2/health/ready on the task\'s httpPort (nx 24), and has no readyWhen on nx 22/23', () => {
+    expect(options.readyWhen).toBe(true); // this repository runs nx 24
+    expect(serve?.readyWhen).toEqual({ url: 'http://127.0.0.1:{options.httpPort ?? 8000}/v2/health/ready' });
+    const old = buildProject('models/pipe', readSpecSummary(yaml, '/ws/models/pipe'), { ...options, readyWhen: false }).targets?.serve;
+    expect(old?.continuous).toBe(true);
+    expect(old).not.toHaveProperty('readyWhen');
   });
 });

@@ -149,6 +149,35 @@ function buildTarget(summary: SpecSummary, options: NormalizedPluginOptions, own
   };
 }
 
+/** The continuous target that serves a model; its name is fixed (DESIGN). */
+export const SERVE_TARGET_NAME = 'serve';
+
+/**
+ * Nx 24's readiness probe of `serve`: Triton's readiness endpoint, on the port the task runs with
+ * (Triton's default 8000 unless `--httpPort` is given). `/v2/health/ready` answers 200 only once
+ * every model it was asked to load is ready (Triton's strict readiness).
+ */
+export const SERVE_READY_URL = 'http://127.0.0.1:{options.httpPort ?? 8000}/v2/health/ready';
+
+function serveTarget(summary: SpecSummary, options: NormalizedPluginOptions): TargetConfiguration {
+  return {
+    executor: 'nx-triton:serve',
+    // The build's own option only: every target's options are in the hash of all the project's
+    // tasks, so `python` and `tritonserver` are read from nx.json by the executor when it runs.
+    options: { repository: options.repository },
+    continuous: true,
+    cache: false,
+    // This model's entry and those of the models it needs (ensemble members, `from:` sources).
+    dependsOn: [options.buildTargetName, { target: options.buildTargetName, dependencies: true }],
+    ...(options.readyWhen ? { readyWhen: { url: SERVE_READY_URL } } : {}),
+    metadata: {
+      description: `Serve ${summary.name} (and the models it needs) with tritonserver on ${options.repository}/ until Ctrl-C`,
+      technologies: technologies(summary),
+      help: { command: 'npx nx-triton serve --help', example: { options: { httpPort: 8000 } } },
+    },
+  };
+}
+
 export function buildTargets(root: string, summary: SpecSummary, options: NormalizedPluginOptions): Record<string, TargetConfiguration> {
   const targets: Record<string, TargetConfiguration> = {};
   const own: string[] = [];
@@ -161,6 +190,7 @@ export function buildTargets(root: string, summary: SpecSummary, options: Normal
     own.push(options.engineTargetName);
   }
   targets[options.buildTargetName] = buildTarget(summary, options, own);
+  targets[SERVE_TARGET_NAME] = serveTarget(summary, options);
   return targets;
 }
 

@@ -29,6 +29,8 @@ export interface StartOptions extends LocateOptions {
   /** How long to wait for `/v2/health/ready` (default 120 s). */
   readyTimeoutMs?: number;
   extraArgs?: string[];
+  /** Aborting it stops the server, also while it is still starting (the start then rejects). */
+  abort?: AbortSignal;
 }
 
 export interface RunningTriton {
@@ -174,8 +176,14 @@ export async function startTritonServer(options: StartOptions): Promise<RunningT
       await exited;
     },
   };
+  options.abort?.addEventListener('abort', () => void server.stop(), { once: true });
+  if (options.abort?.aborted) void server.stop();
   const deadline = Date.now() + (options.readyTimeoutMs ?? 120_000);
   for (;;) {
+    if (options.abort?.aborted) {
+      await exited;
+      throw new UserError('nx-triton: tritonserver was stopped before it was ready');
+    }
     if (gone) {
       throw new UserError(`nx-triton: tritonserver (${binary.binary}) exited before it was ready; its last lines:\n${tail(lines, 15)}`);
     }

@@ -1,0 +1,73 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { UserError } from '../lib/errors';
+import { modelsNeeded } from '../lib/triton/closure';
+import { serveUntilStopped } from '../lib/triton/serve';
+import { processIo, type Io } from './args';
+
+const USAGE = `usage: nx-triton serve <repository> [--model NAME]... [--http-port N] [--grpc-port N] [--metrics-port N]
+                       [--tritonserver PATH] [--python PATH]
+Runs tritonserver on the repository (every model, or the --model ones and the models their
+ensembles need) on 127.0.0.1 until Ctrl-C. Ports default to 8000 (HTTP) and free ports (gRPC,
+metrics). The binary: --tritonserver, env NX_TRITON_SERVER, tritonserver on PATH, or the server
+bundled in nvidia-pytriton of --python (env NX_TRITON_PYTHON, default python3).`;
+
+function port(text: string | undefined, flag: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 65535) throw new UserError(`${flag} must be a port number from 0 to 65535 (got ${JSON.stringify(text)})`);
+  return n;
+}
+
+/** `nx-triton serve`: runs until SIGINT/SIGTERM; 0 when stopped so, 1 when the server failed. */
+export async function run(argv: string[], io: Io = processIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        model: { type: 'string', multiple: true },
+        'http-port': { type: 'string' },
+        'grpc-port': { type: 'string' },
+        'metrics-port': { type: 'string' },
+        tritonserver: { type: 'string' },
+        python: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    io.err(`nx-triton serve: ${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.out(`${USAGE}\n`);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    io.err(`nx-triton serve: expected one repository directory, got ${positionals.length}\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    const repository = resolve(positionals[0]);
+    const models = values.model?.length ? modelsNeeded(repository, values.model) : '*';
+    await serveUntilStopped(
+      {
+        repository,
+        models,
+        httpPort: port(values['http-port'], '--http-port', 8000),
+        grpcPort: port(values['grpc-port'], '--grpc-port', 0),
+        metricsPort: port(values['metrics-port'], '--metrics-port', 0),
+        tritonserver: values.tritonserver,
+        python: values.python,
+      },
+      { info: (line) => io.out(`${line}\n`), log: (line) => io.out(`${line}\n`) },
+    );
+    return 0;
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    io.err(`${err.message.startsWith('nx-triton') ? '' : 'nx-triton serve: '}${err.message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,179 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TritonClient } from '../lib/triton/client';
+import { freePort, isReady } from '../lib/triton/server';
+import { venvPython } from '../test/pythons';
+import { createWorkspace, nxEnv, type Workspace } from './workspace';
+
+// `nx run <model>:serve` in a fresh workspace with the packed tarball: the real tritonserver of
+// nvidia-pytriton (.venv) serves a python-backend model and an ensemble over it.
+
+const ADD_ONE = `import numpy as np
+import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    def execute(self, requests):
+        out = []
+        for request in requests:
+            x = pb_utils.get_input_tensor_by_name(request, "X").as_numpy()
+            out.append(pb_utils.InferenceResponse([pb_utils.Tensor("Y", (x + 1).astype(np.float32))]))
+        return out
+`;
+
+const FILES: Record<string, string> = {
+  'models/add_one/triton.yaml':
+    'backend: python\nmax_batch_size: 4\ninput: [{ name: X, data_type: fp32, dims: [2] }]\noutput: [{ name: Y, data_type: fp32, dims: [2] }]\n' +
+    'instance_group: [{ kind: cpu }]\nexport: { file: model.py }\n',
+  'models/add_one/model.py': ADD_ONE,
+  // pipe(IN) = add_one(add_one(IN)) = IN + 2
+  'models/pipe/triton.yaml':
+    'platform: ensemble\nmax_batch_size: 4\ninput: [{ name: IN, data_type: fp32, dims: [2] }]\noutput: [{ name: OUT, data_type: fp32, dims: [2] }]\n' +
+    'ensemble_scheduling:\n  step:\n' +
+    '    - { model_name: add_one, model_version: -1, input_map: { X: IN }, output_map: { Y: mid } }\n' +
+    '    - { model_name: add_one, model_version: -1, input_map: { X: mid }, output_map: { Y: OUT } }\n',
+  // An unrelated model in the same repository: serve leaves it unloaded.
+  'models/other/triton.yaml':
+    'backend: python\nmax_batch_size: 4\ninput: [{ name: X, data_type: fp32, dims: [2] }]\noutput: [{ name: Y, data_type: fp32, dims: [2] }]\n' +
+    'instance_group: [{ kind: cpu }]\nexport: { file: model.py }\n',
+  'models/other/model.py': ADD_ONE,
+};
+
+/** Lines of `ps` whose command line mentions `needle`. */
+function processesWith(needle: string): string[] {
+  return execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l.includes(needle) && !l.includes('ps -eo'));
+}
+
+async function until(what: string, check: () => Promise<boolean> | boolean, ms = 240_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('nx run <model>:serve in a fresh workspace', () => {
+  let ws: Workspace;
+  const env = { NX_TRITON_PYTHON: venvPython(), PATH: `${join(process.execPath, '..')}:/usr/bin:/bin` };
+
+  beforeAll(() => {
+    ws = createWorkspace();
+    const init = ws.nx(['g', 'nx-triton:init']);
+    if (init.code !== 0) throw new Error(init.out);
+    for (const [file, text] of Object.entries(FILES)) {
+      mkdirSync(join(ws.root, file, '..'), { recursive: true });
+      writeFileSync(join(ws.root, file), text);
+    }
+  });
+  afterAll(() => ws?.remove());
+
+  it('shows the serve target: continuous, not cached, after the builds, ready on /v2/health/ready', () => {
+    const r = ws.nx(['show', 'project', 'pipe', '--json']);
+    expect(r.code, r.out).toBe(0);
+    const serve = JSON.parse(r.out.slice(r.out.indexOf('{'))).targets.serve;
+    expect(serve).toMatchObject({
+      executor: 'nx-triton:serve',
+      continuous: true,
+      cache: false,
+      dependsOn: ['build', { target: 'build', dependencies: true }],
+      readyWhen: { url: 'http://127.0.0.1:{options.httpPort ?? 8000}/v2/health/ready' },
+    });
+  });
+
+  it('builds the ensemble and its member, serves just those, answers an inference and leaves nothing on SIGINT', async () => {
+    const port = await freePort();
+    const repository = join(ws.root, 'dist/model-repository');
+    // `other` is built too, so the repository holds a model that serving pipe must leave unloaded.
+    const other = ws.nx(['run', 'other:build'], env);
+    expect(other.code, other.out).toBe(0);
+    const nx = spawn(join(ws.root, 'node_modules/.bin/nx'), ['run', 'pipe:serve', `--httpPort=${port}`], {
+      cwd: ws.root,
+      env: { ...process.env, ...nxEnv, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    nx.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    nx.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((ok) => nx.on('exit', (code) => ok(code)));
+    let gone = false;
+    void exited.then(() => (gone = true));
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      await until('the server to be ready', async () => {
+        if (gone) throw new Error(`nx exited before the server was ready:\n${out}`);
+        return isReady(url);
+      });
+      const client = new TritonClient(url);
+      const [y] = await client.infer('pipe', [{ name: 'IN', shape: [2, 2], datatype: 'FP32', data: [1, 2, 3, 4.5] }]);
+      expect(y).toMatchObject({ name: 'OUT', datatype: 'FP32', shape: [2, 2], data: [3, 4, 5, 6.5] });
+      const states = Object.fromEntries((await client.index()).map((m) => [m.name, m.state ?? 'UNLOADED']));
+      expect(states).toEqual({ add_one: 'READY', other: 'UNLOADED', pipe: 'READY' });
+      expect(out).toContain(`nx-triton serve: tritonserver`);
+      expect(out).toContain('is ready, serving pipe, add_one');
+      expect(out).toContain(`  HTTP     ${url}  (ready: ${url}/v2/health/ready)`);
+    } finally {
+      nx.kill('SIGINT');
+    }
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 60_000))]);
+    expect(gone, out).toBe(true);
+    await until('no server left', () => processesWith(repository).length === 0, 30_000);
+    // That covers the python backend's stubs: their command lines name their model.py in the repository.
+    expect(await isReady(url)).toBe(false);
+  }, 400_000);
+
+  it('a task that waits for serve to be ready (readyWhen) infers, and nx stops the server when it is done', async () => {
+    const port = await freePort();
+    // The user's own settings beside the inferred target: a fixed port, and a smoke test that waits for readiness.
+    writeFileSync(join(ws.root, 'models/pipe/project.json'), JSON.stringify({ targets: { serve: { options: { httpPort: port } } } }));
+    mkdirSync(join(ws.root, 'smoke'), { recursive: true });
+    writeFileSync(
+      join(ws.root, 'smoke/infer.mjs'),
+      `const res = await fetch('http://127.0.0.1:${port}/v2/models/pipe/infer', { method: 'POST', body: JSON.stringify({ inputs: [{ name: 'IN', shape: [1, 2], datatype: 'FP32', data: [10, 20] }] }) });\n` +
+        `console.log('SMOKE ' + res.status + ' ' + JSON.stringify((await res.json()).outputs[0].data));\n`,
+    );
+    writeFileSync(
+      join(ws.root, 'smoke/project.json'),
+      JSON.stringify({
+        name: 'smoke',
+        targets: { infer: { command: 'node smoke/infer.mjs', dependsOn: [{ projects: ['pipe'], target: 'serve', waitFor: 'ready' }] } },
+      }),
+    );
+    const r = await new Promise<{ code: number | null; out: string }>((ok) => {
+      const child = spawn(join(ws.root, 'node_modules/.bin/nx'), ['run', 'smoke:infer'], { cwd: ws.root, env: { ...process.env, ...nxEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let text = '';
+      child.stdout.on('data', (c: Buffer) => (text += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (text += c.toString()));
+      child.on('exit', (code) => ok({ code, out: text }));
+    });
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('SMOKE 200 [12,22]');
+    await until('no server left', () => processesWith(join(ws.root, 'dist/model-repository')).length === 0, 30_000);
+    expect(await isReady(`http://127.0.0.1:${port}`)).toBe(false);
+  }, 400_000);
+});
+
+// nx 22 and 23 know continuous targets but not readyWhen: the target comes without it.
+describe.each(['22.6.1', '23.3.2'])('the serve target with nx %s', (nxVersion) => {
+  let ws: Workspace;
+  beforeAll(() => {
+    ws = createWorkspace({ nxVersion });
+    const init = ws.nx(['g', 'nx-triton:init']);
+    if (init.code !== 0) throw new Error(init.out);
+    mkdirSync(join(ws.root, 'models/add_one'), { recursive: true });
+    writeFileSync(join(ws.root, 'models/add_one/triton.yaml'), FILES['models/add_one/triton.yaml']);
+    writeFileSync(join(ws.root, 'models/add_one/model.py'), ADD_ONE);
+  });
+  afterAll(() => ws?.remove());
+
+  it('is continuous and not cached, with no readyWhen', () => {
+    const r = ws.nx(['show', 'project', 'add_one', '--json']);
+    expect(r.code, r.out).toBe(0);
+    const serve = JSON.parse(r.out.slice(r.out.indexOf('{'))).targets.serve;
+    expect(serve).toMatchObject({ executor: 'nx-triton:serve', continuous: true, cache: false, dependsOn: ['build', { target: 'build', dependencies: true }] });
+    expect(serve).not.toHaveProperty('readyWhen');
+  });
+});
