@@ -6,9 +6,10 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { exportDir } from '../layout';
 import type { ExportSpec, ModelConfig, ModelSpec } from '../types';
+import { TORCH1_PYTHON } from '../../test/pythons';
 import { runExport } from './index';
 
-const TORCH_PYTHON = '/usr/bin/python3';
+const TORCH_PYTHON = TORCH1_PYTHON;
 const roots: string[] = [];
 
 function workspace(): string {
@@ -96,8 +97,10 @@ describe('runExport: torch', () => {
     const lines: string[] = [];
     const { outputPath } = await runExport({ spec, workspaceRoot: root, python: TORCH_PYTHON, log: (l) => lines.push(l) });
     expect(outputPath).toBe(join(exportDir(root, 'mlp'), 'model.onnx'));
-    expect(readdirSync(exportDir(root, 'mlp'))).toEqual(['model.onnx']);
-    expect(lines.at(-1)).toMatch(/^export mlp: torch net:build \(onnx, torch [^)]+\) -> dist\/models\/mlp\/export\/model\.onnx \(\d+\.\d s\)$/);
+    expect(readdirSync(exportDir(root, 'mlp')).sort()).toEqual(['model.onnx', 'verify.json']);
+    expect(lines.at(-1)).toMatch(
+      /^export mlp: torch net:build \(onnx via torchscript, torch 1\.13[^;]*; verified at 2 input sizes, max abs err [0-9.e-]+\) -> dist\/models\/mlp\/export\/model\.onnx \(\d+\.\d s\)$/,
+    );
     expect(lines).toContain('  [mlp] building the model');
     const first = readFileSync(outputPath);
 
@@ -148,7 +151,7 @@ describe('runExport: torch', () => {
     const root = workspace();
     const message = await rejection(runExport({ spec: torchSpec(root, 'onnxruntime_onnx', 'net:broken'), workspaceRoot: root, python: TORCH_PYTHON }));
     const lines = message.split('\n');
-    expect(lines[0]).toBe('nx-triton: export.torch.model "net:broken" failed: RuntimeError: weights are on fire');
+    expect(lines[0]).toBe('models/mlp/triton.yaml:5:1: export.torch.model: "net:broken" failed: RuntimeError: weights are on fire');
     expect(message).toContain('net.py", line 18, in load_weights');
     expect(message).not.toContain('export_torch.py');
   });
