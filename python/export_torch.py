@@ -170,10 +170,6 @@ def named_module(torch, model, specs, how):
     return wrapper.eval()
 
 
-def count_outputs(result):
-    return len(result) if isinstance(result, (tuple, list)) else 1
-
-
 def as_outputs(result):
     return tuple(result) if isinstance(result, (tuple, list)) else (result,)
 
@@ -347,17 +343,21 @@ def export(torch, request):
     generator = torch.Generator().manual_seed(seed)
     sizes = [s.example_sizes() for s in specs]
     inputs = tuple(s.tensor(torch, z, generator) for s, z in zip(specs, sizes))
+    values_key = "export.torch.example_inputs" if request.get("example_inputs_given") else "export.torch.model"
+    used = "the example inputs %s (%s; change the values with export.torch.example_inputs, e.g. { %s: { randint: [0, 2] } }, and the sizes with fixed dims in input_shapes)" % (
+        ", ".join(s.describe(z) for s, z in zip(specs, sizes)),
+        null_sizes(specs),
+        specs[-1].name if specs else "input",
+    )
     try:
         with torch.no_grad():
-            n_outputs = count_outputs(wrapped(*inputs))
+            outputs = as_outputs(wrapped(*inputs))
     except Exception as exc:
-        raise user_failure(
-            "export.torch.example_inputs" if request.get("example_inputs_given") else "export.torch.model",
-            "%s on the example inputs %s (%s; change the values with export.torch.example_inputs, e.g. "
-            "{ %s: { randint: [0, 2] } }, and fixed sizes in input_shapes)"
-            % (what, ", ".join(s.describe(z) for s, z in zip(specs, sizes)), null_sizes(specs), specs[-1].name if specs else "input"),
-            exc,
-        )
+        raise user_failure(values_key, "%s on %s" % (what, used), exc)
+    n_outputs = len(outputs)
+    for i, out in enumerate(outputs):
+        if isinstance(out, torch.Tensor) and out.dtype.is_floating_point and not bool(torch.isfinite(out).all()):
+            raise UserError(values_key, "%s gives NaN or Inf (output %d) on %s" % (what, i, used))
 
     output_names = list(request.get("output_names") or [])
     if not output_names:
