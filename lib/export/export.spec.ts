@@ -233,6 +233,35 @@ describe('runExport: command', () => {
     await session.release();
   });
 
+  it('smoke-runs an ONNX it did not export from torch: dtypes, shapes, finite outputs; verify: false skips it', async () => {
+    const root = workspace();
+    const script = (op: string) =>
+      [
+        'import sys',
+        'from onnx import TensorProto, helper, save',
+        'x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])',
+        'y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])',
+        `graph = helper.make_graph([helper.make_node("${op}", ["x"], ["y"])], "g", [x], [y])`,
+        'save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), sys.argv[1])',
+      ].join('\n');
+    const ok = project(root, 'relu', { platform: 'onnxruntime_onnx', max_batch_size: 8 }, { command: ['{python}', 'make.py', '{output}'] }, { 'make.py': script('Relu') });
+    await runExport({ spec: ok, workspaceRoot: root, python: TORCH_PYTHON });
+    const record = JSON.parse(readFileSync(join(exportDir(root, 'relu'), 'verify.json'), 'utf8'));
+    expect(record.smoke).toBe(true);
+    expect(record.cases).toEqual([
+      { inputs: { x: [1, 4] }, outputs: { y: [1, 4] } },
+      { inputs: { x: [8, 4] }, outputs: { y: [8, 4] } },
+    ]);
+    // log(x) of normal(0, 1) inputs: NaN for the negative ones
+    const nan = project(root, 'log', { platform: 'onnxruntime_onnx', max_batch_size: 8 }, { command: ['{python}', 'make.py', '{output}'] }, { 'make.py': script('Log') });
+    expect(await rejection(runExport({ spec: nan, workspaceRoot: root, python: TORCH_PYTHON }))).toMatch(
+      /^models\/log\/triton\.yaml:6:3: export\.command: the exported ONNX fails its smoke run: output y has \d+ NaN or Inf element\(s\) at input shapes x\[1, 4\] \(set verify: false to skip it\)$/,
+    );
+    nan.verify = false;
+    await runExport({ spec: nan, workspaceRoot: root, python: TORCH_PYTHON });
+    expect(readdirSync(exportDir(root, 'log'))).toEqual(['model.onnx']);
+  });
+
   it('fails with the exit code and the last lines of output', async () => {
     const root = workspace();
     const code = 'import sys; print("step 1"); print("out of memory", file=sys.stderr); sys.exit(3)';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { exportDir } from '../layout';
 import type { ModelSpec } from '../types';
@@ -8,6 +8,7 @@ import { exportCommand } from './command';
 import { exportFile } from './copy';
 import { exportFilename } from './filename';
 import { resolvePython } from './python';
+import { smokeRunOnnx } from './smoke';
 import { exportTorch, type VerifyRecord } from './torch';
 import { exportError } from './where';
 
@@ -71,7 +72,11 @@ export async function runExport(opts: RunExportOptions): Promise<{ outputPath: s
       await exportFile(spec, source.file, stagedOutput);
       what = `file ${source.file}`;
     }
-    await checkExported(spec, key, stagedOutput, shown, expected);
+    const signature = await checkExported(spec, key, stagedOutput, shown, expected);
+    if (signature && !('torch' in source) && spec.verify !== false) {
+      const onnxFile = stagedOutput.endsWith('.onnx') && (await stat(stagedOutput)).isDirectory() ? join(stagedOutput, 'model.onnx') : stagedOutput;
+      await smokeRunOnnx(spec, key, onnxFile, staging, python, log);
+    }
     await rm(finalDir, { recursive: true, force: true });
     await rename(staging, finalDir);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
