@@ -1,4 +1,4 @@
-// `npm run bench`: five benchmarks, each a ratio against a baseline measured in the same run.
+// `npm run bench`: six benchmarks, each a ratio against a baseline measured in the same run.
 //   BENCH_RUNS=n   runs per measurement (default 5; the slow ones use fewer)
 //   BENCH_ONLY=1,3 run only these benchmarks
 //   BENCH_KEEP=1   keep bench/.work (generated models, workspaces) for the next run
@@ -14,6 +14,7 @@ const BENCHMARKS = [
   { id: '3', title: 'inspect a 1 GiB ONNX', load: () => import('./b3-inspect.mjs') },
   { id: '4', title: 'engine store hit for a 1 GiB ONNX', load: () => import('./b4-engine-hit.mjs') },
   { id: '5', title: 'cold build of a 2 GiB ONNX model', load: () => import('./b5-cold-build.mjs') },
+  { id: '6', title: 'fidelity gate on a resnet18 export', load: () => import('./b6-verify-gate.mjs') },
 ];
 
 function selected() {

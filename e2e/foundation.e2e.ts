@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePbtxt } from '../proto/text-format';
+import { TORCH1_PYTHON } from '../test/pythons';
 import { createWorkspace, repoRoot, type Workspace } from './workspace';
 
-const torchPython = { NX_TRITON_PYTHON: '/usr/bin/python3' };
+// torch 1.13 with onnxruntime: the fidelity gate runs the exported ONNX.
+const torchPython = { NX_TRITON_PYTHON: TORCH1_PYTHON };
 
 const NET = `import torch
 
