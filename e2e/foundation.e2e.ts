@@ -18,8 +18,9 @@ class Net(torch.nn.Module):
         super().__init__()
         self.body = torch.nn.Sequential(torch.nn.Linear(256, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 10))
 
-    def forward(self, x):
-        return torch.softmax(self.body(x), dim=-1)
+    # Inputs are bound by name: input_shapes says "input".
+    def forward(self, input):
+        return torch.softmax(self.body(input), dim=-1)
 
 
 def build(hidden: int = 64) -> torch.nn.Module:
