@@ -301,6 +301,32 @@ export:
       expect(Array.from(out.output.data as Float32Array)).toEqual([4, 5, 6]);
     });
 
+    it('runs the gate on verify.samples (an .npz, one array per input), and names what the file lacks', async () => {
+      ws = new Workspace(python());
+      const yaml = `platform: onnxruntime_onnx
+max_batch_size: 4
+export:
+  torch:
+    model: net:pair
+    input_shapes: { b: [null, 3], a: [null, 3] }
+verify:
+  samples: data/real.npz
+`;
+      const dir = ws.project('pair', yaml, { 'net.py': NET_PY });
+      const save = (arrays: string) =>
+        execFileSync(python(), ['-c', `import os, numpy; os.makedirs("data", exist_ok=True); numpy.savez("data/real.npz", ${arrays})`], { cwd: dir });
+      save('a=numpy.arange(9, dtype=numpy.float32).reshape(3, 3), b=numpy.ones((3, 3), dtype=numpy.float32)');
+      const model = await ws.export('pair');
+      const record = JSON.parse(readFileSync(join(model, '..', 'verify.json'), 'utf8'));
+      // the samples' own batch of 3 first, then the gate's other batch size (rows repeated)
+      expect(record.cases.map((c: { inputs: unknown }) => c.inputs)).toEqual([
+        { b: [3, 3], a: [3, 3] },
+        { b: [4, 3], a: [4, 3] },
+      ]);
+      save('a=numpy.ones((3, 3), dtype=numpy.float32)');
+      expect(await failure(ws.export('pair'))).toBe('models/pair/triton.yaml:8:3: verify.samples: data/real.npz must hold one array per input [b, a]; missing: b');
+    });
+
     it('names the signature when an input_shapes key is not a parameter of forward()', async () => {
       ws = new Workspace(python());
       ws.project('typo', textYaml('onnxruntime_onnx', undefined).replace('attention_mask: [null, 16]', 'attn_mask: [null, 16]').replace('{ input_ids: { randint', '{ input_ids: { randint'), { 'net.py': NET_PY });
