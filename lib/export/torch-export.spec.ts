@@ -267,6 +267,30 @@ verify: { batch_sizes: [1, 3, 8] }
       expect(JSON.parse(readFileSync(join(model, '..', 'verify.json'), 'utf8')).exporter).toBe('trace');
     });
 
+    it('runs the gate on a traced TorchScript module too: torch.jit.load against the module', async () => {
+      ws = new Workspace(python());
+      ws.project(
+        'branchy_pt',
+        `platform: pytorch_libtorch
+max_batch_size: 8
+export:
+  torch:
+    model: net:branchy
+    input_shapes: { x: [null, 16] }
+    output_names: [OUTPUT__0]
+`,
+        { 'net.py': NET_PY },
+      );
+      const lines = (await failure(ws.export('branchy_pt'))).split('\n');
+      expect(lines[0]).toMatch(
+        /^models\/branchy_pt\/triton\.yaml:3:1: verify: the exported TorchScript module does not match the torch module \(torch\.jit\.load \(torch [^)]+\); seeded inputs, seed 1; /,
+      );
+      expect(lines.slice(2, 4).map((l) => l.trim().split(/ {2,}/).slice(0, 2))).toEqual([
+        ['OUTPUT__0', 'x[1, 16]'],
+        ['OUTPUT__0', 'x[8, 16]'],
+      ]);
+    });
+
     it('says which example values and sizes a failing model got, and how to change them', async () => {
       ws = new Workspace(python());
       ws.project('zeros', TYPED_INPUTS + textYaml('onnxruntime_onnx', undefined).replace('{ input_ids: { randint: [0, 50] } }', '{ attention_mask: zeros }'), { 'net.py': NET_PY });
