@@ -398,7 +398,13 @@ verify:
         expect(readdirSync(join(ws.root, 'dist', 'models', 'text', 'export')).sort()).toEqual(['model.onnx', 'model.onnx.data', 'verify.json']);
         expect(built.files).toEqual(['config.pbtxt', '1/model.onnx/']);
         expect(readdirSync(join(built.entryDir, '1', 'model.onnx')).sort()).toEqual(['model.onnx', 'model.onnx.data']);
-        expect(JSON.parse(readFileSync(join(ws.root, 'dist', 'models', 'text', 'export', 'verify.json'), 'utf8')).exporter).toBe('dynamo');
+        const exportDir = join(ws.root, 'dist', 'models', 'text', 'export');
+        expect(JSON.parse(readFileSync(join(exportDir, 'verify.json'), 'utf8')).exporter).toBe('dynamo');
+        // byte-stable: the same inputs give the same graph, sidecar and record
+        const bytes = () => ['model.onnx', 'model.onnx.data', 'verify.json'].map((f) => readFileSync(join(exportDir, f)).toString('base64'));
+        const first = bytes();
+        await ws.export('text');
+        expect(bytes()).toEqual(first);
       });
     } else {
       it('the TorchScript-based exporter by default; exporter: dynamo is refused with the torch version', async () => {
