@@ -14,6 +14,7 @@ const BENCHMARKS = [
   { id: '3', title: 'inspect a 1 GiB ONNX', load: () => import('./b3-inspect.mjs') },
   { id: '4', title: 'engine store hit for a 1 GiB ONNX', load: () => import('./b4-engine-hit.mjs') },
   { id: '5', title: 'cold build of a 2 GiB ONNX model', load: () => import('./b5-cold-build.mjs') },
+  { id: '6', title: 'fidelity gate on a resnet18 export', load: () => import('./b6-verify-gate.mjs') },
   { id: '7', title: 'side by side with hermes.quiver (MLP + resnet18)', load: () => import('./b7-vs-hermes.mjs') },
 ];
 

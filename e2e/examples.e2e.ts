@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { L4, standInVars } from '../test/fixtures/stand-ins';
+import { TORCH1_PYTHON } from '../test/pythons';
 import { nxEnv, repoRoot } from './workspace';
 
 // This repository is itself an Nx workspace whose examples/ use the plugin from source (dist/).
@@ -20,7 +21,7 @@ describe('examples/ (this repository as a workspace)', () => {
   it('nx run-many -t build writes every example model, and nx-triton validate accepts the repository', () => {
     const r = run(join(repoRoot, 'node_modules/.bin/nx'), ['run-many', '-t', 'build', '--skip-nx-cache'], {
       ...standInVars({ gpu: L4, store: join(scratch, 'engines') }),
-      NX_TRITON_PYTHON: '/usr/bin/python3',
+      NX_TRITON_PYTHON: TORCH1_PYTHON,
     });
     expect(r.code, r.out).toBe(0);
     const repository = join(repoRoot, 'dist/model-repository');

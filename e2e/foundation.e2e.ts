@@ -5,9 +5,11 @@ import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePbtxt } from '../proto/text-format';
+import { TORCH1_PYTHON } from '../test/pythons';
 import { createWorkspace, repoRoot, type Workspace } from './workspace';
 
-const torchPython = { NX_TRITON_PYTHON: '/usr/bin/python3' };
+// torch 1.13 with onnxruntime: the fidelity gate runs the exported ONNX.
+const torchPython = { NX_TRITON_PYTHON: TORCH1_PYTHON };
 
 const NET = `import torch
 
@@ -17,8 +19,9 @@ class Net(torch.nn.Module):
         super().__init__()
         self.body = torch.nn.Sequential(torch.nn.Linear(256, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 10))
 
-    def forward(self, x):
-        return torch.softmax(self.body(x), dim=-1)
+    # Inputs are bound by name: input_shapes says "input".
+    def forward(self, input):
+        return torch.softmax(self.body(input), dim=-1)
 
 
 def build(hidden: int = 64) -> torch.nn.Module:

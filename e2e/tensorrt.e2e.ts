@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePbtxt } from '../proto/text-format';
 import { A100, H100, standInVars, trtexecBuilds } from '../test/fixtures/stand-ins';
+import { TORCH1_PYTHON } from '../test/pythons';
 import { createWorkspace, type Workspace } from './workspace';
 
 // trtexec and nvidia-smi are test stand-ins (test/fixtures/bin): no GPU or TensorRT here.
 const scratch = mkdtempSync(join(tmpdir(), 'nx-triton-trt-e2e-'));
 const trtLog = join(scratch, 'trtexec.log');
-const gpuEnv = (gpu: string) => ({ ...standInVars({ gpu, log: trtLog, store: join(scratch, 'engines') }), NX_TRITON_PYTHON: '/usr/bin/python3' });
+const gpuEnv = (gpu: string) => ({ ...standInVars({ gpu, log: trtLog, store: join(scratch, 'engines') }), NX_TRITON_PYTHON: TORCH1_PYTHON });
 /** Engine builds trtexec ran (the stand-in logs every run; `--help` runs read the version). */
 const trtexecRuns = () => trtexecBuilds(trtLog);
 

@@ -43,6 +43,28 @@ export interface TorchExport {
   opset?: number;
   /** pytorch_libtorch: torch.jit.script instead of torch.jit.trace. */
   script?: boolean;
+  /** Which torch ONNX exporter runs; default torch's own (dynamo from torch 2.9). */
+  exporter?: 'dynamo' | 'torchscript';
+  /** input name -> the values of its example tensor (default normal(0,1) for floats, ones otherwise). */
+  example_inputs?: Record<string, ExampleValues>;
+}
+
+/** `export.torch.example_inputs.<input>`: how the example tensor is filled (`npy`: a project file). */
+export type ExampleValues =
+  | 'zeros'
+  | 'ones'
+  | { randint: [number, number] }
+  | { uniform: [number, number] }
+  | { normal: [number, number] }
+  | { npy: string };
+
+/** `verify:` — the fidelity gate after a torch export (`false` turns it off). */
+export interface VerifySpec {
+  atol?: number;
+  rtol?: number;
+  batch_sizes?: number[];
+  /** An .npz in the project: one array per input name. */
+  samples?: string;
 }
 
 /** `export:` — exactly one source. */
@@ -83,6 +105,8 @@ export interface ModelSpec {
   /** "<n>" -> directory relative to the project, copied as version <n>. */
   previousVersions: Record<string, string>;
   export?: ExportSpec;
+  /** `verify:` as given; absent = the default (on for export.torch). */
+  verify?: VerifySpec | false;
   from?: string;
   tensorrt?: TensorRtSpec;
   /** Key path (`input[0].dims`, `export.torch.model`) -> where it was written. */

@@ -40,9 +40,9 @@ const PYTHON_RUNTIME =
 function exportTarget(name: string, technologies: string[], python = 'python3', runtime = PYTHON_RUNTIME) {
   return {
     executor: 'nx-triton:export',
-    options: { python },
+    options: { python, exportDigest: expect.stringMatching(/^[0-9a-f]{64}$/) },
     cache: true,
-    inputs: ['{projectRoot}/**/*', { env: 'NX_TRITON_PYTHON' }, { runtime }],
+    inputs: ['{projectRoot}/**/*', '!{projectRoot}/triton.yaml', { env: 'NX_TRITON_PYTHON' }, { runtime }],
     outputs: [`{workspaceRoot}/dist/models/${name}/export`],
     metadata: {
       description: `Export ${name}'s model file from the export: section of triton.yaml`,
@@ -59,10 +59,11 @@ function exportTarget(name: string, technologies: string[], python = 'python3', 
 function fileExportTarget(name: string, technologies: string[], file: string) {
   return {
     executor: 'nx-triton:export',
-    options: {},
+    options: { exportDigest: expect.stringMatching(/^[0-9a-f]{64}$/) },
     cache: true,
     inputs: [
       '{projectRoot}/**/*',
+      '!{projectRoot}/triton.yaml',
       { fileset: `{projectRoot}/${file}`, includeIgnored: true },
       { fileset: `{projectRoot}/${file}/**/*`, includeIgnored: true },
     ],

@@ -71,10 +71,13 @@ function exportTarget(summary: SpecSummary, options: NormalizedPluginOptions): T
     executor: 'nx-triton:export',
     // A copied file does not depend on the interpreter: no python inputs (each runtime input costs a
     // process per hash), and no option in the project's hash.
-    options: copied ? {} : { python: options.python },
+    // triton.yaml is hashed as exportDigest (the keys the export reads), not as a file: editing
+    // instance_group or another config-only key must not re-run a long export.
+    options: { ...(copied ? {} : { python: options.python }), ...(summary.exportDigest ? { exportDigest: summary.exportDigest } : {}) },
     cache: true,
     inputs: [
       '{projectRoot}/**/*',
+      '!{projectRoot}/triton.yaml',
       ...ignoredModelFiles(summary.modelPaths?.export, options),
       ...(copied ? [] : [{ env: 'NX_TRITON_PYTHON' }, { runtime: pythonFingerprintCommand(options.python) }]),
     ],

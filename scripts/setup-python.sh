@@ -18,6 +18,17 @@ if ! dpkg -s "${debs[@]}" >/dev/null 2>&1; then
   apt-get install -y -qq "${debs[@]}" >/dev/null
 fi
 
+# .venv-torch1/: Debian's torch 1.13 (system site packages) plus onnxruntime, which Debian does not
+# package: the fidelity gate runs the exported ONNX in the interpreter that exported it.
+torch1=.venv-torch1
+if ! "$torch1/bin/python" -c 'import onnxruntime' >/dev/null 2>&1; then
+  rm -rf "$torch1"
+  /usr/bin/python3 -m venv --system-site-packages "$torch1"
+  # --no-deps: onnxruntime's wheel dependencies would shadow Debian's numpy and protobuf.
+  "$torch1/bin/python" -m pip install -q --progress-bar off --no-deps "$(grep '^onnxruntime==' python/requirements.txt)"
+  echo "setup-python: $torch1 has Debian's torch 1.13 and onnxruntime"
+fi
+
 # The venv is made from Debian's interpreter: the python backend's stub needs its libpython3.11.so,
 # which pyenv's static builds lack.
 venv=.venv

@@ -10,6 +10,8 @@ import { join, resolve } from 'node:path';
 const ROOT = resolve(__dirname, '..');
 
 export const DEBIAN_PYTHON = '/usr/bin/python3';
+/** Debian's torch 1.13 with onnxruntime added (the fidelity gate needs it; Debian does not package it). */
+export const TORCH1_PYTHON = join(ROOT, '.venv-torch1', 'bin', 'python');
 export const VENV_PYTHON = join(ROOT, '.venv', 'bin', 'python');
 
 export interface TorchPython {
@@ -19,7 +21,7 @@ export interface TorchPython {
 }
 
 export const TORCH_PYTHONS: readonly TorchPython[] = [
-  { label: 'torch 1.13 (Debian)', path: DEBIAN_PYTHON },
+  { label: 'torch 1.13 (Debian)', path: TORCH1_PYTHON },
   { label: 'torch 2.x (PyPI)', path: VENV_PYTHON },
 ];
 

@@ -6,6 +6,8 @@ import { runForProject, type CommonOptions } from '../run-for-project';
 export interface ExportExecutorOptions extends CommonOptions {
   /** The plugin's `python` option; env NX_TRITON_PYTHON overrides it. */
   python?: string;
+  /** Set by the plugin for the cache key only (see lib/spec/summary.ts exportDigest). */
+  exportDigest?: string;
 }
 
 /** `export`: runs the export: section of the project's triton.yaml into dist/models/<name>/export/. */

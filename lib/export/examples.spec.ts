@@ -5,9 +5,10 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../package-root';
 import { loadSpec } from '../spec';
+import { TORCH1_PYTHON } from '../../test/pythons';
 import { runExport } from './index';
 
-const TORCH_PYTHON = '/usr/bin/python3';
+const TORCH_PYTHON = TORCH1_PYTHON;
 const MODELS = join(packageRoot(), 'examples', 'models');
 const out = mkdtempSync(join(tmpdir(), 'nx-triton-examples-'));
 

@@ -6,9 +6,10 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { exportDir } from '../layout';
 import type { ExportSpec, ModelConfig, ModelSpec } from '../types';
+import { TORCH1_PYTHON } from '../../test/pythons';
 import { runExport } from './index';
 
-const TORCH_PYTHON = '/usr/bin/python3';
+const TORCH_PYTHON = TORCH1_PYTHON;
 const roots: string[] = [];
 
 function workspace(): string {
@@ -96,8 +97,10 @@ describe('runExport: torch', () => {
     const lines: string[] = [];
     const { outputPath } = await runExport({ spec, workspaceRoot: root, python: TORCH_PYTHON, log: (l) => lines.push(l) });
     expect(outputPath).toBe(join(exportDir(root, 'mlp'), 'model.onnx'));
-    expect(readdirSync(exportDir(root, 'mlp'))).toEqual(['model.onnx']);
-    expect(lines.at(-1)).toMatch(/^export mlp: torch net:build \(onnx, torch [^)]+\) -> dist\/models\/mlp\/export\/model\.onnx \(\d+\.\d s\)$/);
+    expect(readdirSync(exportDir(root, 'mlp')).sort()).toEqual(['model.onnx', 'verify.json']);
+    expect(lines.at(-1)).toMatch(
+      /^export mlp: torch net:build \(onnx via torchscript, torch 1\.13[^;]*; verified at 2 input sizes, max abs err [0-9.e-]+\) -> dist\/models\/mlp\/export\/model\.onnx \(\d+\.\d s\)$/,
+    );
     expect(lines).toContain('  [mlp] building the model');
     const first = readFileSync(outputPath);
 
@@ -148,7 +151,7 @@ describe('runExport: torch', () => {
     const root = workspace();
     const message = await rejection(runExport({ spec: torchSpec(root, 'onnxruntime_onnx', 'net:broken'), workspaceRoot: root, python: TORCH_PYTHON }));
     const lines = message.split('\n');
-    expect(lines[0]).toBe('nx-triton: export.torch.model "net:broken" failed: RuntimeError: weights are on fire');
+    expect(lines[0]).toBe('models/mlp/triton.yaml:5:1: export.torch.model: "net:broken" failed: RuntimeError: weights are on fire');
     expect(message).toContain('net.py", line 18, in load_weights');
     expect(message).not.toContain('export_torch.py');
   });
@@ -228,6 +231,35 @@ describe('runExport: command', () => {
     const out = await session.run({ text: new ort.Tensor('float32', Float32Array.from([-1, 2, -3, 4, 5, -6, 7, -8]), [2, 4]) });
     expect(Array.from(out.score.data as Float32Array)).toEqual([0, 2, 0, 4, 5, 0, 7, 0]);
     await session.release();
+  });
+
+  it('smoke-runs an ONNX it did not export from torch: dtypes, shapes, finite outputs; verify: false skips it', async () => {
+    const root = workspace();
+    const script = (op: string) =>
+      [
+        'import sys',
+        'from onnx import TensorProto, helper, save',
+        'x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])',
+        'y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])',
+        `graph = helper.make_graph([helper.make_node("${op}", ["x"], ["y"])], "g", [x], [y])`,
+        'save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), sys.argv[1])',
+      ].join('\n');
+    const ok = project(root, 'relu', { platform: 'onnxruntime_onnx', max_batch_size: 8 }, { command: ['{python}', 'make.py', '{output}'] }, { 'make.py': script('Relu') });
+    await runExport({ spec: ok, workspaceRoot: root, python: TORCH_PYTHON });
+    const record = JSON.parse(readFileSync(join(exportDir(root, 'relu'), 'verify.json'), 'utf8'));
+    expect(record.smoke).toBe(true);
+    expect(record.cases).toEqual([
+      { inputs: { x: [1, 4] }, outputs: { y: [1, 4] } },
+      { inputs: { x: [8, 4] }, outputs: { y: [8, 4] } },
+    ]);
+    // log(x) of normal(0, 1) inputs: NaN for the negative ones
+    const nan = project(root, 'log', { platform: 'onnxruntime_onnx', max_batch_size: 8 }, { command: ['{python}', 'make.py', '{output}'] }, { 'make.py': script('Log') });
+    expect(await rejection(runExport({ spec: nan, workspaceRoot: root, python: TORCH_PYTHON }))).toMatch(
+      /^models\/log\/triton\.yaml:6:3: export\.command: the exported ONNX fails its smoke run: output y has \d+ NaN or Inf element\(s\) at input shapes x\[1, 4\] \(set verify: false to skip it\)$/,
+    );
+    nan.verify = false;
+    await runExport({ spec: nan, workspaceRoot: root, python: TORCH_PYTHON });
+    expect(readdirSync(exportDir(root, 'log'))).toEqual(['model.onnx']);
   });
 
   it('fails with the exit code and the last lines of output', async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { exportDir } from '../layout';
 import type { ModelSpec } from '../types';
@@ -8,12 +8,14 @@ import { exportCommand } from './command';
 import { exportFile } from './copy';
 import { exportFilename } from './filename';
 import { resolvePython } from './python';
-import { exportTorch } from './torch';
+import { smokeRunOnnx } from './smoke';
+import { exportTorch, type VerifyRecord } from './torch';
 import { exportError } from './where';
 
 export { exportFilename, torchFormat } from './filename';
 export { resolvePython } from './python';
 export { commandArgv } from './command';
+export { VERIFY_RECORD_FILE } from './torch';
 
 export interface RunExportOptions {
   spec: ModelSpec;
@@ -53,7 +55,8 @@ export async function runExport(opts: RunExportOptions): Promise<{ outputPath: s
     if ('torch' in source) {
       key = 'export.torch.model';
       const result = await exportTorch(spec, source.torch, stagedOutput, python, onLine);
-      what = `torch ${source.torch.model} (${result.format}, torch ${result.torchVersion})`;
+      const how = result.exporter ? `${result.format} via ${result.exporter}` : result.format;
+      what = `torch ${source.torch.model} (${how}, torch ${result.torchVersion}${verifiedText(result.verify)})`;
       if (result.format === 'onnx') {
         expected = {
           inputs: Object.keys(result.inputShapes).map((name) => ({ name, dataType: result.inputDtypes[name] ?? 'TYPE_FP32' })),
@@ -69,7 +72,11 @@ export async function runExport(opts: RunExportOptions): Promise<{ outputPath: s
       await exportFile(spec, source.file, stagedOutput);
       what = `file ${source.file}`;
     }
-    await checkExported(spec, key, stagedOutput, shown, expected);
+    const signature = await checkExported(spec, key, stagedOutput, shown, expected);
+    if (signature && !('torch' in source) && spec.verify !== false) {
+      const onnxFile = stagedOutput.endsWith('.onnx') && (await stat(stagedOutput)).isDirectory() ? join(stagedOutput, 'model.onnx') : stagedOutput;
+      await smokeRunOnnx(spec, key, onnxFile, staging, python, log);
+    }
     await rm(finalDir, { recursive: true, force: true });
     await rename(staging, finalDir);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
@@ -78,6 +85,13 @@ export async function runExport(opts: RunExportOptions): Promise<{ outputPath: s
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
+}
+
+/** `; verified at 3 input sizes, max abs err 1.2e-06` for the log line. */
+function verifiedText(record: VerifyRecord | undefined): string {
+  if (!record) return '';
+  const errors = record.cases.flatMap((c) => c.outputs.map((o) => o.max_abs_err ?? 0));
+  return `; verified at ${record.cases.length} input sizes, max abs err ${Math.max(0, ...errors).toPrecision(2)}`;
 }
 
 function shorten(text: string, max = 60): string {

@@ -89,6 +89,7 @@ function walk(ctx: SpecContext, contents: Node | null, checkFiles: boolean): Mod
     positions: ctx.positions,
   };
   if (values.export) spec.export = values.export;
+  if (values.verify !== undefined) spec.verify = values.verify;
   if (values.from !== undefined) spec.from = values.from;
   if (values.tensorrt) spec.tensorrt = values.tensorrt;
   return spec;

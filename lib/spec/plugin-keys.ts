@@ -1,6 +1,6 @@
 import type { Node } from 'yaml';
-import type { ExportSpec, TensorRtSpec, TorchExport } from '../types';
-import { childPath, describe, isScalar, setOwn, SpecContext } from './context';
+import type { ExampleValues, ExportSpec, TensorRtSpec, TorchExport, VerifySpec } from '../types';
+import { childPath, describe, isMap as isMapNode, isScalar, isSeq as isSeqNode, setOwn, SpecContext } from './context';
 import { checkModelName } from './model-name';
 import { checkProjectPath } from './paths';
 import { checkTensorRt } from './tensorrt';
@@ -16,12 +16,13 @@ import {
 } from './values';
 
 /** Top-level keys of the plugin: never written to config.pbtxt. */
-export const PLUGIN_KEYS: ReadonlySet<string> = new Set(['version', 'previous_versions', 'export', 'from', 'tensorrt']);
+export const PLUGIN_KEYS: ReadonlySet<string> = new Set(['version', 'previous_versions', 'export', 'from', 'tensorrt', 'verify']);
 
 export interface PluginValues {
   version?: number;
   previousVersions?: Record<string, string>;
   export?: ExportSpec;
+  verify?: VerifySpec | false;
   from?: string;
   tensorrt?: TensorRtSpec;
 }
@@ -46,6 +47,11 @@ export function checkPluginKeys(
   if (previous) out.previousVersions = checkPreviousVersions(ctx, previous.node, previous.path, out.version ?? 1, options);
   const exp = entries.get('export');
   if (exp) out.export = checkExport(ctx, exp.node, exp.path, options);
+  const verify = entries.get('verify');
+  if (verify) {
+    out.verify = checkVerify(ctx, verify.node, verify.path, options);
+    if (!exp) ctx.error(verify.path, 'the fidelity gate checks an export: this model has no export: section');
+  }
   const from = entries.get('from');
   if (from) {
     const name = expectString(ctx, from.node, from.path);
@@ -158,6 +164,20 @@ function checkTorch(ctx: SpecContext, node: Node | null, path: string, options: 
       if (script === undefined) return bad();
       torch.script = script;
     },
+    exporter: (value, at) => {
+      const exporter = expectString(ctx, value, at);
+      if (exporter === undefined) return bad();
+      if (exporter !== 'dynamo' && exporter !== 'torchscript') {
+        ctx.error(at, `expected dynamo or torchscript, got ${JSON.stringify(exporter)}`);
+        return bad();
+      }
+      torch.exporter = exporter;
+    },
+    example_inputs: (value, at) => {
+      const examples = checkExampleInputs(ctx, value, at, options);
+      if (examples === undefined) return bad();
+      torch.example_inputs = examples;
+    },
   });
   if (!present) return undefined;
   if (torch.model === undefined && ok) {
@@ -165,6 +185,88 @@ function checkTorch(ctx: SpecContext, node: Node | null, path: string, options: 
     return undefined;
   }
   return ok && torch.model !== undefined ? { torch: torch as TorchExport } : undefined;
+}
+
+const VALUE_RANGES = ['randint', 'uniform', 'normal'] as const;
+const VALUES_EXPECTED = 'zeros, ones, { randint: [low, high] }, { uniform: [low, high] }, { normal: [mean, std] } or a .npy file';
+
+/** `example_inputs: { <input>: zeros | ones | {randint|uniform|normal: [a, b]} | <file>.npy }`. */
+function checkExampleInputs(ctx: SpecContext, node: Node | null, path: string, options: PluginOptions): Record<string, ExampleValues> | undefined {
+  if (!expectMap(ctx, node, path)) return undefined;
+  const out: Record<string, ExampleValues> = {};
+  let ok = true;
+  for (const entry of ctx.entries(node, path)) {
+    const values = checkExampleValues(ctx, entry.value, entry.path, options);
+    if (values === undefined) ok = false;
+    else setOwn(out, entry.key, values);
+  }
+  return ok ? out : undefined;
+}
+
+function checkExampleValues(ctx: SpecContext, node: Node | null, path: string, options: PluginOptions): ExampleValues | undefined {
+  if (isScalar(node) && (node.value === 'zeros' || node.value === 'ones')) return node.value;
+  if (isScalar(node) && typeof node.value === 'string' && node.value.endsWith('.npy')) {
+    const file = checkProjectPath(ctx, node, path, { kind: 'file', mustExist: options.checkFiles });
+    return file === undefined ? undefined : { npy: file };
+  }
+  const entries = isMapNode(node) ? ctx.entries(node, path) : [];
+  const kind = entries.length === 1 ? VALUE_RANGES.find((k) => k === entries[0].key) : undefined;
+  if (!kind) {
+    ctx.error(path, `expected ${VALUES_EXPECTED}, got ${describe(node)}`);
+    return undefined;
+  }
+  const at = entries[0].path;
+  const pair = isSeqNode(entries[0].value) ? ctx.items(entries[0].value, at).map((i) => scalarNumber(i.node)) : [];
+  const numbers = pair.filter((v): v is number => v !== undefined);
+  const [a, b] = numbers;
+  const why =
+    pair.length !== 2 || numbers.length !== 2
+      ? 'expected a list of two numbers'
+      : kind === 'randint' && (!Number.isInteger(a) || !Number.isInteger(b) || a >= b)
+        ? 'expected two integers [low, high] with low < high (high is excluded)'
+        : kind === 'uniform' && a >= b
+          ? 'expected [low, high] with low < high'
+          : kind === 'normal' && b < 0
+            ? 'expected [mean, std] with std >= 0'
+            : undefined;
+  if (why) {
+    ctx.error(at, `${why}, got ${describe(entries[0].value)}`);
+    return undefined;
+  }
+  return { [kind]: [a, b] } as ExampleValues;
+}
+
+/** A finite YAML number (integers may be parsed as bigint), else undefined. */
+function scalarNumber(node: Node | null): number | undefined {
+  const v = isScalar(node) ? node.value : undefined;
+  const n = typeof v === 'bigint' ? Number(v) : v;
+  return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
+}
+
+/** `verify: false | true | { atol, rtol, batch_sizes, samples }`. */
+function checkVerify(ctx: SpecContext, node: Node | null, path: string, options: PluginOptions): VerifySpec | false | undefined {
+  if (isScalar(node) && typeof node.value === 'boolean') return node.value ? {} : false;
+  const out: VerifySpec = {};
+  const tolerance = (key: 'atol' | 'rtol') => (value: Node | null, at: string) => {
+    const v = scalarNumber(value);
+    if (v === undefined || v < 0) ctx.error(at, `expected a number >= 0, got ${describe(value)}`);
+    else out[key] = v;
+  };
+  const present = checkKeys(ctx, node, path, {
+    atol: tolerance('atol'),
+    rtol: tolerance('rtol'),
+    batch_sizes: (value, at) => {
+      if (!expectList(ctx, value, at)) return;
+      const sizes = ctx.items(value, at).map((i) => expectInt(ctx, i.node, i.path, 1, 2 ** 31 - 1, 'a positive batch size'));
+      if (sizes.length === 0) ctx.error(at, 'expected at least one batch size');
+      else if (sizes.every((n): n is number => n !== undefined)) out.batch_sizes = sizes;
+    },
+    samples: (value, at) => {
+      const file = checkProjectPath(ctx, value, at, { kind: 'file', mustExist: options.checkFiles });
+      if (file !== undefined) out.samples = file;
+    },
+  });
+  return present ? out : undefined;
 }
 
 function checkInputShapes(ctx: SpecContext, node: Node | null, path: string): Record<string, Array<number | null>> | undefined {

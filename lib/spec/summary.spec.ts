@@ -23,8 +23,23 @@ describe('readSpecSummary', () => {
       exportKind: 'command',
       from: 'base',
       ensembleModels: ['tok', 'bert'],
+      exportDigest: expect.stringMatching(/^[0-9a-f]{64}$/),
       parsed: true,
     });
+  });
+
+  it("digests the keys the export reads: instance_group and other config-only keys leave the export's cache key as it is", () => {
+    const base = ['platform: onnxruntime_onnx', 'max_batch_size: 8', 'export: { torch: { model: net:build } }'];
+    const digest = (...extra: string[]) => readSpecSummary([...base, ...extra].join('\n'), '/ws/models/m').exportDigest;
+    const plain = digest();
+    expect(digest('instance_group: [{ kind: gpu, count: 4 }]', 'parameters: { a: { string_value: b } }')).toBe(plain);
+    // key order and YAML style do not matter
+    expect(readSpecSummary(['export:', '  torch:', '    model: net:build', 'max_batch_size: 8', 'platform: onnxruntime_onnx'].join('\n'), '/ws/models/m').exportDigest).toBe(plain);
+    for (const changed of ['verify: false', 'input: [{ name: x, data_type: int64 }]', 'dynamic_batching: { preferred_batch_size: [4] }']) {
+      expect(digest(changed)).not.toBe(plain);
+    }
+    expect(readSpecSummary(base.join('\n').replace('8', '16'), '/ws/models/m').exportDigest).not.toBe(plain);
+    expect(readSpecSummary('platform: onnxruntime_onnx', '/ws/models/m').exportDigest).toBeUndefined();
   });
 
   it('falls back to the directory name for a missing, illegal or non-string name', () => {

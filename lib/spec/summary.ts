@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { parse } from 'yaml';
 import { checkModelName } from './model-name';
@@ -27,6 +28,11 @@ export interface SpecSummary {
    * (`previous_versions` directories).
    */
   modelPaths?: { export: string[]; versions: string[] };
+  /**
+   * sha256 of the triton.yaml keys the export target reads (EXPORT_READS): its cache key holds this
+   * instead of triton.yaml, so a config-only edit (instance_group, ...) does not re-run the export.
+   */
+  exportDigest?: string;
   /** False when the text is not a YAML map: every other field then holds its default. */
   parsed: boolean;
 }
@@ -63,8 +69,32 @@ function plainRelative(value: unknown): string | undefined {
 function modelPaths(doc: Record<string, unknown>): { export: string[]; versions: string[] } {
   const exp = isMap(doc.export) ? doc.export : {};
   const torch = isMap(exp.torch) ? exp.torch : {};
+  const examples = isMap(torch.example_inputs) ? Object.values(torch.example_inputs) : [];
+  const samples = isMap(doc.verify) ? doc.verify.samples : undefined;
   const plain = (values: unknown[]) => [...new Set(values.map(plainRelative).filter((p): p is string => p !== undefined))];
-  return { export: plain([exp.file, torch.checkpoint]), versions: plain(isMap(doc.previous_versions) ? Object.values(doc.previous_versions) : []) };
+  return {
+    export: plain([exp.file, torch.checkpoint, ...examples.filter((v) => typeof v === 'string' && v.endsWith('.npy')), samples]),
+    versions: plain(isMap(doc.previous_versions) ? Object.values(doc.previous_versions) : []),
+  };
+}
+
+/**
+ * The top-level keys of triton.yaml that the export reads: the export and verify sections, what picks
+ * the file name and format (platform, backend, default_model_filename), the I/O (names, types, dims),
+ * the batch sizes the gate runs at (max_batch_size, dynamic_batching), and from: (inherited keys).
+ */
+const EXPORT_READS = ['name', 'export', 'verify', 'platform', 'backend', 'default_model_filename', 'max_batch_size', 'input', 'output', 'dynamic_batching', 'from'];
+
+/** JSON with sorted keys: the same data gives the same text. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (isMap(value)) return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
+  return JSON.stringify(value) ?? 'null';
+}
+
+function exportDigest(doc: Record<string, unknown>): string {
+  const read = Object.fromEntries(EXPORT_READS.filter((k) => doc[k] !== undefined).map((k) => [k, doc[k]]));
+  return createHash('sha256').update(canonical(read)).digest('hex');
 }
 
 /** `dir` is the project directory (its basename is the default model name). */
@@ -93,6 +123,7 @@ export function readSpecSummary(text: string, dir: string): SpecSummary {
     ensembleModels: ensembleModels(doc),
     ...(isMap(doc.tensorrt) && Array.isArray(doc.tensorrt.builders) && doc.tensorrt.builders.length > 0 ? { hasBuilders: true } : {}),
     ...(paths.export.length + paths.versions.length > 0 ? { modelPaths: paths } : {}),
+    ...(exportSection ? { exportDigest: exportDigest(doc) } : {}),
     parsed: true,
   };
 }

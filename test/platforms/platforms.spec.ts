@@ -169,7 +169,8 @@ describe('onnxruntime_onnx with external data', () => {
     const dir = ws.project('classifier', 'max_batch_size: 16\ninstance_group: [{ kind: cpu }]\nexport:\n  file: weights/model.onnx\n');
     cpSync(join(fixtures, 'external'), join(dir, 'weights'), { recursive: true });
     const exported = await ws.export('classifier');
-    expect(readdirSync(join(exported, '..')).sort()).toEqual(['model.onnx', ...dataFiles].sort());
+    // verify.json: the smoke run's record (onnxruntime ran the model), never copied into the repository
+    expect(readdirSync(join(exported, '..')).sort()).toEqual(['model.onnx', 'verify.json', ...dataFiles].sort());
     const built = await ws.build('classifier');
     expect(built.files).toEqual(['config.pbtxt', '1/model.onnx/']);
     const onnxDir = join(built.entryDir, '1', 'model.onnx');

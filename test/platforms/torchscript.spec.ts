@@ -22,8 +22,9 @@ class Scorer(torch.nn.Module):
         super().__init__()
         self.fc = torch.nn.Linear(features, classes)
 
-    def forward(self, features):
-        scores = self.fc(features)
+    # Inputs are bound by name: this forward's parameter is the config's input name.
+    def forward(self, INPUT__0):
+        scores = self.fc(INPUT__0)
         return scores, scores.argmax(-1)
 
 def build(**kwargs):

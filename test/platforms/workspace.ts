@@ -5,14 +5,18 @@ import { runExport } from '../../lib/export';
 import { buildModel, type BuiltModel } from '../../lib/repository/build-model';
 import { validateRepository } from '../../lib/repository/validate-repository';
 import { loadSpec } from '../../lib/spec';
+import { TORCH1_PYTHON } from '../pythons';
 
-/** The interpreter that has torch and onnx on this machine. */
-export const TORCH_PYTHON = '/usr/bin/python3';
+/** An interpreter with torch, onnx and onnxruntime (the fidelity gate's): Debian's torch 1.13 plus onnxruntime. */
+export const TORCH_PYTHON = TORCH1_PYTHON;
 
 /** A fresh workspace under the system temp dir: `models/<name>/` projects, `dist/` outputs. */
 export class Workspace {
   readonly root = mkdtempSync(join(tmpdir(), 'nx-triton-platforms-'));
   readonly repository = join(this.root, 'dist', 'model-repository');
+
+  /** `python` runs the exports (the plugin's `python` option). */
+  constructor(readonly python: string = TORCH_PYTHON) {}
 
   dispose(): void {
     rmSync(this.root, { recursive: true, force: true });
@@ -40,7 +44,7 @@ export class Workspace {
 
   /** The export target, as `nx run <name>:export` runs it. */
   async export(name: string): Promise<string> {
-    return (await runExport({ spec: this.spec(name), workspaceRoot: this.root, python: TORCH_PYTHON })).outputPath;
+    return (await runExport({ spec: this.spec(name), workspaceRoot: this.root, python: this.python })).outputPath;
   }
 
   /** The build target, as `nx run <name>:build` runs it. */
