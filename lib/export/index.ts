@@ -36,7 +36,7 @@ export async function runExport(opts: RunExportOptions): Promise<{ outputPath: s
   const log = opts.log ?? (() => {});
   const source = spec.export;
   if (!source) throw exportError(spec, 'export', 'this model has no export: section');
-  const python = resolvePython(opts.python);
+  const python = resolvePython(opts.python, process.env, workspaceRoot);
   const filename = exportFilename(spec);
   const finalDir = exportDir(workspaceRoot, spec.name);
   const outputPath = join(finalDir, filename);

@@ -1,9 +1,15 @@
+import { isAbsolute, resolve } from 'node:path';
 import { UserError } from '../errors';
 import type { ProcessResult } from './process';
 
-/** The interpreter that runs export helpers: env NX_TRITON_PYTHON, else the plugin's `python` option, else python3. */
-export function resolvePython(option?: string, env: NodeJS.ProcessEnv = process.env): string {
-  return env.NX_TRITON_PYTHON || option || 'python3';
+/**
+ * The interpreter that runs export helpers: env NX_TRITON_PYTHON, else the plugin's `python` option,
+ * else python3. A relative path (`.venv/bin/python`) is taken from the workspace root, as the runtime
+ * cache input that fingerprints it runs there; a bare name is looked up on PATH.
+ */
+export function resolvePython(option?: string, env: NodeJS.ProcessEnv = process.env, workspaceRoot?: string): string {
+  const python = env.NX_TRITON_PYTHON || option || 'python3';
+  return workspaceRoot && python.includes('/') && !isAbsolute(python) ? resolve(workspaceRoot, python) : python;
 }
 
 /** The one-line error for an interpreter that could not be started. */

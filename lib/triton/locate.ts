@@ -104,7 +104,7 @@ export function locateTritonServer(options: LocateOptions = {}): TritonServerBin
   if (env.NX_TRITON_SERVER) return given(env.NX_TRITON_SERVER, 'NX_TRITON_SERVER');
   const found = onPath('tritonserver', env);
   if (found) return { binary: found, source: 'PATH' };
-  const python = resolvePython(options.python, env);
+  const python = resolvePython(options.python, env, options.cwd);
   const bundle = findPytritonBundle(python);
   if (typeof bundle === 'string') {
     throw new UserError(
