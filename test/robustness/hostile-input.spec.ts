@@ -1,11 +1,21 @@
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../lib/errors';
+import { onnxDigest } from '../../lib/engine/key';
 import { runExport } from '../../lib/export';
+import { readOnnxSignature } from '../../lib/onnx';
 import { buildModel } from '../../lib/repository/build-model';
 import { loadSpec } from '../../lib/spec';
-import { ABS_ONNX, changed, rmrf, snapshot, tempRoot } from './helpers';
+import { ABS_ONNX, changed, REPO_ROOT, rmrf, snapshot, tempRoot } from './helpers';
+
+const ONNX_TESTDATA = join(REPO_ROOT, 'test/onnx-testdata.py');
+
+/** The If/Loop/Constant model of test/onnx-testdata.py, its data files beside it in `dir`. */
+function nestedOnnx(dir: string): void {
+  execFileSync('/usr/bin/python3', [ONNX_TESTDATA, 'make-nested', dir, '1']);
+}
 
 // root/ holds the workspace and, beside it, files a hostile spec might try to reach or overwrite.
 let root: string;
@@ -196,6 +206,51 @@ describe('hostile values', () => {
     project(`${SRC}# ${'x'.repeat(10 * 1024 * 1024)}\n`);
     expect(await refused(build)).toBe(
       `${shown()}:1:1: the file is 10485792 bytes; a triton.yaml may be at most 1048576 bytes (1 MiB)`,
+    );
+  });
+});
+
+describe('external data below the main graph (If/Loop bodies, Constant nodes)', () => {
+  it('travels into the repository entry and keys the engine', async () => {
+    project(SRC);
+    nestedOnnx(dir);
+    await exportIt();
+    await build();
+    const entry = join(ws, `dist/model-repository/m${n}/1/model.onnx`);
+    expect(readdirSync(entry).sort()).toEqual(['else.bin', 'loop.bin', 'model.onnx', 'sparse.bin', 'then.bin']);
+    expect(readFileSync(join(entry, 'then.bin'))).toEqual(readFileSync(join(dir, 'then.bin')));
+
+    const exported = join(ws, `dist/models/m${n}/export/model.onnx`);
+    const key = async () => onnxDigest(exported, (await readOnnxSignature(exported)).externalData);
+    const first = await key();
+    expect(Object.keys(first.external_data)).toEqual(['else.bin', 'loop.bin', 'sparse.bin', 'then.bin']);
+    writeFileSync(join(dir, 'then.bin'), Buffer.alloc(4096, 7)); // other weights for the then-branch's Constant
+    await exportIt();
+    expect(readFileSync(join(dir, 'model.onnx'))).toEqual(readFileSync(exported));
+    const second = await key();
+    expect(second.sha256).toBe(first.sha256);
+    expect(second.external_data['then.bin']).not.toBe(first.external_data['then.bin']);
+  });
+
+  it("a Constant's external location that leads outside is refused", async () => {
+    project(SRC);
+    nestedOnnx(dir);
+    const evil = '../../../secret/secret.txt';
+    // the onnx package rewrites one Constant's location inside the If's then-branch
+    execFileSync('/usr/bin/python3', [
+      '-c',
+      `import onnx, sys
+m = onnx.load(sys.argv[1], load_external_data=False)
+then = next(a.g for a in m.graph.node[0].attribute if a.name == "then_branch")
+loc = next(e for e in then.node[0].attribute[0].t.external_data if e.key == "location")
+loc.value = sys.argv[2]
+onnx.save(m, sys.argv[1])`,
+      join(dir, 'model.onnx'),
+      evil,
+    ]);
+    before = snapshot(root);
+    expect(await refused(exportIt, new RegExp(`^ws/dist/models/m${n}/`))).toBe(
+      `${shown()}:1:11: export.file: "model.onnx" names external data ${JSON.stringify(evil)}, which cannot be used: it leads outside the directory of the ONNX file`,
     );
   });
 });
