@@ -694,13 +694,15 @@ class Parser {
   private consumeString(field: FieldLike, path: string): string {
     const first = this.tok;
     if (first.kind !== 'string') this.fail(`Expected string, got: ${first.text}`, path);
-    const bytes: number[] = [];
+    // Adjacent literals concatenate. No push(...bytes): spreading a long string's bytes as
+    // arguments overflows the stack (a 120 KB string did).
+    const parts: Uint8Array[] = [];
     while (this.tok.kind === 'string') {
-      bytes.push(...this.tok.bytes!);
+      parts.push(Uint8Array.from(this.tok.bytes!));
       this.tn.next();
     }
     try {
-      return utf8.decode(new Uint8Array(bytes));
+      return utf8.decode(Buffer.concat(parts));
     } catch {
       this.fail(`String field "${field.name}" contains invalid UTF-8 data.`, path, first);
     }

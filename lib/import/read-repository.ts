@@ -1,5 +1,6 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
+import { NotRegularFileError, readRegularFile } from '../../proto/read-regular-file';
 import { parsePbtxt } from '../../proto/text-format';
 import { SpecError, UserError } from '../errors';
 import { checkModelName } from '../spec/model-name';
@@ -104,9 +105,10 @@ function readModel(listing: RepositoryListing, name: string): RepositoryModel | 
   }
   let config: ModelConfig;
   try {
-    config = parsePbtxt(readFileSync(configPath, 'utf8'), configFile);
+    config = parsePbtxt(readRegularFile(configPath), configFile);
   } catch (err) {
     if (err instanceof SpecError) listing.errors.push(err.message);
+    else if (err instanceof NotRegularFileError) listing.errors.push(`${configFile}: ${err.message}`);
     else listing.errors.push(`${configFile}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     return undefined;
   }

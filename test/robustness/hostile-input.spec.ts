@@ -5,8 +5,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../lib/errors';
 import { onnxDigest } from '../../lib/engine/key';
 import { runExport } from '../../lib/export';
+import { readRepository } from '../../lib/import';
 import { readOnnxSignature } from '../../lib/onnx';
 import { buildModel } from '../../lib/repository/build-model';
+import { checkRepository } from '../../lib/repository/validate-repository';
+import { parsePbtxt } from '../../proto/text-format';
 import { loadSpec } from '../../lib/spec';
 import { ABS_ONNX, changed, REPO_ROOT, rmrf, snapshot, tempRoot } from './helpers';
 
@@ -253,4 +256,37 @@ onnx.save(m, sys.argv[1])`,
       `${shown()}:1:11: export.file: "model.onnx" names external data ${JSON.stringify(evil)}, which cannot be used: it leads outside the directory of the ONNX file`,
     );
   });
+});
+
+describe('crafted config.pbtxt files', () => {
+  it('a 300 KB string parses (no RangeError)', () => {
+    const long = 'x'.repeat(300_000);
+    const config = parsePbtxt(`parameters { key: "k" value { string_value: "${long}" "${long}" } }\n`, 'big/config.pbtxt');
+    expect(config.parameters).toEqual({ k: { string_value: long + long } });
+  });
+
+  it('a FIFO as config.pbtxt: validate and import answer at once, naming the file', async () => {
+    const repo = join(root, 'fifo-repo');
+    mkdirSync(join(repo, 'm/1'), { recursive: true });
+    execFileSync('mkfifo', [join(repo, 'm/config.pbtxt')]);
+    const report = await checkRepository(repo);
+    expect(report.problems).toEqual([{ model: 'm', path: '', message: 'not a regular file (a FIFO)' }]);
+    expect(readRepository(repo, 'fifo-repo').errors).toEqual(['fifo-repo/m/config.pbtxt: not a regular file (a FIFO)']);
+  });
+
+  it('200k bad inputs: validate lists 200k problems (no RangeError)', async () => {
+    const repo = join(root, 'wide-repo');
+    mkdirSync(join(repo, 'm/1'), { recursive: true });
+    writeFileSync(join(repo, 'm/1/model.onnx'), readFileSync(ABS_ONNX));
+    const inputs = Array.from({ length: 200_000 }, (_, i) => `input { name: "x${i}" data_type: TYPE_FP32 dims: [ 0 ] }\n`);
+    writeFileSync(join(repo, 'm/config.pbtxt'), `platform: "onnxruntime_onnx"\n${inputs.join('')}`);
+    const { problems } = await checkRepository(repo);
+    const dims = problems.filter((p) => /^input\[\d+\]\.dims\[0\]$/.test(p.path));
+    expect(dims.length).toBe(200_000);
+    expect(dims[199_999]).toEqual({
+      model: 'm',
+      path: 'input[199999].dims[0]',
+      message: 'dimension must be an integer >= 1, or -1 for a variable-size dimension, got 0',
+    });
+  }, 120_000);
 });
