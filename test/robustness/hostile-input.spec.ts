@@ -8,6 +8,7 @@ import { runExport } from '../../lib/export';
 import { readRepository } from '../../lib/import';
 import { readOnnxSignature } from '../../lib/onnx';
 import { buildModel } from '../../lib/repository/build-model';
+import { copyPath } from '../../lib/repository/copy-tree';
 import { checkRepository } from '../../lib/repository/validate-repository';
 import { parsePbtxt } from '../../proto/text-format';
 import { loadSpec } from '../../lib/spec';
@@ -259,6 +260,12 @@ onnx.save(m, sys.argv[1])`,
 });
 
 describe('crafted config.pbtxt files', () => {
+  let aside: string;
+  beforeAll(() => {
+    aside = tempRoot('crafted');
+  });
+  afterAll(() => rmrf(aside));
+
   it('a 300 KB string parses (no RangeError)', () => {
     const long = 'x'.repeat(300_000);
     const config = parsePbtxt(`parameters { key: "k" value { string_value: "${long}" "${long}" } }\n`, 'big/config.pbtxt');
@@ -266,7 +273,7 @@ describe('crafted config.pbtxt files', () => {
   });
 
   it('a FIFO as config.pbtxt: validate and import answer at once, naming the file', async () => {
-    const repo = join(root, 'fifo-repo');
+    const repo = join(aside, 'fifo-repo'); // not under root: snapshot() would block reading the FIFO
     mkdirSync(join(repo, 'm/1'), { recursive: true });
     execFileSync('mkfifo', [join(repo, 'm/config.pbtxt')]);
     const report = await checkRepository(repo);
@@ -275,7 +282,7 @@ describe('crafted config.pbtxt files', () => {
   });
 
   it('200k bad inputs: validate lists 200k problems (no RangeError)', async () => {
-    const repo = join(root, 'wide-repo');
+    const repo = join(aside, 'wide-repo');
     mkdirSync(join(repo, 'm/1'), { recursive: true });
     writeFileSync(join(repo, 'm/1/model.onnx'), readFileSync(ABS_ONNX));
     const inputs = Array.from({ length: 200_000 }, (_, i) => `input { name: "x${i}" data_type: TYPE_FP32 dims: [ 0 ] }\n`);
@@ -289,4 +296,16 @@ describe('crafted config.pbtxt files', () => {
       message: 'dimension must be an integer >= 1, or -1 for a variable-size dimension, got 0',
     });
   }, 120_000);
+});
+
+describe('copying out of a tree through a linked directory', () => {
+  it('a file below a directory link that leads outside the root is refused, not copied', async () => {
+    const tree = join(root, 'tree');
+    mkdirSync(tree);
+    symlinkSync(join(root, 'secret'), join(tree, 'ext'));
+    before = snapshot(root);
+    expect(await refused(() => copyPath(join(tree, 'ext/secret.txt'), join(root, 'copied.txt'), {}, tree))).toBe(
+      `${tree}/ext/secret.txt leads through a symbolic link to ${root}/secret, outside ${tree}; copy the file in instead`,
+    );
+  });
 });
