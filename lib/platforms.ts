@@ -12,6 +12,12 @@ export interface Runtime {
   file: string;
   /** What `file` must be for Triton to infer this runtime from it; undefined: either. */
   kind?: FileKind;
+  /** False for a backend Triton's auto-complete does not know (it never infers it from `file`). */
+  autoComplete?: false;
+  /** What `export.torch` makes for it: ONNX, TorchScript, or (undefined) nothing. */
+  torchExport?: 'onnx' | 'torchscript';
+  /** Its model file has no I/O signature we read (TorchScript, python): inputs and outputs come from triton.yaml. */
+  ioFromConfig?: true;
 }
 
 /**
@@ -22,13 +28,20 @@ export interface Runtime {
 export const RUNTIMES: readonly Runtime[] = [
   { backend: 'tensorflow', platform: 'tensorflow_savedmodel', file: 'model.savedmodel', kind: 'dir' },
   { backend: 'tensorflow', platform: 'tensorflow_graphdef', file: 'model.graphdef', kind: 'file' },
-  { backend: 'tensorrt', platform: 'tensorrt_plan', file: 'model.plan', kind: 'file' },
-  { backend: 'onnxruntime', platform: 'onnxruntime_onnx', file: 'model.onnx' }, // a file, or a directory for a large model
+  { backend: 'tensorrt', platform: 'tensorrt_plan', file: 'model.plan', kind: 'file', torchExport: 'onnx' }, // built from ONNX
+  { backend: 'onnxruntime', platform: 'onnxruntime_onnx', file: 'model.onnx', torchExport: 'onnx' }, // a file, or a directory for a large model
   { backend: 'openvino', file: 'model.xml' },
-  { backend: 'pytorch', platform: 'pytorch_libtorch', file: 'model.pt' },
+  { backend: 'pytorch', platform: 'pytorch_libtorch', file: 'model.pt', torchExport: 'torchscript', ioFromConfig: true },
   { backend: 'pytorch', platform: 'torch_aoti', file: 'model.pt2' },
-  { backend: 'python', file: 'model.py' },
+  { backend: 'python', file: 'model.py', ioFromConfig: true },
+  { backend: 'dali', file: 'model.dali', autoComplete: false },
 ];
+
+/** The runtime a config names: by its platform, else the first of its backend (undefined: neither known). */
+export function runtimeOf(config: Pick<ModelConfig, 'platform' | 'backend'>): Runtime | undefined {
+  const byPlatform = config.platform ? RUNTIMES.find((r) => r.platform === config.platform) : undefined;
+  return byPlatform ?? (config.backend ? RUNTIMES.find((r) => r.backend === config.backend) : undefined);
+}
 
 /** The backend of a platform Triton knows (undefined for another platform, or an ensemble). */
 export function backendOfPlatform(platform: string): string | undefined {
@@ -40,7 +53,7 @@ export function backendOfPlatform(platform: string): string | undefined {
  * backends, tensorrtllm, custom backends) read their files from elsewhere, as does a python model
  * with its own `runtime`; validate asks no model file of them either.
  */
-export const MODEL_FILE_BACKENDS: ReadonlySet<string> = new Set([...RUNTIMES.map((r) => r.backend), 'dali']);
+export const MODEL_FILE_BACKENDS: ReadonlySet<string> = new Set(RUNTIMES.map((r) => r.backend));
 
 /** Whether Triton needs a model file in each version directory of this (auto-completed) config. */
 export function needsModelFile(config: ModelConfig): boolean {
@@ -63,6 +76,7 @@ export function autoCompleteBackend(
   if (config.backend || config.platform === 'ensemble') return {};
   const named = config.default_model_filename;
   const found = RUNTIMES.find((r) => {
+    if (r.autoComplete === false) return false;
     if (config.platform) return r.platform === config.platform;
     if (named) return r.file === named;
     const kind = firstVersion(r.file);
