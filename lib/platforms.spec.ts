@@ -14,6 +14,8 @@ describe('the platform table', () => {
     expect(modelFilename({ platform: 'ensemble' })).toBeUndefined();
     expect(modelFilename({ backend: 'python', default_model_filename: 'run.py' })).toBe('run.py');
     expect(runtimeOf({ backend: 'pytorch' })?.platform).toBe('pytorch_libtorch');
+    expect(runtimeOf({ platform: 'tensorrt_plan' })?.technologies).toEqual(['onnx', 'tensorrt']); // built from ONNX
+    expect(runtimeOf({ backend: 'openvino' })?.technologies).toEqual(['openvino']);
   });
 
   // Triton: core src/model_config_utils.cc, AutoCompleteBackendFields

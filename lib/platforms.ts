@@ -18,6 +18,8 @@ export interface Runtime {
   torchExport?: 'onnx' | 'torchscript';
   /** Its model file has no I/O signature we read (TorchScript, python): inputs and outputs come from triton.yaml. */
   ioFromConfig?: true;
+  /** The Nx project `technologies` a model of this runtime adds to `triton`. */
+  technologies: readonly string[];
 }
 
 /**
@@ -26,15 +28,15 @@ export interface Runtime {
  * The first whose platform, default_model_filename or model file matches gives the backend.
  */
 export const RUNTIMES: readonly Runtime[] = [
-  { backend: 'tensorflow', platform: 'tensorflow_savedmodel', file: 'model.savedmodel', kind: 'dir' },
-  { backend: 'tensorflow', platform: 'tensorflow_graphdef', file: 'model.graphdef', kind: 'file' },
-  { backend: 'tensorrt', platform: 'tensorrt_plan', file: 'model.plan', kind: 'file', torchExport: 'onnx' }, // built from ONNX
-  { backend: 'onnxruntime', platform: 'onnxruntime_onnx', file: 'model.onnx', torchExport: 'onnx' }, // a file, or a directory for a large model
-  { backend: 'openvino', file: 'model.xml' },
-  { backend: 'pytorch', platform: 'pytorch_libtorch', file: 'model.pt', torchExport: 'torchscript', ioFromConfig: true },
-  { backend: 'pytorch', platform: 'torch_aoti', file: 'model.pt2' },
-  { backend: 'python', file: 'model.py', ioFromConfig: true },
-  { backend: 'dali', file: 'model.dali', autoComplete: false },
+  { backend: 'tensorflow', platform: 'tensorflow_savedmodel', file: 'model.savedmodel', kind: 'dir', technologies: ['tensorflow'] },
+  { backend: 'tensorflow', platform: 'tensorflow_graphdef', file: 'model.graphdef', kind: 'file', technologies: ['tensorflow'] },
+  { backend: 'tensorrt', platform: 'tensorrt_plan', file: 'model.plan', kind: 'file', torchExport: 'onnx', technologies: ['onnx', 'tensorrt'] }, // built from ONNX
+  { backend: 'onnxruntime', platform: 'onnxruntime_onnx', file: 'model.onnx', torchExport: 'onnx', technologies: ['onnx'] }, // a file, or a directory for a large model
+  { backend: 'openvino', file: 'model.xml', technologies: ['openvino'] },
+  { backend: 'pytorch', platform: 'pytorch_libtorch', file: 'model.pt', torchExport: 'torchscript', ioFromConfig: true, technologies: ['pytorch'] },
+  { backend: 'pytorch', platform: 'torch_aoti', file: 'model.pt2', technologies: ['pytorch'] },
+  { backend: 'python', file: 'model.py', ioFromConfig: true, technologies: ['python'] },
+  { backend: 'dali', file: 'model.dali', autoComplete: false, technologies: [] },
 ];
 
 /** The runtime a config names: by its platform, else the first of its backend (undefined: neither known). */
