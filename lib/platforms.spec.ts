@@ -31,6 +31,7 @@ describe('the platform table', () => {
     // TensorRT wants a file, SavedModel a directory; the first that fits in Triton's order wins
     expect(autoCompleteBackend({}, dirHolding({ 'model.plan': 'dir', 'model.py': 'file' }))).toEqual({ backend: 'python' });
     expect(autoCompleteBackend({}, dirHolding({ 'model.savedmodel': 'dir', 'model.plan': 'file' }))).toEqual({ backend: 'tensorflow', platform: 'tensorflow_savedmodel' });
+    expect(autoCompleteBackend({}, dirHolding({ 'model.pt': 'dir', 'model.pt2': 'file' }))).toEqual({ backend: 'pytorch', platform: 'torch_aoti' });
     expect(autoCompleteBackend({}, dirHolding({ 'model.dali': 'file' }))).toEqual({});
     expect(autoCompleteBackend({ backend: 'vllm' }, dirHolding({ 'model.py': 'file' }))).toEqual({});
     expect(autoCompleteBackend({ platform: 'ensemble' }, none)).toEqual({});

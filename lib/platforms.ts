@@ -33,8 +33,8 @@ export const RUNTIMES: readonly Runtime[] = [
   { backend: 'tensorrt', platform: 'tensorrt_plan', file: 'model.plan', kind: 'file', torchExport: 'onnx', technologies: ['onnx', 'tensorrt'] }, // built from ONNX
   { backend: 'onnxruntime', platform: 'onnxruntime_onnx', file: 'model.onnx', torchExport: 'onnx', technologies: ['onnx'] }, // a file, or a directory for a large model
   { backend: 'openvino', file: 'model.xml', technologies: ['openvino'] },
-  { backend: 'pytorch', platform: 'pytorch_libtorch', file: 'model.pt', torchExport: 'torchscript', ioFromConfig: true, technologies: ['pytorch'] },
-  { backend: 'pytorch', platform: 'torch_aoti', file: 'model.pt2', technologies: ['pytorch'] },
+  { backend: 'pytorch', platform: 'pytorch_libtorch', file: 'model.pt', kind: 'file', torchExport: 'torchscript', ioFromConfig: true, technologies: ['pytorch'] },
+  { backend: 'pytorch', platform: 'torch_aoti', file: 'model.pt2', kind: 'file', technologies: ['pytorch'] },
   { backend: 'python', file: 'model.py', ioFromConfig: true, technologies: ['python'] },
   { backend: 'dali', file: 'model.dali', autoComplete: false, technologies: [] },
 ];
