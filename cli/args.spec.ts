@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseOneArg, type OneArgCommand } from './args';
+import { run as fingerprint } from './fingerprint';
 
 const CMD: OneArgCommand = { verb: 'demo', usage: 'usage: nx-triton demo <dir> [--json] [--release R]', flags: ['--json'], values: ['--release'], expected: 'one directory' };
 
@@ -36,5 +37,22 @@ describe('parseOneArg', () => {
       expect(parse(argv), argv.join(' ')).toEqual({ result: 2, out: '', err: `nx-triton demo: ${message}\n${CMD.usage}\n` });
     }
     expect(parse(['-'], { ...CMD, dashIsArg: true }).result).toEqual({ arg: '-', flags: new Set(), values: {} });
+  });
+});
+
+describe('nx-triton fingerprint arguments', () => {
+  it('refuses what it does not take, naming the word as given (exit 1)', async () => {
+    const spy = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      for (const argv of [['--bogus'], ['--builders-of'], ['--json=1'], ['extra'], ['--', 'x'], ['-j']]) {
+        spy.mockClear();
+        expect(await fingerprint(argv), argv.join(' ')).toBe(1);
+        expect(spy.mock.calls, argv.join(' ')).toEqual([
+          [`nx-triton fingerprint: unknown argument "${argv[0]}" (usage: nx-triton fingerprint [--json] [--builders-of <triton.yaml>])`],
+        ]);
+      }
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
