@@ -1,3 +1,5 @@
+import { parseArgs } from 'node:util';
+
 export interface Io {
   out: (text: string) => void;
   err: (text: string) => void;
@@ -13,32 +15,62 @@ export interface OneArgCommand {
   usage: string;
   /** The boolean flags it takes, e.g. `--json`. */
   flags: readonly string[];
+  /** The options that take a value, e.g. `--triton-release` (`--x v` or `--x=v`). */
+  values?: readonly string[];
   /** What the one positional argument is, for the error: `one model file`. */
   expected: string;
   /** A lone `-` is an argument, not an option. */
   dashIsArg?: boolean;
 }
 
+export interface OneArg {
+  arg: string;
+  /** The boolean flags given, as written (`--json`). */
+  flags: Set<string>;
+  /** The value options given, by name as written (`--triton-release`); the last one wins. */
+  values: Record<string, string>;
+}
+
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+
 /**
- * The one positional argument and the flags given; or the exit code to stop with after
- * printing the usage (`--help`: 0, a usage error: 2).
+ * The one positional argument and the options given; or the exit code to stop with after
+ * printing the usage (`--help`: 0, a usage error: 2). node:util's parseArgs splits the words;
+ * it runs non-strict so that the errors are ours (`unknown option --x`), in the verb's words.
  */
-export function parseOneArg(argv: string[], cmd: OneArgCommand, io: Io): { arg: string; flags: Set<string> } | number {
-  const flags = new Set<string>();
+export function parseOneArg(argv: string[], cmd: OneArgCommand, io: Io): OneArg | number {
+  const options: Options = { help: { type: 'boolean', short: 'h' } };
+  for (const flag of cmd.flags) options[flag.slice(2)] = { type: 'boolean' };
+  for (const name of cmd.values ?? []) options[name.slice(2)] = { type: 'string' };
+  const { tokens } = parseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
+  const fail = (message: string): number => {
+    io.err(`nx-triton ${cmd.verb}: ${message}\n${cmd.usage}\n`);
+    return 2;
+  };
+  const out: OneArg = { arg: '', flags: new Set(), values: {} };
   const args: string[] = [];
-  for (const arg of argv) {
-    if (cmd.flags.includes(arg)) flags.add(arg);
-    else if (arg === '--help' || arg === '-h') {
+  for (const token of tokens) {
+    if (token.kind === 'option-terminator') continue;
+    if (token.kind === 'positional') {
+      if (token.value === '-' && !cmd.dashIsArg) return fail('unknown option -');
+      args.push(token.value);
+      continue;
+    }
+    const known = Object.prototype.hasOwnProperty.call(options, token.name) ? options[token.name] : undefined;
+    if (!known) return fail(`unknown option ${token.rawName}`);
+    if (token.name === 'help') {
       io.out(`${cmd.usage}\n`);
       return 0;
-    } else if (arg.startsWith('-') && !(cmd.dashIsArg && arg === '-')) {
-      io.err(`nx-triton ${cmd.verb}: unknown option ${arg}\n${cmd.usage}\n`);
-      return 2;
-    } else args.push(arg);
+    }
+    if (known.type === 'boolean') {
+      if (token.inlineValue) return fail(`${token.rawName} takes no value`);
+      out.flags.add(token.rawName);
+    } else {
+      if (token.value === undefined) return fail(`${token.rawName} needs a value`);
+      out.values[token.rawName] = token.value;
+    }
   }
-  if (args.length !== 1) {
-    io.err(`nx-triton ${cmd.verb}: expected ${cmd.expected}, got ${args.length}\n${cmd.usage}\n`);
-    return 2;
-  }
-  return { arg: args[0], flags };
+  if (args.length !== 1) return fail(`expected ${cmd.expected}, got ${args.length}`);
+  out.arg = args[0];
+  return out;
 }

@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { TOKEN_ENV } from '../lib/builder/auth';
 import { describeBuilder, probeBuilder, type BuilderInfo } from '../lib/builder/client';
 import { formatFingerprint, readFingerprint } from '../lib/engine/fingerprint';
@@ -13,18 +14,18 @@ const USAGE = 'usage: nx-triton fingerprint [--json] [--builders-of <triton.yaml
  */
 export async function run(argv: string[]): Promise<number> {
   let buildersOf: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--json') continue;
-    if (a === '--builders-of' && argv[i + 1] !== undefined) buildersOf = argv[++i];
-    else if (a.startsWith('--builders-of=')) buildersOf = a.slice('--builders-of='.length);
+  let json = false;
+  const { tokens } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, 'builders-of': { type: 'string' } }, strict: false, allowPositionals: true, tokens: true });
+  for (const t of tokens) {
+    if (t.kind === 'option' && t.name === 'json' && t.rawName === '--json' && t.value === undefined) json = true;
+    else if (t.kind === 'option' && t.name === 'builders-of' && t.value !== undefined) buildersOf = t.value;
     else {
-      console.error(`nx-triton fingerprint: unknown argument "${a}" (${USAGE})`);
+      console.error(`nx-triton fingerprint: unknown argument "${argv[t.index]}" (${USAGE})`);
       return 1;
     }
   }
   const [fp, builders] = await Promise.all([readFingerprint(), buildersOf === undefined ? undefined : probeBuildersOf(buildersOf)]);
-  if (argv.includes('--json')) {
+  if (json) {
     console.log(JSON.stringify(builders === undefined ? fp : { ...fp, builders }, null, 2));
   } else {
     console.log(formatFingerprint(fp));

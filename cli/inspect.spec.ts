@@ -68,6 +68,39 @@ describe('nx-triton inspect', () => {
     expect(out).toContain('external data: (none)\n');
   });
 
+  it('lists the external data of Constant nodes in If and Loop bodies', async () => {
+    const nested = join(tmp, 'nested');
+    mkdirSync(nested);
+    execFileSync('/usr/bin/python3', [SCRIPT, 'make-nested', nested, '1']);
+    const { code, out } = await inspect(join(nested, 'model.onnx'));
+    expect(code).toBe(0);
+    expect(out).toContain('\nexternal data: else.bin, loop.bin, sparse.bin, then.bin\n');
+  });
+
+  it('prints a model with 200k inputs', async () => {
+    // ModelProto { ir_version: 8, graph { input: x0 ... x199999 } }: names and no types
+    const input = (i: number) => {
+      const name = Buffer.from(`x${i}`);
+      return Buffer.from([0x5a, name.length + 2, 0x0a, name.length, ...name]);
+    };
+    const inputs = Buffer.concat(Array.from({ length: 200_000 }, (_, i) => input(i)));
+    const length: number[] = [];
+    for (let v = inputs.length; ; v = Math.floor(v / 128)) {
+      if (v < 128) {
+        length.push(v);
+        break;
+      }
+      length.push((v % 128) | 0x80);
+    }
+    const file = join(tmp, 'wide.onnx');
+    writeFileSync(file, Buffer.concat([Buffer.from([0x08, 0x08, 0x3a, ...length]), inputs]));
+    const { code, out, err } = await inspect(file);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(out).toContain('inputs:\n  x0       -  (not a tensor)\n  x1       -  (not a tensor)\n');
+    expect(out).toContain('\n  x199999  -  (not a tensor)\noutputs:\n  (none)\n');
+  });
+
   it('fails with one line for a missing file or a file that is not ONNX', async () => {
     const missing = join(tmp, 'missing.onnx');
     expect(await inspect(missing)).toEqual({ code: 1, out: '', err: `nx-triton: ${missing}: no such file\n` });

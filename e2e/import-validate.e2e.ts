@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,5 +106,31 @@ describe('import an existing repository and validate repositories, from the pack
     expect(lines).toContainEqual(expect.stringMatching(/^classifier\/config\.pbtxt: dynamic_batching\.preferred_batch_size\[\d\]: .*8/));
     expect(lines).toContainEqual(expect.stringMatching(/^torch_linear\/config\.pbtxt: input\[0\]\.dims/));
     expect(lines).toContainEqual(expect.stringMatching(/^postprocess\/config\.pbtxt:3:\d+: input\[0\]\.data_type: .*TYPE_FLOAT/));
+  });
+
+  it('an untrusted repository: a link out of it is refused with nothing written; imported files are copies', () => {
+    const hostile = join(scratch, 'hostile');
+    const outside = join(scratch, 'outside');
+    mkdirSync(join(hostile, 'thief/1'), { recursive: true });
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'secret.txt'), 'secret\n');
+    cpSync(join(original, 'classifier/3/model.onnx'), join(hostile, 'thief/1/model.onnx'));
+    writeFileSync(join(hostile, 'thief/config.pbtxt'), 'platform: "onnxruntime_onnx"\noutput [ { name: "o" label_filename: "ext/secret.txt" } ]\n');
+    symlinkSync(outside, join(hostile, 'thief/ext'));
+    const r = ws.nx(['g', 'nx-triton:import', hostile, '--directory', 'hostile']);
+    expect(r.code).not.toBe(0);
+    expect(r.out).toContain(`${hostile}/thief/ext/secret.txt: leads through a symbolic link to ${outside}/secret.txt, outside the repository`);
+    expect(existsSync(join(ws.root, 'hostile'))).toBe(false);
+
+    // The first import copied: the workspace's model file can change without the repository's.
+    const source = join(original, 'classifier/3/model.onnx');
+    const before = readFileSync(source);
+    const copy = join(ws.root, 'models/classifier/model.onnx');
+    writeFileSync(copy, 'edited');
+    try {
+      expect(readFileSync(source).equals(before)).toBe(true);
+    } finally {
+      writeFileSync(copy, before);
+    }
   });
 });

@@ -1,4 +1,5 @@
 import type { ProjectConfiguration, TargetConfiguration, TargetDependencyConfig } from '@nx/devkit';
+import { runtimeOf } from '../lib/platforms';
 import type { SpecSummary } from '../lib/spec/summary';
 import type { NormalizedPluginOptions } from './options';
 
@@ -27,28 +28,11 @@ export function pythonFingerprintCommand(python: string): string {
   return `"\${NX_TRITON_PYTHON:-${shellDoubleQuoted(python)}}" -c "${script}" 2>&1 || true`;
 }
 
-const PLATFORM_TECHNOLOGY: Record<string, string[]> = {
-  onnxruntime_onnx: ['onnx'],
-  tensorrt_plan: ['onnx', 'tensorrt'],
-  pytorch_libtorch: ['pytorch'],
-  torch_aoti: ['pytorch'],
-  tensorflow_savedmodel: ['tensorflow'],
-  tensorflow_graphdef: ['tensorflow'],
-};
-
-const BACKEND_TECHNOLOGY: Record<string, string[]> = {
-  onnxruntime: ['onnx'],
-  tensorrt: ['tensorrt'],
-  pytorch: ['pytorch'],
-  python: ['python'],
-  tensorflow: ['tensorflow'],
-  openvino: ['openvino'],
-};
-
 export function technologies(summary: SpecSummary): string[] {
   const all = new Set<string>(['triton']);
-  for (const t of PLATFORM_TECHNOLOGY[summary.platform ?? ''] ?? []) all.add(t);
-  for (const t of BACKEND_TECHNOLOGY[summary.backend ?? ''] ?? []) all.add(t);
+  // The platform's runtime and the backend's (lib/platforms.ts)
+  for (const t of runtimeOf({ platform: summary.platform })?.technologies ?? []) all.add(t);
+  for (const t of runtimeOf({ backend: summary.backend })?.technologies ?? []) all.add(t);
   if (summary.exportKind === 'torch') all.add('pytorch');
   return [...all];
 }

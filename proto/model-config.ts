@@ -19,6 +19,24 @@ export function modelConfigType(): protobuf.Type {
   return modelConfigRoot().lookupType('inference.ModelConfig');
 }
 
+const enumNamesCache = new Map<string, readonly string[]>();
+
+/**
+ * An enum of model_config.proto as its names indexed by number (`inference.DataType` ->
+ * `['TYPE_INVALID', 'TYPE_BOOL', ...]`), read from the .proto itself rather than copied by hand.
+ */
+export function protoEnumNames(fullName: string): readonly string[] {
+  let names = enumNamesCache.get(fullName);
+  if (!names) {
+    const values = modelConfigRoot().lookupEnum(fullName).valuesById;
+    const out: string[] = [];
+    for (const [id, name] of Object.entries(values)) out[Number(id)] = name;
+    names = out;
+    enumNamesCache.set(fullName, names);
+  }
+  return names;
+}
+
 /** The value range of each protobuf integer type, inclusive. */
 export const INT_RANGES: Readonly<Record<string, readonly [bigint, bigint]>> = {
   int32: [-(2n ** 31n), 2n ** 31n - 1n],

@@ -27,8 +27,8 @@ function directoryTaken(tree: Tree, path: string): boolean {
 
 /**
  * `nx g nx-triton:import <repositoryDir>`: the triton.yaml files go through the Tree (so --dry-run
- * shows them); the model files, which may be gigabytes, are hard-linked or copied on disk by the
- * returned callback, after Nx has written the Tree, never read into memory.
+ * shows them); the model files, which may be gigabytes, are copied (reflinked where the file
+ * system can) on disk by the returned callback, after Nx has written the Tree, never read into memory.
  */
 export async function importGenerator(tree: Tree, schema: ImportGeneratorSchema): Promise<GeneratorCallback> {
   const root = isAbsolute(schema.repositoryDir) ? schema.repositoryDir : resolve(tree.root, schema.repositoryDir);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SpecError, type Diagnostic } from '../errors';
+import { RUNTIMES } from '../platforms';
 import type { ModelConfig, ModelSpec, ModelTensor } from '../types';
 import { childPath } from '../spec/context';
 import { positionOf } from './position';
@@ -41,8 +42,8 @@ export function readTorchScriptSignature(exportDir: string): TorchScriptSignatur
 
 /** Platforms/backends whose model file has no signature we can read: I/O comes from triton.yaml. */
 export function hasNoReadableSignature(config: ModelConfig): boolean {
-  if (config.platform === 'pytorch_libtorch' || config.backend === 'pytorch' || config.backend === 'python') return true;
-  return false;
+  // By platform (pytorch_libtorch), or by backend (pytorch, python): lib/platforms.ts's ioFromConfig.
+  return RUNTIMES.some((r) => r.ioFromConfig && ((r.platform !== undefined && r.platform === config.platform) || r.backend === config.backend));
 }
 
 /** Triton's `<name>__<index>` convention (model_configuration.md, PyTorch backend). */

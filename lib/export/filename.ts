@@ -1,12 +1,10 @@
 import { modelFilename } from '../layout';
+import { RUNTIMES } from '../platforms';
 import type { ModelSpec } from '../types';
 import { exportError } from './where';
 
 export type TorchFormat = 'onnx' | 'torchscript';
 
-/** The ONNX-consuming platforms/backends: a torch export makes ONNX for them. */
-const ONNX_TARGETS = new Set(['onnxruntime_onnx', 'tensorrt_plan', 'onnxruntime', 'tensorrt']);
-const TORCHSCRIPT_TARGETS = new Set(['pytorch_libtorch', 'pytorch']);
 
 function isTensorRt(spec: ModelSpec): boolean {
   return spec.config.platform === 'tensorrt_plan' || spec.config.backend === 'tensorrt';
@@ -38,8 +36,9 @@ export function exportFilename(spec: ModelSpec): string {
 /** What `export.torch` makes for this model's platform. */
 export function torchFormat(spec: ModelSpec): TorchFormat {
   const target = spec.config.platform ?? spec.config.backend ?? '';
-  if (ONNX_TARGETS.has(target)) return 'onnx';
-  if (TORCHSCRIPT_TARGETS.has(target)) return 'torchscript';
+  // By the platform when there is one, else by the backend, as before: what export.torch makes (lib/platforms.ts).
+  const made = (spec.config.platform ? RUNTIMES.find((r) => r.platform === target) : RUNTIMES.find((r) => r.backend === target))?.torchExport;
+  if (made) return made;
   throw exportError(
     spec,
     'export.torch',

@@ -16,8 +16,9 @@ async function copyModel(projectDir: string, plan: ModelPlan, repositoryRoot: st
   await mkdir(staging, { recursive: true });
   try {
     for (const copy of plan.copies) {
-      // Hard links where the file system allows, else a kernel copy: model files never pass through memory.
-      await copyPath(copy.src, join(staging, copy.dest), { hardLink: true }, repositoryRoot);
+      // A copy, never a hard link: editing the project must not edit the repository imported from.
+      // The kernel copies (or reflinks, on CoW file systems): model files never pass through memory.
+      await copyPath(copy.src, join(staging, copy.dest), {}, repositoryRoot);
     }
     if (options.writeYaml) await writeFile(join(staging, 'triton.yaml'), plan.yaml);
     const tops = new Set(plan.copies.map((c) => c.dest.split('/')[0]));

@@ -86,6 +86,47 @@ describe('planImport', () => {
     );
   });
 
+  it('imports a python model without backend, as Triton infers it from model.py (or default_model_filename)', () => {
+    put('py/config.pbtxt', 'max_batch_size: 2\n');
+    put('py/1/model.py', 'x = 1\n');
+    put('named/config.pbtxt', 'default_model_filename: "model.py"\n');
+    put('named/1/model.py', 'x = 1\n');
+    put('onnx/config.pbtxt', 'max_batch_size: 2\n');
+    put('onnx/1/model.onnx');
+    const result = plan();
+    expect(result.models.map((m) => [m.name, m.yaml.match(/^(backend|platform): .*$/m)?.[0], m.yaml.match(/^export: .*$/m)?.[0]])).toEqual([
+      ['named', 'backend: python', 'export: {file: model.py}'],
+      ['onnx', 'platform: onnxruntime_onnx', 'export: {file: model.onnx}'],
+      ['py', 'backend: python', 'export: {file: model.py}'],
+    ]);
+    expect(result.warnings).toEqual([
+      'repo/named/config.pbtxt: sets neither platform nor backend; Triton infers backend: python from default_model_filename "model.py", written into triton.yaml',
+      'repo/onnx/config.pbtxt: sets neither platform nor backend; Triton infers platform: onnxruntime_onnx from the model file, written into triton.yaml',
+      'repo/py/config.pbtxt: sets neither platform nor backend; Triton infers backend: python from the model file, written into triton.yaml',
+    ]);
+  });
+
+  it('imports vLLM, tensorrtllm and python-runtime models, which need no model file', () => {
+    put('vllm/config.pbtxt', 'backend: "vllm"\ninstance_group [ { kind: KIND_MODEL } ]\n');
+    put('vllm/1/model.json', '{"model": "facebook/opt-125m"}\n');
+    put('trtllm/config.pbtxt', 'backend: "tensorrtllm"\nparameters { key: "gpt_model_path" value { string_value: "/engines/llama" } }\n');
+    mkdirSync(join(repo, 'trtllm/1'), { recursive: true });
+    put('runtime/config.pbtxt', 'backend: "python"\nruntime: "model.py"\n');
+    mkdirSync(join(repo, 'runtime/1'), { recursive: true });
+    const result = plan();
+    expect(result.models.map((m) => [m.name, m.copies.map((c) => c.dest), m.yaml.includes('export')])).toEqual([
+      ['runtime', [], false],
+      ['trtllm', [], false],
+      ['vllm', ['model.json'], false],
+    ]);
+    expect(result.warnings).toEqual([
+      'repo/vllm/1/: model.json copied into models/vllm/ but not built into version 1: backend vllm takes no model file, so the project has no export',
+    ]);
+    const vllm = join(scratch, 'vllm.yaml');
+    writeFileSync(vllm, result.models[2].yaml);
+    expect(loadSpec(vllm, { displayPath: 'vllm.yaml' }).config).toMatchObject({ backend: 'vllm' });
+  });
+
   it('normalises --directory and keeps it inside the workspace', () => {
     expect(normalizeDirectory(undefined)).toBe('models');
     expect(normalizeDirectory('./serving//models/')).toBe('serving/models');
@@ -112,7 +153,7 @@ describe('findClashes', () => {
 });
 
 describe('writeImportedFiles', () => {
-  it('writes the projects: triton.yaml, hard-linked model files, versions, labels, warm-up data', async () => {
+  it('writes the projects: triton.yaml, copied model files, versions, labels, warm-up data', async () => {
     put('m/config.pbtxt', `platform: "onnxruntime_onnx"
       output [ { name: "o" label_filename: "labels.txt" } ]
       model_warmup [ { name: "w" inputs { key: "x" value { input_data_file: "x.bin" } } } ]`);
@@ -125,7 +166,12 @@ describe('writeImportedFiles', () => {
     const project = join(ws, 'models/m');
     expect(readdirSync(project).sort()).toEqual(['labels.txt', 'model.onnx', 'triton.yaml', 'versions', 'warmup']);
     expect(readFileSync(join(project, 'versions/1/model.onnx'), 'utf8')).toBe('v1');
-    expect(statSync(join(project, 'model.onnx')).ino).toBe(statSync(join(repo, 'm/2/model.onnx')).ino);
+    // Copies, not hard links: editing the project leaves the repository it came from as it was.
+    expect(statSync(join(project, 'model.onnx')).ino).not.toBe(statSync(join(repo, 'm/2/model.onnx')).ino);
+    writeFileSync(join(project, 'model.onnx'), 'edited');
+    writeFileSync(join(project, 'versions/1/model.onnx'), 'edited');
+    expect(readFileSync(join(repo, 'm/2/model.onnx'), 'utf8')).toBe('v2');
+    expect(readFileSync(join(repo, 'm/1/model.onnx'), 'utf8')).toBe('v1');
     const spec = loadSpec(join(project, 'triton.yaml'));
     expect(spec).toMatchObject({ name: 'm', version: 2, previousVersions: { '1': 'versions/1' }, export: { file: 'model.onnx' } });
   });

@@ -1,6 +1,8 @@
 import { join, posix } from 'node:path';
 import { UserError } from '../errors';
 import { modelFilename } from '../layout';
+import { needsModelFile } from '../platforms';
+import type { ModelConfig } from '../types';
 import type { RepositoryListing, RepositoryModel } from './read-repository';
 import { configToYaml } from './to-yaml';
 
@@ -50,8 +52,8 @@ export function normalizeDirectory(directory: string | undefined): string {
   return normal === '.' ? '' : normal;
 }
 
-function describeRuntime(model: RepositoryModel): string {
-  const { platform, backend } = model.config;
+function describeRuntime(config: ModelConfig): string {
+  const { platform, backend } = config;
   return platform ? `platform ${platform}` : backend ? `backend ${backend}` : 'no platform or backend';
 }
 
@@ -62,8 +64,19 @@ function newestBase(model: RepositoryModel, entries: string[]): string {
   return entries.some((e) => taken.has(e)) ? `${VERSIONS_DIR}/${newest.version}/` : '';
 }
 
+/** The config with what Triton infers written down (a triton.yaml must name its backend), and a note of it. */
+function completedConfig(model: RepositoryModel, warnings: string[]): ModelConfig {
+  const { config, inferred } = model;
+  if (config.platform || config.backend || !inferred.backend) return config;
+  const key = inferred.platform ? `platform: ${inferred.platform}` : `backend: ${inferred.backend}`;
+  const from = config.default_model_filename ? `default_model_filename "${config.default_model_filename}"` : 'the model file';
+  warnings.push(`${model.configFile}: sets neither platform nor backend; Triton infers ${key} from ${from}, written into triton.yaml`);
+  return inferred.platform ? { ...config, platform: inferred.platform } : { ...config, backend: inferred.backend };
+}
+
 function planModel(model: RepositoryModel, directory: string, display: string, errors: string[], warnings: string[]): ModelPlan | undefined {
   const shown = `${display}/${model.name}`;
+  const config = completedConfig(model, warnings);
   const projectDir = directory ? `${directory}/${model.name}` : model.name;
   const newest = model.versions[model.versions.length - 1];
   const older = model.versions.slice(0, -1);
@@ -76,19 +89,28 @@ function planModel(model: RepositoryModel, directory: string, display: string, e
 
   let exportFile: string | undefined;
   const visible = newest.entries.filter((e) => !e.startsWith('.'));
-  if (model.config.platform === 'ensemble') {
+  if (config.platform === 'ensemble') {
     if (visible.length > 0) {
       warnings.push(`${shown}/${newest.version}/: an ensemble has no model file; ${visible.join(', ')} not imported`);
     }
+  } else if ((config.platform || config.backend) && !needsModelFile(config)) {
+    // vLLM, tensorrtllm, a python model with its own runtime: Triton loads no model file.
+    const base = newestBase(model, newest.entries);
+    for (const entry of newest.entries) copies.push({ src: join(newest.dir, entry), dest: `${base}${entry}` });
+    if (visible.length > 0) {
+      warnings.push(
+        `${shown}/${newest.version}/: ${visible.join(', ')} copied into ${projectDir}/${base} but not built into version ${newest.version}: ${describeRuntime(config)} takes no model file, so the project has no export`,
+      );
+    }
   } else {
-    const filename = modelFilename(model.config);
+    const filename = modelFilename(config);
     if (filename === undefined) {
       errors.push(`${model.configFile}: sets neither platform nor backend, so the model file cannot be told; set one of them`);
       return undefined;
     }
     if (!newest.entries.includes(filename)) {
       const has = visible.length > 0 ? `it holds ${visible.join(', ')}` : 'it is empty';
-      errors.push(`${shown}/${newest.version}/: no ${filename} (the file Triton loads for ${describeRuntime(model)}); ${has}`);
+      errors.push(`${shown}/${newest.version}/: no ${filename} (the file Triton loads for ${describeRuntime(config)}); ${has}`);
       return undefined;
     }
     const base = newestBase(model, newest.entries);
@@ -106,7 +128,7 @@ function planModel(model: RepositoryModel, directory: string, display: string, e
   let yaml: string;
   try {
     yaml = configToYaml(
-      model.config,
+      config,
       { version: newest.version, previous_versions: previous, export: exportFile === undefined ? undefined : { file: exportFile } },
       model.configFile,
     );

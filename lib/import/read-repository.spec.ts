@@ -94,16 +94,46 @@ describe('readRepository', () => {
     ]);
   });
 
-  it('follows a symbolic link to a model directory', () => {
-    const elsewhere = mkdtempSync(join(tmpdir(), 'nx-triton-read-elsewhere-'));
+  it('follows a symbolic link to a model directory inside the repository', () => {
+    put('real/config.pbtxt', ONNX_CONFIG);
+    put('real/1/model.onnx');
+    symlinkSync(join(repo, 'real'), join(repo, 'linked'));
+    put('linked2/config.pbtxt', ONNX_CONFIG);
+    symlinkSync(join(repo, 'real/1'), join(repo, 'linked2/1'));
+    expect(readRepository(repo, 'repo').models.map((m) => [m.name, m.versions.length])).toEqual([['linked', 1], ['linked2', 1], ['real', 1]]);
+  });
+
+  it('refuses a link at any component of any path that leads out of the repository', () => {
+    const outside = mkdtempSync(join(tmpdir(), 'nx-triton-read-elsewhere-'));
     try {
-      mkdirSync(join(elsewhere, '1'));
-      writeFileSync(join(elsewhere, 'config.pbtxt'), ONNX_CONFIG);
-      writeFileSync(join(elsewhere, '1', 'model.onnx'), 'x');
-      symlinkSync(elsewhere, join(repo, 'linked'));
-      expect(readRepository(repo).models.map((m) => [m.name, m.versions.length])).toEqual([['linked', 1]]);
+      mkdirSync(join(outside, 'ssh'));
+      writeFileSync(join(outside, 'ssh', 'id_rsa'), 'secret');
+      writeFileSync(join(outside, 'secret.txt'), 'secret');
+      writeFileSync(join(outside, 'config.pbtxt'), ONNX_CONFIG);
+      mkdirSync(join(outside, 'model', '1'), { recursive: true });
+      writeFileSync(join(outside, 'model', 'config.pbtxt'), ONNX_CONFIG);
+      writeFileSync(join(outside, 'model', '1', 'model.onnx'), 'x');
+      // label_filename: "ext/secret.txt" with ext -> outside: the last component is a plain file
+      put('labels/config.pbtxt', 'platform: "onnxruntime_onnx"\noutput [ { name: "o" label_filename: "ext/secret.txt" } ]\n');
+      put('labels/1/model.onnx');
+      symlinkSync(outside, join(repo, 'labels/ext'));
+      // the newest version directory is a link
+      put('newest/config.pbtxt', ONNX_CONFIG);
+      put('newest/1/model.onnx');
+      symlinkSync(join(outside, 'ssh'), join(repo, 'newest/2'));
+      put('config/1/model.onnx');
+      symlinkSync(join(outside, 'config.pbtxt'), join(repo, 'config/config.pbtxt'));
+      symlinkSync(join(outside, 'model'), join(repo, 'whole'));
+      const listing = readRepository(repo, 'repo');
+      expect(listing.models).toEqual([]);
+      expect(listing.errors).toEqual([
+        `repo/config/config.pbtxt: leads through a symbolic link to ${outside}/config.pbtxt, outside the repository; an import copies only what is inside it`,
+        `repo/labels/ext/secret.txt: leads through a symbolic link to ${outside}/secret.txt, outside the repository; an import copies only what is inside it`,
+        `repo/newest/2: leads through a symbolic link to ${outside}/ssh, outside the repository; an import copies only what is inside it`,
+        `repo/whole: leads through a symbolic link to ${outside}/model, outside the repository; an import copies only what is inside it`,
+      ]);
     } finally {
-      rmSync(elsewhere, { recursive: true, force: true });
+      rmSync(outside, { recursive: true, force: true });
     }
   });
 

@@ -1,7 +1,10 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { join, posix, relative } from 'node:path';
+import { NotRegularFileError, readRegularFile } from '../../proto/read-regular-file';
 import { parsePbtxt } from '../../proto/text-format';
 import { SpecError, UserError } from '../errors';
+import { autoCompleteBackend, type FileKind } from '../platforms';
+import { isInside } from '../repository/copy-tree';
 import { checkModelName } from '../spec/model-name';
 import type { ModelConfig } from '../types';
 
@@ -26,6 +29,8 @@ export interface RepositoryModel {
   versions: VersionDir[];
   /** Files the config names, relative to the model directory: label files, `warmup/<file>`. */
   namedFiles: string[];
+  /** `backend`/`platform` the config leaves out and Triton's auto-complete fills in. */
+  inferred: { backend?: string; platform?: string };
 }
 
 export interface RepositoryListing {
@@ -53,6 +58,37 @@ function isDir(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+function kindOf(path: string): FileKind | undefined {
+  try {
+    const st = statSync(path);
+    return st.isDirectory() ? 'dir' : st.isFile() ? 'file' : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where `path` really is when a symbolic link at any of its components leads out of the
+ * repository (`realRoot`); undefined when it stays inside or does not exist.
+ */
+function escapes(realRoot: string, path: string): string | undefined {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    return undefined;
+  }
+  return isInside(realRoot, real) ? undefined : real;
+}
+
+/**
+ * Triton's auto-complete looks at the first of the model directory's subdirectories in name
+ * order (core src/model_config_utils.cc, AutoCompleteBackendFields: a std::set of GetDirectorySubdirs).
+ */
+function firstSubdir(dir: string): string | undefined {
+  return sortedNames(dir).find((name) => isDir(join(dir, name)));
 }
 
 function isFile(path: string): boolean {
@@ -88,11 +124,20 @@ export function filesNamedByConfig(config: ModelConfig): { label: string[]; warm
   return { label: [...label].sort(), warmup: [...warmup].sort() };
 }
 
-function readModel(listing: RepositoryListing, name: string): RepositoryModel | undefined {
+function readModel(listing: RepositoryListing, realRoot: string, name: string): RepositoryModel | undefined {
   const dir = join(listing.root, name);
   const shown = `${listing.display}/${name}`;
   const configFile = `${shown}/config.pbtxt`;
   const configPath = join(dir, 'config.pbtxt');
+  /** A path of the model leading outside the repository: an error naming where it leads. */
+  const outside = (path: string): boolean => {
+    const real = escapes(realRoot, path);
+    if (real === undefined) return false;
+    const rel = relative(listing.root, path).split('\\').join('/');
+    listing.errors.push(`${listing.display}/${rel}: leads through a symbolic link to ${real}, outside the repository; an import copies only what is inside it`);
+    return true;
+  };
+  if (outside(dir) || outside(configPath)) return undefined;
   if (!existsSync(configPath)) {
     listing.warnings.push(`${shown}: no config.pbtxt, skipped (Triton may auto-complete its config, but an import needs it written down)`);
     return undefined;
@@ -104,9 +149,10 @@ function readModel(listing: RepositoryListing, name: string): RepositoryModel | 
   }
   let config: ModelConfig;
   try {
-    config = parsePbtxt(readFileSync(configPath, 'utf8'), configFile);
+    config = parsePbtxt(readRegularFile(configPath), configFile);
   } catch (err) {
     if (err instanceof SpecError) listing.errors.push(err.message);
+    else if (err instanceof NotRegularFileError) listing.errors.push(`${configFile}: ${err.message}`);
     else listing.errors.push(`${configFile}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     return undefined;
   }
@@ -122,6 +168,8 @@ function readModel(listing: RepositoryListing, name: string): RepositoryModel | 
     const normal = insideModelDir(file);
     if (normal === undefined) {
       listing.errors.push(`${configFile}: ${JSON.stringify(file)} is not a path inside the model directory`);
+    } else if (outside(join(dir, normal))) {
+      continue;
     } else if (!isFile(join(dir, normal))) {
       listing.errors.push(`${configFile}: names ${JSON.stringify(normal)}, but ${shown}/${normal} is not a file`);
     } else namedFiles.push(normal);
@@ -134,6 +182,7 @@ function readModel(listing: RepositoryListing, name: string): RepositoryModel | 
     const path = join(dir, entry);
     if (entry === 'config.pbtxt' || topOfNamed.has(entry)) continue;
     if (/^[1-9][0-9]*$/.test(entry) && isDir(path)) {
+      if (outside(path)) continue;
       if (!Number.isSafeInteger(Number(entry))) listing.warnings.push(`${shown}/${entry}: version number too large, not imported`);
       else versions.push({ version: Number(entry), dir: path, entries: sortedNames(path) });
     } else if (entry === '0' && isDir(path)) {
@@ -148,12 +197,15 @@ function readModel(listing: RepositoryListing, name: string): RepositoryModel | 
       listing.warnings.push(`${shown}/${entry}: not named by config.pbtxt, not imported`);
     }
   }
+  if (listing.errors.length > errorsBefore) return undefined;
   versions.sort((a, b) => a.version - b.version);
   if (versions.length === 0) {
     listing.errors.push(`${shown}: no version directory (such as ${shown}/1/); Triton cannot load the model`);
     return undefined;
   }
-  return { name, dir, configFile, config, versions, namedFiles };
+  const first = firstSubdir(dir);
+  const inferred = autoCompleteBackend(config, (file) => (first === undefined ? undefined : kindOf(join(dir, first, file))));
+  return { name, dir, configFile, config, versions, namedFiles, inferred };
 }
 
 /**
@@ -165,13 +217,14 @@ export function readRepository(root: string, display: string = root): Repository
   if (!isDir(root)) throw new UserError(`${display}: not a directory (expected a Triton model repository)`);
   const shown = display.replace(/\\/g, '/').replace(/\/+$/, '') || '.';
   const listing: RepositoryListing = { root, display: shown, models: [], warnings: [], errors: [] };
+  const realRoot = realpathSync(root);
   for (const name of sortedNames(root)) {
     if (name.startsWith('.')) continue;
     if (!isDir(join(root, name))) {
       listing.warnings.push(`${shown}/${name}: not a model directory, skipped`);
       continue;
     }
-    const model = readModel(listing, name);
+    const model = readModel(listing, realRoot, name);
     if (model) listing.models.push(model);
   }
   if (listing.models.length === 0 && listing.errors.length === 0) {

@@ -18,8 +18,13 @@ function tensorRows(tensors: OnnxTensor[]): string[] {
       ? [displayName(t.name), '-', '(not a tensor)']
       : [displayName(t.name), onnxElemTypeName(t.elemType), formatOnnxShape(t.shape)],
   );
-  const nameWidth = Math.max(...rows.map((r) => r[0].length));
-  const typeWidth = Math.max(...rows.map((r) => r[1].length));
+  // a loop, not Math.max(...rows): spreading 200k arguments overflows the stack
+  let nameWidth = 0;
+  let typeWidth = 0;
+  for (const [name, type] of rows) {
+    nameWidth = Math.max(nameWidth, name.length);
+    typeWidth = Math.max(typeWidth, type.length);
+  }
   return rows.map(([name, type, shape]) => `  ${name.padEnd(nameWidth)}  ${type.padEnd(typeWidth)}  ${shape}`);
 }
 

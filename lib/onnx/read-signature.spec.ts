@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { userErrorMessage } from '../../test/expect-user-error';
+import { DEBIAN_PYTHON, requirePython, VENV_PYTHON } from '../../test/pythons';
 import { UserError } from '../errors';
 import type { OnnxDim, OnnxSignature } from '../types';
 import { readOnnxSignature } from './read-signature';
@@ -51,9 +52,9 @@ function write(name: string, ...parts: Buffer[]): string {
   return file;
 }
 
-/** What the onnx package reads from each file. */
-function onnxReads(files: string[]): OnnxSignature[] {
-  const out = execFileSync('/usr/bin/python3', [SCRIPT, 'dump'], { input: JSON.stringify(files) });
+/** What the onnx package (Debian's 1.12, or .venv's newer one) reads from each file. */
+function onnxReads(files: string[], python = DEBIAN_PYTHON): OnnxSignature[] {
+  const out = execFileSync(requirePython(python), [SCRIPT, 'dump'], { input: JSON.stringify(files) });
   return JSON.parse(out.toString('utf8')).map((r: { ok: boolean; signature: OnnxSignature; error: string }) => {
     if (!r.ok) throw new Error(r.error);
     return r.signature;
@@ -142,6 +143,42 @@ describe('readOnnxSignature', () => {
     expect([fromDir, split]).toEqual(onnxReads([join(oneFile, 'model.onnx'), join(perTensor, 'model.onnx')]));
   });
 
+  it('lists external data at any depth: If branches, a Loop body, Constant and sparse Constant nodes', async () => {
+    const dir = join(tmp, 'nested');
+    mkdirSync(dir);
+    execFileSync('/usr/bin/python3', [SCRIPT, 'make-nested', dir, '1']);
+    const file = join(dir, 'model.onnx');
+    const sig = await readOnnxSignature(file);
+    expect(sig.externalData).toEqual(['else.bin', 'loop.bin', 'sparse.bin', 'then.bin']);
+    expect(sig.inputs.map((i) => i.name)).toEqual(['cond', 'x']);
+    expect([sig]).toEqual(onnxReads([file]));
+  });
+
+  it('lists external data of tensors in functions, training info and attribute lists', async () => {
+    const tensorField = (field: number, name: string, location: string) => tensor(field, name, ...external(location));
+    const attr = (...parts: Buffer[]) => msg(5, str(1, 'a'), ...parts);
+    const subgraph = (field: number, ...nodes: Buffer[]) => msg(field, ...nodes.map((n) => msg(1, n)));
+    const file = write(
+      'everywhere.onnx',
+      int(1, 8),
+      opset('', 13),
+      msg(
+        7,
+        str(2, 'g'),
+        msg(1, attr(tensorField(10, 'listed', 'tensors.bin'))), // AttributeProto.tensors
+        msg(1, attr(subgraph(11, attr(tensorField(5, 'in_graphs', 'graphs.bin'))))), // .graphs
+        msg(1, attr(msg(23, tensorField(1, 'sv', 'sparse-list.bin'), tensorField(2, 'si', 'sparse-idx.bin')))), // .sparse_tensors
+        valueInfo(11, 'x', 1, [1]),
+      ),
+      msg(20, subgraph(1, attr(tensorField(5, 'init', 'training.bin')))), // TrainingInfoProto.initialization
+      msg(25, str(1, 'f'), msg(7, attr(tensorField(5, 'fn', 'function.bin'))), msg(11, str(1, 'd'), tensorField(5, 'default', 'default.bin'))),
+    );
+    const want = ['tensors.bin', 'graphs.bin', 'sparse-list.bin', 'sparse-idx.bin', 'training.bin', 'function.bin', 'default.bin'];
+    expect((await readOnnxSignature(file)).externalData).toEqual(want);
+    // FunctionProto.attribute_proto is newer than Debian's onnx 1.12
+    expect(onnxReads([file], VENV_PYTHON)[0].externalData).toEqual(want);
+  });
+
   it('reads a model over 4 GiB in milliseconds without reading its weights', async () => {
     const file = join(tmp, 'big.onnx');
     const weightBytes = 5 * 2 ** 30 + 3;
@@ -226,6 +263,29 @@ describe('readOnnxSignature', () => {
       expect(await failure(wrongWire)).toBe(`${wrongWire}: not an ONNX model: field ir_version has wire type 2, expected 0 at byte 0`);
       const overrun = write('overrun.onnx', msg(7, lenPrefix(2, 50)), Buffer.alloc(60));
       expect(await failure(overrun)).toBe(`${overrun}: not an ONNX model: field overruns its message at byte 2`);
+    });
+
+    it('refuses nesting deeper than protobuf allows (100), in one line naming the file', async () => {
+      // 200k nested groups: a recursive reader overflows its stack on these
+      const groups = write('groups.onnx', Buffer.from([...Array(200_000).fill(key(50, 3)).flat(), ...Array(200_000).fill(key(50, 4)).flat()]));
+      expect(await failure(groups)).toBe(`${groups}: not an ONNX model: messages nested more than 100 deep at byte 200`);
+      // subgraphs in subgraphs (If in If ...): graph, node, attribute each count as a level
+      const nest = (levels: number): Buffer => {
+        let inner = msg(1, str(4, 'Identity'));
+        for (let i = 0; i < levels; i++) inner = msg(1, msg(5, str(1, 'then_branch'), msg(6, inner)));
+        return inner;
+      };
+      const ok = write('deep-ok.onnx', int(1, 8), msg(7, nest(32)));
+      expect((await readOnnxSignature(ok)).irVersion).toBe(8);
+      const deep = write('deep.onnx', int(1, 8), msg(7, nest(2000)));
+      expect(await failure(deep)).toMatch(new RegExp(`^${deep}: not an ONNX model: messages nested more than 100 deep at byte \\d+$`));
+    });
+
+    it('refuses a FIFO or other non-regular file without opening it', async () => {
+      const fifo = join(tmp, 'fifo.onnx');
+      execFileSync('mkfifo', [fifo]);
+      expect(await failure(fifo)).toBe(`${fifo}: not a regular file`);
+      expect(await failure('/dev/null')).toBe('/dev/null: not a regular file');
     });
 
     it('refuses a file without a graph', async () => {

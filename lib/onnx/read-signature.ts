@@ -5,12 +5,13 @@ import type { OnnxDim, OnnxSignature, OnnxTensor } from '../types';
 import { expectWire, readFields, Wire, WireError, WireReader, type Tag } from './wire';
 
 /*
- * Field numbers from proto/onnx.proto. Only the fields that make up the signature are decoded;
- * everything else (nodes, weights, functions, training info) is skipped by its length.
+ * Field numbers from proto/onnx.proto. Only the fields that make up the signature are decoded,
+ * and the names and external-data locations of every tensor the model holds; everything else
+ * (tensor data, node inputs, docs) is skipped by its length.
  */
-const MODEL = { IR_VERSION: 1, PRODUCER_NAME: 2, PRODUCER_VERSION: 3, GRAPH: 7, OPSET_IMPORT: 8 };
+const MODEL = { IR_VERSION: 1, PRODUCER_NAME: 2, PRODUCER_VERSION: 3, GRAPH: 7, OPSET_IMPORT: 8, TRAINING_INFO: 20, FUNCTIONS: 25 };
 const OPSET = { DOMAIN: 1, VERSION: 2 };
-const GRAPH = { NAME: 2, INITIALIZER: 5, INPUT: 11, OUTPUT: 12, SPARSE_INITIALIZER: 15 };
+const GRAPH = { NODE: 1, NAME: 2, INITIALIZER: 5, INPUT: 11, OUTPUT: 12, SPARSE_INITIALIZER: 15 };
 const VALUE_INFO = { NAME: 1, TYPE: 2 };
 const TYPE = { TENSOR: 1, SEQUENCE: 4, MAP: 5, SPARSE_TENSOR: 8, OPTIONAL: 9 };
 const TENSOR_TYPE = { ELEM_TYPE: 1, SHAPE: 2 };
@@ -20,6 +21,23 @@ const TENSOR = { NAME: 8, EXTERNAL_DATA: 13, DATA_LOCATION: 14 };
 const SPARSE_TENSOR = { VALUES: 1, INDICES: 2 };
 const ENTRY = { KEY: 1, VALUE: 2 };
 const DATA_LOCATION_EXTERNAL = 1;
+
+/**
+ * Every place a tensor can sit below the main graph's nodes, at any depth: the messages that hold
+ * tensors (directly, as sparse tensors, or in subgraphs of If/Loop/Scan and the attributes of
+ * Constant and other nodes), field by field. A tensor's data may live in an external file; each
+ * such file is part of the model (its engine key, its repository entry, the builder's checks).
+ */
+type Holder = 'graph' | 'node' | 'attribute' | 'sparse' | 'function' | 'training' | 'tensor';
+const HOLDS: Record<Exclude<Holder, 'tensor'>, Record<number, Holder>> = {
+  graph: { [GRAPH.NODE]: 'node', [GRAPH.INITIALIZER]: 'tensor', [GRAPH.SPARSE_INITIALIZER]: 'sparse' },
+  node: { 5: 'attribute' }, // NodeProto.attribute
+  // AttributeProto: t, g, tensors, graphs, sparse_tensor, sparse_tensors
+  attribute: { 5: 'tensor', 6: 'graph', 10: 'tensor', 11: 'graph', 22: 'sparse', 23: 'sparse' },
+  sparse: { [SPARSE_TENSOR.VALUES]: 'tensor', [SPARSE_TENSOR.INDICES]: 'tensor' },
+  function: { 7: 'node', 11: 'attribute' }, // FunctionProto.node, attribute_proto (defaults)
+  training: { 1: 'graph', 2: 'graph' }, // TrainingInfoProto.initialization, algorithm
+};
 
 interface GraphParts {
   name: string;
@@ -65,9 +83,13 @@ function resolveModelFile(file: string): string {
   } catch (err) {
     throw fsError(file, err);
   }
-  if (!st.isDirectory()) return file;
+  if (st.isFile()) return file;
+  // Opening a FIFO blocks until someone writes to it; a device never ends.
+  if (!st.isDirectory()) throw new UserError(`${file}: not a regular file`);
   const inner = join(file, 'model.onnx');
-  if (statSync(inner, { throwIfNoEntry: false })?.isFile()) return inner;
+  const innerSt = statSync(inner, { throwIfNoEntry: false });
+  if (innerSt?.isFile()) return inner;
+  if (innerSt) throw new UserError(`${inner}: not a regular file`);
   throw new UserError(`${file}: a directory without model.onnx`);
 }
 
@@ -114,6 +136,12 @@ function readModel(r: WireReader): OnnxSignature {
         readSub(r, tag, end, 'graph', (r, end) => readGraph(r, end, graph));
         hasGraph = true;
         return true;
+      case MODEL.TRAINING_INFO:
+        readSub(r, tag, end, 'training_info', (r, end) => collectTensors(r, end, 'training', graph.externalData));
+        return true;
+      case MODEL.FUNCTIONS:
+        readSub(r, tag, end, 'functions', (r, end) => collectTensors(r, end, 'function', graph.externalData));
+        return true;
       default:
         return false;
     }
@@ -136,7 +164,19 @@ function readSub<T>(
 ): T {
   expectWire(tag, Wire.LEN, name);
   const len = r.length(tag, end);
-  return parse(r, r.pos + len);
+  return r.nested(tag, () => parse(r, r.pos + len));
+}
+
+/** Adds the external-data locations of every tensor inside a `holder` message to `out`. */
+function collectTensors(r: WireReader, end: number, holder: Exclude<Holder, 'tensor'>, out: string[]): void {
+  const fields = HOLDS[holder];
+  readFields(r, end, (tag) => {
+    const inner = fields[tag.field];
+    if (inner === undefined) return false;
+    if (inner === 'tensor') out.push(...readSub(r, tag, end, `${holder}.tensor`, readTensor).externalData);
+    else readSub(r, tag, end, `${holder}.${inner}`, (r, end) => collectTensors(r, end, inner, out));
+    return true;
+  });
 }
 
 function readString(r: WireReader, tag: Tag, end: number, name: string): string {
@@ -168,6 +208,9 @@ function readGraph(r: WireReader, end: number, graph: GraphParts): void {
         return true;
       case GRAPH.OUTPUT:
         graph.outputs.push(readSub(r, tag, end, 'graph.output', readValueInfo));
+        return true;
+      case GRAPH.NODE:
+        readSub(r, tag, end, 'graph.node', (r, end) => collectTensors(r, end, 'node', graph.externalData));
         return true;
       case GRAPH.INITIALIZER: {
         const t = readSub(r, tag, end, 'graph.initializer', readTensor);

@@ -27,6 +27,12 @@ const FIRST_READ = 4 * 1024;
 /** Names and other strings we decode; a longer one is a corrupt length, not a name. */
 const MAX_STRING = 16 * 1024 * 1024;
 const TWO_POW_49 = 2 ** 49;
+/**
+ * How deep messages and groups may nest: protobuf's C++ parser (which onnx and onnxruntime use)
+ * refuses more by default (`CodedInputStream`'s default recursion limit, 100). A crafted file of
+ * 200k nested groups would otherwise overflow our stack.
+ */
+export const MAX_DEPTH = 100;
 
 /**
  * Reads protobuf wire format from a file through a small buffer, seeking past fields it skips.
@@ -42,6 +48,8 @@ export class WireReader {
   private bufStart = 0;
   private bufLen = 0;
   private readSize = FIRST_READ;
+  /** How many messages and groups enclose `pos`. */
+  private depth = 0;
 
   constructor(
     private readonly fd: number,
@@ -153,6 +161,17 @@ export class WireReader {
     return big.toString('utf8');
   }
 
+  /** Runs `parse` one nesting level deeper; fails past MAX_DEPTH levels. */
+  nested<T>(tag: Tag, parse: () => T): T {
+    if (this.depth >= MAX_DEPTH) throw new WireError(`messages nested more than ${MAX_DEPTH} deep`, tag.at);
+    this.depth += 1;
+    try {
+      return parse();
+    } finally {
+      this.depth -= 1;
+    }
+  }
+
   /** Moves past the data of a field whose tag was just read. */
   skip(tag: Tag, end: number): void {
     switch (tag.wire) {
@@ -173,15 +192,18 @@ export class WireReader {
         return;
       }
       case Wire.SGROUP:
-        for (;;) {
-          if (this.pos >= end) throw new WireError(end >= this.size ? 'truncated field' : 'unterminated group', tag.at);
-          const inner = this.tag(end);
-          if (inner.wire === Wire.EGROUP) {
-            if (inner.field !== tag.field) throw new WireError('mismatched group end', inner.at);
-            return;
+        this.nested(tag, () => {
+          for (;;) {
+            if (this.pos >= end) throw new WireError(end >= this.size ? 'truncated field' : 'unterminated group', tag.at);
+            const inner = this.tag(end);
+            if (inner.wire === Wire.EGROUP) {
+              if (inner.field !== tag.field) throw new WireError('mismatched group end', inner.at);
+              return;
+            }
+            this.skip(inner, end);
           }
-          this.skip(inner, end);
-        }
+        });
+        return;
       default:
         throw new WireError(tag.wire === Wire.EGROUP ? 'unexpected group end' : `invalid wire type ${tag.wire}`, tag.at);
     }

@@ -59,6 +59,11 @@ export async function copyPath(src: string, dest: string, options: CopyOptions =
   } catch (err) {
     throw sourceError(err, root ?? src);
   }
+  // The components above src too (copyEntry checks the last): a linked directory may lead out of root.
+  const realParent = await realpath(dirname(src)).catch(() => undefined);
+  if (root !== undefined && realParent !== undefined && !isInside(realRoot, realParent)) {
+    throw new UserError(`${src} leads through a symbolic link to ${realParent}, outside ${realRoot}; copy the file in instead`);
+  }
   await mkdir(dirname(dest), { recursive: true });
   await copyEntry(src, dest, options, realRoot, new Set());
 }

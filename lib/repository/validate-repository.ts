@@ -1,5 +1,6 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { NotRegularFileError, readRegularFile } from '../../proto/read-regular-file';
 import { parsePbtxt } from '../../proto/text-format';
 import { SpecError, UserError } from '../errors';
 import type { ModelConfig } from '../types';
@@ -32,8 +33,9 @@ async function isDir(path: string): Promise<boolean> {
 async function readConfig(modelDir: string, model: string): Promise<ModelConfig | RepositoryProblem[]> {
   let text: string;
   try {
-    text = await readFile(join(modelDir, 'config.pbtxt'), 'utf8');
+    text = readRegularFile(join(modelDir, 'config.pbtxt'));
   } catch (err) {
+    if (err instanceof NotRegularFileError) return [{ model, path: '', message: err.message }];
     // Triton generates the config when there is none (auto-complete); the rules then see {}.
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
     return [{ model, path: '', message: `cannot read config.pbtxt: ${(err as Error).message}` }];
@@ -78,7 +80,7 @@ export async function checkRepository(dir: string, opts: { configOnly?: boolean 
       ...checkModelConfig(config, { dirName: model }),
       ...(await checkModelFiles(modelDir, config, opts)),
     ];
-    problems.push(...found.map((p) => ({ model, ...p })));
+    for (const p of found) problems.push({ model, ...p }); // not push(...found): 200k problems overflow the stack
   }
 
   for (const [model, config] of configs) {

@@ -1,11 +1,25 @@
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../lib/errors';
+import { onnxDigest } from '../../lib/engine/key';
 import { runExport } from '../../lib/export';
+import { readRepository } from '../../lib/import';
+import { readOnnxSignature } from '../../lib/onnx';
 import { buildModel } from '../../lib/repository/build-model';
+import { copyPath } from '../../lib/repository/copy-tree';
+import { checkRepository } from '../../lib/repository/validate-repository';
+import { parsePbtxt } from '../../proto/text-format';
 import { loadSpec } from '../../lib/spec';
-import { ABS_ONNX, changed, rmrf, snapshot, tempRoot } from './helpers';
+import { ABS_ONNX, changed, REPO_ROOT, rmrf, snapshot, tempRoot } from './helpers';
+
+const ONNX_TESTDATA = join(REPO_ROOT, 'test/onnx-testdata.py');
+
+/** The If/Loop/Constant model of test/onnx-testdata.py, its data files beside it in `dir`. */
+function nestedOnnx(dir: string): void {
+  execFileSync('/usr/bin/python3', [ONNX_TESTDATA, 'make-nested', dir, '1']);
+}
 
 // root/ holds the workspace and, beside it, files a hostile spec might try to reach or overwrite.
 let root: string;
@@ -196,6 +210,102 @@ describe('hostile values', () => {
     project(`${SRC}# ${'x'.repeat(10 * 1024 * 1024)}\n`);
     expect(await refused(build)).toBe(
       `${shown()}:1:1: the file is 10485792 bytes; a triton.yaml may be at most 1048576 bytes (1 MiB)`,
+    );
+  });
+});
+
+describe('external data below the main graph (If/Loop bodies, Constant nodes)', () => {
+  it('travels into the repository entry and keys the engine', async () => {
+    project(SRC);
+    nestedOnnx(dir);
+    await exportIt();
+    await build();
+    const entry = join(ws, `dist/model-repository/m${n}/1/model.onnx`);
+    expect(readdirSync(entry).sort()).toEqual(['else.bin', 'loop.bin', 'model.onnx', 'sparse.bin', 'then.bin']);
+    expect(readFileSync(join(entry, 'then.bin'))).toEqual(readFileSync(join(dir, 'then.bin')));
+
+    const exported = join(ws, `dist/models/m${n}/export/model.onnx`);
+    const key = async () => onnxDigest(exported, (await readOnnxSignature(exported)).externalData);
+    const first = await key();
+    expect(Object.keys(first.external_data)).toEqual(['else.bin', 'loop.bin', 'sparse.bin', 'then.bin']);
+    writeFileSync(join(dir, 'then.bin'), Buffer.alloc(4096, 7)); // other weights for the then-branch's Constant
+    await exportIt();
+    expect(readFileSync(join(dir, 'model.onnx'))).toEqual(readFileSync(exported));
+    const second = await key();
+    expect(second.sha256).toBe(first.sha256);
+    expect(second.external_data['then.bin']).not.toBe(first.external_data['then.bin']);
+  });
+
+  it("a Constant's external location that leads outside is refused", async () => {
+    project(SRC);
+    nestedOnnx(dir);
+    const evil = '../../../secret/secret.txt';
+    // the onnx package rewrites one Constant's location inside the If's then-branch
+    execFileSync('/usr/bin/python3', [
+      '-c',
+      `import onnx, sys
+m = onnx.load(sys.argv[1], load_external_data=False)
+then = next(a.g for a in m.graph.node[0].attribute if a.name == "then_branch")
+loc = next(e for e in then.node[0].attribute[0].t.external_data if e.key == "location")
+loc.value = sys.argv[2]
+onnx.save(m, sys.argv[1])`,
+      join(dir, 'model.onnx'),
+      evil,
+    ]);
+    before = snapshot(root);
+    expect(await refused(exportIt, new RegExp(`^ws/dist/models/m${n}/`))).toBe(
+      `${shown()}:1:11: export.file: "model.onnx" names external data ${JSON.stringify(evil)}, which cannot be used: it leads outside the directory of the ONNX file`,
+    );
+  });
+});
+
+describe('crafted config.pbtxt files', () => {
+  let aside: string;
+  beforeAll(() => {
+    aside = tempRoot('crafted');
+  });
+  afterAll(() => rmrf(aside));
+
+  it('a 300 KB string parses (no RangeError)', () => {
+    const long = 'x'.repeat(300_000);
+    const config = parsePbtxt(`parameters { key: "k" value { string_value: "${long}" "${long}" } }\n`, 'big/config.pbtxt');
+    expect(config.parameters).toEqual({ k: { string_value: long + long } });
+  });
+
+  it('a FIFO as config.pbtxt: validate and import answer at once, naming the file', async () => {
+    const repo = join(aside, 'fifo-repo'); // not under root: snapshot() would block reading the FIFO
+    mkdirSync(join(repo, 'm/1'), { recursive: true });
+    execFileSync('mkfifo', [join(repo, 'm/config.pbtxt')]);
+    const report = await checkRepository(repo);
+    expect(report.problems).toEqual([{ model: 'm', path: '', message: 'not a regular file (a FIFO)' }]);
+    expect(readRepository(repo, 'fifo-repo').errors).toEqual(['fifo-repo/m/config.pbtxt: not a regular file (a FIFO)']);
+  });
+
+  it('200k bad inputs: validate lists 200k problems (no RangeError)', async () => {
+    const repo = join(aside, 'wide-repo');
+    mkdirSync(join(repo, 'm/1'), { recursive: true });
+    writeFileSync(join(repo, 'm/1/model.onnx'), readFileSync(ABS_ONNX));
+    const inputs = Array.from({ length: 200_000 }, (_, i) => `input { name: "x${i}" data_type: TYPE_FP32 dims: [ 0 ] }\n`);
+    writeFileSync(join(repo, 'm/config.pbtxt'), `platform: "onnxruntime_onnx"\n${inputs.join('')}`);
+    const { problems } = await checkRepository(repo);
+    const dims = problems.filter((p) => /^input\[\d+\]\.dims\[0\]$/.test(p.path));
+    expect(dims.length).toBe(200_000);
+    expect(dims[199_999]).toEqual({
+      model: 'm',
+      path: 'input[199999].dims[0]',
+      message: 'dimension must be an integer >= 1, or -1 for a variable-size dimension, got 0',
+    });
+  }, 120_000);
+});
+
+describe('copying out of a tree through a linked directory', () => {
+  it('a file below a directory link that leads outside the root is refused, not copied', async () => {
+    const tree = join(root, 'tree');
+    mkdirSync(tree);
+    symlinkSync(join(root, 'secret'), join(tree, 'ext'));
+    before = snapshot(root);
+    expect(await refused(() => copyPath(join(tree, 'ext/secret.txt'), join(root, 'copied.txt'), {}, tree))).toBe(
+      `${tree}/ext/secret.txt leads through a symbolic link to ${root}/secret, outside ${tree}; copy the file in instead`,
     );
   });
 });

@@ -2,6 +2,7 @@ import type { Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, normalize, sep } from 'node:path';
 import { modelFilename } from '../../layout';
+import { MODEL_FILE_BACKENDS } from '../../platforms';
 import { readOnnxSignature } from '../../onnx';
 import type { ModelConfig, ModelTensor } from '../../types';
 import { backendOfPlatform } from './name-platform';
@@ -135,7 +136,7 @@ async function onnxFile(path: string): Promise<string | undefined> {
 }
 
 /** Backends that load a model file themselves; a custom backend decides what it needs. */
-const FILE_BACKENDS = new Set(['tensorrt', 'onnxruntime', 'pytorch', 'python', 'openvino', 'tensorflow', 'dali']);
+const FILE_BACKENDS = MODEL_FILE_BACKENDS;
 
 async function checkVersionFiles(modelDir: string, config: ModelConfig, version: number): Promise<Problem[]> {
   const problems: Problem[] = [];

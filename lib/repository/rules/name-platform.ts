@@ -1,20 +1,16 @@
+import { RUNTIMES } from '../../platforms';
 import type { ModelConfig } from '../../types';
 import type { Problem } from './problem';
 import { num } from './problem';
 
-/** The backend each platform Triton knows loads through. */
+/** The backend each platform Triton knows loads through (lib/platforms.ts). */
 const PLATFORM_BACKEND: Record<string, string> = {
-  tensorrt_plan: 'tensorrt',
-  onnxruntime_onnx: 'onnxruntime',
-  pytorch_libtorch: 'pytorch',
-  torch_aoti: 'pytorch',
-  tensorflow_savedmodel: 'tensorflow',
-  tensorflow_graphdef: 'tensorflow',
+  ...Object.fromEntries(RUNTIMES.flatMap((r) => (r.platform ? [[r.platform, r.backend]] : []))),
   ensemble: '',
 };
 
 /** Backends Triton pairs with a platform; any other backend name is a custom backend. */
-const PAIRED_BACKENDS = new Set(['tensorrt', 'onnxruntime', 'pytorch', 'tensorflow']);
+const PAIRED_BACKENDS = new Set(RUNTIMES.flatMap((r) => (r.platform ? [r.backend] : [])));
 
 export function knownPlatforms(): string[] {
   return Object.keys(PLATFORM_BACKEND);

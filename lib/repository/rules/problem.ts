@@ -1,3 +1,4 @@
+import { protoEnumNames } from '../../../proto/model-config';
 import type { ModelConfig } from '../../types';
 
 /** One broken rule: where in the config (`input[0].dims`, `1/model.onnx`) and why. */
@@ -40,13 +41,9 @@ export function enumName(v: unknown, names: readonly string[]): string {
   return names[0];
 }
 
-export const DATA_TYPES = [
-  'TYPE_INVALID', 'TYPE_BOOL', 'TYPE_UINT8', 'TYPE_UINT16', 'TYPE_UINT32', 'TYPE_UINT64', 'TYPE_INT8',
-  'TYPE_INT16', 'TYPE_INT32', 'TYPE_INT64', 'TYPE_FP16', 'TYPE_FP32', 'TYPE_FP64', 'TYPE_STRING', 'TYPE_BF16',
-] as const;
-
+/** `inference.DataType` by name, numbers decoded from proto/model_config.proto (not a copied list). */
 export function dataType(v: unknown): string {
-  return enumName(v, DATA_TYPES);
+  return enumName(v, protoEnumNames('inference.DataType'));
 }
 
 /** Proto3 booleans: absent is false. */

@@ -1,0 +1,89 @@
+import type { ModelConfig } from './types';
+
+/** What a model file is: Triton checks some for a file, some for a directory. */
+export type FileKind = 'file' | 'dir';
+
+/** One way Triton runs a model: its backend, the platform that names it, and the file it loads. */
+export interface Runtime {
+  backend: string;
+  /** The platform of this runtime; none for backends Triton pairs with no platform (python, openvino). */
+  platform?: string;
+  /** The file (or directory) Triton looks for in a version directory when default_model_filename is unset. */
+  file: string;
+  /** What `file` must be for Triton to infer this runtime from it; undefined: either. */
+  kind?: FileKind;
+  /** False for a backend Triton's auto-complete does not know (it never infers it from `file`). */
+  autoComplete?: false;
+  /** What `export.torch` makes for it: ONNX, TorchScript, or (undefined) nothing. */
+  torchExport?: 'onnx' | 'torchscript';
+  /** Its model file has no I/O signature we read (TorchScript, python): inputs and outputs come from triton.yaml. */
+  ioFromConfig?: true;
+  /** The Nx project `technologies` a model of this runtime adds to `triton`. */
+  technologies: readonly string[];
+}
+
+/**
+ * Triton's runtimes in the order its auto-complete tries them (triton-inference-server/core,
+ * src/model_config_utils.cc, AutoCompleteBackendFields; file names from src/constants.h).
+ * The first whose platform, default_model_filename or model file matches gives the backend.
+ */
+export const RUNTIMES: readonly Runtime[] = [
+  { backend: 'tensorflow', platform: 'tensorflow_savedmodel', file: 'model.savedmodel', kind: 'dir', technologies: ['tensorflow'] },
+  { backend: 'tensorflow', platform: 'tensorflow_graphdef', file: 'model.graphdef', kind: 'file', technologies: ['tensorflow'] },
+  { backend: 'tensorrt', platform: 'tensorrt_plan', file: 'model.plan', kind: 'file', torchExport: 'onnx', technologies: ['onnx', 'tensorrt'] }, // built from ONNX
+  { backend: 'onnxruntime', platform: 'onnxruntime_onnx', file: 'model.onnx', torchExport: 'onnx', technologies: ['onnx'] }, // a file, or a directory for a large model
+  { backend: 'openvino', file: 'model.xml', technologies: ['openvino'] },
+  { backend: 'pytorch', platform: 'pytorch_libtorch', file: 'model.pt', kind: 'file', torchExport: 'torchscript', ioFromConfig: true, technologies: ['pytorch'] },
+  { backend: 'pytorch', platform: 'torch_aoti', file: 'model.pt2', kind: 'file', technologies: ['pytorch'] },
+  { backend: 'python', file: 'model.py', ioFromConfig: true, technologies: ['python'] },
+  { backend: 'dali', file: 'model.dali', autoComplete: false, technologies: [] },
+];
+
+/** The runtime a config names: by its platform, else the first of its backend (undefined: neither known). */
+export function runtimeOf(config: Pick<ModelConfig, 'platform' | 'backend'>): Runtime | undefined {
+  const byPlatform = config.platform ? RUNTIMES.find((r) => r.platform === config.platform) : undefined;
+  return byPlatform ?? (config.backend ? RUNTIMES.find((r) => r.backend === config.backend) : undefined);
+}
+
+/** The backend of a platform Triton knows (undefined for another platform, or an ensemble). */
+export function backendOfPlatform(platform: string): string | undefined {
+  return RUNTIMES.find((r) => r.platform === platform)?.backend;
+}
+
+/**
+ * Backends that load a model file from each version directory. Others (vLLM and other python-based
+ * backends, tensorrtllm, custom backends) read their files from elsewhere, as does a python model
+ * with its own `runtime`; validate asks no model file of them either.
+ */
+export const MODEL_FILE_BACKENDS: ReadonlySet<string> = new Set(RUNTIMES.map((r) => r.backend));
+
+/** Whether Triton needs a model file in each version directory of this (auto-completed) config. */
+export function needsModelFile(config: ModelConfig): boolean {
+  if (config.platform === 'ensemble') return false;
+  const backend = config.backend || backendOfPlatform(config.platform ?? '') || '';
+  if (backend === 'python' && config.runtime) return false;
+  return MODEL_FILE_BACKENDS.has(backend);
+}
+
+/**
+ * `backend` and `platform` as Triton's auto-complete fills them in: from the platform, from
+ * `default_model_filename`, else from the model files in the first version directory
+ * (`firstVersion(name)` says whether that directory holds `name`, and as what).
+ * Returns only the keys the config leaves out and Triton would set.
+ */
+export function autoCompleteBackend(
+  config: ModelConfig,
+  firstVersion: (name: string) => FileKind | undefined,
+): { backend?: string; platform?: string } {
+  if (config.backend || config.platform === 'ensemble') return {};
+  const named = config.default_model_filename;
+  const found = RUNTIMES.find((r) => {
+    if (r.autoComplete === false) return false;
+    if (config.platform) return r.platform === config.platform;
+    if (named) return r.file === named;
+    const kind = firstVersion(r.file);
+    return kind !== undefined && (r.kind === undefined || r.kind === kind);
+  });
+  if (!found) return {};
+  return config.platform || !found.platform ? { backend: found.backend } : { backend: found.backend, platform: found.platform };
+}
