@@ -102,7 +102,8 @@ describe('engine executor', () => {
     write('models/my_trt/triton.yaml', 'platform: tensorrt_plan\nfrom: my_onnx\ntensorrt:\n  precision: fp16\n');
     exported();
     expect(await engineExecutor({}, context())).toEqual({ success: false });
-    expect(errors[0]).toMatch(/^models\/my_trt\/triton\.yaml: tensorrt\.precision: "fp16" cannot be used with TensorRT 11\.1\.0/);
+    // Placed where tensorrt.precision was written (issue 12.12: TensorRT option errors name file:line).
+    expect(errors[0]).toMatch(/^models\/my_trt\/triton\.yaml:4:3: tensorrt\.precision: "fp16" cannot be used with TensorRT 11\.1\.0/);
     expect(existsSync(join(ws, 'dist/models/my_trt/engine'))).toBe(false);
   });
 

@@ -20,7 +20,10 @@
  */
 import type { EngineKeyParts } from '../engine/key';
 import type { Fingerprint } from '../engine/fingerprint';
+import { HARDWARE_COMPATIBILITY, PRECISIONS, REMOTE_TENSORRT_KEYS, workspaceMiB } from '../spec/tensorrt';
 import type { TensorRtSpec } from '../types';
+
+export { REMOTE_TENSORRT_KEYS };
 
 export const PROTOCOL_VERSION = 1;
 export const BUILD_HEADER = 'x-nx-triton-build';
@@ -35,17 +38,6 @@ export interface FingerprintReply {
   fingerprint: Fingerprint;
   max_upload_bytes: number;
 }
-
-/** The tensorrt: options a builder accepts (never `trtexec`, `targets` or `builders`). */
-export const REMOTE_TENSORRT_KEYS = [
-  'precision',
-  'workspace',
-  'profiles',
-  'builder_optimization_level',
-  'hardware_compatibility',
-  'version_compatible',
-  'timing_cache',
-] as const;
 
 export type RemoteInput = {
   name: string;
@@ -132,6 +124,27 @@ function text(v: unknown, path: string, max: number): string {
   return v as string;
 }
 
+/** `value`, when given, is one of `allowed` (compared as strings, never looked up on an object). */
+function oneOf(value: unknown, path: string, allowed: readonly string[]): void {
+  if (value !== undefined && (typeof value !== 'string' || !allowed.includes(value))) {
+    fail(path, `unknown value ${JSON.stringify(value)} (expected one of ${allowed.join(', ')})`);
+  }
+}
+
+/** A list of { input: { min, opt, max } } with dim lists; the ranges are resolved against the inputs later. */
+function checkProfiles(v: unknown): void {
+  if (!Array.isArray(v) || v.length === 0 || v.length > 64) fail('tensorrt.profiles', 'expected a list of 1 to 64 profiles');
+  (v as unknown[]).forEach((p, i) => {
+    const path = `tensorrt.profiles[${i}]`;
+    if (!isMap(p)) fail(path, 'expected a map of input name -> { min, opt, max }');
+    for (const [name, range] of Object.entries(p as Record<string, unknown>)) {
+      if (!isMap(range)) fail(`${path}.${name}`, 'expected { min: [dims], opt: [dims], max: [dims] }');
+      onlyKeys(range as Record<string, unknown>, `${path}.${name}`, ['min', 'opt', 'max']);
+      for (const k of ['min', 'opt', 'max']) dimList((range as Record<string, unknown>)[k], `${path}.${name}.${k}`);
+    }
+  });
+}
+
 /** Structure, types and sizes; the option values themselves are checked by trtexecArgs on the builder. */
 export function checkBuildRequest(value: unknown): BuildRequest {
   if (!isMap(value)) return fail('request', 'expected a JSON object');
@@ -155,8 +168,12 @@ export function checkBuildRequest(value: unknown): BuildRequest {
   if (!isMap(value.tensorrt)) return fail('tensorrt', 'expected an object');
   onlyKeys(value.tensorrt, 'tensorrt', REMOTE_TENSORRT_KEYS);
   const trt = value.tensorrt;
-  for (const k of ['precision', 'hardware_compatibility'] as const) if (trt[k] !== undefined) text(trt[k], `tensorrt.${k}`, 64);
-  if (trt.workspace !== undefined && typeof trt.workspace !== 'number') text(trt.workspace, 'tensorrt.workspace', 32);
+  oneOf(trt.precision, 'tensorrt.precision', PRECISIONS);
+  oneOf(trt.hardware_compatibility, 'tensorrt.hardware_compatibility', HARDWARE_COMPATIBILITY);
+  if (trt.workspace !== undefined && (typeof trt.workspace === 'number' ? !(trt.workspace > 0) : workspaceMiB(text(trt.workspace, 'tensorrt.workspace', 32)) === undefined)) {
+    fail('tensorrt.workspace', 'expected a size in MiB or a string such as "4GiB"');
+  }
+  if (trt.profiles !== undefined) checkProfiles(trt.profiles);
   for (const k of ['version_compatible', 'timing_cache'] as const) {
     if (trt[k] !== undefined && typeof trt[k] !== 'boolean') fail(`tensorrt.${k}`, 'expected true or false');
   }

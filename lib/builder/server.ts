@@ -9,7 +9,9 @@ import { UserError } from '../errors';
 import { prepareEngine } from '../engine/build-engine';
 import { readFingerprint, tensorRtVersionText, type Fingerprint } from '../engine/fingerprint';
 import type { StoreResult } from '../engine/store';
+import { tensorRtRelease } from '../engine/releases';
 import { trtexecArgs } from '../engine/trtexec-args';
+import { engineRequest } from '../spec/tensorrt';
 import { readOnnxSignature } from '../onnx';
 import type { ModelConfig, ModelSpec } from '../types';
 import { bearerMatches } from './auth';
@@ -153,15 +155,9 @@ export async function startBuilder(o: BuilderServerOptions): Promise<RunningBuil
     const fp = await currentFingerprint();
     try {
       request = decodeBuildRequest(req.headers[BUILD_HEADER]);
-      trtexecArgs({
-        trtVersion: tensorRtVersionText(fp.tensorrt),
-        onnxPath: 'model.onnx',
-        planPath: 'model.plan',
-        inputs: request.inputs,
-        maxBatchSize: request.max_batch_size,
-        optBatchSize: request.opt_batch_size,
-        tensorrt: request.tensorrt,
-      });
+      // What the engine target checks before building, checked here the same way (and refused before the upload).
+      const spec = remoteSpec(request, jobDir, trtexec);
+      trtexecArgs(engineRequest(spec, remoteConfig(request)), tensorRtRelease(tensorRtVersionText(fp.tensorrt)), { onnx: 'model.onnx', plan: 'model.plan' });
     } catch (err) {
       if (err instanceof ProtocolError || err instanceof UserError) return json(res, 400, { error: `bad build request: ${err.message}` }, { connection: 'close' });
       throw err;

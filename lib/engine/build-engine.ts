@@ -7,7 +7,9 @@ import type { ModelConfig, ModelSpec } from '../types';
 import { readFingerprint, tensorRtVersionText, type Fingerprint, type GpuInfo } from './fingerprint';
 import { canonicalJson, engineKey, onnxDigest, type EngineKeyParts } from './key';
 import { EngineStore, resolveMaxBytes, resolveStoreDir, type StoreResult } from './store';
-import { normalisedOptions, profileMaxBatch, resolveProfiles, trtexecArgs, type TrtexecArgsOptions } from './trtexec-args';
+import { engineRequest } from '../spec/tensorrt';
+import { tensorRtRelease } from './releases';
+import { normalisedOptions, trtexecArgs } from './trtexec-args';
 
 export interface BuildEngineOptions {
   workspaceRoot: string;
@@ -92,19 +94,9 @@ export async function prepareEngine(o: BuildEngineOptions): Promise<PreparedEngi
     throw new UserError(`${spec.file}: ONNX model for ${spec.name} not found at ${onnxFile} (run its export first)`);
   }
 
-  const argsBase: TrtexecArgsOptions = {
-    trtVersion,
-    onnxPath: onnxFile,
-    planPath: '',
-    inputs: o.config.input ?? [],
-    maxBatchSize: o.config.max_batch_size ?? 0,
-    optBatchSize: optBatch(o.config),
-    tensorrt: spec.tensorrt,
-    specFile: spec.file,
-  };
-  if (argsBase.inputs.length === 0) throw new UserError(`${spec.file}: ${spec.name} has no inputs to build a TensorRT engine for`);
-  checkMaxBatch(argsBase, spec.file);
-  const argsFor = (planPath: string, timingCachePath?: string): string[] => trtexecArgs({ ...argsBase, planPath, timingCachePath });
+  const request = engineRequest(spec, o.config);
+  const release = tensorRtRelease(trtVersion);
+  const argsFor = (planPath: string, timingCachePath?: string): string[] => trtexecArgs(request, release, { onnx: onnxFile, plan: planPath, timingCache: timingCachePath });
   const options = normalisedOptions(argsFor('model.plan'));
 
   const store = new EngineStore(resolveStoreDir({ engineCache: o.engineCache, workspaceRoot: o.workspaceRoot, env }), {
@@ -128,7 +120,7 @@ export async function prepareEngine(o: BuildEngineOptions): Promise<PreparedEngi
     .slice(0, 16);
   const build = async (tmpPlan: string): Promise<{ command: string[] }> => {
     if (o.buildPlan) return o.buildPlan(tmpPlan, { key, parts });
-    const useTiming = spec.tensorrt?.timing_cache !== false;
+    const useTiming = request.timingCache;
     const shared = store.timingCachePath(timingId);
     const timing = `${tmpPlan}.timing`;
     if (useTiming) await copyFile(shared, timing).catch(() => undefined);
@@ -150,25 +142,6 @@ export function trtexecCommand(spec: ModelSpec): string {
   const t = spec.tensorrt?.trtexec;
   if (!t) return 'trtexec';
   return t.includes('/') || t.includes('\\') ? resolve(spec.dir, t) : t;
-}
-
-/** The opt batch of the default profile: the largest preferred batch size, if any. */
-export function optBatch(config: ModelConfig): number | undefined {
-  const db = config.dynamic_batching as { preferred_batch_size?: number[] } | undefined;
-  const sizes = (db?.preferred_batch_size ?? []).map(Number).filter((n) => n > 0 && n <= (config.max_batch_size ?? 0));
-  return sizes.length ? Math.max(...sizes) : undefined;
-}
-
-/** Triton refuses a max_batch_size above the engine's profiles' max; say so before building. */
-function checkMaxBatch(o: TrtexecArgsOptions, file: string): void {
-  if (o.maxBatchSize === 0) return;
-  const max = profileMaxBatch(resolveProfiles(o), o.maxBatchSize);
-  if (o.maxBatchSize > max) {
-    throw new UserError(
-      `${file}: max_batch_size: configuration specified max-batch ${o.maxBatchSize} but TensorRT engine only supports max-batch ${max} ` +
-        `(raise the batch dim of max in tensorrt.profiles, or lower max_batch_size)`,
-    );
-  }
 }
 
 /** What of the GPU the key holds: the exact GPU, or only what the hardware-compatibility level ties the plan to. */
