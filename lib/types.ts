@@ -119,6 +119,8 @@ export interface ModelSpec {
   export?: ExportSpec;
   from?: string;
   tensorrt?: TensorRtSpec;
+  /** `triton_release`: the Triton container release that serves the model ("24.08"). */
+  tritonRelease?: string;
   /** Key path (`input[0].dims`, `export.torch.model`) -> where it was written. */
   positions: Record<string, Position>;
 }

@@ -1,5 +1,6 @@
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { DEFAULT_REPOSITORY } from '../lib/layout';
+import { tritonReleaseProblem } from '../lib/triton-release';
 
 /** The `options` of nx-triton's entry in nx.json `plugins`, as the user wrote them. */
 export interface TritonPluginOptions {
@@ -9,6 +10,8 @@ export interface TritonPluginOptions {
   engineTargetName?: string;
   python?: string;
   engineCache?: string;
+  /** The Triton container release that serves the repository ("24.08"); per model: `triton_release`. */
+  tritonRelease?: string;
 }
 
 export interface NormalizedPluginOptions {
@@ -20,6 +23,7 @@ export interface NormalizedPluginOptions {
   python: string;
   /** Left to the engine executor's default (`~/.cache/nx-triton/engines`, `NX_TRITON_ENGINE_CACHE`). */
   engineCache?: string;
+  tritonRelease?: string;
   /** Nx 24+ hashes gitignored files named by `{ fileset, includeIgnored: true }` (22/23 know no such input). */
   includeIgnored: boolean;
 }
@@ -70,6 +74,10 @@ export function normalizeOptions(options: TritonPluginOptions | undefined, works
   };
   const engineCache = text(given, 'engineCache');
   if (engineCache !== undefined) normalized.engineCache = engineCache;
+  const tritonRelease = text(given, 'tritonRelease');
+  const releaseProblem = tritonRelease === undefined ? undefined : tritonReleaseProblem(tritonRelease);
+  if (releaseProblem) throw new Error(`nx-triton: plugin option "tritonRelease": ${releaseProblem}`);
+  if (tritonRelease !== undefined) normalized.tritonRelease = tritonRelease;
   const names = [normalized.buildTargetName, normalized.exportTargetName, normalized.engineTargetName];
   if (new Set(names).size !== names.length) {
     throw new Error(`nx-triton: plugin options buildTargetName, exportTargetName and engineTargetName must differ (got ${names.join(', ')})`);

@@ -104,7 +104,10 @@ function engineTarget(root: string, summary: SpecSummary, options: NormalizedPlu
     : { target: options.exportTargetName, dependencies: true };
   return {
     executor: 'nx-triton:engine',
-    options: options.engineCache === undefined ? {} : { engineCache: options.engineCache },
+    options: {
+      ...(options.engineCache === undefined ? {} : { engineCache: options.engineCache }),
+      ...(options.tritonRelease === undefined ? {} : { tritonRelease: options.tritonRelease }),
+    },
     cache: true,
     // One GPU, one trtexec at a time: parallel builds would skew each other's tactic timings.
     parallelism: false,

@@ -12,6 +12,8 @@ import { runForProject } from '../run-for-project';
 export interface EngineExecutorOptions {
   /** The plugin's `engineCache` option; env NX_TRITON_ENGINE_CACHE overrides it. */
   engineCache?: string;
+  /** The plugin's `tritonRelease` option; a model's `triton_release` wins. */
+  tritonRelease?: string;
 }
 
 /**
@@ -41,6 +43,7 @@ export default async function engineExecutor(options: EngineExecutorOptions, con
       externalData: onnx.externalData,
       outDir: engineDir(workspaceRoot, spec.name),
       engineCache: options.engineCache,
+      tritonRelease: options.tritonRelease,
       log: project.log,
     });
   });

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { UserError } from '../errors';
 import { buildEngine, prepareEngine, trtexecCommand, type BuildEngineOptions } from '../engine/build-engine';
 import { optBatch } from '../spec/tensorrt';
-import { formatFingerprint, readFingerprint, type Fingerprint, type GpuInfo } from '../engine/fingerprint';
+import { formatFingerprint, readFingerprint, tensorRtVersionText, type Fingerprint, type GpuInfo } from '../engine/fingerprint';
+import { planReleaseMismatch } from '../triton-release';
 import { onnxDigest, type EngineKeyParts } from '../engine/key';
 import { EngineStore, resolveMaxBytes, resolveStoreDir, type StoreResult } from '../engine/store';
 import { TOKEN_ENV } from './auth';
@@ -92,18 +93,27 @@ export async function buildEngines(o: BuildEnginesOptions): Promise<BuiltPlan[]>
       }),
     ),
   ]);
+  const tritonRelease = spec.tritonRelease ?? o.tritonRelease;
+  const why: string[] = [];
+  // With a Triton release set, a machine whose TensorRT does not match it is never chosen.
+  const servesRelease = (via: string, fp: Executor['fingerprint']): boolean => {
+    const problem = tritonRelease === undefined ? undefined : planReleaseMismatch(tensorRtVersionText(fp.tensorrt), tritonRelease, trt.version_compatible === true);
+    if (problem) why.push(`${via === 'local' ? 'this machine' : via}: TensorRT ${tensorRtVersionText(fp.tensorrt)}, but ${problem.replace(/; this one is .*$/, '')}`);
+    return problem === undefined;
+  };
   const executors: Executor[] = [];
   const localOk = usable(local);
-  if (localOk) executors.push({ via: 'local', fingerprint: localOk });
-  const why: string[] = [];
+  if (localOk && servesRelease('local', localOk)) executors.push({ via: 'local', fingerprint: localOk });
   for (const { b, remembered } of remotes) {
     const fp = b.fingerprint && usable(b.fingerprint);
     const old = remembered && usable(remembered.fingerprint);
-    if (old) executors.push({ via: b.url, fingerprint: old, remote: b, remembered });
+    if (old) {
+      if (servesRelease(b.url, old)) executors.push({ via: b.url, fingerprint: old, remote: b, remembered });
+    }
     else if (!fp) why.push(describeBuilder(fp === undefined && b.fingerprint ? { ...b, fingerprint: undefined, error: 'no GPU or no TensorRT' } : b));
     else if (external.length > 0) why.push(`${b.url}: takes single-file ONNX models only; this one has external data (${external.join(', ')})`);
     else if (b.maxUploadBytes !== undefined && onnxSize > b.maxUploadBytes) why.push(`${b.url}: accepts uploads up to ${b.maxUploadBytes} bytes; the ONNX is ${onnxSize}`);
-    else executors.push({ via: b.url, fingerprint: fp, remote: b });
+    else if (servesRelease(b.url, fp)) executors.push({ via: b.url, fingerprint: fp, remote: b });
   }
 
   const hwc = trt.hardware_compatibility;
@@ -151,6 +161,7 @@ export async function buildEngines(o: BuildEnginesOptions): Promise<BuiltPlan[]>
       ...(t.reshape?.shape ? { reshape: { shape: t.reshape.shape.map(Number) } } : {}),
     })),
     tensorrt: Object.fromEntries(REMOTE_TENSORRT_KEYS.filter((k) => trt[k] !== undefined).map((k) => [k, trt[k]])) as BuildRequest['tensorrt'],
+    ...(tritonRelease !== undefined ? { triton_release: tritonRelease } : {}),
   };
 
   let localTurn = Promise.resolve();

@@ -21,6 +21,7 @@
 import type { EngineKeyParts } from '../engine/key';
 import type { Fingerprint } from '../engine/fingerprint';
 import { HARDWARE_COMPATIBILITY, PRECISIONS, REMOTE_TENSORRT_KEYS, workspaceMiB } from '../spec/tensorrt';
+import { tritonReleaseProblem } from '../triton-release';
 import type { TensorRtSpec } from '../types';
 
 export { REMOTE_TENSORRT_KEYS };
@@ -55,6 +56,8 @@ export interface BuildRequest {
   opt_batch_size?: number;
   inputs: RemoteInput[];
   tensorrt: Partial<Pick<TensorRtSpec, (typeof REMOTE_TENSORRT_KEYS)[number]>>;
+  /** The Triton release that serves the plan: the builder refuses a TensorRT that does not match it. */
+  triton_release?: string;
 }
 
 export interface PlanManifest {
@@ -148,7 +151,11 @@ function checkProfiles(v: unknown): void {
 /** Structure, types and sizes; the option values themselves are checked by trtexecArgs on the builder. */
 export function checkBuildRequest(value: unknown): BuildRequest {
   if (!isMap(value)) return fail('request', 'expected a JSON object');
-  onlyKeys(value, '', ['onnx_sha256', 'model', 'max_batch_size', 'opt_batch_size', 'inputs', 'tensorrt']);
+  onlyKeys(value, '', ['onnx_sha256', 'model', 'max_batch_size', 'opt_batch_size', 'inputs', 'tensorrt', 'triton_release']);
+  if (value.triton_release !== undefined) {
+    const problem = typeof value.triton_release === 'string' ? tritonReleaseProblem(value.triton_release) : 'expected a string';
+    if (problem) fail('triton_release', problem);
+  }
   if (typeof value.onnx_sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(value.onnx_sha256)) fail('onnx_sha256', 'expected 64 lower-case hex digits');
   const model = text(value.model, 'model', 128);
   const maxBatch = int(value.max_batch_size, 'max_batch_size', 0, 2 ** 31 - 1);
@@ -185,6 +192,7 @@ export function checkBuildRequest(value: unknown): BuildRequest {
     ...(opt !== undefined ? { opt_batch_size: opt } : {}),
     inputs,
     tensorrt: { ...trt } as BuildRequest['tensorrt'],
+    ...(value.triton_release !== undefined ? { triton_release: value.triton_release as string } : {}),
   };
 }
 

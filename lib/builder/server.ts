@@ -289,6 +289,7 @@ function remoteSpec(r: BuildRequest, dir: string, trtexec: string): ModelSpec {
     previousVersions: {},
     // The client's options, never its trtexec: that is the builder's own.
     tensorrt: { ...r.tensorrt, trtexec: resolveTrtexec(trtexec) },
+    ...(r.triton_release !== undefined ? { tritonRelease: r.triton_release } : {}),
     positions: {},
   };
 }

@@ -7,7 +7,9 @@ import type { ModelConfig, ModelSpec } from '../types';
 import { readFingerprint, tensorRtVersionText, type Fingerprint, type GpuInfo } from './fingerprint';
 import { canonicalJson, engineKey, onnxDigest, type EngineKeyParts } from './key';
 import { EngineStore, resolveMaxBytes, resolveStoreDir, type StoreResult } from './store';
-import { engineRequest } from '../spec/tensorrt';
+import { engineRequest, placed } from '../spec/tensorrt';
+import { planReleaseMismatch, tensorRtOfTriton } from '../triton-release';
+import { SpecError } from '../errors';
 import { tensorRtRelease } from './releases';
 import { normalisedOptions, trtexecArgs } from './trtexec-args';
 
@@ -29,6 +31,8 @@ export interface BuildEngineOptions {
   fingerprint?: Fingerprint;
   /** The ONNX digest when already known (e.g. hashed while it was uploaded). */
   onnxDigest?: EngineKeyParts['onnx'];
+  /** The nx.json plugin option `tritonRelease`; the spec's `triton_release` wins. */
+  tritonRelease?: string;
   /** Makes the plan instead of the local trtexec (e.g. a remote builder): writes `tmpPlanPath`. */
   buildPlan?: (tmpPlanPath: string, plan: { key: string; parts: EngineKeyParts }) => Promise<{ command: string[] }>;
 }
@@ -96,6 +100,7 @@ export async function prepareEngine(o: BuildEngineOptions): Promise<PreparedEngi
 
   const request = engineRequest(spec, o.config);
   const release = tensorRtRelease(trtVersion);
+  const serving = checkServingRelease(o, trtVersion, request.versionCompatible, o.fingerprint ? 'the builder' : 'this machine');
   const argsFor = (planPath: string, timingCachePath?: string): string[] => trtexecArgs(request, release, { onnx: onnxFile, plan: planPath, timingCache: timingCachePath });
   const options = normalisedOptions(argsFor('model.plan'));
 
@@ -110,6 +115,7 @@ export async function prepareEngine(o: BuildEngineOptions): Promise<PreparedEngi
     os: fingerprint.os,
     arch: fingerprint.arch,
     options,
+    ...(serving ? { triton_tensorrt: serving } : {}),
   };
   const key = engineKey(parts);
   o.log(`engine ${spec.name}: key ${key.slice(0, 12)} (TensorRT ${trtVersion}, ${gpu.name} cc ${gpu.computeCapability}, store ${store.root})`);
@@ -135,6 +141,29 @@ export async function prepareEngine(o: BuildEngineOptions): Promise<PreparedEngi
   };
 
   return { key, parts, fingerprint, store, get: () => store.getOrBuild(key, parts, build) };
+}
+
+/**
+ * With a Triton release set (`triton_release`, or nx.json `tritonRelease`), the TensorRT that builds
+ * must be the one that release ships (or an older one of its major for a version-compatible plan):
+ * refused here, before trtexec runs. Returns the release's TensorRT version, for the engine key.
+ */
+export function checkServingRelease(o: Pick<BuildEngineOptions, 'spec' | 'tritonRelease'>, trtVersion: string, versionCompatible: boolean, who = 'this machine'): string | undefined {
+  const spec = o.spec;
+  const release = spec.tritonRelease ?? o.tritonRelease;
+  if (release === undefined) return undefined;
+  const problem = planReleaseMismatch(trtVersion, release, versionCompatible);
+  if (problem === undefined) return tensorRtOfTriton(release);
+  const serves = tensorRtOfTriton(release);
+  const fix = serves
+    ? `: build with TensorRT ${serves} (e.g. inside nvcr.io/nvidia/tritonserver:${release}-py3, or tensorrt.trtexec pointing at that trtexec), ` +
+      `or set the Triton release that really serves the model` +
+      (versionCompatible ? '' : `; tensorrt.version_compatible: true lets an older TensorRT ${serves.split('.')[0]}.x build it`)
+    : '';
+  if (spec.tritonRelease !== undefined) {
+    throw new SpecError([placed(spec, 'triton_release', `${problem}; ${who} has TensorRT ${trtVersion}${fix}`)]);
+  }
+  throw new SpecError([{ file: spec.file, path: '', message: `nx.json plugin option tritonRelease: ${problem}; ${who} has TensorRT ${trtVersion}${fix}` }]);
 }
 
 /** The trtexec a spec asks for: `tensorrt.trtexec` (a path relative to the project, or a name on PATH), else `trtexec`. */

@@ -3,7 +3,7 @@ import type { ExportSpec, TensorRtSpec, TorchExport } from '../types';
 import { childPath, describe, isScalar, setOwn, SpecContext } from './context';
 import { checkModelName } from './model-name';
 import { checkProjectPath } from './paths';
-import { checkTensorRt } from './tensorrt';
+import { checkTensorRt, checkTritonRelease } from './tensorrt';
 import {
   checkKeys,
   expectBool,
@@ -16,7 +16,7 @@ import {
 } from './values';
 
 /** Top-level keys of the plugin: never written to config.pbtxt. */
-export const PLUGIN_KEYS: ReadonlySet<string> = new Set(['version', 'previous_versions', 'export', 'from', 'tensorrt']);
+export const PLUGIN_KEYS: ReadonlySet<string> = new Set(['version', 'previous_versions', 'export', 'from', 'tensorrt', 'triton_release']);
 
 export interface PluginValues {
   version?: number;
@@ -24,6 +24,7 @@ export interface PluginValues {
   export?: ExportSpec;
   from?: string;
   tensorrt?: TensorRtSpec;
+  tritonRelease?: string;
 }
 
 export interface PluginOptions {
@@ -55,6 +56,8 @@ export function checkPluginKeys(
   }
   const trt = entries.get('tensorrt');
   if (trt) out.tensorrt = checkTensorRt(ctx, trt.node, trt.path);
+  const release = entries.get('triton_release');
+  if (release) out.tritonRelease = checkTritonRelease(ctx, release.node, release.path);
   return out;
 }
 

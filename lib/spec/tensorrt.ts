@@ -1,5 +1,6 @@
 import type { Node } from 'yaml';
 import { allHardwareLevels, allPrecisions } from '../engine/releases';
+import { tritonReleaseProblem } from '../triton-release';
 import { SpecError, type Diagnostic } from '../errors';
 import type { EngineRequest, ModelConfig, ModelSpec, Profile, ShapeRange, TensorRtSpec } from '../types';
 import { describe, isScalar, setOwn, SpecContext } from './context';
@@ -108,6 +109,18 @@ export function checkTensorRt(ctx: SpecContext, node: Node | null, path: string)
   const out: TensorRtSpec = {};
   const present = checkKeys(ctx, node, path, tensorRtHandlers(ctx, out));
   return present ? out : undefined;
+}
+
+/** `triton_release: 24.08` (a YAML number is taken as written: 24.10 stays "24.10"). */
+export function checkTritonRelease(ctx: SpecContext, node: Node | null, path: string): string | undefined {
+  const text = isScalar(node) && node.value !== null && typeof node.value !== 'boolean' ? (node.source ?? String(node.value)) : undefined;
+  if (text === undefined) {
+    ctx.error(path, `expected a Triton release such as "24.08", got ${describe(node)}`, node);
+    return undefined;
+  }
+  const problem = tritonReleaseProblem(text);
+  if (problem) ctx.error(path, problem, node);
+  return problem ? undefined : text;
 }
 
 /** A compute capability, "8.0"; a YAML number written 8.6 is taken as written. */
