@@ -1,6 +1,5 @@
-import { randomBytes, createHash } from 'node:crypto';
-import { constants } from 'node:fs';
-import { copyFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, rename, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors';
 import type { ModelConfig, ModelSpec } from '../types';
@@ -10,6 +9,7 @@ import { EngineStore, resolveMaxBytes, resolveStoreDir, type StoreResult } from 
 import { engineRequest, placed } from '../spec/tensorrt';
 import { planReleaseMismatch, tensorRtOfTriton } from '../triton-release';
 import { SpecError } from '../errors';
+import { publishPlans } from './publish';
 import { tensorRtRelease } from './releases';
 import { normalisedOptions, trtexecArgs } from './trtexec-args';
 
@@ -43,7 +43,10 @@ export interface PreparedEngine {
   parts: EngineKeyParts;
   fingerprint: Fingerprint;
   store: EngineStore;
+  /** The plan from the store, built once when missing. */
   get(): Promise<StoreResult>;
+  /** The plan from the store when it holds one; never builds. */
+  lookup(): Promise<StoreResult | undefined>;
 }
 
 export interface BuildEngineResult {
@@ -64,8 +67,8 @@ export async function buildEngine(o: BuildEngineOptions): Promise<BuildEngineRes
     const got: StoreResult = await get();
     if (got.hit) o.log(`engine ${o.spec.name}: from the engine store (${key.slice(0, 12)}), no trtexec run`);
     try {
-      const planPath = await publish(got, o.outDir, key, parts);
-      return { key, parts, hit: got.hit, planPath, fingerprint };
+      await publishPlans(o.outDir, [{ file: 'model.plan', key, parts, got }], false);
+      return { key, parts, hit: got.hit, planPath: join(o.outDir, 'model.plan'), fingerprint };
     } catch (err) {
       // Another process may evict the entry between the lookup and the copy: look it up again.
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw err;
@@ -140,7 +143,7 @@ export async function prepareEngine(o: BuildEngineOptions): Promise<PreparedEngi
     return { command: [trtexec, ...normalisedOptions(args)] };
   };
 
-  return { key, parts, fingerprint, store, get: () => store.getOrBuild(key, parts, build) };
+  return { key, parts, fingerprint, store, get: () => store.getOrBuild(key, parts, build), lookup: () => store.get(key, parts) };
 }
 
 /**
@@ -209,20 +212,3 @@ async function runTrtexec(trtexec: string, args: string[], model: string, env: N
   log(`${prefix} done in ${elapsed()}`);
 }
 
-/** Copies the plan into outDir and writes engine.json, each through a temp file and a rename. */
-async function publish(got: StoreResult, outDir: string, key: string, parts: EngineKeyParts): Promise<string> {
-  await mkdir(outDir, { recursive: true });
-  const suffix = `.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const plan = join(outDir, 'model.plan');
-  try {
-    await copyFile(got.planPath, plan + suffix, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
-    await rename(plan + suffix, plan);
-    const provenance = { key, parts, plan: { size: got.manifest.plan.size, sha256: got.manifest.plan.sha256 } };
-    await writeFile(join(outDir, 'engine.json') + suffix, JSON.stringify(provenance, null, 2) + '\n');
-    await rename(join(outDir, 'engine.json') + suffix, join(outDir, 'engine.json'));
-  } finally {
-    await rm(plan + suffix, { force: true });
-    await rm(join(outDir, 'engine.json') + suffix, { force: true });
-  }
-  return plan;
-}
