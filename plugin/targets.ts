@@ -104,10 +104,9 @@ function engineTarget(root: string, summary: SpecSummary, options: NormalizedPlu
     : { target: options.exportTargetName, dependencies: true };
   return {
     executor: 'nx-triton:engine',
-    options: {
-      ...(options.engineCache === undefined ? {} : { engineCache: options.engineCache }),
-      ...(options.tritonRelease === undefined ? {} : { tritonRelease: options.tritonRelease }),
-    },
+    // Only what changes the plan belongs in the cache key: the engine store's location (plugin option
+    // engineCache, env NX_TRITON_ENGINE_CACHE) does not, so the executor reads it from nx.json itself.
+    options: options.tritonRelease === undefined ? {} : { tritonRelease: options.tritonRelease },
     cache: true,
     // One GPU, one trtexec at a time: parallel builds would skew each other's tactic timings.
     parallelism: false,
@@ -115,7 +114,6 @@ function engineTarget(root: string, summary: SpecSummary, options: NormalizedPlu
     inputs: [
       '{projectRoot}/triton.yaml',
       { dependentTasksOutputFiles: '**/*', transitive: true },
-      { env: 'NX_TRITON_ENGINE_CACHE' },
       { runtime: engineFingerprintCommand(root, summary) },
     ],
     outputs: [`{workspaceRoot}/dist/models/${summary.name}/engine`],
