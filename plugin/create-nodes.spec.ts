@@ -171,6 +171,13 @@ describe('createNodes', () => {
     });
   });
 
+  // Issue 12.7: a TensorRT model imported with its plan (export: { file: model.plan }) has no engine target.
+  it('makes no engine target for a TensorRT model whose export is a plan file', async () => {
+    const trt = await project({ 'trt/triton.yaml': 'platform: tensorrt_plan\nexport:\n  file: model.plan\n' }, 'trt');
+    expect(Object.keys(trt?.targets ?? {})).toEqual(['export', 'build']);
+    expect(trt?.targets?.build?.dependsOn).not.toContain('engine');
+  });
+
   // Issue 12.13: the same engine in two store locations has one cache key; a Triton release changes it.
   it("keeps the engine store's location out of the engine target's cache key", async () => {
     const yaml = 'platform: tensorrt_plan\nexport:\n  file: model.onnx\n';

@@ -150,6 +150,11 @@ function buildTarget(summary: SpecSummary, options: NormalizedPluginOptions, own
   };
 }
 
+/** A TensorRT model whose `export.file` is a plan (an imported model): served as it is, no engine target. */
+function exportsPlan(summary: SpecSummary): boolean {
+  return summary.exportKind === 'file' && (summary.modelPaths?.export ?? []).some((p) => /\.(plan|engine)$/.test(p));
+}
+
 export function buildTargets(root: string, summary: SpecSummary, options: NormalizedPluginOptions): Record<string, TargetConfiguration> {
   const targets: Record<string, TargetConfiguration> = {};
   const own: string[] = [];
@@ -157,7 +162,7 @@ export function buildTargets(root: string, summary: SpecSummary, options: Normal
     targets[options.exportTargetName] = exportTarget(summary, options);
     own.push(options.exportTargetName);
   }
-  if (isTensorRt(summary)) {
+  if (isTensorRt(summary) && !exportsPlan(summary)) {
     targets[options.engineTargetName] = engineTarget(root, summary, options);
     own.push(options.engineTargetName);
   }

@@ -167,6 +167,31 @@ describe('buildModel', () => {
     expect(entry('my_trt', '1/model.plan').equals(plan)).toBe(true);
   });
 
+  // Issue 12.7: an imported TensorRT model (export: { file: model.plan }) is served as it is; with
+  // triton_release its header's TensorRT version is checked against the release.
+  it('serves a plan given by export.file as it is, its header checked against triton_release', async () => {
+    const yaml = (release: string) =>
+      `platform: tensorrt_plan\ntriton_release: "${release}"\nmax_batch_size: 8\nexport:\n  file: model.plan\n` +
+      'input: [{ name: x, data_type: fp32, dims: [4] }]\noutput: [{ name: y, data_type: fp32, dims: [4] }]\n';
+    const plan = Buffer.alloc(64, 7);
+    plan.write('ftrt', 0, 'latin1');
+    plan.set([10, 3, 0, 26], 24);
+    project('my_plan', yaml('24.08'), {}, false);
+    writeFileSync(join(ws, 'models/my_plan/model.plan'), plan);
+    mkdirSync(exportDir(ws, 'my_plan'), { recursive: true });
+    writeFileSync(join(exportDir(ws, 'my_plan'), 'model.plan'), plan);
+    const built = await build('my_plan');
+    expect(built.files).toEqual(['config.pbtxt', '1/model.plan']);
+    expect(entry('my_plan', '1/model.plan').equals(plan)).toBe(true);
+
+    writeFileSync(join(ws, 'models/my_plan/triton.yaml'), yaml('24.09'));
+    expect(await userErrorMessage(build('my_plan'))).toBe(
+      'models/my_plan/triton.yaml: 1/model.plan: Triton 24.09 serves plans of TensorRT 10.4.0; this plan was built by TensorRT 10.3.0 ' +
+        '(a plan built version-compatible by an older TensorRT of the same major still loads)',
+    );
+    expect(entry('my_plan', '1/model.plan').equals(plan)).toBe(true); // the good entry stays
+  });
+
   it('names an unknown from: model and a model with no source', async () => {
     project('lonely', 'max_batch_size: 0\n');
     expect(await userErrorMessage(build('lonely'))).toBe('models/lonely/triton.yaml: no model source: set export: or from:');

@@ -221,7 +221,8 @@ export async function buildModel(opts: BuildModelOptions): Promise<BuiltModel> {
     extraFiles: extraFiles(config, chain),
     // Triton's load-time rules, on the staged entry: a model Triton would refuse never replaces a good one.
     check: async (staged) => {
-      const problems = await validateModel(staged, config, { dirName: spec.name, repository });
+      // With triton_release, every plan's header is checked against the TensorRT that release ships.
+      const problems = await validateModel(staged, config, { dirName: spec.name, repository, tritonRelease: spec.tritonRelease });
       if (problems.length > 0) throw new SpecError(problems.map((p) => diagnostic(ownerOf(p.path.split(/[.[]/)[0], chain), p.path, p.message)));
       files = listEntry(staged);
     },

@@ -106,7 +106,7 @@ export async function validateRepository(dir: string, opts: { configOnly?: boole
 export async function validateModel(
   modelDir: string,
   config: ModelConfig,
-  opts: { dirName?: string; repository?: string; configOnly?: boolean } = {},
+  opts: { dirName?: string; repository?: string; configOnly?: boolean; tritonRelease?: string } = {},
 ): Promise<Problem[]> {
   const dirName = opts.dirName ?? basename(modelDir);
   const complete = await completeBackend({ ...config, name: config.name || dirName }, modelDir);
