@@ -192,6 +192,40 @@ describe('buildModel', () => {
     expect(entry('my_plan', '1/model.plan').equals(plan)).toBe(true); // the good entry stays
   });
 
+  // Issue 12.9: tensorrt: on an ONNX Runtime model configures its TensorRT execution provider, as Triton's
+  // onnxruntime_backend reads it (optimization.execution_accelerators.gpu_execution_accelerator, src/onnxruntime.cc);
+  // keys with no provider option are an error at their line.
+  it('turns tensorrt: on an ONNX Runtime model into the TensorRT execution provider', async () => {
+    const yaml = 'max_batch_size: 8\nexport:\n  file: model.onnx\ntensorrt:\n  precision: fp16\n  workspace: 1GiB\n  builder_optimization_level: 3\n';
+    project('my_ort', `${yaml}  profiles:\n    - x: { min: [4], opt: [4], max: [4] }\n`);
+    const built = await build('my_ort');
+    expect(built.config.optimization).toEqual({
+      execution_accelerators: {
+        gpu_execution_accelerator: [
+          {
+            name: 'tensorrt',
+            parameters: {
+              precision_mode: 'FP16',
+              max_workspace_size_bytes: '1073741824',
+              trt_builder_optimization_level: '3',
+              trt_profile_min_shapes: 'x:1x4',
+              trt_profile_opt_shapes: 'x:8x4',
+              trt_profile_max_shapes: 'x:8x4',
+            },
+          },
+        ],
+      },
+    });
+    protocAccepts(entry('my_ort', 'config.pbtxt'));
+    expect(entry('my_ort', 'config.pbtxt').toString()).toContain('key: "precision_mode"');
+
+    writeFileSync(join(ws, 'models/my_ort/triton.yaml'), `${yaml}  targets: ["8.0"]\n  precision: fp8\n`.replace('  precision: fp16\n', ''));
+    expect(await userErrorMessage(build('my_ort'))).toBe(
+      "models/my_ort/triton.yaml:7:3: tensorrt.targets: builds TensorRT plans (platform: tensorrt_plan); ONNX Runtime's TensorRT execution provider has no such option\n" +
+        "models/my_ort/triton.yaml:8:3: tensorrt.precision: ONNX Runtime's TensorRT execution provider takes fp32, fp16, bf16 or int8, got fp8",
+    );
+  });
+
   it('names an unknown from: model and a model with no source', async () => {
     project('lonely', 'max_batch_size: 0\n');
     expect(await userErrorMessage(build('lonely'))).toBe('models/lonely/triton.yaml: no model source: set export: or from:');

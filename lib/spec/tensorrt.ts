@@ -356,3 +356,63 @@ function resolveRange(
   });
   return { min, opt, max };
 }
+
+/**
+ * `tensorrt:` on an ONNX Runtime model: ONNX Runtime's TensorRT execution provider, configured the
+ * way Triton's onnxruntime_backend reads `optimization.execution_accelerators.gpu_execution_accelerator`
+ * (src/onnxruntime.cc: `precision_mode` FP32/FP16/BF16/INT8, `max_workspace_size_bytes`, other `trt_*`
+ * keys passed to the provider as they are). Keys with no provider option are a SpecError.
+ */
+export function ortTensorRtAccelerator(spec: EngineSpec, config: ModelConfig): { name: string; parameters: Record<string, string> } | undefined {
+  const trt = spec.tensorrt;
+  if (!trt) return undefined;
+  const problems: Diagnostic[] = [];
+  const refuse = (key: string, why: string): void => void problems.push(placed(spec, `tensorrt.${key}`, why));
+  const parameters: Record<string, string> = {};
+  const precisions: Record<string, string> = { fp32: 'FP32', fp16: 'FP16', bf16: 'BF16', int8: 'INT8' };
+  for (const key of ['targets', 'builders', 'trtexec', 'version_compatible'] as const) {
+    if (trt[key] !== undefined) refuse(key, `builds TensorRT plans (platform: tensorrt_plan); ONNX Runtime's TensorRT execution provider has no such option`);
+  }
+  if (trt.precision !== undefined) {
+    if (Object.hasOwn(precisions, trt.precision)) parameters.precision_mode = precisions[trt.precision];
+    else refuse('precision', `ONNX Runtime's TensorRT execution provider takes fp32, fp16, bf16 or int8, got ${trt.precision}`);
+  }
+  const mib = trt.workspace === undefined ? undefined : workspaceMiB(trt.workspace);
+  if (mib !== undefined) parameters.max_workspace_size_bytes = String(Math.ceil(mib * 2 ** 20));
+  if (trt.builder_optimization_level !== undefined) parameters.trt_builder_optimization_level = String(trt.builder_optimization_level);
+  if (trt.hardware_compatibility === 'ampere+') parameters.trt_engine_hw_compatible = 'true';
+  else if (trt.hardware_compatibility === 'same_compute_capability') refuse('hardware_compatibility', `ONNX Runtime's TensorRT execution provider offers none or ampere+ (trt_engine_hw_compatible)`);
+  if (trt.timing_cache !== undefined) parameters.trt_timing_cache_enable = String(trt.timing_cache);
+  if (trt.profiles !== undefined) {
+    if (trt.profiles.length !== 1) refuse('profiles', `give one profile for ONNX Runtime's TensorRT execution provider (trt_profile_*_shapes), got ${trt.profiles.length}`);
+    else {
+      const [profile] = engineRequest(spec, config).profiles;
+      for (const sel of ['min', 'opt', 'max'] as const) {
+        parameters[`trt_profile_${sel}_shapes`] = Object.entries(profile).map(([name, r]) => `${name}:${r[sel].join('x')}`).join(',');
+      }
+    }
+  }
+  if (problems.length > 0) throw new SpecError(problems);
+  return { name: 'tensorrt', parameters };
+}
+
+/**
+ * The config with `tensorrt:` applied for a model that is not tensorrt_plan: an ONNX Runtime model
+ * gets the TensorRT execution provider; any other platform has nothing to apply it to (SpecError).
+ */
+export function applyTensorRtOptions(spec: EngineSpec, config: ModelConfig): ModelConfig {
+  if (!spec.tensorrt || config.platform === 'tensorrt_plan' || config.backend === 'tensorrt') return config;
+  const ort = config.platform === 'onnxruntime_onnx' || config.backend === 'onnxruntime';
+  if (!ort) {
+    throw new SpecError([placed(spec, 'tensorrt', `applies to tensorrt_plan models (engines) and onnxruntime_onnx models (TensorRT execution provider), not ${config.platform ?? config.backend ?? 'this model'}`)]);
+  }
+  const optimization = (config.optimization ?? {}) as { execution_accelerators?: { gpu_execution_accelerator?: unknown[] } };
+  if ((optimization.execution_accelerators?.gpu_execution_accelerator ?? []).length > 0) {
+    throw new SpecError([placed(spec, 'tensorrt', 'set either tensorrt: or optimization.execution_accelerators.gpu_execution_accelerator, not both')]);
+  }
+  const accelerator = ortTensorRtAccelerator(spec, config)!;
+  return {
+    ...config,
+    optimization: { ...optimization, execution_accelerators: { ...optimization.execution_accelerators, gpu_execution_accelerator: [accelerator] } },
+  };
+}
