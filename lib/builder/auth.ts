@@ -20,6 +20,10 @@ export function loadServerToken(o: { tokenFile?: string; env?: NodeJS.ProcessEnv
   } else {
     token = (o.env ?? process.env)[TOKEN_ENV]?.trim() || undefined;
   }
+  // A bearer token is one word (RFC 6750 b64token): one with spaces inside could never match a request.
+  if (token !== undefined && /[\s\u0000-\u001f\u007f]/.test(token)) {
+    throw new UserError(`the builder token contains spaces or control characters; a bearer token is one word (e.g. openssl rand -hex 32)`);
+  }
   if (token !== undefined && token.length < MIN_TOKEN_CHARS) {
     throw new UserError(`the builder token is too short (${token.length} characters; use at least ${MIN_TOKEN_CHARS}, e.g. openssl rand -hex 32)`);
   }

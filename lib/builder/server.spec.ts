@@ -127,6 +127,10 @@ describe('nx-triton builder', () => {
     const tokenFile = join(base, 'short-token');
     writeFileSync(tokenFile, 'short\n');
     expect((await runBuilderCli(['--token-file', tokenFile], env)).output).toContain('too short');
+    // Issue 13.7: a token with a space inside started the builder, which then answered 401 to every request.
+    writeFileSync(tokenFile, 'correct horse battery staple 0123456789\n');
+    const spaced = await runBuilderCli(['--token-file', tokenFile], env);
+    expect([spaced.code, spaced.output.trim()]).toEqual([1, 'nx-triton builder: the builder token contains spaces or control characters; a bearer token is one word (e.g. openssl rand -hex 32)']);
     const open = await start(['--insecure-no-auth'], { NX_TRITON_BUILDER_TOKEN: '' });
     expect((await call(`${open.b.url}/v1/fingerprint`, { token: null })).status).toBe(200);
   });
@@ -157,6 +161,10 @@ describe('nx-triton builder', () => {
     const r2 = await post(b.url, onnx, buildRequest({ tensorrt: { precision: 'fp99' } }));
     expect(r2.status).toBe(400);
     expect(JSON.parse(r2.body.toString()).error).toContain('tensorrt.precision: unknown value "fp99"');
+    // Issue 13.6: a value named like an Object.prototype member was looked up on a plain object (500 TypeError).
+    const r2b = await post(b.url, onnx, buildRequest({ tensorrt: { hardware_compatibility: 'constructor' } }));
+    expect(r2b.status).toBe(400);
+    expect(JSON.parse(r2b.body.toString()).error).toContain('tensorrt.hardware_compatibility: unknown value "constructor" (expected one of none, ampere+, same_compute_capability)');
     const r3 = await post(b.url, Buffer.concat([onnx, Buffer.from('x')]));
     expect(r3.status).toBe(400);
     expect(r3.body.toString()).toContain(`the request says ${sha}`);

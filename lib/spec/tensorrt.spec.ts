@@ -40,3 +40,18 @@ describe('engineRequest: profile problems placed in triton.yaml', () => {
     );
   });
 });
+
+// Issue 13.6: user strings are never looked up on plain objects.
+describe('engineRequest: inputs named like Object.prototype members', () => {
+  it('builds profiles for inputs named constructor, toString and __proto__', () => {
+    const input: ModelTensor[] = ['constructor', 'toString', '__proto__'].map((name) => ({ name, data_type: 'TYPE_FP32', dims: [-1] }));
+    const profile = JSON.parse('{"constructor": {"min": [1], "opt": [2], "max": [3]}, "toString": {"min": [1], "opt": [2], "max": [3]}, "__proto__": {"min": [1], "opt": [2], "max": [3]}}');
+    const r = engineRequest({ file: F, name: 'm', tensorrt: { profiles: [profile] }, positions: {} }, { max_batch_size: 4, input });
+    expect(Object.keys(r.profiles[0])).toEqual(['constructor', 'toString', '__proto__']);
+    expect(r.profiles[0].__proto__).toEqual({ min: [1, 1], opt: [4, 2], max: [4, 3] });
+    expect(() => engineRequest({ file: F, name: 'm', tensorrt: { profiles: [{}] }, positions: {} }, { max_batch_size: 4, input })).toThrow(
+      'tensorrt.profiles[0]: input "constructor" has dynamic dims [-1] but no range',
+    );
+  });
+});
+
