@@ -139,6 +139,9 @@ describe('nx-triton builder', () => {
     const { b, dir } = await start();
     const first = events((await post(b.url, onnx)).body);
     expect(first.events.map((e) => e.event)).toContain('log');
+    // Issue 13.7: log events never show the builder's absolute paths (its store, the job's upload dir).
+    expect(JSON.stringify(first.events)).not.toContain(dir);
+    expect(first.events.some((e) => e.event === 'log' && (e as { line: string }).line.includes('--saveEngine=<store>/'))).toBe(true);
     const done = first.events.at(-1) as { event: string; hit: boolean; plan_bytes: number; manifest: { key: string; plan: { sha256: string } } };
     expect(done).toMatchObject({ event: 'done', hit: false });
     expect(first.plan.length).toBe(done.plan_bytes);

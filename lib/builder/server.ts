@@ -150,7 +150,18 @@ export async function startBuilder(o: BuilderServerOptions): Promise<RunningBuil
     }
   };
 
+  // What a client sees of a build never shows this machine's paths (issue 13.7): the job dir, the store, trtexec's location.
+  const storeRoot = resolve(o.engineCache);
+  const trtexecPath = resolveTrtexec(trtexec);
+  const hider = (jobDir: string) => (text: string): string =>
+    [
+      [jobDir, '<job>'],
+      [storeRoot, '<store>'],
+      [trtexecPath, 'trtexec'],
+    ].reduce((t, [path, name]) => (path.startsWith('/') || /^[A-Za-z]:/.test(path) ? t.split(path).join(name) : t), text);
+
   const build = async (req: IncomingMessage, res: ServerResponse, jobDir: string): Promise<void> => {
+    const hidePaths = hider(jobDir);
     let request: BuildRequest;
     const fp = await currentFingerprint();
     try {
@@ -206,7 +217,7 @@ export async function startBuilder(o: BuilderServerOptions): Promise<RunningBuil
         engineCache: o.engineCache,
         onnxDigest: { sha256: upload.sha256, external_data: {} },
         env,
-        log: (line) => send({ event: 'log', line: line.length > MAX_LOG_LINE_CHARS ? `${line.slice(0, MAX_LOG_LINE_CHARS)}…` : line }),
+        log: (line) => send({ event: 'log', line: clip(hidePaths(line)) }),
       });
       const { got, fh } = await openPlan(prepared.get);
       await rm(onnxPath, { force: true }); // built or found: the upload is done with
@@ -227,7 +238,7 @@ export async function startBuilder(o: BuilderServerOptions): Promise<RunningBuil
     } catch (err) {
       const message = err instanceof UserError ? err.message : `internal error: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`;
       if (!(err instanceof UserError)) log(`nx-triton builder: ${request.model}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      send({ event: 'error', message });
+      send({ event: 'error', message: hidePaths(message) });
     } finally {
       clearInterval(heartbeat);
       release();
@@ -292,6 +303,10 @@ function remoteSpec(r: BuildRequest, dir: string, trtexec: string): ModelSpec {
     ...(r.triton_release !== undefined ? { tritonRelease: r.triton_release } : {}),
     positions: {},
   };
+}
+
+function clip(line: string): string {
+  return line.length > MAX_LOG_LINE_CHARS ? `${line.slice(0, MAX_LOG_LINE_CHARS)}…` : line;
 }
 
 function resolveTrtexec(t: string): string {
