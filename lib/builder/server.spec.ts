@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDist } from '../../test/dist';
 import { A100, trtexecBuilds } from '../../test/fixtures/stand-ins';
 import { ONNX, runBuilderCli, spawnBuilder, TOKEN, type BuilderChild } from './__fixtures__/harness';
+import { BOOT_ID, HOST_ID } from '../engine/owner';
 import { BUILD_HEADER, encodeBuildRequest, type BuildRequest } from './protocol';
 
 const base = mkdtempSync(join(tmpdir(), 'nx-triton-builder-'));
@@ -117,6 +118,31 @@ describe('nx-triton builder', () => {
     expect((await call(`${b.url}/v1/fingerprint`, { token: `${TOKEN}x` })).status).toBe(401);
     expect((await post(b.url, onnx, buildRequest()).then(() => call(`${b.url}/v1/engines`, { method: 'POST', token: 'wrong-token-0123456789', body: onnx }))).status).toBe(401);
     expect((await call(`${b.url}/healthz`, { token: null })).status).toBe(200);
+  });
+
+  // Issue 13.2: upload dirs were named by pid only; a second builder on a shared store (another container, also
+  // PID 1) deleted the first one's uploads, and a leftover of PID 1 was never cleaned.
+  it("names upload dirs by host, boot and pid: another host's are kept, this host's dead or pre-reboot ones go", async () => {
+    const dir = join(base, 'shared-uploads');
+    const up = join(dir, 'store', 'builder-uploads');
+    const other = (id: string) => (id === '00000000' ? '11111111' : '00000000');
+    const names = {
+      otherHostPid1: `${other(HOST_ID)}.${BOOT_ID}.1.0123abcd`,
+      beforeReboot: `${HOST_ID}.${other(BOOT_ID)}.1.0123abcd`,
+      deadHere: `${HOST_ID}.${BOOT_ID}.4194305.0123abcd`,
+      aliveHere: `${HOST_ID}.${BOOT_ID}.${process.pid}.0123abcd`,
+    };
+    for (const name of Object.values(names)) {
+      mkdirSync(join(up, name), { recursive: true });
+      writeFileSync(join(up, name, 'model.onnx'), 'partial');
+    }
+    const b = await spawnBuilder(['--engine-cache', join(dir, 'store')], { NX_TRITON_BUILDER_TOKEN: TOKEN, FAKE_GPU: A100 });
+    running.push(b);
+    const left = readdirSync(up);
+    expect(left).toEqual(expect.arrayContaining([names.otherHostPid1, names.aliveHere]));
+    expect(left).not.toContain(names.beforeReboot);
+    expect(left).not.toContain(names.deadHere);
+    expect(left.filter((n) => n.startsWith(`${HOST_ID}.${BOOT_ID}.`) && n !== names.aliveHere)).toHaveLength(1); // its own
   });
 
   it('refuses to start without a token unless --insecure-no-auth is given', async () => {

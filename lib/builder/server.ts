@@ -15,7 +15,7 @@ import { engineRequest } from '../spec/tensorrt';
 import { readOnnxSignature } from '../onnx';
 import type { ModelConfig, ModelSpec } from '../types';
 import { bearerMatches } from './auth';
-import { pidAlive } from '../pid-alive';
+import { ownerGone, ownerTag, OWNER_PATTERN } from '../engine/owner';
 import {
   BUILD_HEADER,
   decodeBuildRequest,
@@ -111,7 +111,8 @@ export async function startBuilder(o: BuilderServerOptions): Promise<RunningBuil
 
   const uploads = join(resolve(o.engineCache), 'builder-uploads');
   await removeDeadUploads(uploads);
-  const mine = join(uploads, `${process.pid}.${randomBytes(4).toString('hex')}`);
+  // Named like the store's temp dirs (host, boot, pid): builders in other containers sharing the store keep theirs.
+  const mine = join(uploads, `${ownerTag()}.${randomBytes(4).toString('hex')}`);
   await mkdir(mine, { recursive: true });
 
   const slots = new Slots(o.jobs);
@@ -398,11 +399,13 @@ function text(res: ServerResponse, status: number, body: string): void {
   res.end(body);
 }
 
-/** Upload directories of builder processes that are gone. */
+const UPLOAD_DIR = new RegExp(`^${OWNER_PATTERN}\\.[0-9a-f]{8}$`);
+
+/** Upload directories of builder processes that are gone (this host: another boot, or a dead pid). */
 async function removeDeadUploads(dir: string): Promise<void> {
   for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const pid = Number(name.split('.')[0]);
-    if (Number.isInteger(pid) && pid > 0 && !pidAlive(pid)) await rm(join(dir, name), { recursive: true, force: true });
+    const m = UPLOAD_DIR.exec(name);
+    if (m && ownerGone(m[1], m[2], Number(m[3]))) await rm(join(dir, name), { recursive: true, force: true });
   }
 }
 

@@ -1,21 +1,21 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { open, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors';
 import { canonicalJson, engineKey, sha256File, type EngineKeyParts } from './key';
 import { pidAlive } from '../pid-alive';
+import { ownerGone, ownerTag, OWNER_PATTERN } from './owner';
 
 export const DEFAULT_MAX_BYTES = 50 * 2 ** 30;
 const PLAN = 'model.plan';
 const MANIFEST = 'manifest.json';
 /** Stores may be shared between machines: a pid in a temp dir's name only means something on its own host. */
-const HOST_ID = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
-const TMP_NAME = /^[^.]+\.([0-9a-f]{8})\.(\d+)\.[0-9a-f]{8}$/;
+const TMP_NAME = new RegExp(`^[^.]+\\.${OWNER_PATTERN}\\.[0-9a-f]{8}$`);
 
-/** A name under `<store>/tmp/` for `label`, owned by process `pid` of this host: `<label>.<host>.<pid>.<random>`. */
+/** A name under `<store>/tmp/` for `label`, owned by process `pid` of this host and boot: `<label>.<host>.<boot>.<pid>.<random>`. */
 export function storeTmpName(label: string, pid = process.pid): string {
-  return `${label}.${HOST_ID}.${pid}.${randomBytes(4).toString('hex')}`;
+  return `${label}.${ownerTag(pid)}.${randomBytes(4).toString('hex')}`;
 }
 
 /** `NX_TRITON_ENGINE_CACHE`, else the `engineCache` option (relative to the workspace), else ~/.cache/nx-triton/engines. */
@@ -257,7 +257,7 @@ export class EngineStore {
     const dir = join(this.root, 'tmp');
     for (const name of await readdirOrEmpty(dir)) {
       const m = TMP_NAME.exec(name);
-      if (!m || m[1] !== HOST_ID || pidAlive(Number(m[2]))) continue;
+      if (!m || !ownerGone(m[1], m[2], Number(m[3]))) continue;
       await rm(join(dir, name), { recursive: true, force: true }).catch(() => undefined);
     }
   }
