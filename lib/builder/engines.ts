@@ -8,7 +8,7 @@ import { publishPlans, type PlanToPublish } from '../engine/publish';
 import { EngineStore, resolveMaxBytes, resolveStoreDir, type StoreResult } from '../engine/store';
 import { optBatch, REMOTE_TENSORRT_KEYS } from '../spec/tensorrt';
 import { planReleaseMismatch } from '../triton-release';
-import { TOKEN_ENV } from './auth';
+import { TOKEN_ENV, tokenRefusal } from './auth';
 import {
   BuilderError,
   describeBuilder,
@@ -146,6 +146,8 @@ async function discoverBuilders(o: BuildEnginesOptions, store: EngineStore, onnx
     readFingerprint({ trtexec: trtexecCommand(spec), env }),
     Promise.all(
       (trt.builders ?? []).map(async (url) => {
+        const refusal = token === undefined ? undefined : tokenRefusal(url, env);
+        if (refusal) return { b: { url, error: refusal } as BuilderInfo, remembered: undefined };
         const b = await probeBuilder(url, { token, retry: o.retry });
         if (b.fingerprint) await rememberFingerprint(store.root, url, b.fingerprint);
         return { b, remembered: b.unreachable ? await readRememberedFingerprint(store.root, url) : undefined };
