@@ -135,6 +135,23 @@ describe('EngineStore', () => {
     expect(got.hit).toBe(false);
   });
 
+  // Issue 13.9: the size/mtime/inode hash cache served a plan corrupted in place as verified.
+  it('hashes a plan in full once per store instance before serving it: a plan corrupted in place is not served', async () => {
+    const p = parts();
+    const key = engineKey(p);
+    const first = new EngineStore(join(dir, 'store'));
+    const built = await first.getOrBuild(key, p, async (tmpPlan) => {
+      writeFileSync(tmpPlan, plan([10, 3, 0, 26], 'good weights'));
+      return { command: [] };
+    });
+    const mtime = new Date('2025-01-01T00:00:00Z'); // a whole second: restored exactly below
+    utimesSync(built.planPath, mtime, mtime);
+    expect(await first.get(key, p)).toBeDefined();
+    writeFileSync(built.planPath, plan([10, 3, 0, 26], 'evil weights')); // same size, same header, same inode
+    utimesSync(built.planPath, mtime, mtime);
+    expect(await new EngineStore(join(dir, 'store')).get(key, p)).toBeUndefined();
+  });
+
   it('removes the temp dirs of dead processes of this host when a build starts, and no others', async () => {
     const store = new EngineStore(join(dir, 'store'));
     const tmp = join(dir, 'store/tmp');

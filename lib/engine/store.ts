@@ -82,6 +82,8 @@ type Check = { ok: true; manifest: Manifest } | { ok: false; reason?: string };
  * Entries appear by one rename of a complete, verified directory; a build holds `locks/<key>.lock`.
  */
 export class EngineStore {
+  /** Plan path -> `size:mtime:inode` when this instance last hashed it in full and it matched. */
+  private readonly verified = new Map<string, string>();
   readonly maxBytes: number;
   private readonly log: (line: string) => void;
   private readonly pollMs: number;
@@ -205,7 +207,14 @@ export class EngineStore {
     if (reason) return { ok: false, reason };
     const st = await stat(plan);
     if (st.size !== manifest.plan.size) return { ok: false, reason: `plan is ${st.size} bytes, manifest says ${manifest.plan.size}` };
-    if ((await sha256File(plan, this.hashCacheDir)) !== manifest.plan.sha256) return { ok: false, reason: 'plan checksum mismatch' };
+    // The full checksum once per store instance (one per engine target run, one per builder request) and
+    // whenever size, mtime or inode changed: the persistent size/mtime/inode cache would serve a plan
+    // corrupted in place as verified (issue 13.9).
+    const id = `${st.size}:${st.mtimeMs}:${st.ino}`;
+    if (this.verified.get(plan) !== id) {
+      if ((await sha256File(plan)) !== manifest.plan.sha256) return { ok: false, reason: 'plan checksum mismatch' };
+      this.verified.set(plan, id);
+    }
     return { ok: true, manifest };
   }
 
