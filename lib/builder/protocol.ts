@@ -28,8 +28,13 @@ export { REMOTE_TENSORRT_KEYS };
 
 export const PROTOCOL_VERSION = 1;
 export const BUILD_HEADER = 'x-nx-triton-build';
-/** Decoded size limit of the build header (Node accepts 16 KiB of headers in all). */
-export const MAX_BUILD_HEADER_BYTES = 12 * 1024;
+/** Decoded size limit of the build header: about 900 inputs. base64 grows it by 4/3. */
+export const MAX_BUILD_HEADER_BYTES = 48 * 1024;
+/**
+ * The builder's limit on all request headers (Node's default is 16 KiB, which the base64 of a
+ * request with ~120 inputs already passed, answering 431): the build header at its largest plus room.
+ */
+export const MAX_REQUEST_HEADER_BYTES = Math.ceil((MAX_BUILD_HEADER_BYTES * 4) / 3) + 16 * 1024;
 /** Longest event line a client accepts; log lines are cut well below it. */
 export const MAX_EVENT_LINE_BYTES = 1024 * 1024;
 export const MAX_LOG_LINE_CHARS = 4096;

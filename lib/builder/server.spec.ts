@@ -204,6 +204,16 @@ describe('nx-triton builder', () => {
     expect(trtexecBuilds(join(dir, 'trtexec.log'))).toBe(0);
   });
 
+  // Issue 13.5: the documented header limit was unreachable: base64 passed Node's 16 KiB first (431),
+  // so a model with ~120+ inputs could not be built remotely.
+  it('takes the build request of a model with 300 inputs', async () => {
+    const { b } = await start();
+    const inputs = Array.from({ length: 300 }, (_, i) => ({ name: `input_with_a_long_name_${String(i).padStart(3, '0')}`, dims: [4] }));
+    const reply = await post(b.url, onnx, buildRequest({ inputs }));
+    expect(reply.status).toBe(200);
+    expect(events(reply.body).events[0]).toMatchObject({ event: 'accepted' });
+  });
+
   it('answers 413 above --max-upload-bytes: declared, counted while streaming, and never stores more', async () => {
     const { b, dir } = await start(['--max-upload-bytes', '64K']);
     const big = Buffer.alloc(200 * 1024, 7);

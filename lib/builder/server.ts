@@ -21,6 +21,7 @@ import {
   decodeBuildRequest,
   eventLine,
   MAX_LOG_LINE_CHARS,
+  MAX_REQUEST_HEADER_BYTES,
   PROTOCOL_VERSION,
   ProtocolError,
   type BuildEvent,
@@ -247,7 +248,7 @@ export async function startBuilder(o: BuilderServerOptions): Promise<RunningBuil
     }
   };
 
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer({ maxHeaderSize: MAX_REQUEST_HEADER_BYTES }, (req, res) => {
     handle(req, res).catch((err) => {
       log(`nx-triton builder: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
