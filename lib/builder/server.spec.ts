@@ -214,6 +214,35 @@ describe('nx-triton builder', () => {
     expect(events(reply.body).events[0]).toMatchObject({ event: 'accepted' });
   });
 
+  // Issue 13.1: a client queued and gone left its upload on disk until a slot freed, and its place went
+  // to the next client: 8 such clients with --jobs 1 --queue 1 all got 200 and left 27 MB.
+  it('removes the upload of a client that leaves while queued at once, and counts it until then', async () => {
+    const { b, dir } = await start(['--jobs', '1', '--queue', '1'], { FAKE_TRT_SLEEP_MS: '4000' });
+    const running = post(b.url, onnx); // holds the one job for 4 s
+    await new Promise((r) => setTimeout(r, 500));
+    // The second client uploads, is queued, and leaves.
+    await new Promise<void>((ok, ko) => {
+      const req = request(`${b.url}/v1/engines`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-length': String(onnx.length), [BUILD_HEADER]: encodeBuildRequest(buildRequest({ model: 'leaves' })) },
+      }, (res) => {
+        res.on('data', (d: Buffer) => {
+          if (d.toString().includes('"queued"')) {
+            req.destroy();
+            ok();
+          }
+        });
+      });
+      req.on('error', () => undefined);
+      req.end(onnx);
+      setTimeout(() => ko(new Error('never queued')), 3000);
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const left = (await uploadsLeft(dir)).filter((f) => f.endsWith('model.onnx'));
+    expect(left).toHaveLength(1); // the running build's only; the build still runs
+    expect((await running).status).toBe(200);
+  });
+
   it('answers 413 above --max-upload-bytes: declared, counted while streaming, and never stores more', async () => {
     const { b, dir } = await start(['--max-upload-bytes', '64K']);
     const big = Buffer.alloc(200 * 1024, 7);

@@ -73,11 +73,23 @@ class Slots {
   get waiting(): number {
     return this.waiters.length;
   }
-  async acquire(onQueued: (position: number) => void): Promise<() => void> {
+  /** A release function, or undefined when `gone` fired while waiting (the waiter leaves the queue). */
+  async acquire(onQueued: (position: number) => void, gone?: AbortSignal): Promise<(() => void) | undefined> {
     if (this.active < this.size) this.active++;
     else {
       onQueued(this.waiters.length + 1);
-      await new Promise<void>((r) => this.waiters.push(r));
+      const got = await new Promise<boolean>((r) => {
+        const wake = (): void => r(true);
+        this.waiters.push(wake);
+        gone?.addEventListener('abort', () => {
+          const i = this.waiters.indexOf(wake);
+          if (i >= 0) {
+            this.waiters.splice(i, 1);
+            r(false);
+          }
+        });
+      });
+      if (!got) return undefined;
     }
     let released = false;
     return () => {
@@ -136,19 +148,15 @@ export async function startBuilder(o: BuilderServerOptions): Promise<RunningBuil
     if (admitted >= o.jobs + o.queue) {
       return json(res, 503, { error: `busy: ${admitted} builds running or queued (--jobs ${o.jobs}, --queue ${o.queue})` }, { 'retry-after': retryAfter, connection: 'close' });
     }
+    // A request counts until its upload is off the disk, so disk use stays under
+    // (jobs + queue) x --max-upload-bytes even when clients leave while queued (issue 13.1).
     admitted++;
-    let counted = true;
-    const leave = (): void => {
-      if (counted) admitted--;
-      counted = false;
-    };
-    res.once('close', leave);
     const jobDir = join(mine, randomBytes(8).toString('hex'));
     try {
       await build(req, res, jobDir);
     } finally {
-      leave();
       await rm(jobDir, { recursive: true, force: true });
+      admitted--;
     }
   };
 
@@ -205,7 +213,15 @@ export async function startBuilder(o: BuilderServerOptions): Promise<RunningBuil
     send({ event: 'accepted', onnx_bytes: upload.bytes });
     const heartbeat = setInterval(() => send({ event: 'heartbeat' }), HEARTBEAT_MS);
     heartbeat.unref();
-    const release = await slots.acquire((position) => send({ event: 'queued', position }));
+    // A client that leaves while queued gives up its place, and its upload goes at once.
+    const gone = new AbortController();
+    res.once('close', () => gone.abort());
+    const release = await slots.acquire((position) => send({ event: 'queued', position }), gone.signal);
+    if (!release) {
+      clearInterval(heartbeat);
+      await rm(onnxPath, { force: true });
+      return;
+    }
     try {
       if (res.destroyed) return; // the client left while queued: nobody wants the plan
       send({ event: 'started' });
