@@ -243,6 +243,39 @@ describe('nx-triton builder', () => {
     expect((await running).status).toBe(200);
   });
 
+  // Issue 13.3: GET /healthz and 404s with a large Content-Length, fed one byte at a time, stayed open for an hour.
+  it('closes a connection it will not read a body from once it has answered, token or not', async () => {
+    const { b } = await start();
+    const u = new URL(b.url);
+    const openFor = (head: string): Promise<{ reply: string; ms: number }> =>
+      new Promise((ok) => {
+        const started = Date.now();
+        let reply = '';
+        const s = connect(Number(u.port), u.hostname, () => {
+          s.write(head);
+          s.write('x');
+        });
+        const drip = setInterval(() => s.writable && s.write('x'), 200);
+        s.on('data', (d) => (reply += d.toString('latin1')));
+        s.on('error', () => undefined);
+        s.on('close', () => {
+          clearInterval(drip);
+          ok({ reply, ms: Date.now() - started });
+        });
+        setTimeout(() => s.destroy(), 10_000);
+      });
+    for (const head of [
+      'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n',
+      'POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n',
+      'GET /v1/fingerprint HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n',
+    ]) {
+      const { reply, ms } = await openFor(head);
+      expect(reply).toMatch(/^HTTP\/1\.1 (200|404|401) /);
+      expect(reply).toMatch(/connection: close/i);
+      expect(ms).toBeLessThan(5000);
+    }
+  });
+
   it('answers 413 above --max-upload-bytes: declared, counted while streaming, and never stores more', async () => {
     const { b, dir } = await start(['--max-upload-bytes', '64K']);
     const big = Buffer.alloc(200 * 1024, 7);

@@ -134,6 +134,9 @@ export async function startBuilder(o: BuilderServerOptions): Promise<RunningBuil
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '').split('?')[0];
+    // Only an admitted build reads a body: every other answer closes the connection once sent, so a
+    // client (with or without a token) cannot hold sockets open with a large Content-Length (issue 13.3).
+    if (!(path === '/v1/engines' && req.method === 'POST')) closeAfterAnswer(req, res);
     if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) return text(res, 200, 'ok\n');
     if (path !== '/v1/fingerprint' && path !== '/v1/engines') return json(res, 404, { error: `no such endpoint: ${path}` });
     if (o.token !== undefined && !bearerMatches(req.headers.authorization, o.token)) {
@@ -274,6 +277,8 @@ export async function startBuilder(o: BuilderServerOptions): Promise<RunningBuil
   server.requestTimeout = o.requestTimeoutMs;
   server.headersTimeout = Math.min(30_000, o.requestTimeoutMs);
   server.maxHeadersCount = 64;
+  // Connections at once: every admitted build and queued upload, plus room for probes.
+  server.maxConnections = 4 * (o.jobs + o.queue) + 32;
 
   await new Promise<void>((ok, ko) => {
     server.once('error', ko);
@@ -403,6 +408,17 @@ function tooLarge(req: IncomingMessage, res: ServerResponse, max: number, declar
   const timer = setTimeout(() => req.socket.destroy(), 2000);
   timer.unref();
   req.socket.once('close', () => clearTimeout(timer));
+}
+
+/** `Connection: close` on the answer, and the socket closed once it is sent, whatever the client still sends. */
+function closeAfterAnswer(req: IncomingMessage, res: ServerResponse): void {
+  res.shouldKeepAlive = false;
+  res.once('finish', () => {
+    const timer = setTimeout(() => req.socket.destroy(), 200);
+    timer.unref();
+    req.socket.once('close', () => clearTimeout(timer));
+    req.socket.end();
+  });
 }
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
