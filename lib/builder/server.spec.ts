@@ -276,6 +276,33 @@ describe('nx-triton builder', () => {
     }
   });
 
+  // Issue 13.3: an upload fed a few bytes at a time evaded the idle timeout and held its slot for the whole request timeout.
+  it('ends an upload slower than --min-upload-rate once --upload-grace has passed, with 408', async () => {
+    const { b, dir } = await start(['--min-upload-rate', '100K', '--upload-grace', '1']);
+    const u = new URL(b.url);
+    const started = Date.now();
+    const reply = await new Promise<string>((ok) => {
+      let text = '';
+      const s = connect(Number(u.port), u.hostname, () => {
+        s.write(
+          `POST /v1/engines HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n${BUILD_HEADER}: ${encodeBuildRequest(buildRequest())}\r\nContent-Length: 100000\r\n\r\n`,
+        );
+      });
+      const drip = setInterval(() => s.writable && s.write('xxxxxxxxxx'), 200);
+      s.on('data', (d) => (text += d.toString('latin1')));
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        clearInterval(drip);
+        ok(text);
+      });
+      setTimeout(() => s.destroy(), 15_000);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 408 /);
+    expect(reply).toContain('the upload was slower than 102400 bytes/s (--min-upload-rate)');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(await uploadsLeft(dir)).toEqual([]);
+  });
+
   it('answers 413 above --max-upload-bytes: declared, counted while streaming, and never stores more', async () => {
     const { b, dir } = await start(['--max-upload-bytes', '64K']);
     const big = Buffer.alloc(200 * 1024, 7);

@@ -48,6 +48,9 @@ export interface BuilderServerOptions {
   requestTimeoutMs: number;
   /** Longest silence from the client during an upload. */
   idleTimeoutMs: number;
+  /** Slowest upload accepted (bytes per second, averaged), once `uploadGraceMs` have passed; 0: no minimum. */
+  minUploadBytesPerSecond?: number;
+  uploadGraceMs?: number;
   /** Seconds a client is told to wait when the queue is full. */
   retryAfterSeconds?: number;
   /** Environment of trtexec and nvidia-smi. */
@@ -192,8 +195,14 @@ export async function startBuilder(o: BuilderServerOptions): Promise<RunningBuil
     await mkdir(jobDir, { recursive: true });
     const onnxPath = join(jobDir, 'model.onnx');
     req.setTimeout(o.idleTimeoutMs, () => req.destroy(new Error('upload idle timeout')));
-    const upload = await receive(req, onnxPath, o.maxUploadBytes);
+    const upload = await receive(req, onnxPath, o.maxUploadBytes, { bytesPerSecond: o.minUploadBytesPerSecond ?? 0, graceMs: o.uploadGraceMs ?? 30_000 });
     if (upload === 'aborted') return;
+    if (upload === 'too-slow') {
+      json(res, 408, { error: `the upload was slower than ${o.minUploadBytesPerSecond} bytes/s (--min-upload-rate)` }, { connection: 'close' });
+      const timer = setTimeout(() => req.socket.destroy(), 2000);
+      timer.unref();
+      return;
+    }
     if (upload === 'too-large') return tooLarge(req, res, o.maxUploadBytes);
     req.setTimeout(0);
     if (upload.sha256 !== request.onnx_sha256) {
@@ -346,18 +355,36 @@ function remoteConfig(r: BuildRequest): ModelConfig {
   };
 }
 
-type Upload = { bytes: number; sha256: string } | 'too-large' | 'aborted';
+type Upload = { bytes: number; sha256: string } | 'too-large' | 'too-slow' | 'aborted';
 
-/** Streams the body to `dest`, hashing and counting on the way; stops writing past `max`. */
-function receive(req: IncomingMessage, dest: string, max: number): Promise<Upload> {
+/**
+ * Streams the body to `dest`, hashing and counting on the way; stops writing past `max`, and when
+ * the average rate is under `minRate.bytesPerSecond` once `minRate.graceMs` have passed (a client
+ * feeding one byte every few seconds would otherwise hold a slot for the whole request timeout).
+ */
+function receive(req: IncomingMessage, dest: string, max: number, minRate: { bytesPerSecond: number; graceMs: number }): Promise<Upload> {
   return new Promise((ok, ko) => {
     const hash = createHash('sha256');
     const out = createWriteStream(dest, { highWaterMark: 1 << 20 });
     let bytes = 0;
     let settled = false;
+    const started = Date.now();
+    const rateCheck =
+      minRate.bytesPerSecond > 0
+        ? setInterval(() => {
+            const ms = Date.now() - started;
+            if (ms >= minRate.graceMs && (bytes * 1000) / ms < minRate.bytesPerSecond) {
+              out.destroy();
+              req.pause();
+              settle('too-slow');
+            }
+          }, Math.min(1000, Math.max(50, minRate.graceMs / 2)))
+        : undefined;
+    rateCheck?.unref();
     const settle = (v: Upload | Error): void => {
       if (settled) return;
       settled = true;
+      if (rateCheck) clearInterval(rateCheck);
       if (v instanceof Error) ko(v);
       else ok(v);
     };
