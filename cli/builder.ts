@@ -7,10 +7,24 @@ import { startBuilder } from '../lib/builder/server';
 const USAGE = `usage: nx-triton builder [--host 127.0.0.1] [--port 8000] [--token-file FILE | --insecure-no-auth]
                          [--max-upload-bytes 2G] [--jobs 1] [--queue 4] [--engine-cache DIR]
                          [--trtexec PATH] [--request-timeout 3600] [--idle-timeout 60]
+                         [--min-upload-rate 16K] [--upload-grace 30]
 Serves GET /v1/fingerprint and POST /v1/engines (TensorRT plans built on this machine's GPU).
 The bearer token comes from --token-file or env ${TOKEN_ENV}. Put TLS in a reverse proxy in front.`;
 
-const FLAGS = ['--host', '--port', '--token-file', '--max-upload-bytes', '--jobs', '--queue', '--engine-cache', '--trtexec', '--request-timeout', '--idle-timeout'];
+const FLAGS = [
+  '--host',
+  '--port',
+  '--token-file',
+  '--max-upload-bytes',
+  '--jobs',
+  '--queue',
+  '--engine-cache',
+  '--trtexec',
+  '--request-timeout',
+  '--idle-timeout',
+  '--min-upload-rate',
+  '--upload-grace',
+];
 
 /** `nx-triton builder`: runs until SIGINT/SIGTERM. */
 export async function run(argv: string[]): Promise<number> {
@@ -52,6 +66,8 @@ export async function run(argv: string[]): Promise<number> {
       trtexec: args['--trtexec'],
       requestTimeoutMs: integer(args['--request-timeout'], '--request-timeout', 3600, 1, 7 * 86400) * 1000,
       idleTimeoutMs: integer(args['--idle-timeout'], '--idle-timeout', 60, 1, 86400) * 1000,
+      minUploadBytesPerSecond: byteSize(args['--min-upload-rate'] ?? '16K', '--min-upload-rate'),
+      uploadGraceMs: integer(args['--upload-grace'], '--upload-grace', 30, 1, 86400) * 1000,
     });
     console.log(`nx-triton builder: listening on ${builder.url} (${formatFingerprint(builder.fingerprint)}; store ${engineCache})`);
     if (!['127.0.0.1', 'localhost', '::1'].includes(host)) {
@@ -83,9 +99,9 @@ function integer(text: string | undefined, flag: string, fallback: number, min: 
 }
 
 /** `1048576`, `512M`, `2G`, `2GiB` (K/M/G/T are powers of 1024). */
-export function byteSize(text: string): number {
+export function byteSize(text: string, flag = '--max-upload-bytes'): number {
   const m = /^(\d+)\s*(?:([KMGT])(?:i?B)?|B)?$/i.exec(text.trim());
-  if (!m) throw new UserError(`--max-upload-bytes: expected a size such as 2147483648, 512M or 2G, got "${text}"`);
+  if (!m) throw new UserError(`${flag}: expected a size such as 2147483648, 512M or 2G, got "${text}"`);
   const scale = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 }[(m[2] ?? '').toUpperCase() as 'K'] ?? 1;
   return Number(m[1]) * scale;
 }

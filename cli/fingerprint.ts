@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { TOKEN_ENV } from '../lib/builder/auth';
+import { TOKEN_ENV, tokenRefusal } from '../lib/builder/auth';
 import { describeBuilder, probeBuilder, type BuilderInfo } from '../lib/builder/client';
 import { formatFingerprint, readFingerprint } from '../lib/engine/fingerprint';
 import { describeError } from '../lib/errors';
@@ -43,7 +43,13 @@ async function probeBuildersOf(file: string): Promise<BuilderInfo[]> {
     return [{ url: file, error: `cannot read its builders: ${describeError(err).split('\n')[0]}` }];
   }
   const token = process.env[TOKEN_ENV]?.trim() || undefined;
-  const infos = await Promise.all(urls.map((url) => probeBuilder(url, { token, timeoutMs: 5000, retry: { retries: 1, backoffMs: 200 } })));
+  // Never send the token where the engine target would not (issue 13.4): such a builder reads as refused.
+  const infos = await Promise.all(
+    urls.map((url): Promise<BuilderInfo> => {
+      const refusal = token === undefined ? undefined : tokenRefusal(url);
+      return refusal ? Promise.resolve({ url, error: 'refused' }) : probeBuilder(url, { token, timeoutMs: 5000, retry: { retries: 1, backoffMs: 200 } });
+    }),
+  );
   // Only what decides the engine: the upload limit is not part of the cache key.
-  return infos.map((b) => (b.fingerprint ? { url: b.url, fingerprint: b.fingerprint } : { url: b.url, error: 'unreachable' }));
+  return infos.map((b) => (b.fingerprint ? { url: b.url, fingerprint: b.fingerprint } : { url: b.url, error: b.error === 'refused' ? 'refused' : 'unreachable' }));
 }

@@ -1,4 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { STAND_IN_TRTEXEC, standInEnv } from '../test/fixtures/stand-ins';
 import { LINEAR_ONNX, tempRepo } from '../lib/repository/rules/__fixtures__/repo';
 import { run } from './validate';
 
@@ -67,5 +72,25 @@ describe('nx-triton validate', () => {
     expect(unknown.err).toContain('unknown option --strict');
     const missing = await cli('/nonexistent/repo');
     expect(missing).toEqual({ code: 2, out: '', err: 'nx-triton validate: /nonexistent/repo: not a directory\n' });
+  });
+
+  it('--triton-release checks every plan header against the TensorRT that release ships', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'nx-triton-validate-'));
+    cleanup.push(() => rmSync(tmp, { recursive: true, force: true }));
+    const plan = join(tmp, 'model.plan');
+    const onnx = resolve(__dirname, '../lib/engine/__fixtures__/relu_batch.onnx');
+    execFileSync(STAND_IN_TRTEXEC, [`--onnx=${onnx}`, `--saveEngine=${plan}`, '--skipInference'], { env: standInEnv({ trtVersion: '10.3.0' }) });
+    const config = 'name: "trt"\nplatform: "tensorrt_plan"\nmax_batch_size: 8\ninput [ { name: "x" data_type: TYPE_FP32 dims: [ 4 ] } ]\noutput [ { name: "y" data_type: TYPE_FP32 dims: [ 4 ] } ]\n';
+    const r = tempRepo({ 'trt/config.pbtxt': config, 'trt/1/model.plan': { copy: plan } });
+    cleanup.push(r.done);
+    expect(await cli(r.dir, '--triton-release', '24.08')).toEqual({ code: 0, out: 'ok: 1 model\n', err: '' });
+    const bad = await cli(r.dir, '--triton-release=24.09');
+    expect(bad.code).toBe(1);
+    expect(bad.out).toBe(
+      'trt/config.pbtxt: 1/model.plan: Triton 24.09 serves plans of TensorRT 10.4.0; this plan was built by TensorRT 10.3.0 ' +
+        '(a plan built version-compatible by an older TensorRT of the same major still loads)\n',
+    );
+    expect((await cli(r.dir, '--triton-release', '24.13')).err).toMatch(/^nx-triton validate: --triton-release: "24\.13" is not a Triton release nx-triton knows/);
+    expect(await cli(r.dir)).toEqual({ code: 0, out: 'ok: 1 model\n', err: '' });
   });
 });

@@ -1,8 +1,9 @@
 import { describeError, formatDiagnostic, UserError } from '../lib/errors';
 import { checkRepository } from '../lib/repository/validate-repository';
+import { tritonReleaseProblem } from '../lib/triton-release';
 import { parseOneArg, processIo, type Io } from './args';
 
-const USAGE = 'usage: nx-triton validate <repository> [--config-only] [--json]';
+const USAGE = 'usage: nx-triton validate <repository> [--config-only] [--json] [--triton-release YY.MM]';
 
 /**
  * `nx-triton validate <repository> [--config-only] [--json]`: one line per problem
@@ -10,12 +11,25 @@ const USAGE = 'usage: nx-triton validate <repository> [--config-only] [--json]';
  * 1 when any problem, 2 on a usage error.
  */
 export async function run(argv: string[], io: Io = processIo): Promise<number> {
-  const parsed = parseOneArg(argv, { verb: 'validate', usage: USAGE, flags: ['--json', '--config-only'], expected: 'one repository directory' }, io);
+  // --triton-release takes a value (`--triton-release 24.08` or `--triton-release=24.08`): checked here, the rest by parseOneArg.
+  const rest: string[] = [];
+  let tritonRelease: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^--triton-release(?:=(.*))?$/.exec(argv[i]);
+    if (!m) rest.push(argv[i]);
+    else tritonRelease = m[1] ?? argv[++i] ?? '';
+  }
+  const releaseProblem = tritonRelease === undefined ? undefined : tritonReleaseProblem(tritonRelease);
+  if (releaseProblem) {
+    io.err(`nx-triton validate: --triton-release: ${releaseProblem}\n${USAGE}\n`);
+    return 2;
+  }
+  const parsed = parseOneArg(rest, { verb: 'validate', usage: USAGE, flags: ['--json', '--config-only'], expected: 'one repository directory' }, io);
   if (typeof parsed === 'number') return parsed;
   const { arg: dir, flags } = parsed;
   let report;
   try {
-    report = await checkRepository(dir, { configOnly: flags.has('--config-only') });
+    report = await checkRepository(dir, { configOnly: flags.has('--config-only'), tritonRelease });
   } catch (err) {
     if (!(err instanceof UserError)) throw err;
     io.err(`nx-triton validate: ${describeError(err)}\n`);

@@ -70,18 +70,52 @@ export interface VerifySpec {
 /** `export:` — exactly one source. */
 export type ExportSpec = { torch: TorchExport } | { command: string[] } | { file: string };
 
-/** `tensorrt:` — options of the engine target (issue: TensorRT engines). */
+/** min / opt / max of one input's shape in an optimization profile. */
+export interface ShapeRange {
+  min: number[];
+  opt: number[];
+  max: number[];
+}
+
+/** One optimization profile: input name -> its shape range. */
+export type Profile = Record<string, ShapeRange>;
+
+/** `tensorrt:` — options of the engine target, as lib/spec/tensorrt.ts checked them. */
 export interface TensorRtSpec {
   precision?: string;
   workspace?: string | number;
-  profiles?: unknown;
+  /** As written: dims like the config's (no batch dim) or the full engine shape. */
+  profiles?: Profile[];
   builder_optimization_level?: number;
   hardware_compatibility?: string;
   version_compatible?: boolean;
   targets?: string[];
   builders?: string[];
   trtexec?: string;
-  [key: string]: unknown;
+  timing_cache?: boolean;
+}
+
+/**
+ * What an engine is built from, made once by lib/spec/tensorrt.ts `engineRequest` out of
+ * triton.yaml and the model's I/O; trtexecArgs, the engine key and the builders take it.
+ */
+export interface EngineRequest {
+  /** triton.yaml as it appears in messages. */
+  file: string;
+  model: string;
+  /** ModelConfig `max_batch_size`; 0 = no batch dim. */
+  maxBatchSize: number;
+  /** Every profile with every input that has a range (full engine shapes, batch dim first when batching). */
+  profiles: Profile[];
+  /** Precisions beyond fp32, each a key of the release table's `precisions`. */
+  precision: string[];
+  workspaceMiB?: number;
+  builderOptimizationLevel?: number;
+  hardwareCompatibility?: string;
+  versionCompatible: boolean;
+  timingCache: boolean;
+  /** Key path -> where it was written in `file` (for messages). */
+  positions: Record<string, Position>;
 }
 
 /** Line and column (1-based) where a key path was written in triton.yaml. */
@@ -109,6 +143,8 @@ export interface ModelSpec {
   verify?: VerifySpec | false;
   from?: string;
   tensorrt?: TensorRtSpec;
+  /** `triton_release`: the Triton container release that serves the model ("24.08"). */
+  tritonRelease?: string;
   /** Key path (`input[0].dims`, `export.torch.model`) -> where it was written. */
   positions: Record<string, Position>;
 }

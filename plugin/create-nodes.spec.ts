@@ -118,7 +118,6 @@ function engineTarget(name: string, dependsOn: unknown[], options: Record<string
     inputs: [
       '{projectRoot}/triton.yaml',
       { dependentTasksOutputFiles: '**/*', transitive: true },
-      { env: 'NX_TRITON_ENGINE_CACHE' },
       { runtime: 'node node_modules/nx-triton/dist/cli/main.js fingerprint' },
     ],
     outputs: [`{workspaceRoot}/dist/models/${name}/engine`],
@@ -185,10 +184,28 @@ describe('createNodes', () => {
     const trt = await project({ 'trt/triton.yaml': yaml }, 'trt', { engineCache: '/cache/engines' });
     expect(trt?.targets).toEqual({
       export: fileExportTarget('trt', tech, 'model.onnx'),
-      engine: engineTarget('trt', ['export'], { engineCache: '/cache/engines' }),
+      engine: engineTarget('trt', ['export'], {}),
       build: buildTarget('trt', tech, ['export', 'engine']),
       serve: serveTarget('trt', tech),
     });
+  });
+
+  // Issue 12.7: a TensorRT model imported with its plan (export: { file: model.plan }) has no engine target.
+  it('makes no engine target for a TensorRT model whose export is a plan file', async () => {
+    const trt = await project({ 'trt/triton.yaml': 'platform: tensorrt_plan\nexport:\n  file: model.plan\n' }, 'trt');
+    expect(Object.keys(trt?.targets ?? {})).toEqual(['export', 'build']);
+    expect(trt?.targets?.build?.dependsOn).not.toContain('engine');
+  });
+
+  // Issue 12.13: the same engine in two store locations has one cache key; a Triton release changes it.
+  it("keeps the engine store's location out of the engine target's cache key", async () => {
+    const yaml = 'platform: tensorrt_plan\nexport:\n  file: model.onnx\n';
+    const here = await project({ 'trt/triton.yaml': yaml }, 'trt', { engineCache: '/cache/a' });
+    const there = await project({ 'trt/triton.yaml': yaml }, 'trt', { engineCache: '/mnt/b' });
+    expect(there?.targets?.engine).toEqual(here?.targets?.engine);
+    expect(JSON.stringify(here?.targets?.engine)).not.toContain('ENGINE_CACHE');
+    const pinned = await project({ 'trt/triton.yaml': yaml }, 'trt', { tritonRelease: '24.08' });
+    expect(pinned?.targets?.engine?.options).toEqual({ tritonRelease: '24.08' });
   });
 
   it('makes an ensemble a build-only project whose build waits for its members', async () => {

@@ -1,5 +1,6 @@
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { DEFAULT_REPOSITORY } from '../lib/layout';
+import { tritonReleaseProblem } from '../lib/triton-release';
 
 /** The `options` of nx-triton's entry in nx.json `plugins`, as the user wrote them. */
 export interface TritonPluginOptions {
@@ -11,6 +12,8 @@ export interface TritonPluginOptions {
   engineCache?: string;
   /** The tritonserver binary of the `serve` target (env NX_TRITON_SERVER overrides it). */
   tritonserver?: string;
+  /** The Triton container release that serves the repository ("24.08"); per model: `triton_release`. */
+  tritonRelease?: string;
 }
 
 export interface NormalizedPluginOptions {
@@ -22,6 +25,7 @@ export interface NormalizedPluginOptions {
   python: string;
   /** Left to the engine executor's default (`~/.cache/nx-triton/engines`, `NX_TRITON_ENGINE_CACHE`). */
   engineCache?: string;
+  tritonRelease?: string;
   /** Nx 24+ hashes gitignored files named by `{ fileset, includeIgnored: true }` (22/23 know no such input). */
   includeIgnored: boolean;
   /** The serve executor reads it from nx.json itself (see plugin/targets.ts serveTarget). */
@@ -79,6 +83,10 @@ export function normalizeOptions(options: TritonPluginOptions | undefined, works
   if (engineCache !== undefined) normalized.engineCache = engineCache;
   const tritonserver = text(given, 'tritonserver');
   if (tritonserver !== undefined) normalized.tritonserver = tritonserver;
+  const tritonRelease = text(given, 'tritonRelease');
+  const releaseProblem = tritonRelease === undefined ? undefined : tritonReleaseProblem(tritonRelease);
+  if (releaseProblem) throw new Error(`nx-triton: plugin option "tritonRelease": ${releaseProblem}`);
+  if (tritonRelease !== undefined) normalized.tritonRelease = tritonRelease;
   const names = [normalized.buildTargetName, normalized.exportTargetName, normalized.engineTargetName];
   if (names.includes('serve')) {
     throw new Error(`nx-triton: plugin options buildTargetName, exportTargetName and engineTargetName cannot be "serve" (the serve target's name)`);

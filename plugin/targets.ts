@@ -91,7 +91,9 @@ function engineTarget(root: string, summary: SpecSummary, options: NormalizedPlu
     : { target: options.exportTargetName, dependencies: true };
   return {
     executor: 'nx-triton:engine',
-    options: options.engineCache === undefined ? {} : { engineCache: options.engineCache },
+    // Only what changes the plan belongs in the cache key: the engine store's location (plugin option
+    // engineCache, env NX_TRITON_ENGINE_CACHE) does not, so the executor reads it from nx.json itself.
+    options: options.tritonRelease === undefined ? {} : { tritonRelease: options.tritonRelease },
     cache: true,
     // One GPU, one trtexec at a time: parallel builds would skew each other's tactic timings.
     parallelism: false,
@@ -99,7 +101,6 @@ function engineTarget(root: string, summary: SpecSummary, options: NormalizedPlu
     inputs: [
       '{projectRoot}/triton.yaml',
       { dependentTasksOutputFiles: '**/*', transitive: true },
-      { env: 'NX_TRITON_ENGINE_CACHE' },
       { runtime: engineFingerprintCommand(root, summary) },
     ],
     outputs: [`{workspaceRoot}/dist/models/${summary.name}/engine`],
@@ -165,6 +166,11 @@ function serveTarget(summary: SpecSummary, options: NormalizedPluginOptions): Ta
   };
 }
 
+/** A TensorRT model whose `export.file` is a plan (an imported model): served as it is, no engine target. */
+function exportsPlan(summary: SpecSummary): boolean {
+  return summary.exportKind === 'file' && (summary.modelPaths?.export ?? []).some((p) => /\.(plan|engine)$/.test(p));
+}
+
 export function buildTargets(root: string, summary: SpecSummary, options: NormalizedPluginOptions): Record<string, TargetConfiguration> {
   const targets: Record<string, TargetConfiguration> = {};
   const own: string[] = [];
@@ -172,7 +178,7 @@ export function buildTargets(root: string, summary: SpecSummary, options: Normal
     targets[options.exportTargetName] = exportTarget(summary, options);
     own.push(options.exportTargetName);
   }
-  if (isTensorRt(summary)) {
+  if (isTensorRt(summary) && !exportsPlan(summary)) {
     targets[options.engineTargetName] = engineTarget(root, summary, options);
     own.push(options.engineTargetName);
   }

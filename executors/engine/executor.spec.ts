@@ -74,6 +74,16 @@ describe('engine executor', () => {
     expect(errors).toEqual([]);
   });
 
+  it("takes the engine store from nx.json's plugin option engineCache (it is not in the target's options)", async () => {
+    delete process.env.NX_TRITON_ENGINE_CACHE;
+    write('models/my_trt/triton.yaml', 'platform: tensorrt_plan\nfrom: my_onnx\n');
+    exported();
+    const ctx = { ...context(), nxJsonConfiguration: { plugins: [{ plugin: 'nx-triton', options: { engineCache: 'stores/engines' } }] } };
+    expect(await engineExecutor({}, ctx)).toEqual({ success: true });
+    expect(existsSync(join(ws, 'stores/engines'))).toBe(true);
+    expect(existsSync(join(ws, 'store'))).toBe(false);
+  });
+
   it('follows a from: chain to the model that exports, folding each level', async () => {
     write('models/my_mid/triton.yaml', 'from: my_onnx\nmax_batch_size: 4\n');
     write('models/my_trt/triton.yaml', 'platform: tensorrt_plan\nfrom: my_mid\n');
@@ -102,7 +112,8 @@ describe('engine executor', () => {
     write('models/my_trt/triton.yaml', 'platform: tensorrt_plan\nfrom: my_onnx\ntensorrt:\n  precision: fp16\n');
     exported();
     expect(await engineExecutor({}, context())).toEqual({ success: false });
-    expect(errors[0]).toMatch(/^models\/my_trt\/triton\.yaml: tensorrt\.precision: "fp16" cannot be used with TensorRT 11\.1\.0/);
+    // Placed where tensorrt.precision was written (issue 12.12: TensorRT option errors name file:line).
+    expect(errors[0]).toMatch(/^models\/my_trt\/triton\.yaml:4:3: tensorrt\.precision: "fp16" cannot be used with TensorRT 11\.1\.0/);
     expect(existsSync(join(ws, 'dist/models/my_trt/engine'))).toBe(false);
   });
 

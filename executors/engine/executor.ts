@@ -12,6 +12,8 @@ import { runForProject, type CommonOptions } from '../run-for-project';
 export interface EngineExecutorOptions extends CommonOptions {
   /** The plugin's `engineCache` option; env NX_TRITON_ENGINE_CACHE overrides it. */
   engineCache?: string;
+  /** The plugin's `tritonRelease` option; a model's `triton_release` wins. */
+  tritonRelease?: string;
 }
 
 /**
@@ -40,8 +42,20 @@ export default async function engineExecutor(options: EngineExecutorOptions, con
       onnxPath,
       externalData: onnx.externalData,
       outDir: engineDir(workspaceRoot, spec.name),
-      engineCache: options.engineCache,
+      engineCache: options.engineCache ?? pluginOption(context, 'engineCache'),
+      tritonRelease: options.tritonRelease,
       log: project.log,
     });
   }, options);
+}
+
+/** A string option of nx-triton's entry in nx.json `plugins` (options that must stay out of the target's cache key). */
+function pluginOption(context: ExecutorContext, key: string): string | undefined {
+  for (const p of context.nxJsonConfiguration?.plugins ?? []) {
+    if (typeof p === 'object' && p.plugin === 'nx-triton') {
+      const value = (p.options as Record<string, unknown> | undefined)?.[key];
+      return typeof value === 'string' && value !== '' ? value : undefined;
+    }
+  }
+  return undefined;
 }

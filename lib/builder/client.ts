@@ -9,6 +9,7 @@ import { formatFingerprint, type Fingerprint } from '../engine/fingerprint';
 import {
   BUILD_HEADER,
   encodeBuildRequest,
+  MAX_BUILD_HEADER_BYTES,
   MAX_EVENT_LINE_BYTES,
   PROTOCOL_VERSION,
   type BuildEvent,
@@ -150,12 +151,16 @@ export interface PlanRequest extends ClientOptions {
 
 /** POST /v1/engines: uploads the ONNX, relays the build's log, writes and verifies the plan. */
 export async function requestPlan(url: string, o: PlanRequest): Promise<{ manifest: PlanManifest; hit: boolean }> {
+  const encoded = encodeBuildRequest(o.request);
+  if (Buffer.byteLength(JSON.stringify(o.request)) > MAX_BUILD_HEADER_BYTES) {
+    throw new BuilderError(`the build request is ${Buffer.byteLength(JSON.stringify(o.request))} bytes; a builder takes at most ${MAX_BUILD_HEADER_BYTES} (${o.request.inputs.length} inputs)`);
+  }
   return withRetries(o.retry, async (attempt) => {
     if (attempt > 0) o.onLog(`retrying (attempt ${attempt + 1})`);
     const res = await send(
       endpoint(url, 'v1/engines'),
       'POST',
-      { ...headers(o.token), 'content-type': 'application/octet-stream', 'content-length': o.onnxBytes, [BUILD_HEADER]: encodeBuildRequest(o.request) },
+      { ...headers(o.token), 'content-type': 'application/octet-stream', 'content-length': o.onnxBytes, [BUILD_HEADER]: encoded },
       () => createReadStream(o.onnxFile, { highWaterMark: 1 << 20 }),
     );
     if (res.statusCode !== 200) throw statusError(res, await readSmall(res));

@@ -146,6 +146,35 @@ describe('engine target with remote builders', () => {
     expect(readFileSync(join(out, 'engine.json'), 'utf8')).toContain(first.result[1].key);
   });
 
+  it('with a Triton release set, never chooses a builder whose TensorRT does not match it, and says what each has', async () => {
+    const a = await builder('a100', A100); // the stand-ins' TensorRT 10.3.0
+    const h = await builder('h100', H100, { FAKE_TRT_VERSION: '10.4.0' });
+    const file = project(`  targets: ["8.0", "9.0"]\n  builders: [${JSON.stringify(a.url)}, ${JSON.stringify(h.url)}]\n`);
+    writeFileSync(file, `triton_release: "24.08"\n${readFileSync(file, 'utf8')}`);
+    const message = await userErrorMessage(engines(file));
+    expect(message).toContain('models/my_trt/triton.yaml: tensorrt.targets: no builder serves compute capability 9.0.');
+    expect(message).toContain(`${h.url}: TensorRT 10.4.0.26, but Triton 24.08 serves plans of TensorRT 10.3.0`);
+    expect(message).toContain(`${a.url}: gpu="NVIDIA A100-SXM4-80GB" cc=8.0`);
+    expect(trtexecBuilds(join(ws, 'a100/trtexec.log')) + trtexecBuilds(join(ws, 'h100/trtexec.log'))).toBe(0);
+
+    writeFileSync(file, readFileSync(file, 'utf8').replace('targets: ["8.0", "9.0"]', 'targets: ["8.0"]'));
+    const { result } = await engines(file);
+    expect(result.map((r) => [r.target, r.via, r.parts.tensorrt, r.parts.triton_tensorrt])).toEqual([['8.0', a.url, '10.3.0.26', '10.3.0']]);
+  });
+
+  // Issue 13.4: the token went to any URL in tensorrt.builders, plain http included; whoever edits a
+  // triton.yaml in a pull request that CI builds could collect the CI secret.
+  it('sends the token only to loopback and to origins listed in NX_TRITON_BUILDER_ORIGINS, and not over plain http beyond loopback', async () => {
+    const file = project('  builders: ["https://collector.example:8443", "http://10.255.0.1:8000"]\n');
+    const message = await userErrorMessage(engines(file));
+    expect(message).toContain(
+      'https://collector.example:8443: the builder token goes only to loopback and to the origins in NX_TRITON_BUILDER_ORIGINS (env, never triton.yaml); https://collector.example:8443 is not listed',
+    );
+    expect(message).toContain('http://10.255.0.1:8000: the builder token goes only to loopback');
+    const listed = await userErrorMessage(engines(file, { NX_TRITON_BUILDER_ORIGINS: 'http://10.255.0.1:8000' }));
+    expect(listed).toContain('http://10.255.0.1:8000: plain http:// beyond loopback would send the builder token unencrypted');
+  });
+
   it('fails before any build when a target is served by no builder, naming what each offered', async () => {
     const a = await builder('a100', A100);
     const file = project(`  targets: ["8.0", "8.6"]\n  builders: [${JSON.stringify(a.url)}, "http://127.0.0.1:1"]\n`);
@@ -212,5 +241,20 @@ describe('engine target with remote builders', () => {
       expect.stringMatching(new RegExp(`^builder ${h.url}: gpu="NVIDIA H100 80GB HBM3" cc=9\\.0`)),
       'builder http://127.0.0.1:1: unreachable',
     ]);
+  });
+
+  it('nx-triton fingerprint --builders-of never sends the token to an origin the engine target would refuse (issue 13.4)', async () => {
+    const file = project('  builders: ["https://collector.example:8443"]\n');
+    const saved = process.env;
+    process.env = clientEnv();
+    const out: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((m: unknown) => void out.push(String(m)));
+    try {
+      expect(await fingerprintCli(['--builders-of', file])).toBe(0);
+    } finally {
+      spy.mockRestore();
+      process.env = saved;
+    }
+    expect(out.slice(1)).toEqual(['builder https://collector.example:8443: refused']);
   });
 });

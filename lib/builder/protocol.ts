@@ -20,12 +20,21 @@
  */
 import type { EngineKeyParts } from '../engine/key';
 import type { Fingerprint } from '../engine/fingerprint';
+import { HARDWARE_COMPATIBILITY, PRECISIONS, REMOTE_TENSORRT_KEYS, workspaceMiB } from '../spec/tensorrt';
+import { tritonReleaseProblem } from '../triton-release';
 import type { TensorRtSpec } from '../types';
+
+export { REMOTE_TENSORRT_KEYS };
 
 export const PROTOCOL_VERSION = 1;
 export const BUILD_HEADER = 'x-nx-triton-build';
-/** Decoded size limit of the build header (Node accepts 16 KiB of headers in all). */
-export const MAX_BUILD_HEADER_BYTES = 12 * 1024;
+/** Decoded size limit of the build header: about 900 inputs. base64 grows it by 4/3. */
+export const MAX_BUILD_HEADER_BYTES = 48 * 1024;
+/**
+ * The builder's limit on all request headers (Node's default is 16 KiB, which the base64 of a
+ * request with ~120 inputs already passed, answering 431): the build header at its largest plus room.
+ */
+export const MAX_REQUEST_HEADER_BYTES = Math.ceil((MAX_BUILD_HEADER_BYTES * 4) / 3) + 16 * 1024;
 /** Longest event line a client accepts; log lines are cut well below it. */
 export const MAX_EVENT_LINE_BYTES = 1024 * 1024;
 export const MAX_LOG_LINE_CHARS = 4096;
@@ -35,17 +44,6 @@ export interface FingerprintReply {
   fingerprint: Fingerprint;
   max_upload_bytes: number;
 }
-
-/** The tensorrt: options a builder accepts (never `trtexec`, `targets` or `builders`). */
-export const REMOTE_TENSORRT_KEYS = [
-  'precision',
-  'workspace',
-  'profiles',
-  'builder_optimization_level',
-  'hardware_compatibility',
-  'version_compatible',
-  'timing_cache',
-] as const;
 
 export type RemoteInput = {
   name: string;
@@ -63,6 +61,8 @@ export interface BuildRequest {
   opt_batch_size?: number;
   inputs: RemoteInput[];
   tensorrt: Partial<Pick<TensorRtSpec, (typeof REMOTE_TENSORRT_KEYS)[number]>>;
+  /** The Triton release that serves the plan: the builder refuses a TensorRT that does not match it. */
+  triton_release?: string;
 }
 
 export interface PlanManifest {
@@ -132,10 +132,35 @@ function text(v: unknown, path: string, max: number): string {
   return v as string;
 }
 
+/** `value`, when given, is one of `allowed` (compared as strings, never looked up on an object). */
+function oneOf(value: unknown, path: string, allowed: readonly string[]): void {
+  if (value !== undefined && (typeof value !== 'string' || !allowed.includes(value))) {
+    fail(path, `unknown value ${JSON.stringify(value)} (expected one of ${allowed.join(', ')})`);
+  }
+}
+
+/** A list of { input: { min, opt, max } } with dim lists; the ranges are resolved against the inputs later. */
+function checkProfiles(v: unknown): void {
+  if (!Array.isArray(v) || v.length === 0 || v.length > 64) fail('tensorrt.profiles', 'expected a list of 1 to 64 profiles');
+  (v as unknown[]).forEach((p, i) => {
+    const path = `tensorrt.profiles[${i}]`;
+    if (!isMap(p)) fail(path, 'expected a map of input name -> { min, opt, max }');
+    for (const [name, range] of Object.entries(p as Record<string, unknown>)) {
+      if (!isMap(range)) fail(`${path}.${name}`, 'expected { min: [dims], opt: [dims], max: [dims] }');
+      onlyKeys(range as Record<string, unknown>, `${path}.${name}`, ['min', 'opt', 'max']);
+      for (const k of ['min', 'opt', 'max']) dimList((range as Record<string, unknown>)[k], `${path}.${name}.${k}`);
+    }
+  });
+}
+
 /** Structure, types and sizes; the option values themselves are checked by trtexecArgs on the builder. */
 export function checkBuildRequest(value: unknown): BuildRequest {
   if (!isMap(value)) return fail('request', 'expected a JSON object');
-  onlyKeys(value, '', ['onnx_sha256', 'model', 'max_batch_size', 'opt_batch_size', 'inputs', 'tensorrt']);
+  onlyKeys(value, '', ['onnx_sha256', 'model', 'max_batch_size', 'opt_batch_size', 'inputs', 'tensorrt', 'triton_release']);
+  if (value.triton_release !== undefined) {
+    const problem = typeof value.triton_release === 'string' ? tritonReleaseProblem(value.triton_release) : 'expected a string';
+    if (problem) fail('triton_release', problem);
+  }
   if (typeof value.onnx_sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(value.onnx_sha256)) fail('onnx_sha256', 'expected 64 lower-case hex digits');
   const model = text(value.model, 'model', 128);
   const maxBatch = int(value.max_batch_size, 'max_batch_size', 0, 2 ** 31 - 1);
@@ -155,8 +180,12 @@ export function checkBuildRequest(value: unknown): BuildRequest {
   if (!isMap(value.tensorrt)) return fail('tensorrt', 'expected an object');
   onlyKeys(value.tensorrt, 'tensorrt', REMOTE_TENSORRT_KEYS);
   const trt = value.tensorrt;
-  for (const k of ['precision', 'hardware_compatibility'] as const) if (trt[k] !== undefined) text(trt[k], `tensorrt.${k}`, 64);
-  if (trt.workspace !== undefined && typeof trt.workspace !== 'number') text(trt.workspace, 'tensorrt.workspace', 32);
+  oneOf(trt.precision, 'tensorrt.precision', PRECISIONS);
+  oneOf(trt.hardware_compatibility, 'tensorrt.hardware_compatibility', HARDWARE_COMPATIBILITY);
+  if (trt.workspace !== undefined && (typeof trt.workspace === 'number' ? !(trt.workspace > 0) : workspaceMiB(text(trt.workspace, 'tensorrt.workspace', 32)) === undefined)) {
+    fail('tensorrt.workspace', 'expected a size in MiB or a string such as "4GiB"');
+  }
+  if (trt.profiles !== undefined) checkProfiles(trt.profiles);
   for (const k of ['version_compatible', 'timing_cache'] as const) {
     if (trt[k] !== undefined && typeof trt[k] !== 'boolean') fail(`tensorrt.${k}`, 'expected true or false');
   }
@@ -168,6 +197,7 @@ export function checkBuildRequest(value: unknown): BuildRequest {
     ...(opt !== undefined ? { opt_batch_size: opt } : {}),
     inputs,
     tensorrt: { ...trt } as BuildRequest['tensorrt'],
+    ...(value.triton_release !== undefined ? { triton_release: value.triton_release as string } : {}),
   };
 }
 

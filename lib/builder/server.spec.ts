@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDist } from '../../test/dist';
 import { A100, trtexecBuilds } from '../../test/fixtures/stand-ins';
 import { ONNX, runBuilderCli, spawnBuilder, TOKEN, type BuilderChild } from './__fixtures__/harness';
+import { BOOT_ID, HOST_ID } from '../engine/owner';
 import { BUILD_HEADER, encodeBuildRequest, type BuildRequest } from './protocol';
 
 const base = mkdtempSync(join(tmpdir(), 'nx-triton-builder-'));
@@ -119,6 +120,31 @@ describe('nx-triton builder', () => {
     expect((await call(`${b.url}/healthz`, { token: null })).status).toBe(200);
   });
 
+  // Issue 13.2: upload dirs were named by pid only; a second builder on a shared store (another container, also
+  // PID 1) deleted the first one's uploads, and a leftover of PID 1 was never cleaned.
+  it("names upload dirs by host, boot and pid: another host's are kept, this host's dead or pre-reboot ones go", async () => {
+    const dir = join(base, 'shared-uploads');
+    const up = join(dir, 'store', 'builder-uploads');
+    const other = (id: string) => (id === '00000000' ? '11111111' : '00000000');
+    const names = {
+      otherHostPid1: `${other(HOST_ID)}.${BOOT_ID}.1.0123abcd`,
+      beforeReboot: `${HOST_ID}.${other(BOOT_ID)}.1.0123abcd`,
+      deadHere: `${HOST_ID}.${BOOT_ID}.4194305.0123abcd`,
+      aliveHere: `${HOST_ID}.${BOOT_ID}.${process.pid}.0123abcd`,
+    };
+    for (const name of Object.values(names)) {
+      mkdirSync(join(up, name), { recursive: true });
+      writeFileSync(join(up, name, 'model.onnx'), 'partial');
+    }
+    const b = await spawnBuilder(['--engine-cache', join(dir, 'store')], { NX_TRITON_BUILDER_TOKEN: TOKEN, FAKE_GPU: A100 });
+    running.push(b);
+    const left = readdirSync(up);
+    expect(left).toEqual(expect.arrayContaining([names.otherHostPid1, names.aliveHere]));
+    expect(left).not.toContain(names.beforeReboot);
+    expect(left).not.toContain(names.deadHere);
+    expect(left.filter((n) => n.startsWith(`${HOST_ID}.${BOOT_ID}.`) && n !== names.aliveHere)).toHaveLength(1); // its own
+  });
+
   it('refuses to start without a token unless --insecure-no-auth is given', async () => {
     const env = { NX_TRITON_BUILDER_TOKEN: '', FAKE_GPU: A100 };
     const r = await runBuilderCli(['--port', '0', '--engine-cache', join(base, 'noauth')], env);
@@ -127,6 +153,10 @@ describe('nx-triton builder', () => {
     const tokenFile = join(base, 'short-token');
     writeFileSync(tokenFile, 'short\n');
     expect((await runBuilderCli(['--token-file', tokenFile], env)).output).toContain('too short');
+    // Issue 13.7: a token with a space inside started the builder, which then answered 401 to every request.
+    writeFileSync(tokenFile, 'correct horse battery staple 0123456789\n');
+    const spaced = await runBuilderCli(['--token-file', tokenFile], env);
+    expect([spaced.code, spaced.output.trim()]).toEqual([1, 'nx-triton builder: the builder token contains spaces or control characters; a bearer token is one word (e.g. openssl rand -hex 32)']);
     const open = await start(['--insecure-no-auth'], { NX_TRITON_BUILDER_TOKEN: '' });
     expect((await call(`${open.b.url}/v1/fingerprint`, { token: null })).status).toBe(200);
   });
@@ -135,6 +165,9 @@ describe('nx-triton builder', () => {
     const { b, dir } = await start();
     const first = events((await post(b.url, onnx)).body);
     expect(first.events.map((e) => e.event)).toContain('log');
+    // Issue 13.7: log events never show the builder's absolute paths (its store, the job's upload dir).
+    expect(JSON.stringify(first.events)).not.toContain(dir);
+    expect(first.events.some((e) => e.event === 'log' && (e as { line: string }).line.includes('--saveEngine=<store>/'))).toBe(true);
     const done = first.events.at(-1) as { event: string; hit: boolean; plan_bytes: number; manifest: { key: string; plan: { sha256: string } } };
     expect(done).toMatchObject({ event: 'done', hit: false });
     expect(first.plan.length).toBe(done.plan_bytes);
@@ -157,6 +190,10 @@ describe('nx-triton builder', () => {
     const r2 = await post(b.url, onnx, buildRequest({ tensorrt: { precision: 'fp99' } }));
     expect(r2.status).toBe(400);
     expect(JSON.parse(r2.body.toString()).error).toContain('tensorrt.precision: unknown value "fp99"');
+    // Issue 13.6: a value named like an Object.prototype member was looked up on a plain object (500 TypeError).
+    const r2b = await post(b.url, onnx, buildRequest({ tensorrt: { hardware_compatibility: 'constructor' } }));
+    expect(r2b.status).toBe(400);
+    expect(JSON.parse(r2b.body.toString()).error).toContain('tensorrt.hardware_compatibility: unknown value "constructor" (expected one of none, ampere+, same_compute_capability)');
     const r3 = await post(b.url, Buffer.concat([onnx, Buffer.from('x')]));
     expect(r3.status).toBe(400);
     expect(r3.body.toString()).toContain(`the request says ${sha}`);
@@ -165,6 +202,105 @@ describe('nx-triton builder', () => {
     expect(r4.status).toBe(400);
     expect(r4.body.toString()).toContain('not a readable ONNX model');
     expect(trtexecBuilds(join(dir, 'trtexec.log'))).toBe(0);
+  });
+
+  // Issue 13.5: the documented header limit was unreachable: base64 passed Node's 16 KiB first (431),
+  // so a model with ~120+ inputs could not be built remotely.
+  it('takes the build request of a model with 300 inputs', async () => {
+    const { b } = await start();
+    const inputs = Array.from({ length: 300 }, (_, i) => ({ name: `input_with_a_long_name_${String(i).padStart(3, '0')}`, dims: [4] }));
+    const reply = await post(b.url, onnx, buildRequest({ inputs }));
+    expect(reply.status).toBe(200);
+    expect(events(reply.body).events[0]).toMatchObject({ event: 'accepted' });
+  });
+
+  // Issue 13.1: a client queued and gone left its upload on disk until a slot freed, and its place went
+  // to the next client: 8 such clients with --jobs 1 --queue 1 all got 200 and left 27 MB.
+  it('removes the upload of a client that leaves while queued at once, and counts it until then', async () => {
+    const { b, dir } = await start(['--jobs', '1', '--queue', '1'], { FAKE_TRT_SLEEP_MS: '4000' });
+    const running = post(b.url, onnx); // holds the one job for 4 s
+    await new Promise((r) => setTimeout(r, 500));
+    // The second client uploads, is queued, and leaves.
+    await new Promise<void>((ok, ko) => {
+      const req = request(`${b.url}/v1/engines`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-length': String(onnx.length), [BUILD_HEADER]: encodeBuildRequest(buildRequest({ model: 'leaves' })) },
+      }, (res) => {
+        res.on('data', (d: Buffer) => {
+          if (d.toString().includes('"queued"')) {
+            req.destroy();
+            ok();
+          }
+        });
+      });
+      req.on('error', () => undefined);
+      req.end(onnx);
+      setTimeout(() => ko(new Error('never queued')), 3000);
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const left = (await uploadsLeft(dir)).filter((f) => f.endsWith('model.onnx'));
+    expect(left).toHaveLength(1); // the running build's only; the build still runs
+    expect((await running).status).toBe(200);
+  });
+
+  // Issue 13.3: GET /healthz and 404s with a large Content-Length, fed one byte at a time, stayed open for an hour.
+  it('closes a connection it will not read a body from once it has answered, token or not', async () => {
+    const { b } = await start();
+    const u = new URL(b.url);
+    const openFor = (head: string): Promise<{ reply: string; ms: number }> =>
+      new Promise((ok) => {
+        const started = Date.now();
+        let reply = '';
+        const s = connect(Number(u.port), u.hostname, () => {
+          s.write(head);
+          s.write('x');
+        });
+        const drip = setInterval(() => s.writable && s.write('x'), 200);
+        s.on('data', (d) => (reply += d.toString('latin1')));
+        s.on('error', () => undefined);
+        s.on('close', () => {
+          clearInterval(drip);
+          ok({ reply, ms: Date.now() - started });
+        });
+        setTimeout(() => s.destroy(), 10_000);
+      });
+    for (const head of [
+      'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n',
+      'POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n',
+      'GET /v1/fingerprint HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n',
+    ]) {
+      const { reply, ms } = await openFor(head);
+      expect(reply).toMatch(/^HTTP\/1\.1 (200|404|401) /);
+      expect(reply).toMatch(/connection: close/i);
+      expect(ms).toBeLessThan(5000);
+    }
+  });
+
+  // Issue 13.3: an upload fed a few bytes at a time evaded the idle timeout and held its slot for the whole request timeout.
+  it('ends an upload slower than --min-upload-rate once --upload-grace has passed, with 408', async () => {
+    const { b, dir } = await start(['--min-upload-rate', '100K', '--upload-grace', '1']);
+    const u = new URL(b.url);
+    const started = Date.now();
+    const reply = await new Promise<string>((ok) => {
+      let text = '';
+      const s = connect(Number(u.port), u.hostname, () => {
+        s.write(
+          `POST /v1/engines HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n${BUILD_HEADER}: ${encodeBuildRequest(buildRequest())}\r\nContent-Length: 100000\r\n\r\n`,
+        );
+      });
+      const drip = setInterval(() => s.writable && s.write('xxxxxxxxxx'), 200);
+      s.on('data', (d) => (text += d.toString('latin1')));
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        clearInterval(drip);
+        ok(text);
+      });
+      setTimeout(() => s.destroy(), 15_000);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 408 /);
+    expect(reply).toContain('the upload was slower than 102400 bytes/s (--min-upload-rate)');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(await uploadsLeft(dir)).toEqual([]);
   });
 
   it('answers 413 above --max-upload-bytes: declared, counted while streaming, and never stores more', async () => {

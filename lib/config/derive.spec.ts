@@ -214,6 +214,14 @@ describe('deriveModelConfig: from:', () => {
     expect(base.config.name).toBe('my_onnx');
   });
 
+  // Issue 12.6: a TensorRT model made from a CPU ONNX model must not inherit KIND_CPU (Triton's TensorRT backend refuses it).
+  it('keeps the instance counts of a CPU from: model for a TensorRT model, not the CPU kind', () => {
+    const trt = spec({ platform: 'tensorrt_plan' }, {}, { name: 'my_trt', from: 'my_onnx' });
+    expect(deriveModelConfig(trt, { onnx: batched, fromSpec: base }).instance_group).toEqual([{ count: 2 }]);
+    const onnx = spec({ platform: 'onnxruntime_onnx' }, {}, { name: 'my_copy', from: 'my_onnx' });
+    expect(deriveModelConfig(onnx, { onnx: batched, fromSpec: base }).instance_group).toEqual([{ kind: 'KIND_CPU', count: 2 }]);
+  });
+
   it('points at the from-model file for an inherited key that does not match', () => {
     const wrong = spec({ ...base.config, input: [{ name: 'x', data_type: 'TYPE_INT32', dims: [3, -1] }] }, base.positions, { name: 'my_onnx' });
     const trt = spec({ platform: 'tensorrt_plan' }, {}, { name: 'my_trt', from: 'my_onnx' });

@@ -39,6 +39,7 @@ export function deriveModelConfig(spec: ModelSpec, source: ModelSource = {}): Mo
   const merged: ModelConfig = {};
   if (fromSpec) {
     for (const [k, v] of Object.entries(fromSpec.config)) if (!NOT_INHERITED.includes(k)) merged[k] = structuredClone(v);
+    if (spec.config.platform === 'tensorrt_plan') merged.instance_group = gpuKindsOnly(merged.instance_group);
   }
   for (const [k, v] of Object.entries(spec.config)) merged[k] = structuredClone(v);
   merged.name = spec.name;
@@ -54,6 +55,20 @@ export function deriveModelConfig(spec: ModelSpec, source: ModelSource = {}): Mo
   if (source.ccModelFilenames && merged.cc_model_filenames === undefined) merged.cc_model_filenames = source.ccModelFilenames;
   const config = orderKeys(merged);
   return source.noSignature && hasNoReadableSignature(config) ? torchScriptIo(spec, config, source.noSignature.traced) : config;
+}
+
+/**
+ * A TensorRT model made `from:` a CPU model keeps its instance counts, not the CPU kind: Triton's
+ * TensorRT backend runs on GPUs only (tensorrt_backend instance_state.cc: "TensorRT backend supports
+ * only GPU device"). The kind is left out (KIND_AUTO: GPU when there is one).
+ */
+function gpuKindsOnly(groups: ModelConfig['instance_group']): ModelConfig['instance_group'] {
+  if (!Array.isArray(groups)) return groups;
+  return groups.map((g) => {
+    if (g.kind !== 'KIND_CPU' && g.kind !== 'KIND_MODEL') return g;
+    const { kind: _cpu, ...rest } = g;
+    return rest;
+  });
 }
 
 function orderKeys(config: ModelConfig): ModelConfig {

@@ -154,6 +154,28 @@ describe('buildEngine', () => {
     expect(builds()).toBe(0);
   });
 
+  it('with a Triton release set, builds only with the TensorRT it ships (or an older one of its major when version-compatible)', async () => {
+    const at = (release: string, tensorrt?: TensorRtSpec): ModelSpec => ({ ...spec(tensorrt), tritonRelease: release, positions: { triton_release: { line: 3, col: 17 } } });
+    const match = await buildEngine(options({ spec: at('24.08') }));
+    expect([match.parts.tensorrt, match.parts.triton_tensorrt]).toEqual(['10.3.0.26', '10.3.0']);
+
+    const msg = await userErrorMessage(buildEngine(options({ spec: at('24.09') })));
+    expect(msg).toBe(
+      'models/my_trt/triton.yaml:3:17: triton_release: Triton 24.09 serves plans of TensorRT 10.4.0; this one is TensorRT 10.3.0; this machine has TensorRT 10.3.0.26: ' +
+        'build with TensorRT 10.4.0 (e.g. inside nvcr.io/nvidia/tritonserver:24.09-py3, or tensorrt.trtexec pointing at that trtexec), ' +
+        'or set the Triton release that really serves the model; tensorrt.version_compatible: true lets an older TensorRT 10.x build it',
+    );
+    expect(builds()).toBe(1);
+    // An older 10.x builds a version-compatible plan for 24.09's 10.4; a newer one never does.
+    const vc = await buildEngine(options({ spec: at('24.09', { version_compatible: true }) }));
+    expect(vc.parts.triton_tensorrt).toBe('10.4.0');
+    expect(builds()).toBe(2);
+    expect(await userErrorMessage(buildEngine(options({ spec: at('24.07', { version_compatible: true }) })))).toMatch(/a version-compatible plan runs on the same or a later 10\.x only/);
+    // The nx.json option, when the model sets none.
+    expect(await userErrorMessage(buildEngine(options({ tritonRelease: '24.12' })))).toMatch(/^models\/my_trt\/triton\.yaml: nx\.json plugin option tritonRelease: Triton 24\.12 serves plans of TensorRT 10\.7\.0/);
+    expect(builds()).toBe(2);
+  });
+
   it('needs a GPU and trtexec', async () => {
     expect(await userErrorMessage(buildEngine(options({}, { FAKE_GPU: 'none' })))).toMatch(/no NVIDIA GPU found/);
     expect(await userErrorMessage(buildEngine(options({ spec: spec({ trtexec: 'bin/missing-trtexec' }) })))).toMatch(/trtexec \(".*missing-trtexec"\) not found/);

@@ -1,13 +1,17 @@
-import { randomBytes, createHash } from 'node:crypto';
-import { constants } from 'node:fs';
-import { copyFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, rename, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors';
 import type { ModelConfig, ModelSpec } from '../types';
 import { readFingerprint, tensorRtVersionText, type Fingerprint, type GpuInfo } from './fingerprint';
 import { canonicalJson, engineKey, onnxDigest, type EngineKeyParts } from './key';
 import { EngineStore, resolveMaxBytes, resolveStoreDir, type StoreResult } from './store';
-import { normalisedOptions, profileMaxBatch, resolveProfiles, trtexecArgs, type TrtexecArgsOptions } from './trtexec-args';
+import { engineRequest, placed } from '../spec/tensorrt';
+import { planReleaseMismatch, tensorRtOfTriton } from '../triton-release';
+import { SpecError } from '../errors';
+import { publishPlans } from './publish';
+import { tensorRtRelease } from './releases';
+import { normalisedOptions, trtexecArgs } from './trtexec-args';
 
 export interface BuildEngineOptions {
   workspaceRoot: string;
@@ -27,6 +31,8 @@ export interface BuildEngineOptions {
   fingerprint?: Fingerprint;
   /** The ONNX digest when already known (e.g. hashed while it was uploaded). */
   onnxDigest?: EngineKeyParts['onnx'];
+  /** The nx.json plugin option `tritonRelease`; the spec's `triton_release` wins. */
+  tritonRelease?: string;
   /** Makes the plan instead of the local trtexec (e.g. a remote builder): writes `tmpPlanPath`. */
   buildPlan?: (tmpPlanPath: string, plan: { key: string; parts: EngineKeyParts }) => Promise<{ command: string[] }>;
 }
@@ -37,7 +43,10 @@ export interface PreparedEngine {
   parts: EngineKeyParts;
   fingerprint: Fingerprint;
   store: EngineStore;
+  /** The plan from the store, built once when missing. */
   get(): Promise<StoreResult>;
+  /** The plan from the store when it holds one; never builds. */
+  lookup(): Promise<StoreResult | undefined>;
 }
 
 export interface BuildEngineResult {
@@ -58,8 +67,8 @@ export async function buildEngine(o: BuildEngineOptions): Promise<BuildEngineRes
     const got: StoreResult = await get();
     if (got.hit) o.log(`engine ${o.spec.name}: from the engine store (${key.slice(0, 12)}), no trtexec run`);
     try {
-      const planPath = await publish(got, o.outDir, key, parts);
-      return { key, parts, hit: got.hit, planPath, fingerprint };
+      await publishPlans(o.outDir, [{ file: 'model.plan', key, parts, got }], false);
+      return { key, parts, hit: got.hit, planPath: join(o.outDir, 'model.plan'), fingerprint };
     } catch (err) {
       // Another process may evict the entry between the lookup and the copy: look it up again.
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw err;
@@ -92,19 +101,10 @@ export async function prepareEngine(o: BuildEngineOptions): Promise<PreparedEngi
     throw new UserError(`${spec.file}: ONNX model for ${spec.name} not found at ${onnxFile} (run its export first)`);
   }
 
-  const argsBase: TrtexecArgsOptions = {
-    trtVersion,
-    onnxPath: onnxFile,
-    planPath: '',
-    inputs: o.config.input ?? [],
-    maxBatchSize: o.config.max_batch_size ?? 0,
-    optBatchSize: optBatch(o.config),
-    tensorrt: spec.tensorrt,
-    specFile: spec.file,
-  };
-  if (argsBase.inputs.length === 0) throw new UserError(`${spec.file}: ${spec.name} has no inputs to build a TensorRT engine for`);
-  checkMaxBatch(argsBase, spec.file);
-  const argsFor = (planPath: string, timingCachePath?: string): string[] => trtexecArgs({ ...argsBase, planPath, timingCachePath });
+  const request = engineRequest(spec, o.config);
+  const release = tensorRtRelease(trtVersion);
+  const serving = checkServingRelease(o, trtVersion, request.versionCompatible, o.fingerprint ? 'the builder' : 'this machine');
+  const argsFor = (planPath: string, timingCachePath?: string): string[] => trtexecArgs(request, release, { onnx: onnxFile, plan: planPath, timingCache: timingCachePath });
   const options = normalisedOptions(argsFor('model.plan'));
 
   const store = new EngineStore(resolveStoreDir({ engineCache: o.engineCache, workspaceRoot: o.workspaceRoot, env }), {
@@ -118,6 +118,7 @@ export async function prepareEngine(o: BuildEngineOptions): Promise<PreparedEngi
     os: fingerprint.os,
     arch: fingerprint.arch,
     options,
+    ...(serving ? { triton_tensorrt: serving } : {}),
   };
   const key = engineKey(parts);
   o.log(`engine ${spec.name}: key ${key.slice(0, 12)} (TensorRT ${trtVersion}, ${gpu.name} cc ${gpu.computeCapability}, store ${store.root})`);
@@ -128,7 +129,7 @@ export async function prepareEngine(o: BuildEngineOptions): Promise<PreparedEngi
     .slice(0, 16);
   const build = async (tmpPlan: string): Promise<{ command: string[] }> => {
     if (o.buildPlan) return o.buildPlan(tmpPlan, { key, parts });
-    const useTiming = spec.tensorrt?.timing_cache !== false;
+    const useTiming = request.timingCache;
     const shared = store.timingCachePath(timingId);
     const timing = `${tmpPlan}.timing`;
     if (useTiming) await copyFile(shared, timing).catch(() => undefined);
@@ -142,7 +143,30 @@ export async function prepareEngine(o: BuildEngineOptions): Promise<PreparedEngi
     return { command: [trtexec, ...normalisedOptions(args)] };
   };
 
-  return { key, parts, fingerprint, store, get: () => store.getOrBuild(key, parts, build) };
+  return { key, parts, fingerprint, store, get: () => store.getOrBuild(key, parts, build), lookup: () => store.get(key, parts) };
+}
+
+/**
+ * With a Triton release set (`triton_release`, or nx.json `tritonRelease`), the TensorRT that builds
+ * must be the one that release ships (or an older one of its major for a version-compatible plan):
+ * refused here, before trtexec runs. Returns the release's TensorRT version, for the engine key.
+ */
+export function checkServingRelease(o: Pick<BuildEngineOptions, 'spec' | 'tritonRelease'>, trtVersion: string, versionCompatible: boolean, who = 'this machine'): string | undefined {
+  const spec = o.spec;
+  const release = spec.tritonRelease ?? o.tritonRelease;
+  if (release === undefined) return undefined;
+  const problem = planReleaseMismatch(trtVersion, release, versionCompatible);
+  if (problem === undefined) return tensorRtOfTriton(release);
+  const serves = tensorRtOfTriton(release);
+  const fix = serves
+    ? `: build with TensorRT ${serves} (e.g. inside nvcr.io/nvidia/tritonserver:${release}-py3, or tensorrt.trtexec pointing at that trtexec), ` +
+      `or set the Triton release that really serves the model` +
+      (versionCompatible ? '' : `; tensorrt.version_compatible: true lets an older TensorRT ${serves.split('.')[0]}.x build it`)
+    : '';
+  if (spec.tritonRelease !== undefined) {
+    throw new SpecError([placed(spec, 'triton_release', `${problem}; ${who} has TensorRT ${trtVersion}${fix}`)]);
+  }
+  throw new SpecError([{ file: spec.file, path: '', message: `nx.json plugin option tritonRelease: ${problem}; ${who} has TensorRT ${trtVersion}${fix}` }]);
 }
 
 /** The trtexec a spec asks for: `tensorrt.trtexec` (a path relative to the project, or a name on PATH), else `trtexec`. */
@@ -150,25 +174,6 @@ export function trtexecCommand(spec: ModelSpec): string {
   const t = spec.tensorrt?.trtexec;
   if (!t) return 'trtexec';
   return t.includes('/') || t.includes('\\') ? resolve(spec.dir, t) : t;
-}
-
-/** The opt batch of the default profile: the largest preferred batch size, if any. */
-export function optBatch(config: ModelConfig): number | undefined {
-  const db = config.dynamic_batching as { preferred_batch_size?: number[] } | undefined;
-  const sizes = (db?.preferred_batch_size ?? []).map(Number).filter((n) => n > 0 && n <= (config.max_batch_size ?? 0));
-  return sizes.length ? Math.max(...sizes) : undefined;
-}
-
-/** Triton refuses a max_batch_size above the engine's profiles' max; say so before building. */
-function checkMaxBatch(o: TrtexecArgsOptions, file: string): void {
-  if (o.maxBatchSize === 0) return;
-  const max = profileMaxBatch(resolveProfiles(o), o.maxBatchSize);
-  if (o.maxBatchSize > max) {
-    throw new UserError(
-      `${file}: max_batch_size: configuration specified max-batch ${o.maxBatchSize} but TensorRT engine only supports max-batch ${max} ` +
-        `(raise the batch dim of max in tensorrt.profiles, or lower max_batch_size)`,
-    );
-  }
 }
 
 /** What of the GPU the key holds: the exact GPU, or only what the hardware-compatibility level ties the plan to. */
@@ -207,20 +212,3 @@ async function runTrtexec(trtexec: string, args: string[], model: string, env: N
   log(`${prefix} done in ${elapsed()}`);
 }
 
-/** Copies the plan into outDir and writes engine.json, each through a temp file and a rename. */
-async function publish(got: StoreResult, outDir: string, key: string, parts: EngineKeyParts): Promise<string> {
-  await mkdir(outDir, { recursive: true });
-  const suffix = `.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const plan = join(outDir, 'model.plan');
-  try {
-    await copyFile(got.planPath, plan + suffix, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
-    await rename(plan + suffix, plan);
-    const provenance = { key, parts, plan: { size: got.manifest.plan.size, sha256: got.manifest.plan.sha256 } };
-    await writeFile(join(outDir, 'engine.json') + suffix, JSON.stringify(provenance, null, 2) + '\n');
-    await rename(join(outDir, 'engine.json') + suffix, join(outDir, 'engine.json'));
-  } finally {
-    await rm(plan + suffix, { force: true });
-    await rm(join(outDir, 'engine.json') + suffix, { force: true });
-  }
-  return plan;
-}

@@ -19,6 +19,8 @@ export interface EngineKeyParts {
   arch: string;
   /** trtexec arguments without the paths. */
   options: string[];
+  /** The TensorRT version of the Triton release that serves the plan, when one is set. */
+  triton_tensorrt?: string;
 }
 
 /** JSON with object keys sorted at every level: the same value always gives the same text. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { homedir, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../errors';
@@ -134,6 +134,60 @@ describe('EngineStore', () => {
     });
     expect(got.hit).toBe(false);
   });
+
+  // Issue 13.9: the size/mtime/inode hash cache served a plan corrupted in place as verified.
+  it('hashes a plan in full once per store instance before serving it: a plan corrupted in place is not served', async () => {
+    const p = parts();
+    const key = engineKey(p);
+    const first = new EngineStore(join(dir, 'store'));
+    const built = await first.getOrBuild(key, p, async (tmpPlan) => {
+      writeFileSync(tmpPlan, plan([10, 3, 0, 26], 'good weights'));
+      return { command: [] };
+    });
+    const mtime = new Date('2025-01-01T00:00:00Z'); // a whole second: restored exactly below
+    utimesSync(built.planPath, mtime, mtime);
+    expect(await first.get(key, p)).toBeDefined();
+    writeFileSync(built.planPath, plan([10, 3, 0, 26], 'evil weights')); // same size, same header, same inode
+    utimesSync(built.planPath, mtime, mtime);
+    expect(await new EngineStore(join(dir, 'store')).get(key, p)).toBeUndefined();
+  });
+
+  // Issue 13.10: a full disk while writing a lock left an empty lock file, and the next build of that key
+  // waited for it to go stale (120 s). Locks are now written whole; an unreadable one is a crash's leftover.
+  it('takes over an empty lock at once instead of waiting for it to go stale', async () => {
+    const p = parts();
+    const key = engineKey(p);
+    mkdirSync(join(dir, 'store/locks'), { recursive: true });
+    writeFileSync(join(dir, 'store/locks', `${key}.lock`), '');
+    const started = Date.now();
+    let builds = 0;
+    await new EngineStore(join(dir, 'store')).getOrBuild(key, p, async (tmpPlan) => {
+      builds++;
+      writeFileSync(tmpPlan, plan([10, 3, 0, 26]));
+      return { command: [] };
+    });
+    expect(builds).toBe(1);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(readdirSync(join(dir, 'store/locks'))).toEqual([]);
+  }, 60_000);
+
+  it('two stores racing for one key over a dead owner\'s lock build it once', async () => {
+    const p = parts({ options: ['--race'] });
+    const key = engineKey(p);
+    mkdirSync(join(dir, 'store/locks'), { recursive: true });
+    writeFileSync(join(dir, 'store/locks', `${key}.lock`), JSON.stringify({ pid: 4194305, host: hostname(), since: new Date().toISOString() }));
+    let builds = 0;
+    const build = async (tmpPlan: string): Promise<{ command: string[] }> => {
+      builds++;
+      await new Promise((r) => setTimeout(r, 300));
+      writeFileSync(tmpPlan, plan([10, 3, 0, 26]));
+      return { command: [] };
+    };
+    const stores = Array.from({ length: 4 }, () => new EngineStore(join(dir, 'store'), { staleMs: 2000 }));
+    const got = await Promise.all(stores.map((st) => st.getOrBuild(key, p, build)));
+    expect(builds).toBe(1);
+    expect(got.filter((g) => !g.hit)).toHaveLength(1);
+  }, 60_000);
 
   it('removes the temp dirs of dead processes of this host when a build starts, and no others', async () => {
     const store = new EngineStore(join(dir, 'store'));

@@ -1,21 +1,21 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { open, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, open, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors';
 import { canonicalJson, engineKey, sha256File, type EngineKeyParts } from './key';
 import { pidAlive } from '../pid-alive';
+import { ownerGone, ownerTag, OWNER_PATTERN } from './owner';
 
 export const DEFAULT_MAX_BYTES = 50 * 2 ** 30;
 const PLAN = 'model.plan';
 const MANIFEST = 'manifest.json';
 /** Stores may be shared between machines: a pid in a temp dir's name only means something on its own host. */
-const HOST_ID = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
-const TMP_NAME = /^[^.]+\.([0-9a-f]{8})\.(\d+)\.[0-9a-f]{8}$/;
+const TMP_NAME = new RegExp(`^[^.]+\\.${OWNER_PATTERN}\\.[0-9a-f]{8}$`);
 
-/** A name under `<store>/tmp/` for `label`, owned by process `pid` of this host: `<label>.<host>.<pid>.<random>`. */
+/** A name under `<store>/tmp/` for `label`, owned by process `pid` of this host and boot: `<label>.<host>.<boot>.<pid>.<random>`. */
 export function storeTmpName(label: string, pid = process.pid): string {
-  return `${label}.${HOST_ID}.${pid}.${randomBytes(4).toString('hex')}`;
+  return `${label}.${ownerTag(pid)}.${randomBytes(4).toString('hex')}`;
 }
 
 /** `NX_TRITON_ENGINE_CACHE`, else the `engineCache` option (relative to the workspace), else ~/.cache/nx-triton/engines. */
@@ -82,6 +82,8 @@ type Check = { ok: true; manifest: Manifest } | { ok: false; reason?: string };
  * Entries appear by one rename of a complete, verified directory; a build holds `locks/<key>.lock`.
  */
 export class EngineStore {
+  /** Plan path -> `size:mtime:inode` when this instance last hashed it in full and it matched. */
+  private readonly verified = new Map<string, string>();
   readonly maxBytes: number;
   private readonly log: (line: string) => void;
   private readonly pollMs: number;
@@ -205,7 +207,14 @@ export class EngineStore {
     if (reason) return { ok: false, reason };
     const st = await stat(plan);
     if (st.size !== manifest.plan.size) return { ok: false, reason: `plan is ${st.size} bytes, manifest says ${manifest.plan.size}` };
-    if ((await sha256File(plan, this.hashCacheDir)) !== manifest.plan.sha256) return { ok: false, reason: 'plan checksum mismatch' };
+    // The full checksum once per store instance (one per engine target run, one per builder request) and
+    // whenever size, mtime or inode changed: the persistent size/mtime/inode cache would serve a plan
+    // corrupted in place as verified (issue 13.9).
+    const id = `${st.size}:${st.mtimeMs}:${st.ino}`;
+    if (this.verified.get(plan) !== id) {
+      if ((await sha256File(plan)) !== manifest.plan.sha256) return { ok: false, reason: 'plan checksum mismatch' };
+      this.verified.set(plan, id);
+    }
     return { ok: true, manifest };
   }
 
@@ -257,7 +266,7 @@ export class EngineStore {
     const dir = join(this.root, 'tmp');
     for (const name of await readdirOrEmpty(dir)) {
       const m = TMP_NAME.exec(name);
-      if (!m || m[1] !== HOST_ID || pidAlive(Number(m[2]))) continue;
+      if (!m || !ownerGone(m[1], m[2], Number(m[3]))) continue;
       await rm(join(dir, name), { recursive: true, force: true }).catch(() => undefined);
     }
   }
@@ -267,26 +276,32 @@ export class EngineStore {
     await utimes(join(this.entryDir(key), MANIFEST), now, now).catch(() => undefined);
   }
 
-  /** An exclusive lock file holding its owner; a dead owner's (same host) or an unrefreshed lock is taken over. */
+  /**
+   * An exclusive lock file holding its owner, made in one step: the owner is written to a temp file
+   * that is then hard-linked to the lock's name (EEXIST: held), so a lock is never empty or half
+   * written, even when the disk is full. A dead owner's (same host) or an unrefreshed lock is taken
+   * over: moved aside in one rename, and put back when what was moved is not the lock judged stale.
+   */
   private async tryLock(key: string): Promise<{ release(): Promise<void> } | undefined> {
     const dir = join(this.root, 'locks');
     const file = join(dir, `${key}.lock`);
     await mkdir(dir, { recursive: true });
+    const tmp = `${file}.${ownerTag()}.${randomBytes(4).toString('hex')}.tmp`;
+    let ino: number;
     try {
-      const fh = await open(file, 'wx');
-      await fh.writeFile(JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
-      await fh.close();
+      await writeFile(tmp, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
+      await link(tmp, file);
+      ino = (await stat(tmp)).ino;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (await this.isStale(file)) {
-        // Rename first so that of two processes that both saw it stale only one removes it.
-        const aside = `${file}.stale.${process.pid}.${randomBytes(4).toString('hex')}`;
-        await rename(file, aside).then(
-          () => rm(aside, { force: true }),
-          () => undefined,
-        );
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') {
+        throw new UserError(`the engine store's disk is full (writing a lock in ${dir}): free some space, or point NX_TRITON_ENGINE_CACHE elsewhere`);
       }
+      if (code !== 'EEXIST') throw err;
+      await this.takeOverIfStale(file);
       return undefined;
+    } finally {
+      await rm(tmp, { force: true });
     }
     const beat = setInterval(() => {
       const now = new Date();
@@ -296,21 +311,45 @@ export class EngineStore {
     return {
       release: async () => {
         clearInterval(beat);
-        await rm(file, { force: true });
+        // Only our own lock: never one that replaced it after a takeover.
+        if ((await stat(file).catch(() => undefined))?.ino === ino) await rm(file, { force: true });
       },
     };
   }
 
-  private async isStale(file: string): Promise<boolean> {
+  /** Moves a stale lock aside; a fresh lock moved by mistake (another process took over first) goes back. */
+  private async takeOverIfStale(file: string): Promise<void> {
+    const judged = await this.staleLock(file);
+    if (judged === undefined) return;
+    const aside = `${file}.stale.${ownerTag()}.${randomBytes(4).toString('hex')}`;
     try {
-      const [text, st] = await Promise.all([readFile(file, 'utf8'), stat(file)]);
-      if (Date.now() - st.mtimeMs > this.staleMs) return true;
-      const owner = JSON.parse(text) as { pid?: number; host?: string };
-      return owner.host === hostname() && typeof owner.pid === 'number' && !pidAlive(owner.pid);
-    } catch (err) {
-      // A lock being written right now has no JSON yet; give it a moment.
-      return false;
+      await rename(file, aside);
+    } catch {
+      return; // someone else moved it first
     }
+    const moved = await stat(aside).catch(() => undefined);
+    if (moved && moved.ino !== judged) await link(aside, file).catch(() => undefined);
+    await rm(aside, { force: true });
+  }
+
+  /** The inode of `file` when it is a stale lock: unrefreshed, a dead owner of this host, or not a lock at all. */
+  private async staleLock(file: string): Promise<number | undefined> {
+    let st;
+    let text: string;
+    try {
+      st = await stat(file);
+      text = await readFile(file, 'utf8');
+    } catch {
+      return undefined; // gone meanwhile
+    }
+    if (Date.now() - st.mtimeMs > this.staleMs) return st.ino;
+    let owner: { pid?: number; host?: string };
+    try {
+      owner = JSON.parse(text);
+    } catch {
+      return st.ino; // locks are written whole (link), so an unreadable one was left by a crash
+    }
+    return owner.host === hostname() && typeof owner.pid === 'number' && !pidAlive(owner.pid) ? st.ino : undefined;
   }
 }
 

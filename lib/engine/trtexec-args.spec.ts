@@ -5,8 +5,10 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { STAND_IN_TRTEXEC as TRTEXEC, standInEnv } from '../../test/fixtures/stand-ins';
 import { UserError } from '../errors';
+import { engineRequest, profileMaxBatch } from '../spec/tensorrt';
 import type { ModelTensor, TensorRtSpec } from '../types';
-import { FLAG_RELEASES, hasFlag, normalisedOptions, parseTrtVersion, profileMaxBatch, resolveProfiles, trtexecArgs, type TrtexecArgsOptions } from './trtexec-args';
+import { tensorRtRelease } from './releases';
+import { EMITTED_FLAGS, normalisedOptions, trtexecArgs } from './trtexec-args';
 
 const ONNX = resolve(__dirname, '__fixtures__/tokens.onnx');
 const tmp = mkdtempSync(join(tmpdir(), 'nx-triton-args-'));
@@ -15,8 +17,25 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const tokens: ModelTensor[] = [{ name: 'tokens', data_type: 'TYPE_INT64', dims: [-1] }];
 const x: ModelTensor[] = [{ name: 'x', data_type: 'TYPE_FP32', dims: [4] }];
 
-function args(trtVersion: string, tensorrt: TensorRtSpec = {}, o: Partial<TrtexecArgsOptions> = {}): string[] {
-  return trtexecArgs({ trtVersion, onnxPath: 'm.onnx', planPath: 'm.plan', inputs: x, maxBatchSize: 8, tensorrt, specFile: 'models/m/triton.yaml', ...o });
+interface ArgsOptions {
+  onnxPath: string;
+  planPath: string;
+  inputs: ModelTensor[];
+  maxBatchSize: number;
+  optBatchSize: number;
+  timingCachePath: string;
+}
+
+/** The request made as the engine target makes it (lib/spec engineRequest), then trtexecArgs for `trtVersion`. */
+function args(trtVersion: string, tensorrt: TensorRtSpec = {}, o: Partial<ArgsOptions> = {}): string[] {
+  const maxBatch = o.maxBatchSize ?? 8;
+  const config = {
+    max_batch_size: maxBatch,
+    input: o.inputs ?? x,
+    ...(o.optBatchSize !== undefined ? { dynamic_batching: { preferred_batch_size: [o.optBatchSize] } } : {}),
+  };
+  const request = engineRequest({ file: 'models/m/triton.yaml', name: 'm', tensorrt, positions: {} }, config);
+  return trtexecArgs(request, tensorRtRelease(trtVersion), { onnx: o.onnxPath ?? 'm.onnx', plan: o.planPath ?? 'm.plan', timingCache: o.timingCachePath });
 }
 
 function userError(fn: () => unknown): string {
@@ -102,7 +121,7 @@ describe('trtexecArgs', () => {
       { tokens: { min: [1, 1], opt: [2, 8], max: [4, 8] }, mask: { min: [1, 1], opt: [2, 8], max: [2, 8] } },
       { tokens: { min: [1, 1], opt: [6, 8], max: [6, 8] }, mask: { min: [1, 1], opt: [6, 8], max: [6, 8] } },
     ];
-    const p = resolveProfiles({ trtVersion: '10.3.0', onnxPath: '', planPath: '', inputs, maxBatchSize: 8, tensorrt: { profiles } });
+    const p = engineRequest({ file: 'm', name: 'm', tensorrt: { profiles }, positions: {} }, { max_batch_size: 6, input: inputs }).profiles;
     expect(profileMaxBatch(p, 8)).toBe(6);
   });
 
@@ -116,9 +135,9 @@ describe('flags against trtexec releases (the stand-in refuses what each release
 
   it('agrees with the stand-in on every flag we may emit, in every version', () => {
     for (const v of versions) {
-      const r = spawnSync(TRTEXEC, Object.keys(FLAG_RELEASES).map((f) => `${f}=1`), { env: standInEnv({ trtVersion: v }), encoding: 'utf8' });
-      const refused = new Set([...r.stderr.matchAll(/Unknown option: (--\w+)/g)].map((m) => m[1]));
-      for (const flag of Object.keys(FLAG_RELEASES)) expect([v, flag, !refused.has(flag)]).toEqual([v, flag, hasFlag(flag, parseTrtVersion(v))]);
+      const r = spawnSync(TRTEXEC, EMITTED_FLAGS.map((f) => `--${f}=1`), { env: standInEnv({ trtVersion: v }), encoding: 'utf8' });
+      const refused = new Set([...r.stderr.matchAll(/Unknown option: --(\w+)/g)].map((m) => m[1]));
+      for (const flag of EMITTED_FLAGS) expect([v, flag, !refused.has(flag)]).toEqual([v, flag, tensorRtRelease(v).flags.has(flag)]);
     }
   });
 
@@ -131,15 +150,7 @@ describe('flags against trtexec releases (the stand-in refuses what each release
     ];
     for (const [v, trt] of cases) {
       const plan = join(tmp, `${v}.plan`);
-      const argv = trtexecArgs({
-        trtVersion: v,
-        onnxPath: ONNX,
-        planPath: plan,
-        inputs: tokens,
-        maxBatchSize: 4,
-        tensorrt: { profiles: [{ tokens: { min: [1], opt: [8], max: [16] } }], ...trt },
-        timingCachePath: join(tmp, `${v}.cache`),
-      });
+      const argv = args(v, { profiles: [{ tokens: { min: [1], opt: [8], max: [16] } }], ...trt }, { onnxPath: ONNX, planPath: plan, inputs: tokens, maxBatchSize: 4, timingCachePath: join(tmp, `${v}.cache`) });
       const out = execFileSync(TRTEXEC, argv, { env: standInEnv({ trtVersion: v }), encoding: 'utf8' });
       expect(out).toContain('&&&& PASSED TensorRT.trtexec');
     }

@@ -167,6 +167,65 @@ describe('buildModel', () => {
     expect(entry('my_trt', '1/model.plan').equals(plan)).toBe(true);
   });
 
+  // Issue 12.7: an imported TensorRT model (export: { file: model.plan }) is served as it is; with
+  // triton_release its header's TensorRT version is checked against the release.
+  it('serves a plan given by export.file as it is, its header checked against triton_release', async () => {
+    const yaml = (release: string) =>
+      `platform: tensorrt_plan\ntriton_release: "${release}"\nmax_batch_size: 8\nexport:\n  file: model.plan\n` +
+      'input: [{ name: x, data_type: fp32, dims: [4] }]\noutput: [{ name: y, data_type: fp32, dims: [4] }]\n';
+    const plan = Buffer.alloc(64, 7);
+    plan.write('ftrt', 0, 'latin1');
+    plan.set([10, 3, 0, 26], 24);
+    project('my_plan', yaml('24.08'), {}, false);
+    writeFileSync(join(ws, 'models/my_plan/model.plan'), plan);
+    mkdirSync(exportDir(ws, 'my_plan'), { recursive: true });
+    writeFileSync(join(exportDir(ws, 'my_plan'), 'model.plan'), plan);
+    const built = await build('my_plan');
+    expect(built.files).toEqual(['config.pbtxt', '1/model.plan']);
+    expect(entry('my_plan', '1/model.plan').equals(plan)).toBe(true);
+
+    writeFileSync(join(ws, 'models/my_plan/triton.yaml'), yaml('24.09'));
+    expect(await userErrorMessage(build('my_plan'))).toBe(
+      'models/my_plan/triton.yaml: 1/model.plan: Triton 24.09 serves plans of TensorRT 10.4.0; this plan was built by TensorRT 10.3.0 ' +
+        '(a plan built version-compatible by an older TensorRT of the same major still loads)',
+    );
+    expect(entry('my_plan', '1/model.plan').equals(plan)).toBe(true); // the good entry stays
+  });
+
+  // Issue 12.9: tensorrt: on an ONNX Runtime model configures its TensorRT execution provider, as Triton's
+  // onnxruntime_backend reads it (optimization.execution_accelerators.gpu_execution_accelerator, src/onnxruntime.cc);
+  // keys with no provider option are an error at their line.
+  it('turns tensorrt: on an ONNX Runtime model into the TensorRT execution provider', async () => {
+    const yaml = 'max_batch_size: 8\nexport:\n  file: model.onnx\ntensorrt:\n  precision: fp16\n  workspace: 1GiB\n  builder_optimization_level: 3\n';
+    project('my_ort', `${yaml}  profiles:\n    - x: { min: [4], opt: [4], max: [4] }\n`);
+    const built = await build('my_ort');
+    expect(built.config.optimization).toEqual({
+      execution_accelerators: {
+        gpu_execution_accelerator: [
+          {
+            name: 'tensorrt',
+            parameters: {
+              precision_mode: 'FP16',
+              max_workspace_size_bytes: '1073741824',
+              trt_builder_optimization_level: '3',
+              trt_profile_min_shapes: 'x:1x4',
+              trt_profile_opt_shapes: 'x:8x4',
+              trt_profile_max_shapes: 'x:8x4',
+            },
+          },
+        ],
+      },
+    });
+    protocAccepts(entry('my_ort', 'config.pbtxt'));
+    expect(entry('my_ort', 'config.pbtxt').toString()).toContain('key: "precision_mode"');
+
+    writeFileSync(join(ws, 'models/my_ort/triton.yaml'), `${yaml}  targets: ["8.0"]\n  precision: fp8\n`.replace('  precision: fp16\n', ''));
+    expect(await userErrorMessage(build('my_ort'))).toBe(
+      "models/my_ort/triton.yaml:7:3: tensorrt.targets: builds TensorRT plans (platform: tensorrt_plan); ONNX Runtime's TensorRT execution provider has no such option\n" +
+        "models/my_ort/triton.yaml:8:3: tensorrt.precision: ONNX Runtime's TensorRT execution provider takes fp32, fp16, bf16 or int8, got fp8",
+    );
+  });
+
   it('names an unknown from: model and a model with no source', async () => {
     project('lonely', 'max_batch_size: 0\n');
     expect(await userErrorMessage(build('lonely'))).toBe('models/lonely/triton.yaml: no model source: set export: or from:');

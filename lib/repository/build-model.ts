@@ -13,6 +13,7 @@ import { childPath } from '../spec/context';
 import type { ModelConfig, ModelSpec, OnnxSignature } from '../types';
 import { isInside } from './copy-tree';
 import { validateModel } from './validate-repository';
+import { applyTensorRtOptions } from '../spec/tensorrt';
 import { exportCompanions } from './version-files';
 import { writeModelEntry, type FileCopy, type VersionSource } from './write-entry';
 
@@ -192,7 +193,7 @@ export async function buildModel(opts: BuildModelOptions): Promise<BuiltModel> {
   const ensemble = spec.config.platform === 'ensemble';
   const model = ensemble || !owner ? undefined : exportedModel(workspaceRoot, spec, owner);
   const onnx = model && isOnnxPath(model) ? await readOnnxSignature(model) : undefined;
-  const config = deriveModelConfig(spec, {
+  const derived = deriveModelConfig(spec, {
     onnx,
     onnxFile: model ? display(workspaceRoot, model) : undefined,
     fromSpec,
@@ -201,6 +202,8 @@ export async function buildModel(opts: BuildModelOptions): Promise<BuiltModel> {
     // One plan per compute capability (tensorrt.targets): Triton picks the file by the GPU's cc.
     ccModelFilenames: model && onnx && spec.config.platform === 'tensorrt_plan' ? engineCcModelFilenames(engineDir(workspaceRoot, spec.name)) : undefined,
   });
+  // tensorrt: on an ONNX Runtime model configures its TensorRT execution provider.
+  const config = applyTensorRtOptions(spec, derived);
 
   const versions: VersionSource[] = [versionSource(workspaceRoot, spec, config, model, onnx)];
   const linkProblems: Diagnostic[] = [];
@@ -221,7 +224,8 @@ export async function buildModel(opts: BuildModelOptions): Promise<BuiltModel> {
     extraFiles: extraFiles(config, chain),
     // Triton's load-time rules, on the staged entry: a model Triton would refuse never replaces a good one.
     check: async (staged) => {
-      const problems = await validateModel(staged, config, { dirName: spec.name, repository });
+      // With triton_release, every plan's header is checked against the TensorRT that release ships.
+      const problems = await validateModel(staged, config, { dirName: spec.name, repository, tritonRelease: spec.tritonRelease });
       if (problems.length > 0) throw new SpecError(problems.map((p) => diagnostic(ownerOf(p.path.split(/[.[]/)[0], chain), p.path, p.message)));
       files = listEntry(staged);
     },

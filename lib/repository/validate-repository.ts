@@ -51,7 +51,7 @@ async function readConfig(modelDir: string, model: string): Promise<ModelConfig 
 }
 
 /** Every model of a Triton repository checked as Triton would at load time, with the model list. */
-export async function checkRepository(dir: string, opts: { configOnly?: boolean } = {}): Promise<RepositoryReport> {
+export async function checkRepository(dir: string, opts: { configOnly?: boolean; tritonRelease?: string } = {}): Promise<RepositoryReport> {
   if (!(await isDir(dir))) throw new UserError(`${dir}: not a directory`);
   if ((await stat(join(dir, 'config.pbtxt')).catch(() => undefined))?.isFile()) {
     throw new UserError(`${dir} is a model directory (it holds config.pbtxt); pass the repository that contains it`);
@@ -108,7 +108,7 @@ export async function validateRepository(dir: string, opts: { configOnly?: boole
 export async function validateModel(
   modelDir: string,
   config: ModelConfig,
-  opts: { dirName?: string; repository?: string; configOnly?: boolean } = {},
+  opts: { dirName?: string; repository?: string; configOnly?: boolean; tritonRelease?: string } = {},
 ): Promise<Problem[]> {
   const dirName = opts.dirName ?? basename(modelDir);
   const complete = await completeBackend({ ...config, name: config.name || dirName }, modelDir);

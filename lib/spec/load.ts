@@ -92,6 +92,7 @@ function walk(ctx: SpecContext, contents: Node | null, checkFiles: boolean): Mod
   if (values.verify !== undefined) spec.verify = values.verify;
   if (values.from !== undefined) spec.from = values.from;
   if (values.tensorrt) spec.tensorrt = values.tensorrt;
+  if (values.tritonRelease) spec.tritonRelease = values.tritonRelease;
   return spec;
 }
 

@@ -3,7 +3,7 @@ import type { ExampleValues, ExportSpec, TensorRtSpec, TorchExport, VerifySpec }
 import { childPath, describe, isMap as isMapNode, isScalar, isSeq as isSeqNode, setOwn, SpecContext } from './context';
 import { checkModelName } from './model-name';
 import { checkProjectPath } from './paths';
-import { checkTensorRt } from './tensorrt';
+import { checkTensorRt, checkTritonRelease } from './tensorrt';
 import {
   checkKeys,
   expectBool,
@@ -16,7 +16,7 @@ import {
 } from './values';
 
 /** Top-level keys of the plugin: never written to config.pbtxt. */
-export const PLUGIN_KEYS: ReadonlySet<string> = new Set(['version', 'previous_versions', 'export', 'from', 'tensorrt', 'verify']);
+export const PLUGIN_KEYS: ReadonlySet<string> = new Set(['version', 'previous_versions', 'export', 'from', 'tensorrt', 'verify', 'triton_release']);
 
 export interface PluginValues {
   version?: number;
@@ -25,6 +25,7 @@ export interface PluginValues {
   verify?: VerifySpec | false;
   from?: string;
   tensorrt?: TensorRtSpec;
+  tritonRelease?: string;
 }
 
 export interface PluginOptions {
@@ -61,6 +62,8 @@ export function checkPluginKeys(
   }
   const trt = entries.get('tensorrt');
   if (trt) out.tensorrt = checkTensorRt(ctx, trt.node, trt.path);
+  const release = entries.get('triton_release');
+  if (release) out.tritonRelease = checkTritonRelease(ctx, release.node, release.path);
   return out;
 }
 

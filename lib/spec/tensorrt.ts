@@ -1,13 +1,20 @@
 import type { Node } from 'yaml';
-import type { TensorRtSpec } from '../types';
+import { allHardwareLevels, allPrecisions } from '../engine/releases';
+import { tritonReleaseProblem } from '../triton-release';
+import { SpecError, type Diagnostic } from '../errors';
+import type { EngineRequest, ModelConfig, ModelSpec, Profile, ShapeRange, TensorRtSpec } from '../types';
 import { describe, isScalar, setOwn, SpecContext } from './context';
 import { didYouMean } from './suggest';
 import { checkKeys, expectBool, expectInt, expectList, expectMap, expectString } from './values';
 
-/** What trtexec offers as precision flags (fp32 = no flag; int4/fp8/best: TensorRT 8.6-10.x). */
-export const PRECISIONS = ['fp32', 'fp16', 'bf16', 'int8', 'fp8', 'int4', 'best'];
+/** Precisions some TensorRT release offers (lib/engine/trt-releases.json; fp32 = no flag). */
+export const PRECISIONS = allPrecisions();
 
-export const HARDWARE_COMPATIBILITY = ['none', 'ampere+', 'same_compute_capability'];
+/** Hardware-compatibility levels some TensorRT release offers (lib/engine/trt-releases.json). */
+export const HARDWARE_COMPATIBILITY = allHardwareLevels();
+
+/** tensorrt: keys that configure this machine's side only; a remote builder never takes them. */
+export const LOCAL_TENSORRT_KEYS = ['trtexec', 'targets', 'builders'] as const;
 
 const UNITS: Record<string, number> = {
   b: 1 / (1024 * 1024),
@@ -38,9 +45,11 @@ export function workspaceMiB(value: string | number): number | undefined {
   return mib !== undefined && mib > 0 && Number.isFinite(mib) ? mib : undefined;
 }
 
-export function checkTensorRt(ctx: SpecContext, node: Node | null, path: string): TensorRtSpec | undefined {
-  const out: TensorRtSpec = {};
-  const present = checkKeys(ctx, node, path, {
+type Handlers = Record<keyof TensorRtSpec, (value: Node | null, at: string) => void>;
+
+/** Every tensorrt: key, the ones a builder takes first (the builder protocol's allow-list is this minus LOCAL_TENSORRT_KEYS). */
+export function tensorRtHandlers(ctx: SpecContext, out: TensorRtSpec): Handlers {
+  return {
     precision: (value, at) => {
       const p = expectString(ctx, value, at);
       if (p === undefined) return;
@@ -88,8 +97,30 @@ export function checkTensorRt(ctx: SpecContext, node: Node | null, path: string)
       const b = expectBool(ctx, value, at);
       if (b !== undefined) out.timing_cache = b;
     },
-  });
+  };
+}
+
+/** The tensorrt: keys a remote builder accepts. */
+export const REMOTE_TENSORRT_KEYS = Object.keys(tensorRtHandlers(undefined as unknown as SpecContext, {})).filter(
+  (k) => !(LOCAL_TENSORRT_KEYS as readonly string[]).includes(k),
+) as Array<Exclude<keyof TensorRtSpec, (typeof LOCAL_TENSORRT_KEYS)[number]>>;
+
+export function checkTensorRt(ctx: SpecContext, node: Node | null, path: string): TensorRtSpec | undefined {
+  const out: TensorRtSpec = {};
+  const present = checkKeys(ctx, node, path, tensorRtHandlers(ctx, out));
   return present ? out : undefined;
+}
+
+/** `triton_release: 24.08` (a YAML number is taken as written: 24.10 stays "24.10"). */
+export function checkTritonRelease(ctx: SpecContext, node: Node | null, path: string): string | undefined {
+  const text = isScalar(node) && node.value !== null && typeof node.value !== 'boolean' ? (node.source ?? String(node.value)) : undefined;
+  if (text === undefined) {
+    ctx.error(path, `expected a Triton release such as "24.08", got ${describe(node)}`, node);
+    return undefined;
+  }
+  const problem = tritonReleaseProblem(text);
+  if (problem) ctx.error(path, problem, node);
+  return problem ? undefined : text;
 }
 
 /** A compute capability, "8.0"; a YAML number written 8.6 is taken as written. */
@@ -129,12 +160,6 @@ function checkBuilders(ctx: SpecContext, node: Node | null, path: string): strin
     else ok = false;
   }
   return ok ? out : undefined;
-}
-
-export interface ShapeRange {
-  min: number[];
-  opt: number[];
-  max: number[];
 }
 
 function checkProfiles(ctx: SpecContext, node: Node | null, path: string): Array<Record<string, ShapeRange>> | undefined {
@@ -189,4 +214,205 @@ function checkShapeRange(ctx: SpecContext, node: Node | null, path: string): Sha
     }
   }
   return { min, opt, max };
+}
+
+/** The spec fields an engine request is made from (a remote builder makes a stand-in of them). */
+export type EngineSpec = Pick<ModelSpec, 'file' | 'name' | 'tensorrt' | 'positions'>;
+
+/**
+ * The one EngineRequest of a model: its TensorRT options normalised and its optimization profiles
+ * resolved against the model's inputs (`config`: the ModelConfig with its I/O, from the spec,
+ * `from:` and the ONNX). Problems are a SpecError placed where the key was written.
+ */
+export function engineRequest(spec: EngineSpec, config: ModelConfig): EngineRequest {
+  const trt = spec.tensorrt ?? {};
+  const fail = (path: string, message: string): never => {
+    throw new SpecError([placed(spec, path, message)]);
+  };
+  const inputs = config.input ?? [];
+  if (inputs.length === 0) throw new SpecError([{ file: spec.file, path: '', message: `${spec.name} has no inputs to build a TensorRT engine for` }]);
+  const maxBatchSize = config.max_batch_size ?? 0;
+  const request: EngineRequest = {
+    file: spec.file,
+    model: spec.name,
+    maxBatchSize,
+    profiles: resolveProfiles(inputs, maxBatchSize, optBatch(config), trt.profiles, fail),
+    precision: trt.precision && trt.precision !== 'fp32' ? [trt.precision] : [],
+    versionCompatible: trt.version_compatible === true,
+    timingCache: trt.timing_cache !== false,
+    positions: spec.positions,
+  };
+  if (trt.workspace !== undefined) request.workspaceMiB = Math.max(1, Math.ceil(workspaceMiB(trt.workspace) ?? fail('tensorrt.workspace', `expected a size, got ${JSON.stringify(trt.workspace)}`)));
+  if (trt.builder_optimization_level !== undefined) request.builderOptimizationLevel = trt.builder_optimization_level;
+  if (trt.hardware_compatibility !== undefined) request.hardwareCompatibility = trt.hardware_compatibility;
+  const max = profileMaxBatch(request.profiles, maxBatchSize);
+  if (maxBatchSize > max) {
+    // Triton refuses a max_batch_size above the engine's profiles' max (tensorrt_backend model_state.cc GetProfileMaxBatchSize).
+    fail(
+      'max_batch_size',
+      `configuration specified max-batch ${maxBatchSize} but TensorRT engine only supports max-batch ${max} ` +
+        `(raise the batch dim of max in tensorrt.profiles, or lower max_batch_size)`,
+    );
+  }
+  return request;
+}
+
+/** A problem at `path`, placed where it (or the nearest key above it) was written when known. */
+export function placed(spec: Pick<ModelSpec, 'file' | 'positions'>, path: string, message: string): Diagnostic {
+  for (let p = path; p; p = p.replace(/(\.[^.[]*|\[[^\]]*\])$/, '')) {
+    const pos = Object.hasOwn(spec.positions, p) ? spec.positions[p] : undefined;
+    if (pos) return { file: spec.file, line: pos.line, col: pos.col, path, message };
+    if (!/[.[]/.test(p)) break;
+  }
+  return { file: spec.file, path, message };
+}
+
+/** The opt batch of the default profile: the largest preferred batch size, if any. */
+export function optBatch(config: ModelConfig): number | undefined {
+  const db = config.dynamic_batching as { preferred_batch_size?: number[] } | undefined;
+  const sizes = (db?.preferred_batch_size ?? []).map(Number).filter((n) => n > 0 && n <= (config.max_batch_size ?? 0));
+  return sizes.length ? Math.max(...sizes) : undefined;
+}
+
+/** Largest batch the profiles allow, as Triton's TensorRT backend computes it; 0 without batching. */
+export function profileMaxBatch(profiles: Profile[], maxBatchSize: number): number {
+  if (maxBatchSize === 0) return 0;
+  let best = 0;
+  for (const p of profiles) {
+    const perInput = Object.values(p).map((r) => r.max[0]);
+    if (perInput.length) best = Math.max(best, Math.min(...perInput));
+  }
+  return best;
+}
+
+/**
+ * The optimization profiles (`tensorrt.profiles`), one per entry (default: one):
+ *   - { <input>: { min: [dims], opt: [dims], max: [dims] } } per profile;
+ *   - dims written like the config's (no batch dim; the batch dim is then 1 / opt / max_batch_size),
+ *     or as the full engine shape with the batch dim first, to choose the batch range too;
+ *   - static dims repeated as they are; an input with no dynamic dim other than the batch may be left out.
+ */
+function resolveProfiles(
+  inputs: NonNullable<ModelConfig['input']>,
+  maxBatchSize: number,
+  optBatchSize: number | undefined,
+  given: Profile[] | undefined,
+  fail: (path: string, message: string) => never,
+): Profile[] {
+  const list = given ?? [{}];
+  if (list.length === 0) fail('tensorrt.profiles', 'expected at least one profile');
+  const batching = maxBatchSize > 0;
+  const batch = { min: 1, opt: Math.min(optBatchSize ?? maxBatchSize, maxBatchSize), max: maxBatchSize };
+  const names = inputs.map((t) => t.name);
+  return list.map((entry, i) => {
+    const path = given ? `tensorrt.profiles[${i}]` : 'tensorrt.profiles';
+    for (const key of Object.keys(entry)) {
+      if (!names.includes(key)) fail(`${path}.${key}`, `no input named "${key}" (inputs: ${names.join(', ') || 'none'})`);
+    }
+    const profile: Profile = {};
+    for (const input of inputs) {
+      if (input.name.includes(',')) fail(`input ${input.name}`, 'trtexec cannot take a shape for an input name with a comma');
+      const dims = (input.reshape?.shape ?? input.dims ?? []).map(Number);
+      const full = batching ? [-1, ...dims] : dims;
+      const range = Object.hasOwn(entry, input.name) ? entry[input.name] : undefined;
+      if (range === undefined) {
+        if (dims.some((d) => d < 0)) {
+          fail(path, `input "${input.name}" has dynamic dims [${dims.join(', ')}] but no range: add ${input.name}: { min: [...], opt: [...], max: [...] }`);
+        }
+        if (batching) setOwn(profile, input.name, { min: [batch.min, ...dims], opt: [batch.opt, ...dims], max: [batch.max, ...dims] });
+        continue;
+      }
+      setOwn(profile, input.name, resolveRange(range, dims, full, batching, batch, `${path}.${input.name}`, fail));
+    }
+    return profile;
+  });
+}
+
+function resolveRange(
+  range: ShapeRange,
+  dims: number[],
+  full: number[],
+  batching: boolean,
+  batch: { min: number; opt: number; max: number },
+  path: string,
+  fail: (path: string, message: string) => never,
+): ShapeRange {
+  const sel = (k: keyof ShapeRange): number[] => {
+    const value = range[k];
+    const lengths = batching ? `${dims.length} (without the batch dim) or ${full.length} (with it)` : `${dims.length}`;
+    if (!Array.isArray(value) || !value.every((d) => Number.isInteger(d) && d >= 0) || (value.length !== dims.length && value.length !== full.length)) {
+      return fail(`${path}.${k}`, `expected ${lengths} non-negative integers for the dims [${dims.join(', ')}]`);
+    }
+    const shape = value.length === full.length ? value : [batch[k], ...value];
+    shape.forEach((d, j) => {
+      if (full[j] >= 0 && d !== full[j]) fail(`${path}.${k}`, `dim ${j} of the engine shape is fixed at ${full[j]}, got ${d}`);
+      if (batching && j === 0 && d < 1) fail(`${path}.${k}`, `the batch dim must be at least 1, got ${d}`);
+    });
+    return shape;
+  };
+  const [min, opt, max] = [sel('min'), sel('opt'), sel('max')];
+  full.forEach((_, j) => {
+    if (!(min[j] <= opt[j] && opt[j] <= max[j])) fail(path, `dim ${j}: expected min <= opt <= max, got ${min[j]} / ${opt[j]} / ${max[j]}`);
+  });
+  return { min, opt, max };
+}
+
+/**
+ * `tensorrt:` on an ONNX Runtime model: ONNX Runtime's TensorRT execution provider, configured the
+ * way Triton's onnxruntime_backend reads `optimization.execution_accelerators.gpu_execution_accelerator`
+ * (src/onnxruntime.cc: `precision_mode` FP32/FP16/BF16/INT8, `max_workspace_size_bytes`, other `trt_*`
+ * keys passed to the provider as they are). Keys with no provider option are a SpecError.
+ */
+export function ortTensorRtAccelerator(spec: EngineSpec, config: ModelConfig): { name: string; parameters: Record<string, string> } | undefined {
+  const trt = spec.tensorrt;
+  if (!trt) return undefined;
+  const problems: Diagnostic[] = [];
+  const refuse = (key: string, why: string): void => void problems.push(placed(spec, `tensorrt.${key}`, why));
+  const parameters: Record<string, string> = {};
+  const precisions: Record<string, string> = { fp32: 'FP32', fp16: 'FP16', bf16: 'BF16', int8: 'INT8' };
+  for (const key of ['targets', 'builders', 'trtexec', 'version_compatible'] as const) {
+    if (trt[key] !== undefined) refuse(key, `builds TensorRT plans (platform: tensorrt_plan); ONNX Runtime's TensorRT execution provider has no such option`);
+  }
+  if (trt.precision !== undefined) {
+    if (Object.hasOwn(precisions, trt.precision)) parameters.precision_mode = precisions[trt.precision];
+    else refuse('precision', `ONNX Runtime's TensorRT execution provider takes fp32, fp16, bf16 or int8, got ${trt.precision}`);
+  }
+  const mib = trt.workspace === undefined ? undefined : workspaceMiB(trt.workspace);
+  if (mib !== undefined) parameters.max_workspace_size_bytes = String(Math.ceil(mib * 2 ** 20));
+  if (trt.builder_optimization_level !== undefined) parameters.trt_builder_optimization_level = String(trt.builder_optimization_level);
+  if (trt.hardware_compatibility === 'ampere+') parameters.trt_engine_hw_compatible = 'true';
+  else if (trt.hardware_compatibility === 'same_compute_capability') refuse('hardware_compatibility', `ONNX Runtime's TensorRT execution provider offers none or ampere+ (trt_engine_hw_compatible)`);
+  if (trt.timing_cache !== undefined) parameters.trt_timing_cache_enable = String(trt.timing_cache);
+  if (trt.profiles !== undefined) {
+    if (trt.profiles.length !== 1) refuse('profiles', `give one profile for ONNX Runtime's TensorRT execution provider (trt_profile_*_shapes), got ${trt.profiles.length}`);
+    else {
+      const [profile] = engineRequest(spec, config).profiles;
+      for (const sel of ['min', 'opt', 'max'] as const) {
+        parameters[`trt_profile_${sel}_shapes`] = Object.entries(profile).map(([name, r]) => `${name}:${r[sel].join('x')}`).join(',');
+      }
+    }
+  }
+  if (problems.length > 0) throw new SpecError(problems);
+  return { name: 'tensorrt', parameters };
+}
+
+/**
+ * The config with `tensorrt:` applied for a model that is not tensorrt_plan: an ONNX Runtime model
+ * gets the TensorRT execution provider; any other platform has nothing to apply it to (SpecError).
+ */
+export function applyTensorRtOptions(spec: EngineSpec, config: ModelConfig): ModelConfig {
+  if (!spec.tensorrt || config.platform === 'tensorrt_plan' || config.backend === 'tensorrt') return config;
+  const ort = config.platform === 'onnxruntime_onnx' || config.backend === 'onnxruntime';
+  if (!ort) {
+    throw new SpecError([placed(spec, 'tensorrt', `applies to tensorrt_plan models (engines) and onnxruntime_onnx models (TensorRT execution provider), not ${config.platform ?? config.backend ?? 'this model'}`)]);
+  }
+  const optimization = (config.optimization ?? {}) as { execution_accelerators?: { gpu_execution_accelerator?: unknown[] } };
+  if ((optimization.execution_accelerators?.gpu_execution_accelerator ?? []).length > 0) {
+    throw new SpecError([placed(spec, 'tensorrt', 'set either tensorrt: or optimization.execution_accelerators.gpu_execution_accelerator, not both')]);
+  }
+  const accelerator = ortTensorRtAccelerator(spec, config)!;
+  return {
+    ...config,
+    optimization: { ...optimization, execution_accelerators: { ...optimization.execution_accelerators, gpu_execution_accelerator: [accelerator] } },
+  };
 }

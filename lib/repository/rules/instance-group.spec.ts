@@ -11,6 +11,16 @@ describe('instance_group', () => {
     expect(groups([{ kind: 'KIND_GPU', count: 2, gpus: [0, 1] }, { kind: 'KIND_CPU', count: 4 }, { kind: 'KIND_MODEL' }, {}])).toEqual([]);
   });
 
+  // tensorrt_backend src/instance_state.cc ModelInstanceState::Create: a kind other than GPU is refused
+  // ("TensorRT backend supports only GPU device"); KIND_AUTO becomes GPU on a GPU machine.
+  it('allows only GPU and AUTO instances for TensorRT models (issue 12.6)', () => {
+    expect(groups([{ kind: 'KIND_GPU', count: 2 }, { kind: 'KIND_AUTO' }, {}], trtModel)).toEqual([]);
+    expect(groups([{ kind: 'KIND_CPU', count: 1 }, { kind: 'KIND_MODEL' }], trtModel)).toEqual([
+      { path: 'instance_group[0].kind', message: "Triton's TensorRT backend runs GPU instances only, got KIND_CPU (use KIND_GPU or KIND_AUTO)" },
+      { path: 'instance_group[1].kind', message: "Triton's TensorRT backend runs GPU instances only, got KIND_MODEL (use KIND_GPU or KIND_AUTO)" },
+    ]);
+  });
+
   it('rejects an unknown kind', () => {
     expect(groups([{ kind: 'KIND_TPU' }])[0]).toEqual({ path: 'instance_group[0].kind', message: expect.stringContaining("unknown kind 'KIND_TPU'") });
   });

@@ -20,6 +20,10 @@ export function checkInstanceGroups(config: ModelConfig): Problem[] {
     if (!(KINDS as readonly string[]).includes(kind)) {
       problems.push({ path: `${at}.kind`, message: `unknown kind '${kind}' (expected one of ${KINDS.join(', ')})` });
     }
+    if (trt && (kind === 'KIND_CPU' || kind === 'KIND_MODEL')) {
+      // tensorrt_backend src/instance_state.cc (ModelInstanceState::Create): "TensorRT backend supports only GPU device".
+      problems.push({ path: `${at}.kind`, message: `Triton's TensorRT backend runs GPU instances only, got ${kind} (use KIND_GPU or KIND_AUTO)` });
+    }
     const gpus = list(g.gpus).map((n) => num(n));
     if (gpus.length > 0 && (kind === 'KIND_CPU' || kind === 'KIND_MODEL')) {
       problems.push({ path: `${at}.gpus`, message: `instance group has kind ${kind} but specifies one or more GPUs` });

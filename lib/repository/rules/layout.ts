@@ -7,7 +7,7 @@ import { readOnnxSignature } from '../../onnx';
 import type { ModelConfig, ModelTensor } from '../../types';
 import { backendOfPlatform } from './name-platform';
 import { compareOnnxSignature } from './onnx-vs-config';
-import { readPlanHeader } from './plan-header';
+import { planHeaderProblem, readPlanHeader } from './plan-header';
 import type { Problem } from './problem';
 import { isEnsemble, list, mapEntries, num, obj, str } from './problem';
 
@@ -173,7 +173,7 @@ async function checkVersionFiles(modelDir: string, config: ModelConfig, version:
 }
 
 /** Reads what is in the model files: the ONNX graph's I/O, the TensorRT plan header. */
-async function checkModelContents(modelDir: string, config: ModelConfig, version: number): Promise<Problem[]> {
+async function checkModelContents(modelDir: string, config: ModelConfig, version: number, tritonRelease?: string): Promise<Problem[]> {
   const file = modelFilename(config);
   if (!file) return [];
   const dir = join(modelDir, String(version));
@@ -194,8 +194,8 @@ async function checkModelContents(modelDir: string, config: ModelConfig, version
     for (const f of new Set(files)) {
       const path = inside(dir, f);
       if (!path || (await kindOf(path)) !== 'file') continue;
-      const header = await readPlanHeader(path);
-      if ('problem' in header) problems.push({ path: `${version}/${f}`, message: header.problem });
+      const problem = planHeaderProblem(await readPlanHeader(path), tritonRelease);
+      if (problem) problems.push({ path: `${version}/${f}`, message: problem });
     }
   }
   return problems;
@@ -206,7 +206,7 @@ async function checkModelContents(modelDir: string, config: ModelConfig, version
  * version it would load, `cc_model_filenames`, label files, and (unless `configOnly`) the
  * contents of the model files against the config.
  */
-export async function checkModelFiles(modelDir: string, config: ModelConfig, opts: { configOnly?: boolean } = {}): Promise<Problem[]> {
+export async function checkModelFiles(modelDir: string, config: ModelConfig, opts: { configOnly?: boolean; tritonRelease?: string } = {}): Promise<Problem[]> {
   const problems: Problem[] = [];
   const { versions, problems: dirProblems } = await versionDirs(modelDir);
   problems.push(...dirProblems);
@@ -257,7 +257,7 @@ export async function checkModelFiles(modelDir: string, config: ModelConfig, opt
   for (const v of loaded) {
     const fileProblems = await checkVersionFiles(modelDir, config, v);
     problems.push(...fileProblems);
-    if (fileProblems.length === 0) problems.push(...(await checkModelContents(modelDir, config, v)));
+    if (fileProblems.length === 0) problems.push(...(await checkModelContents(modelDir, config, v, opts.tritonRelease)));
   }
   return problems;
 }

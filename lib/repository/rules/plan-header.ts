@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises';
+import { planReleaseMismatch } from '../../triton-release';
 
 export interface PlanHeader {
   /** TensorRT major.minor.patch.build read from bytes 24..27 (plans from TensorRT 8.6 on). */
@@ -22,4 +23,17 @@ export async function readPlanHeader(file: string): Promise<PlanHeader | { probl
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * What is wrong with a plan's header, if anything: not a plan, or (with `tritonRelease`, from
+ * `validate --triton-release`) built by a TensorRT that release does not ship. Triton's TensorRT
+ * backend deserialises with the container's TensorRT and refuses a plan of another version
+ * (tensorrt_backend model_state.cc / TensorRT runtime "expecting library version").
+ */
+export function planHeaderProblem(header: PlanHeader | { problem: string }, tritonRelease?: string): string | undefined {
+  if ('problem' in header) return header.problem;
+  if (tritonRelease === undefined) return undefined;
+  const mismatch = planReleaseMismatch(header.version, tritonRelease, false);
+  return mismatch && `${mismatch.replace('this one is', 'this plan was built by')} (a plan built version-compatible by an older TensorRT of the same major still loads)`;
 }
