@@ -193,7 +193,7 @@ describe('createNodes', () => {
   // Issue 12.7: a TensorRT model imported with its plan (export: { file: model.plan }) has no engine target.
   it('makes no engine target for a TensorRT model whose export is a plan file', async () => {
     const trt = await project({ 'trt/triton.yaml': 'platform: tensorrt_plan\nexport:\n  file: model.plan\n' }, 'trt');
-    expect(Object.keys(trt?.targets ?? {})).toEqual(['export', 'build']);
+    expect(Object.keys(trt?.targets ?? {})).toEqual(['export', 'build', 'serve']);
     expect(trt?.targets?.build?.dependsOn).not.toContain('engine');
   });
 

@@ -115,7 +115,8 @@ function engineTarget(root: string, summary: SpecSummary, options: NormalizedPlu
 function buildTarget(summary: SpecSummary, options: NormalizedPluginOptions, own: string[]): TargetConfiguration {
   return {
     executor: 'nx-triton:build',
-    options: { repository: options.repository },
+    // tritonRelease: plan files (imported engines) are checked against it.
+    options: { repository: options.repository, ...(options.tritonRelease === undefined ? {} : { tritonRelease: options.tritonRelease }) },
     cache: true,
     dependsOn: [
       ...own,

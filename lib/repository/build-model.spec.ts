@@ -58,8 +58,8 @@ const resolveSpecFile = (name: string) => {
   return existsSync(file) ? file : undefined;
 };
 
-function build(name: string, log?: (line: string) => void) {
-  return buildModel({ workspaceRoot: ws, specFile: join(ws, 'models', name, 'triton.yaml'), repository: 'dist/model-repository', resolveSpecFile, log });
+function build(name: string, log?: (line: string) => void, tritonRelease?: string) {
+  return buildModel({ workspaceRoot: ws, specFile: join(ws, 'models', name, 'triton.yaml'), repository: 'dist/model-repository', resolveSpecFile, log, tritonRelease });
 }
 
 function entry(name: string, file: string): Buffer {
@@ -190,6 +190,10 @@ describe('buildModel', () => {
         '(a plan built version-compatible by an older TensorRT of the same major still loads)',
     );
     expect(entry('my_plan', '1/model.plan').equals(plan)).toBe(true); // the good entry stays
+    // nx.json's tritonRelease applies to models without their own triton_release.
+    writeFileSync(join(ws, 'models/my_plan/triton.yaml'), yaml('24.08').replace('triton_release: "24.08"\n', ''));
+    expect((await build('my_plan', undefined, '24.08')).files).toEqual(['config.pbtxt', '1/model.plan']);
+    expect(await userErrorMessage(build('my_plan', undefined, '24.09'))).toMatch(/1\/model\.plan: Triton 24\.09 serves plans of TensorRT 10\.4\.0; this plan was built by TensorRT 10\.3\.0/);
   });
 
   // Issue 12.9: tensorrt: on an ONNX Runtime model configures its TensorRT execution provider, as Triton's

@@ -26,6 +26,8 @@ export interface BuildModelOptions {
   /** The triton.yaml of the project that builds `modelName`, if any (for `from:`). */
   resolveSpecFile: (modelName: string) => string | undefined;
   log?: (line: string) => void;
+  /** The plugin's `tritonRelease` (nx.json); the model's own `triton_release` wins. */
+  tritonRelease?: string;
 }
 
 export interface BuiltModel {
@@ -225,7 +227,7 @@ export async function buildModel(opts: BuildModelOptions): Promise<BuiltModel> {
     // Triton's load-time rules, on the staged entry: a model Triton would refuse never replaces a good one.
     check: async (staged) => {
       // With triton_release, every plan's header is checked against the TensorRT that release ships.
-      const problems = await validateModel(staged, config, { dirName: spec.name, repository, tritonRelease: spec.tritonRelease });
+      const problems = await validateModel(staged, config, { dirName: spec.name, repository, tritonRelease: spec.tritonRelease ?? opts.tritonRelease });
       if (problems.length > 0) throw new SpecError(problems.map((p) => diagnostic(ownerOf(p.path.split(/[.[]/)[0], chain), p.path, p.message)));
       files = listEntry(staged);
     },
