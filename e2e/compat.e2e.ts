@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkspace, type Workspace } from './workspace';
+import { TORCH1_PYTHON } from '../test/pythons';
 
 // nx is a peer dependency (>=22 <25): the same tarball must work with the older majors' loaders.
 describe.each(['22.6.1', '23.3.2'])('the packed tarball with nx %s', (nxVersion) => {
@@ -16,7 +17,7 @@ describe.each(['22.6.1', '23.3.2'])('the packed tarball with nx %s', (nxVersion)
       const r = ws.nx(args);
       expect(r.code, r.out).toBe(0);
     }
-    const env = { NX_TRITON_PYTHON: '/usr/bin/python3' };
+    const env = { NX_TRITON_PYTHON: TORCH1_PYTHON };
     const first = ws.nx(['run', 'my_nn:build'], env);
     expect(first.code, first.out).toBe(0);
     expect(existsSync(join(ws.root, 'dist/model-repository/my_nn/1/model.onnx'))).toBe(true);

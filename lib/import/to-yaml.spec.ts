@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { modelConfigType } from '../../proto/model-config';
 import { canonicalConfig, configsEqual, parsePbtxt } from '../../proto/text-format';
 import { parseSpec } from '../spec';
+import { unknownPlatformMessage } from '../spec/platform';
 import type { ModelConfig } from '../types';
 import { configToYaml } from './to-yaml';
 
@@ -175,6 +176,8 @@ describe('configToYaml on random configs', () => {
     fc.assert(
       fc.property(messageArb(type, 0), (random) => {
         const config = canonicalConfig(random as ModelConfig);
+        // An unknown platform needs a backend (Triton: "unexpected platform type"): give it one.
+        if (unknownPlatformMessage(config.platform, config.backend)) config.backend = 'custom';
         // A TensorRT model must name its source; export is always set here.
         const { equal } = roundTrip(config);
         expect(equal).toBe(true);
