@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { L4, standInVars } from '../test/fixtures/stand-ins';
+import { expectTritonServes } from '../test/triton-oracle';
 import { nxEnv, repoRoot } from './workspace';
 
 // This repository is itself an Nx workspace whose examples/ use the plugin from source (dist/).
@@ -29,5 +30,6 @@ describe('examples/ (this repository as a workspace)', () => {
     const v = run('node', [join(repoRoot, 'dist/cli/main.js'), 'validate', repository]);
     expect(v.code, v.out).toBe(0);
     expect(v.out).toContain('ok: 3 models');
+    return expectTritonServes(repository).then((r) => expect(r.map((m) => m.state)).toEqual(['no-backend', 'no-backend', 'no-backend']));
   });
 });

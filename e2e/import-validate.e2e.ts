@@ -5,6 +5,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeModelFiles, writeRepository } from '../lib/import/__fixtures__/repository';
 import { configsEqual, parsePbtxt } from '../proto/text-format';
+import { expectTritonServes, scaleCase } from '../test/triton-oracle';
 import { createWorkspace, type Workspace } from './workspace';
 
 // A realistic repository that no Nx workspace built: rich ONNX config with two versions, labels and
@@ -106,5 +107,6 @@ describe('import an existing repository and validate repositories, from the pack
     expect(lines).toContainEqual(expect.stringMatching(/^classifier\/config\.pbtxt: dynamic_batching\.preferred_batch_size\[\d\]: .*8/));
     expect(lines).toContainEqual(expect.stringMatching(/^torch_linear\/config\.pbtxt: input\[0\]\.dims/));
     expect(lines).toContainEqual(expect.stringMatching(/^postprocess\/config\.pbtxt:3:\d+: input\[0\]\.data_type: .*TYPE_FLOAT/));
+    return expectTritonServes(join(ws.root, 'dist/model-repository'), { infer: { postprocess: [scaleCase('INPUT0', 'OUTPUT0', [1, 4], 0.5)] } });
   });
 });

@@ -85,18 +85,32 @@ function asText(ours: unknown): unknown {
   return String(ours);
 }
 
-/** Loads every model of `repository` in one server; what Triton made of each. */
+/**
+ * Loads every model of `repository` in one server; what Triton made of each. A model that makes
+ * the server die is `refused` with the server's last lines, and the server is started again.
+ */
 export async function loadWithTriton(
   repository: string,
   models: string[] = modelDirs(repository),
   python = venvPython(),
 ): Promise<{ results: OracleResult[]; client: TritonClient; stop: () => Promise<void> }> {
-  const server = await startTritonServer({ repository, python, models: [], disableAutoCompleteConfig: true });
-  const client = new TritonClient(server.url, server.log);
+  const start = () => startTritonServer({ repository, python, models: [], disableAutoCompleteConfig: true });
+  let server = await start();
+  let client = new TritonClient(server.url, server.log);
   const results: OracleResult[] = [];
   try {
     for (const model of models) {
-      const loaded = await client.load(model);
+      let loaded;
+      try {
+        loaded = await client.load(model);
+      } catch (err) {
+        const log = server.log().split('\n').slice(-5).join('\n');
+        await server.stop();
+        results.push({ model, state: 'refused', error: `tritonserver died loading ${model} (${(err as Error).message}): ${log}` });
+        server = await start();
+        client = new TritonClient(server.url, server.log);
+        continue;
+      }
       if (loaded.ok) {
         results.push({ model, state: 'ready' });
         continue;
@@ -112,7 +126,8 @@ export async function loadWithTriton(
     await server.stop();
     throw err;
   }
-  return { results, client, stop: () => server.stop() };
+  const last = server;
+  return { results, client, stop: () => last.stop() };
 }
 
 /**
@@ -159,4 +174,10 @@ export async function expectTritonServes(repository: string, options: OracleOpti
   } finally {
     await stop();
   }
+}
+
+/** A request of FP32 values 1..n in `shape` whose answer is each value times `factor` (n = product of `shape`). */
+export function scaleCase(input: string, output: string, shape: number[], factor: number): InferCase {
+  const data = Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => i + 1);
+  return { inputs: [{ name: input, shape, datatype: 'FP32', data }], outputs: { [output]: { shape, data: data.map((v) => v * factor) } } };
 }

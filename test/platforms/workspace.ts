@@ -5,6 +5,7 @@ import { runExport } from '../../lib/export';
 import { buildModel, type BuiltModel } from '../../lib/repository/build-model';
 import { validateRepository } from '../../lib/repository/validate-repository';
 import { loadSpec } from '../../lib/spec';
+import { expectTritonServes, type InferCase } from '../triton-oracle';
 
 /** The interpreter that has torch and onnx on this machine. */
 export const TORCH_PYTHON = '/usr/bin/python3';
@@ -65,6 +66,11 @@ export class Workspace {
   /** `nx-triton validate <repository>`: one line per problem. */
   async validate(): Promise<string[]> {
     return (await validateRepository(this.repository)).map((p) => `${p.model}: ${p.path}: ${p.message}`);
+  }
+
+  /** The repository served by the real tritonserver (test/triton-oracle.ts); `infer`: what its python models answer. */
+  async triton(infer: Record<string, InferCase[]> = {}): Promise<string[]> {
+    return (await expectTritonServes(this.repository, { infer })).map((r) => `${r.model}: ${r.state}`);
   }
 }
 
