@@ -46,7 +46,8 @@ ensemble_scheduling {
 `;
 const good = {
   'preprocess/config.pbtxt': PREPROCESS,
-  'preprocess/1/model.py': 'import triton_python_backend_utils\n',
+  // A model.py Triton's python backend loads (it must define TritonPythonModel): the agreement test serves this.
+  'preprocess/1/model.py': 'class TritonPythonModel:\n    def execute(self, requests):\n        return []\n',
   'linear/config.pbtxt': LINEAR,
   'linear/labels.txt': 'a\nb\n',
   'linear/1/model.onnx': { copy: LINEAR_ONNX },
