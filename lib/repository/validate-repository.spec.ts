@@ -64,7 +64,7 @@ describe('validateRepository', () => {
   it('keeps line and column of a config.pbtxt syntax error', async () => {
     const dir = repo({ ...good, 'linear/config.pbtxt': 'name: "linear"\nmax_batch_size: eight\n' });
     const problems = await validateRepository(dir);
-    expect(problems).toHaveLength(1);
+    expect(problems.map((p) => `${p.model} ${p.path}`)).toEqual(['linear max_batch_size', 'pipeline ensemble_scheduling.step[1].model_name']);
     expect(problems[0]).toMatchObject({ model: 'linear', line: 2 });
     expect(problems[0].col).toBeGreaterThan(0);
   });
@@ -79,6 +79,9 @@ describe('validateRepository', () => {
     expect(problems.map((p) => `${p.model} ${p.path}`)).toEqual([
       'linear name',
       'linear dynamic_batching.preferred_batch_size[1]',
+      // Triton refuses an ensemble over a model it does not load ("contains models that are not available").
+      'pipeline ensemble_scheduling.step[0].model_name',
+      'pipeline ensemble_scheduling.step[1].model_name',
       'preprocess instance_group[0].gpus',
     ]);
   });
@@ -89,6 +92,7 @@ describe('validateRepository', () => {
     expect((await validateRepository(dir)).map((p) => `${p.model} ${p.path}`)).toEqual([
       'linear output[0].dims',
       'pipeline ensemble_scheduling.step[1].output_map[y]',
+      'pipeline ensemble_scheduling.step[1].model_name',
     ]);
     expect((await validateRepository(dir, { configOnly: true })).map((p) => `${p.model} ${p.path}`)).toEqual([
       'pipeline ensemble_scheduling.step[1].output_map[y]',

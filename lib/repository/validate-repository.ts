@@ -13,6 +13,8 @@ export interface RepositoryProblem {
   message: string;
   line?: number;
   col?: number;
+  /** Triton loads the model anyway: reported, but not a reason to fail. */
+  warning?: true;
 }
 
 export interface RepositoryReport {
@@ -88,9 +90,37 @@ export async function checkRepository(dir: string, opts: { configOnly?: boolean 
     if (steps.some((s) => s.model_name && broken.has(s.model_name))) continue;
     problems.push(...checkEnsemble(config, configs, versions).map((p) => ({ model, ...p })));
   }
+  problems.push(...unloadableMembers(configs, broken, problems));
   const order = new Map(models.map((m, i) => [m, i]));
   problems.sort((a, b) => order.get(a.model)! - order.get(b.model)!);
   return { models, problems };
+}
+
+/**
+ * An ensemble whose step names a model Triton would not load is refused too (the real server:
+ * "ensemble ... contains models that are not available", or "depends on '…' which has no loaded
+ * version"), also through nested ensembles: one problem per such step.
+ */
+function unloadableMembers(configs: Map<string, ModelConfig>, broken: Set<string>, problems: RepositoryProblem[]): RepositoryProblem[] {
+  const failing = new Set([...broken, ...problems.filter((p) => !p.warning).map((p) => p.model)]);
+  const added: RepositoryProblem[] = [];
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const [model, config] of configs) {
+      if (config.platform !== 'ensemble') continue;
+      const steps = (config.ensemble_scheduling as { step?: Array<{ model_name?: string }> } | undefined)?.step ?? [];
+      steps.forEach((s, i) => {
+        const path = `ensemble_scheduling.step[${i}].model_name`;
+        if (!s.model_name || s.model_name === model || !failing.has(s.model_name) || added.some((p) => p.model === model && p.path === path)) return;
+        added.push({ model, path, message: `model '${s.model_name}' would not load (see its problems), so neither would this ensemble` });
+        if (!failing.has(model)) {
+          failing.add(model);
+          changed = true;
+        }
+      });
+    }
+  }
+  return added;
 }
 
 /** The problems of every model in the repository `dir` (empty when Triton would load it all). */
@@ -110,7 +140,8 @@ export async function validateModel(
 ): Promise<Problem[]> {
   const dirName = opts.dirName ?? basename(modelDir);
   const complete = await completeBackend({ ...config, name: config.name || dirName }, modelDir);
-  const problems = [...checkModelConfig(complete, { dirName }), ...(await checkModelFiles(modelDir, complete, opts))];
+  // The build refuses what Triton refuses; warnings are for `nx-triton validate` to show.
+  const problems = [...checkModelConfig(complete, { dirName }), ...(await checkModelFiles(modelDir, complete, opts))].filter((p) => !p.warning);
   if (complete.platform !== 'ensemble') return problems;
   const members = new Map<string, ModelConfig>();
   const versions = new Map<string, number[]>();
@@ -125,5 +156,5 @@ export async function validateModel(
       versions.set(e.name, loadedVersions(member, (await versionDirs(dir)).versions));
     }
   }
-  return [...problems, ...checkEnsemble(complete, members, versions)];
+  return [...problems, ...checkEnsemble(complete, members, versions).filter((p) => !p.warning)];
 }

@@ -39,11 +39,11 @@ export async function versionDirs(modelDir: string): Promise<{ versions: number[
     const n = e.name;
     if (/^(0|[1-9]\d*)$/.test(n)) versions.push(Number(n));
     else if (/^0\d+$/.test(n)) {
-      problems.push({ path: `${n}/`, message: `version directory '${n}' starts with 0, so Triton ignores it; name it ${Number(n)}` });
+      problems.push({ path: `${n}/`, message: `version directory '${n}' starts with 0, so Triton ignores it; name it ${Number(n)}`, warning: true });
     } else if (/^-?\d/.test(n)) {
-      problems.push({ path: `${n}/`, message: `'${n}' is not a version number; Triton would read it as version ${parseInt(n, 10)}. Use digits only` });
+      problems.push({ path: `${n}/`, message: `'${n}' is not a version number; Triton would read it as version ${parseInt(n, 10)}. Use digits only`, warning: true });
     } else {
-      problems.push({ path: `${n}/`, message: `'${n}' is not a version directory (versions are named 1, 2, ...); Triton ignores it` });
+      problems.push({ path: `${n}/`, message: `'${n}' is not a version directory (versions are named 1, 2, ...); Triton ignores it`, warning: true });
     }
   }
   return { versions: versions.sort((a, b) => a - b), problems };

@@ -57,7 +57,7 @@ export function checkSequenceBatching(config: ModelConfig): Problem[] {
     const controls = list<Record<string, unknown>>(ci.control);
     if (controls.length === 0) problems.push({ path: `${at}.control`, message: `control tensor '${name}' has no control` });
     if (controls.length > 1) {
-      problems.push({ path: `${at}.control`, message: `control tensor '${name}' must have only a single control kind, got ${controls.length}` });
+      problems.push({ path: `${at}.control`, message: `control tensor '${name}' should have a single control kind, got ${controls.length}; Triton loads the model anyway`, warning: true });
     }
     controls.forEach((c, j) => {
       const cat = `${at}.control[${j}]`;
