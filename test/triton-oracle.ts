@@ -42,7 +42,7 @@ export interface OracleResult {
 }
 
 /** What Triton says when the only thing wrong is the absent backend library. */
-const NO_BACKEND = /unable to find backend library for backend '([^']+)'/;
+const NO_BACKEND = /unable to find backend library for backend '([^']+)'|unable to find Python backend based backend library '([^']+)'/;
 /** core model_repository_manager.cc, for an ensemble step whose model did not load. */
 const MEMBER_NOT_LOADED = /ensemble '[^']+' depends on '([^']+)' which has no loaded version/;
 
@@ -93,6 +93,7 @@ export async function loadWithTriton(
   repository: string,
   models: string[] = modelDirs(repository),
   python = venvPython(),
+  opts: { unloadEach?: boolean } = {},
 ): Promise<{ results: OracleResult[]; client: TritonClient; stop: () => Promise<void> }> {
   const start = () => startTritonServer({ repository, python, models: [], disableAutoCompleteConfig: true });
   let server = await start();
@@ -113,13 +114,15 @@ export async function loadWithTriton(
       }
       if (loaded.ok) {
         results.push({ model, state: 'ready' });
+        // Many models in one server: each python model's stub goes once it has been seen to load.
+        if (opts.unloadEach) await client.unload(model);
         continue;
       }
       const error = loaded.error ?? '';
       const member = MEMBER_NOT_LOADED.exec(error);
       const backend = NO_BACKEND.exec(error);
       if (member && backend) results.push({ model, state: 'member-without-backend', missing: member[1], error });
-      else if (backend && !member) results.push({ model, state: 'no-backend', missing: backend[1], error });
+      else if (backend && !member) results.push({ model, state: 'no-backend', missing: backend[1] ?? backend[2], error });
       else results.push({ model, state: 'refused', error: error || 'load failed without a reason' });
     }
   } catch (err) {
@@ -139,7 +142,7 @@ export async function loadWithTriton(
 export async function expectTritonServes(repository: string, options: OracleOptions = {}): Promise<OracleResult[]> {
   const models = modelDirs(repository);
   const configs = new Map(models.map((m) => [m, ourConfig(repository, m)]));
-  const { results, client, stop } = await loadWithTriton(repository, models, options.python);
+  const { results, client, stop } = await loadWithTriton(repository, models, options.python ?? venvPython());
   try {
     const byModel = new Map(results.map((r) => [r.model, r]));
     // An ensemble loads when all its members do (transitively); a model of another backend never.
