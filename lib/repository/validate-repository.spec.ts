@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadWithTriton } from '../../test/triton-oracle';
 import { parsePbtxt } from '../../proto/text-format';
 import { ADD_ONNX, LINEAR_ONNX, tempRepo } from './rules/__fixtures__/repo';
 import { checkRepository, validateModel, validateRepository } from './validate-repository';
@@ -126,6 +128,19 @@ describe('validateRepository', () => {
       { model: 'empty', path: 'platform', message: "must specify 'platform' or 'backend'" },
     ]);
   });
+
+  it('follows symbolic links to model and version directories, as Triton does (stat)', async () => {
+    // The real tritonserver loads a python model whose model directory and version directory are
+    // both links (core model_repository_manager.cc reads the repository with stat, not lstat).
+    const elsewhere = repo({ 'preprocess/config.pbtxt': PREPROCESS, 'v1/model.py': good['preprocess/1/model.py'] });
+    symlinkSync(join(elsewhere, 'v1'), join(elsewhere, 'preprocess', '1'));
+    const dir = repo({ 'linear/config.pbtxt': LINEAR, 'linear/labels.txt': 'a\nb\n', 'linear/1/model.onnx': { copy: LINEAR_ONNX } });
+    symlinkSync(join(elsewhere, 'preprocess'), join(dir, 'preprocess'));
+    expect(await checkRepository(dir)).toEqual({ models: ['linear', 'preprocess'], problems: [] });
+    const { results, stop } = await loadWithTriton(dir, ['preprocess']);
+    await stop();
+    expect(results).toEqual([{ model: 'preprocess', state: 'ready' }]);
+  }, 120_000);
 
   it('refuses a path that is not a repository', async () => {
     const dir = repo(good);

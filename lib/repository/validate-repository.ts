@@ -56,10 +56,13 @@ export async function checkRepository(dir: string, opts: { configOnly?: boolean 
   if ((await stat(join(dir, 'config.pbtxt')).catch(() => undefined))?.isFile()) {
     throw new UserError(`${dir} is a model directory (it holds config.pbtxt); pass the repository that contains it`);
   }
-  const models = (await readdir(dir, { withFileTypes: true }))
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-    .map((e) => e.name)
-    .sort();
+  // Triton stats each entry: a symbolic link to a directory is a model directory too.
+  const models: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (e.name.startsWith('.')) continue;
+    if (e.isDirectory() || (e.isSymbolicLink() && (await isDir(join(dir, e.name))))) models.push(e.name);
+  }
+  models.sort();
 
   const problems: RepositoryProblem[] = [];
   const configs = new Map<string, ModelConfig>();

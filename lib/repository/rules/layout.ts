@@ -35,7 +35,8 @@ export async function versionDirs(modelDir: string): Promise<{ versions: number[
   const versions: number[] = [];
   const problems: Problem[] = [];
   for (const e of await entries(modelDir)) {
-    if (!e.isDirectory() || NOT_VERSIONS.has(e.name)) continue;
+    // Triton stats each entry, so a symbolic link to a directory is a version directory too.
+    if (!(e.isDirectory() || (e.isSymbolicLink() && (await kindOf(join(modelDir, e.name))) === 'dir')) || NOT_VERSIONS.has(e.name)) continue;
     const n = e.name;
     if (/^(0|[1-9]\d*)$/.test(n)) versions.push(Number(n));
     else if (/^0\d+$/.test(n)) {
