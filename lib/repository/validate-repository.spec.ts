@@ -129,6 +129,29 @@ describe('validateRepository', () => {
     ]);
   });
 
+  it('reads no file but config.pbtxt with configOnly: no version directories, label files, model files or platforms from them', async () => {
+    const dir = repo({
+      'linear/config.pbtxt': LINEAR.replace('platform: "onnxruntime_onnx"\n', ''),
+      'add/1/model.onnx': { copy: ADD_ONNX },
+      'pipeline/config.pbtxt': ENSEMBLE.replace('model_name: "linear" model_version: -1', 'model_name: "linear" model_version: 3'),
+      'preprocess/config.pbtxt': PREPROCESS,
+    });
+    // Without configOnly: no version directories, no labels.txt, no platform for linear (no model file).
+    expect((await validateRepository(dir)).map((p) => `${p.model} ${p.path}`)).toEqual([
+      'linear platform',
+      'linear output[0].label_filename',
+      'linear ',
+      'pipeline ',
+      'pipeline ensemble_scheduling.step[1].model_version',
+      'pipeline ensemble_scheduling.step[0].model_name',
+      'pipeline ensemble_scheduling.step[1].model_name',
+      'preprocess ',
+    ]);
+    expect(await validateRepository(dir, { configOnly: true })).toEqual([]);
+    const outside = repo({ 'm/config.pbtxt': LINEAR.replace('name: "linear"', 'name: "m"').replace('labels.txt', '../labels.txt') });
+    expect((await validateRepository(outside, { configOnly: true })).map((p) => p.message)).toEqual(["'../labels.txt' must be a file name inside the model directory"]);
+  });
+
   it('follows symbolic links to model and version directories, as Triton does (stat)', async () => {
     // The real tritonserver loads a python model whose model directory and version directory are
     // both links (core model_repository_manager.cc reads the repository with stat, not lstat).

@@ -31,6 +31,9 @@ async function isDir(path: string): Promise<boolean> {
   }
 }
 
+/** The platform rule that a model file decides when the config leaves it out (Triton's auto-complete). */
+const NO_PLATFORM = "must specify 'platform' or 'backend'";
+
 async function readConfig(modelDir: string, model: string): Promise<ModelConfig | RepositoryProblem[]> {
   let text: string;
   try {
@@ -76,11 +79,13 @@ export async function checkRepository(dir: string, opts: { configOnly?: boolean 
       broken.add(model);
       continue;
     }
-    const config = await completeBackend({ ...read, name: read.name || model }, modelDir);
+    const config = await completeBackend({ ...read, name: read.name || model }, modelDir, opts);
     configs.set(model, config);
-    versions.set(model, loadedVersions(config, (await versionDirs(modelDir)).versions));
+    // --config-only reads no directory: pinned ensemble versions are not checked then.
+    if (!opts.configOnly) versions.set(model, loadedVersions(config, (await versionDirs(modelDir)).versions));
     const found = [
-      ...checkModelConfig(config, { dirName: model }),
+      // --config-only reads no model file, so a platform left to the model file is not a problem.
+      ...checkModelConfig(config, { dirName: model }).filter((p) => !(opts.configOnly && !config.platform && !config.backend && p.message === NO_PLATFORM)),
       ...(await checkModelFiles(modelDir, config, opts)),
     ];
     problems.push(...found.map((p) => ({ model, ...p })));
@@ -142,7 +147,7 @@ export async function validateModel(
   opts: { dirName?: string; repository?: string; configOnly?: boolean } = {},
 ): Promise<Problem[]> {
   const dirName = opts.dirName ?? basename(modelDir);
-  const complete = await completeBackend({ ...config, name: config.name || dirName }, modelDir);
+  const complete = await completeBackend({ ...config, name: config.name || dirName }, modelDir, opts);
   // The build refuses what Triton refuses; warnings are for `nx-triton validate` to show.
   const problems = [...checkModelConfig(complete, { dirName }), ...(await checkModelFiles(modelDir, complete, opts))].filter((p) => !p.warning);
   if (complete.platform !== 'ensemble') return problems;

@@ -91,7 +91,7 @@ const DEFAULT_FILES: Array<[string, string, string]> = [
  * auto-complete does: from the platform, from `default_model_filename`, else from the files in
  * the first version directory. Returns the config unchanged when nothing can be inferred.
  */
-export async function completeBackend(config: ModelConfig, modelDir: string): Promise<ModelConfig> {
+export async function completeBackend(config: ModelConfig, modelDir: string, opts: { configOnly?: boolean } = {}): Promise<ModelConfig> {
   if (config.backend || config.platform === 'ensemble') return config;
   if (config.platform) {
     const backend = backendOfPlatform(config.platform);
@@ -102,6 +102,8 @@ export async function completeBackend(config: ModelConfig, modelDir: string): Pr
     const hit = BY_FILE.find(([re]) => re.test(named));
     return hit ? { ...config, backend: hit[1], ...(hit[2] ? { platform: hit[2] } : {}) } : config;
   }
+  // The model file Triton would infer the platform from is a file check: --config-only reads none.
+  if (opts.configOnly) return config;
   const { versions } = await versionDirs(modelDir);
   if (versions.length === 0) return config;
   const present = new Set((await entries(join(modelDir, String(versions[0])))).map((e) => e.name));
@@ -203,20 +205,28 @@ async function checkModelContents(modelDir: string, config: ModelConfig, version
 
 /**
  * What Triton checks in the model directory: version directories, the model file of every
- * version it would load, `cc_model_filenames`, label files, and (unless `configOnly`) the
- * contents of the model files against the config.
+ * version it would load, `cc_model_filenames`, label files, and the contents of the model files
+ * against the config. `configOnly` requires no file: only what the config's own text decides
+ * stays (a label file name that leads outside the model directory, a `cc_model_filenames` key
+ * that is not a compute capability), and the warnings about folders Triton skips.
  */
 export async function checkModelFiles(modelDir: string, config: ModelConfig, opts: { configOnly?: boolean } = {}): Promise<Problem[]> {
   const problems: Problem[] = [];
-  const { versions, problems: dirProblems } = await versionDirs(modelDir);
-  problems.push(...dirProblems);
-
   list<ModelTensor>(config.output).forEach((o, i) => {
     const label = str(o.label_filename);
     if (label && !inside(modelDir, label)) {
       problems.push({ path: `output[${i}].label_filename`, message: `'${label}' must be a file name inside the model directory` });
     }
   });
+  const ccKeys = () =>
+    mapEntries(config.cc_model_filenames)
+      .map(([k]) => k)
+      .filter((cc) => !/^\d+\.\d+$/.test(cc))
+      .map((cc) => ({ path: `cc_model_filenames[${cc}]`, message: `key '${cc}' is not a compute capability like "8.6", so Triton never uses it` }));
+  const { versions, problems: dirProblems } = await versionDirs(modelDir);
+  problems.unshift(...dirProblems);
+  // The folders' names are still read (warnings only: what Triton skips); nothing is required.
+  if (opts.configOnly) return [...problems, ...ccKeys()];
   for (const [i, o] of list<ModelTensor>(config.output).entries()) {
     const label = str(o.label_filename);
     const path = label ? inside(modelDir, label) : undefined;
@@ -224,11 +234,7 @@ export async function checkModelFiles(modelDir: string, config: ModelConfig, opt
       problems.push({ path: `output[${i}].label_filename`, message: `label file '${label}' does not exist beside config.pbtxt` });
     }
   }
-  for (const cc of mapEntries(config.cc_model_filenames).map(([k]) => k)) {
-    if (!/^\d+\.\d+$/.test(cc)) {
-      problems.push({ path: `cc_model_filenames[${cc}]`, message: `key '${cc}' is not a compute capability like "8.6", so Triton never uses it` });
-    }
-  }
+  problems.push(...ccKeys());
 
   if (versions.length === 0) {
     problems.push({ path: '', message: 'no version directory: a model needs at least one (1/, 2/, ...), an ensemble too' });
@@ -253,7 +259,7 @@ export async function checkModelFiles(modelDir: string, config: ModelConfig, opt
       message: `version ${n} is listed but there is no version directory ${n}/ (found ${versions.join(', ')}); Triton would not serve it`,
     });
   }
-  if (opts.configOnly || isEnsemble(config)) return problems;
+  if (isEnsemble(config)) return problems;
   for (const v of loaded) {
     const fileProblems = await checkVersionFiles(modelDir, config, v);
     problems.push(...fileProblems);
