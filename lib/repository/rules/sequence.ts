@@ -96,3 +96,17 @@ export function checkSequenceBatching(config: ModelConfig): Problem[] {
   }
   return problems;
 }
+
+/**
+ * The model inputs the sequence batcher feeds, never the client: each `control_input` tensor
+ * (START, END, READY, CORRID) and each `state`'s `input_name`. Triton's ONNX backend counts them
+ * with the config's inputs (onnxruntime_backend src/onnxruntime.cc, ValidateInputs: the expected
+ * input count adds the sequence controls and states), as in Triton's `simple_sequence` example.
+ */
+export function sequenceFedInputs(config: ModelConfig): string[] {
+  const sb = obj(config.sequence_batching);
+  if (!sb) return [];
+  const controls = list<Record<string, unknown>>(sb.control_input).map((c) => str(c.name));
+  const states = list<Record<string, unknown>>(sb.state).map((s) => str(s.input_name));
+  return [...controls, ...states].filter(Boolean);
+}
