@@ -110,6 +110,15 @@ describe('validateRepository', () => {
     expect((await validateRepository(typed))[0].message).toContain('inconsistent data type: TYPE_FP64 is inferred from model preprocess');
   });
 
+  it('reads the graph of an ONNX member that leaves its I/O to Triton (issue 13 item 16)', async () => {
+    const bare = 'name: "linear"\nplatform: "onnxruntime_onnx"\nmax_batch_size: 8\n';
+    const dir = repo({ ...good, 'linear/config.pbtxt': bare });
+    expect(await validateRepository(dir)).toEqual([]);
+    // The graph's y is FP32 [batch, 2]: an ensemble that wants it as [3] is refused, naming the step.
+    const wrong = repo({ ...good, 'linear/config.pbtxt': bare, 'pipeline/config.pbtxt': ENSEMBLE.replace('name: "OUT" data_type: TYPE_FP32 dims: [ 2 ]', 'name: "OUT" data_type: TYPE_FP32 dims: [ 3 ]') });
+    expect((await validateRepository(wrong)).map((p) => `${p.model} ${p.path}`)).toEqual(['pipeline ensemble_scheduling.step[1].output_map[y]']);
+  });
+
   it('finds cycles between ensembles and pinned versions that are not there', async () => {
     const loop = (name: string, other: string) => ENSEMBLE.replace('name: "pipeline"', `name: "${name}"`).replace('model_name: "preprocess" model_version: -1', `model_name: "${other}" model_version: -1`);
     const dir = repo({ ...good, 'a/config.pbtxt': loop('a', 'b'), 'a/1': { dir: true }, 'b/config.pbtxt': loop('b', 'a'), 'b/1': { dir: true } });

@@ -4,7 +4,7 @@ import { parsePbtxt } from '../../proto/text-format';
 import { SpecError, UserError } from '../errors';
 import type { ModelConfig } from '../types';
 import type { Problem } from './rules';
-import { checkEnsemble, checkModelConfig, checkModelFiles, completeBackend, loadedVersions, versionDirs } from './rules';
+import { checkEnsemble, checkModelConfig, checkModelFiles, completeBackend, loadedVersions, versionDirs, withOnnxIo } from './rules';
 
 /** One problem of one model; `line`/`col` are set for config.pbtxt syntax errors. */
 export interface RepositoryProblem {
@@ -80,7 +80,8 @@ export async function checkRepository(dir: string, opts: { configOnly?: boolean 
       continue;
     }
     const config = await completeBackend({ ...read, name: read.name || model }, modelDir, opts);
-    configs.set(model, config);
+    // An ensemble sees an ONNX member's I/O as Triton auto-completes it from the graph.
+    configs.set(model, opts.configOnly ? config : await withOnnxIo(config, modelDir));
     // --config-only reads no directory: pinned ensemble versions are not checked then.
     if (!opts.configOnly) versions.set(model, loadedVersions(config, (await versionDirs(modelDir)).versions));
     const found = [
@@ -160,7 +161,7 @@ export async function validateModel(
       const read = await readConfig(dir, e.name);
       if (Array.isArray(read)) continue;
       const member = await completeBackend({ ...read, name: read.name || e.name }, dir);
-      members.set(e.name, member);
+      members.set(e.name, opts.configOnly ? member : await withOnnxIo(member, dir));
       versions.set(e.name, loadedVersions(member, (await versionDirs(dir)).versions));
     }
   }

@@ -1,6 +1,7 @@
 import type { Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, normalize, sep } from 'node:path';
+import { deriveModelConfig } from '../../config/derive';
 import { modelFilename } from '../../layout';
 import { readOnnxSignature } from '../../onnx';
 import type { ModelConfig, ModelTensor } from '../../types';
@@ -266,4 +267,27 @@ export async function checkModelFiles(modelDir: string, config: ModelConfig, opt
     if (fileProblems.length === 0) problems.push(...(await checkModelContents(modelDir, config, v)));
   }
   return problems;
+}
+
+/**
+ * An ONNX model's config with the inputs or outputs it leaves out filled from the graph, as
+ * Triton's onnxruntime backend auto-completes them (derived the way `triton.yaml` I/O is derived).
+ * What an ensemble over it sees; the model's own checks keep the config as written. The config as
+ * it is when there is no readable graph.
+ */
+export async function withOnnxIo(config: ModelConfig, modelDir: string): Promise<ModelConfig> {
+  if (config.backend !== 'onnxruntime' || (list(config.input).length > 0 && list(config.output).length > 0)) return config;
+  const { versions } = await versionDirs(modelDir);
+  const latest = loadedVersions(config, versions).at(-1);
+  const name = modelFilename(config);
+  const file = latest !== undefined && name ? await onnxFile(join(modelDir, String(latest), name)) : undefined;
+  if (!file) return config;
+  try {
+    const onnx = await readOnnxSignature(file);
+    const spec = { file: `${config.name}/config.pbtxt`, dir: modelDir, name: String(config.name ?? ''), config, version: 1, previousVersions: {}, positions: {} };
+    const derived = deriveModelConfig(spec, { onnx, onnxFile: file });
+    return { ...config, input: list(config.input).length > 0 ? config.input : derived.input, output: list(config.output).length > 0 ? config.output : derived.output };
+  } catch {
+    return config;
+  }
 }
