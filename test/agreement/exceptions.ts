@@ -26,7 +26,8 @@ export const EXCEPTIONS: Exception[] = [
     rule:
       'model files are read by their backend, which the bundle lacks: the ONNX graph against the config (onnxruntime_backend), ' +
       'the TensorRT plan and its header (tensorrt_backend), model files and directories, label files and cc_model_filenames',
-    applies: (r) => r.weRefuse && missingBackend(r) && (r.kind === 'files' || r.kind === 'repository'),
+    applies: (r) =>
+      r.weRefuse && missingBackend(r) && (r.kind === 'files' || r.kind === 'repository' || r.ours.every((o) => /^output\[\d+\]\.label_filename: /.test(o))),
   },
   {
     rule:
