@@ -49,6 +49,32 @@ describe('nx-triton validate', () => {
     expect(err).toBe('2 problems in 1 of 1 models\n');
   });
 
+  it('prints warnings for what Triton loads anyway (stray __pycache__/, .ipynb_checkpoints/, 01/), and exits 0', async () => {
+    // Triton logs and skips a model directory's folders that are not version numbers (core
+    // model_repository_manager.cc: the version directories are the numeric names); the real server
+    // loads such a model (test/agreement).
+    const r = tempRepo({
+      'linear/config.pbtxt': CONFIG,
+      'linear/1/model.onnx': { copy: LINEAR_ONNX },
+      'linear/__pycache__/model.cpython-311.pyc': '',
+      'linear/.ipynb_checkpoints/config-checkpoint.pbtxt': '',
+      'linear/01/model.onnx': { copy: LINEAR_ONNX },
+    });
+    cleanup.push(r.done);
+    const { code, out, err } = await cli(r.dir);
+    expect({ code, err }).toEqual({ code: 0, err: '' });
+    expect(out.split('\n')).toEqual([
+      "linear/config.pbtxt: .ipynb_checkpoints/: warning: '.ipynb_checkpoints' is not a version directory (versions are named 1, 2, ...); Triton ignores it",
+      "linear/config.pbtxt: 01/: warning: version directory '01' starts with 0, so Triton ignores it; name it 1",
+      "linear/config.pbtxt: __pycache__/: warning: '__pycache__' is not a version directory (versions are named 1, 2, ...); Triton ignores it",
+      'ok: 1 model (3 warnings)',
+      '',
+    ]);
+    const json = JSON.parse((await cli(r.dir, '--json')).out);
+    expect(json.ok).toBe(true);
+    expect(json.problems.map((p: { warning?: boolean }) => p.warning)).toEqual([true, true, true]);
+  });
+
   it('keeps line:col for syntax errors', async () => {
     const { code, out } = await cli(repo('name: "linear"\nplatform: "onnxruntime_onnx"\nmax_batch_size: 8\ninput [ { name: "x" data_type: TYPE_FLOAT32 dims: [4] } ]\n'));
     expect(code).toBe(1);

@@ -7,8 +7,8 @@ const USAGE = 'usage: nx-triton validate <repository> [--config-only] [--json] [
 
 /**
  * `nx-triton validate <repository> [--config-only] [--json]`: one line per problem
- * (`<model>/config.pbtxt: <field path>: <problem>`). 0 when Triton would load every model,
- * 1 when any problem, 2 on a usage error.
+ * (`<model>/config.pbtxt: <field path>: <problem>`, `warning: ` before what Triton loads anyway).
+ * 0 when Triton would load every model (warnings or not), 1 when any problem, 2 on a usage error.
  */
 export async function run(argv: string[], io: Io = processIo): Promise<number> {
   // --triton-release takes a value (`--triton-release 24.08` or `--triton-release=24.08`): checked here, the rest by parseOneArg.
@@ -36,16 +36,23 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
     return 2;
   }
   const { models, problems } = report;
+  const errors = problems.filter((p) => !p.warning);
   if (flags.has('--json')) {
-    io.out(`${JSON.stringify({ ok: problems.length === 0, models, problems }, null, 2)}\n`);
-  } else if (problems.length === 0) {
-    io.out(`ok: ${models.length} model${models.length === 1 ? '' : 's'}\n`);
+    io.out(`${JSON.stringify({ ok: errors.length === 0, models, problems }, null, 2)}\n`);
   } else {
     for (const p of problems) {
-      io.out(`${formatDiagnostic({ file: `${p.model}/config.pbtxt`, line: p.line, col: p.col, path: p.path, message: p.message })}\n`);
+      const message = p.warning ? `warning: ${p.message}` : p.message;
+      io.out(`${formatDiagnostic({ file: `${p.model}/config.pbtxt`, line: p.line, col: p.col, path: p.path, message })}\n`);
     }
-    const bad = new Set(problems.map((p) => p.model)).size;
-    io.err(`${problems.length} problem${problems.length === 1 ? '' : 's'} in ${bad} of ${models.length} models\n`);
+    if (errors.length === 0) io.out(`ok: ${models.length} model${models.length === 1 ? '' : 's'}${warnings(problems.length)}\n`);
+    else {
+      const bad = new Set(errors.map((p) => p.model)).size;
+      io.err(`${errors.length} problem${errors.length === 1 ? '' : 's'} in ${bad} of ${models.length} models${warnings(problems.length - errors.length)}\n`);
+    }
   }
-  return problems.length === 0 ? 0 : 1;
+  return errors.length === 0 ? 0 : 1;
+}
+
+function warnings(n: number): string {
+  return n === 0 ? '' : ` (${n} warning${n === 1 ? '' : 's'})`;
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { L4, standInVars } from '../test/fixtures/stand-ins';
 import { TORCH1_PYTHON } from '../test/pythons';
+import { expectTritonServes } from '../test/triton-oracle';
 import { nxEnv, repoRoot } from './workspace';
 
 // This repository is itself an Nx workspace whose examples/ use the plugin from source (dist/).
@@ -30,5 +31,6 @@ describe('examples/ (this repository as a workspace)', () => {
     const v = run('node', [join(repoRoot, 'dist/cli/main.js'), 'validate', repository]);
     expect(v.code, v.out).toBe(0);
     expect(v.out).toContain('ok: 3 models');
+    return expectTritonServes(repository).then((r) => expect(r.map((m) => m.state)).toEqual(['no-backend', 'no-backend', 'no-backend']));
   });
 });

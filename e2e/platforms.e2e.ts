@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePbtxt } from '../proto/text-format';
+import { expectTritonServes, scaleCase } from '../test/triton-oracle';
 import { createWorkspace, type Workspace } from './workspace';
 
 // Each platform from the generator (or a hand-written triton.yaml) to a repository entry, in one fresh
@@ -64,6 +65,7 @@ describe('every platform in a fresh workspace', () => {
     const v = spawnSync(join(ws.root, 'node_modules/.bin/nx-triton'), ['validate', 'dist/model-repository'], { cwd: ws.root, encoding: 'utf8' });
     expect(v.status, `${v.stdout}${v.stderr}`).toBe(0);
     expect(v.stdout).toContain('ok: 4 models');
+    return expectTritonServes(join(ws.root, 'dist/model-repository'), { infer: { pyback: [scaleCase('INPUT0', 'OUTPUT0', [2, 4], 1)] } });
   });
 
   it('rebuilds when a gitignored model file changes (Nx hashes it through includeIgnored)', () => {

@@ -52,6 +52,30 @@ describe('deriveModelConfig: I/O from the graph', () => {
     expect(Object.keys(config)).toEqual(['name', 'platform', 'max_batch_size', 'input', 'output', 'dynamic_batching']);
   });
 
+  it('does not add sequence control and state tensors again as ordinary inputs (issue 12 item 8)', () => {
+    // Triton's simple_sequence: INPUT, START and READY in the graph; START/READY are control inputs,
+    // which the ONNX backend counts (onnxruntime_backend ValidateInputs) and the client never sends.
+    const graph = sig(
+      [
+        { name: 'INPUT', elemType: 6, shape: ['batch', 1] },
+        { name: 'START', elemType: 6, shape: ['batch', 1] },
+        { name: 'READY', elemType: 6, shape: ['batch', 1] },
+        { name: 'STATE_IN', elemType: 6, shape: ['batch', 1] },
+      ],
+      [{ name: 'OUTPUT', elemType: 6, shape: ['batch', 1] }],
+    );
+    const sequence_batching = {
+      control_input: [
+        { name: 'START', control: [{ kind: 'CONTROL_SEQUENCE_START', int32_false_true: [0, 1] }] },
+        { name: 'READY', control: [{ kind: 'CONTROL_SEQUENCE_READY', int32_false_true: [0, 1] }] },
+      ],
+      state: [{ input_name: 'STATE_IN', output_name: 'OUTPUT', data_type: 'TYPE_INT32', dims: [1] }],
+    };
+    const config = deriveModelConfig(spec({ max_batch_size: 8, sequence_batching }), { onnx: graph, onnxFile: ONNX_FILE });
+    expect(config.input).toEqual([{ name: 'INPUT', data_type: 'TYPE_INT32', dims: [1] }]);
+    expect(config.output).toEqual([{ name: 'OUTPUT', data_type: 'TYPE_INT32', dims: [1] }]);
+  });
+
   it('keeps every dim without batching and unknown dims become -1', () => {
     const onnx = sig([{ name: 'x', elemType: 7, shape: [2, null, 'n'] }], [{ name: 'y', elemType: 9, shape: [2] }]);
     const config = deriveModelConfig(spec({}), { onnx });

@@ -2,6 +2,7 @@ import { SpecError, type Diagnostic } from '../errors';
 import { onnxElemTypeName, tritonTypeForOnnx } from '../onnx/elem-types';
 import { didYouMean } from '../spec/suggest';
 import type { ModelConfig, ModelSpec, ModelTensor, OnnxDim, OnnxSignature, OnnxTensor } from '../types';
+import { sequenceFedInputs } from '../repository/rules/sequence';
 import { positionOf } from './position';
 import { hasNoReadableSignature, torchScriptIo, type TorchScriptSignature } from './torchscript-io';
 
@@ -138,8 +139,10 @@ class IoDerivation {
       }
     }
     // Triton needs every input declared; outputs may be a subset of the graph's.
+    // The sequence batcher feeds control and state inputs: they are never ordinary inputs.
+    const fed = kind === 'input' ? new Set(sequenceFedInputs(this.merged)) : new Set<string>();
     if (kind === 'input' || given === undefined) {
-      for (const g of graph) if (!named.has(g.name)) {
+      for (const g of graph) if (!named.has(g.name) && !fed.has(g.name)) {
         const t = this.fromGraph(kind, g);
         if (t) out.push(t);
       }

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadWithTriton } from '../../test/triton-oracle';
 import { parsePbtxt } from '../../proto/text-format';
 import { ADD_ONNX, LINEAR_ONNX, tempRepo } from './rules/__fixtures__/repo';
 import { checkRepository, validateModel, validateRepository } from './validate-repository';
@@ -46,7 +48,8 @@ ensemble_scheduling {
 `;
 const good = {
   'preprocess/config.pbtxt': PREPROCESS,
-  'preprocess/1/model.py': 'import triton_python_backend_utils\n',
+  // A model.py Triton's python backend loads (it must define TritonPythonModel): the agreement test serves this.
+  'preprocess/1/model.py': 'class TritonPythonModel:\n    def execute(self, requests):\n        return []\n',
   'linear/config.pbtxt': LINEAR,
   'linear/labels.txt': 'a\nb\n',
   'linear/1/model.onnx': { copy: LINEAR_ONNX },
@@ -63,7 +66,7 @@ describe('validateRepository', () => {
   it('keeps line and column of a config.pbtxt syntax error', async () => {
     const dir = repo({ ...good, 'linear/config.pbtxt': 'name: "linear"\nmax_batch_size: eight\n' });
     const problems = await validateRepository(dir);
-    expect(problems).toHaveLength(1);
+    expect(problems.map((p) => `${p.model} ${p.path}`)).toEqual(['linear max_batch_size', 'pipeline ensemble_scheduling.step[1].model_name']);
     expect(problems[0]).toMatchObject({ model: 'linear', line: 2 });
     expect(problems[0].col).toBeGreaterThan(0);
   });
@@ -78,6 +81,9 @@ describe('validateRepository', () => {
     expect(problems.map((p) => `${p.model} ${p.path}`)).toEqual([
       'linear name',
       'linear dynamic_batching.preferred_batch_size[1]',
+      // Triton refuses an ensemble over a model it does not load ("contains models that are not available").
+      'pipeline ensemble_scheduling.step[0].model_name',
+      'pipeline ensemble_scheduling.step[1].model_name',
       'preprocess instance_group[0].gpus',
     ]);
   });
@@ -88,6 +94,7 @@ describe('validateRepository', () => {
     expect((await validateRepository(dir)).map((p) => `${p.model} ${p.path}`)).toEqual([
       'linear output[0].dims',
       'pipeline ensemble_scheduling.step[1].output_map[y]',
+      'pipeline ensemble_scheduling.step[1].model_name',
     ]);
     expect((await validateRepository(dir, { configOnly: true })).map((p) => `${p.model} ${p.path}`)).toEqual([
       'pipeline ensemble_scheduling.step[1].output_map[y]',
@@ -101,6 +108,15 @@ describe('validateRepository', () => {
     ]);
     const typed = repo({ ...good, 'preprocess/config.pbtxt': PREPROCESS.replace('name: "FEATURES" data_type: TYPE_FP32', 'name: "FEATURES" data_type: TYPE_FP64') });
     expect((await validateRepository(typed))[0].message).toContain('inconsistent data type: TYPE_FP64 is inferred from model preprocess');
+  });
+
+  it('reads the graph of an ONNX member that leaves its I/O to Triton (issue 13 item 16)', async () => {
+    const bare = 'name: "linear"\nplatform: "onnxruntime_onnx"\nmax_batch_size: 8\n';
+    const dir = repo({ ...good, 'linear/config.pbtxt': bare });
+    expect(await validateRepository(dir)).toEqual([]);
+    // The graph's y is FP32 [batch, 2]: an ensemble that wants it as [3] is refused, naming the step.
+    const wrong = repo({ ...good, 'linear/config.pbtxt': bare, 'pipeline/config.pbtxt': ENSEMBLE.replace('name: "OUT" data_type: TYPE_FP32 dims: [ 2 ]', 'name: "OUT" data_type: TYPE_FP32 dims: [ 3 ]') });
+    expect((await validateRepository(wrong)).map((p) => `${p.model} ${p.path}`)).toEqual(['pipeline ensemble_scheduling.step[1].output_map[y]']);
   });
 
   it('finds cycles between ensembles and pinned versions that are not there', async () => {
@@ -121,6 +137,42 @@ describe('validateRepository', () => {
       { model: 'empty', path: 'platform', message: "must specify 'platform' or 'backend'" },
     ]);
   });
+
+  it('reads no file but config.pbtxt with configOnly: no version directories, label files, model files or platforms from them', async () => {
+    const dir = repo({
+      'linear/config.pbtxt': LINEAR.replace('platform: "onnxruntime_onnx"\n', ''),
+      'add/1/model.onnx': { copy: ADD_ONNX },
+      'pipeline/config.pbtxt': ENSEMBLE.replace('model_name: "linear" model_version: -1', 'model_name: "linear" model_version: 3'),
+      'preprocess/config.pbtxt': PREPROCESS,
+    });
+    // Without configOnly: no version directories, no labels.txt, no platform for linear (no model file).
+    expect((await validateRepository(dir)).map((p) => `${p.model} ${p.path}`)).toEqual([
+      'linear platform',
+      'linear output[0].label_filename',
+      'linear ',
+      'pipeline ',
+      'pipeline ensemble_scheduling.step[1].model_version',
+      'pipeline ensemble_scheduling.step[0].model_name',
+      'pipeline ensemble_scheduling.step[1].model_name',
+      'preprocess ',
+    ]);
+    expect(await validateRepository(dir, { configOnly: true })).toEqual([]);
+    const outside = repo({ 'm/config.pbtxt': LINEAR.replace('name: "linear"', 'name: "m"').replace('labels.txt', '../labels.txt') });
+    expect((await validateRepository(outside, { configOnly: true })).map((p) => p.message)).toEqual(["'../labels.txt' must be a file name inside the model directory"]);
+  });
+
+  it('follows symbolic links to model and version directories, as Triton does (stat)', async () => {
+    // The real tritonserver loads a python model whose model directory and version directory are
+    // both links (core model_repository_manager.cc reads the repository with stat, not lstat).
+    const elsewhere = repo({ 'preprocess/config.pbtxt': PREPROCESS, 'v1/model.py': good['preprocess/1/model.py'] });
+    symlinkSync(join(elsewhere, 'v1'), join(elsewhere, 'preprocess', '1'));
+    const dir = repo({ 'linear/config.pbtxt': LINEAR, 'linear/labels.txt': 'a\nb\n', 'linear/1/model.onnx': { copy: LINEAR_ONNX } });
+    symlinkSync(join(elsewhere, 'preprocess'), join(dir, 'preprocess'));
+    expect(await checkRepository(dir)).toEqual({ models: ['linear', 'preprocess'], problems: [] });
+    const { results, stop } = await loadWithTriton(dir, ['preprocess']);
+    await stop();
+    expect(results).toEqual([{ model: 'preprocess', state: 'ready' }]);
+  }, 120_000);
 
   it('refuses a path that is not a repository', async () => {
     const dir = repo(good);

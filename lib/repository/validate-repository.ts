@@ -5,7 +5,7 @@ import { parsePbtxt } from '../../proto/text-format';
 import { SpecError, UserError } from '../errors';
 import type { ModelConfig } from '../types';
 import type { Problem } from './rules';
-import { checkEnsemble, checkModelConfig, checkModelFiles, completeBackend, loadedVersions, versionDirs } from './rules';
+import { checkEnsemble, checkModelConfig, checkModelFiles, completeBackend, loadedVersions, versionDirs, withOnnxIo } from './rules';
 
 /** One problem of one model; `line`/`col` are set for config.pbtxt syntax errors. */
 export interface RepositoryProblem {
@@ -14,6 +14,8 @@ export interface RepositoryProblem {
   message: string;
   line?: number;
   col?: number;
+  /** Triton loads the model anyway: reported, but not a reason to fail. */
+  warning?: true;
 }
 
 export interface RepositoryReport {
@@ -29,6 +31,9 @@ async function isDir(path: string): Promise<boolean> {
     return false;
   }
 }
+
+/** The platform rule that a model file decides when the config leaves it out (Triton's auto-complete). */
+const NO_PLATFORM = "must specify 'platform' or 'backend'";
 
 async function readConfig(modelDir: string, model: string): Promise<ModelConfig | RepositoryProblem[]> {
   let text: string;
@@ -56,10 +61,13 @@ export async function checkRepository(dir: string, opts: { configOnly?: boolean;
   if ((await stat(join(dir, 'config.pbtxt')).catch(() => undefined))?.isFile()) {
     throw new UserError(`${dir} is a model directory (it holds config.pbtxt); pass the repository that contains it`);
   }
-  const models = (await readdir(dir, { withFileTypes: true }))
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-    .map((e) => e.name)
-    .sort();
+  // Triton stats each entry: a symbolic link to a directory is a model directory too.
+  const models: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (e.name.startsWith('.')) continue;
+    if (e.isDirectory() || (e.isSymbolicLink() && (await isDir(join(dir, e.name))))) models.push(e.name);
+  }
+  models.sort();
 
   const problems: RepositoryProblem[] = [];
   const configs = new Map<string, ModelConfig>();
@@ -73,11 +81,14 @@ export async function checkRepository(dir: string, opts: { configOnly?: boolean;
       broken.add(model);
       continue;
     }
-    const config = await completeBackend({ ...read, name: read.name || model }, modelDir);
-    configs.set(model, config);
-    versions.set(model, loadedVersions(config, (await versionDirs(modelDir)).versions));
+    const config = await completeBackend({ ...read, name: read.name || model }, modelDir, opts);
+    // An ensemble sees an ONNX member's I/O as Triton auto-completes it from the graph.
+    configs.set(model, opts.configOnly ? config : await withOnnxIo(config, modelDir));
+    // --config-only reads no directory: pinned ensemble versions are not checked then.
+    if (!opts.configOnly) versions.set(model, loadedVersions(config, (await versionDirs(modelDir)).versions));
     const found = [
-      ...checkModelConfig(config, { dirName: model }),
+      // --config-only reads no model file, so a platform left to the model file is not a problem.
+      ...checkModelConfig(config, { dirName: model }).filter((p) => !(opts.configOnly && !config.platform && !config.backend && p.message === NO_PLATFORM)),
       ...(await checkModelFiles(modelDir, config, opts)),
     ];
     for (const p of found) problems.push({ model, ...p }); // not push(...found): 200k problems overflow the stack
@@ -90,9 +101,37 @@ export async function checkRepository(dir: string, opts: { configOnly?: boolean;
     if (steps.some((s) => s.model_name && broken.has(s.model_name))) continue;
     problems.push(...checkEnsemble(config, configs, versions).map((p) => ({ model, ...p })));
   }
+  problems.push(...unloadableMembers(configs, broken, problems));
   const order = new Map(models.map((m, i) => [m, i]));
   problems.sort((a, b) => order.get(a.model)! - order.get(b.model)!);
   return { models, problems };
+}
+
+/**
+ * An ensemble whose step names a model Triton would not load is refused too (the real server:
+ * "ensemble ... contains models that are not available", or "depends on '…' which has no loaded
+ * version"), also through nested ensembles: one problem per such step.
+ */
+function unloadableMembers(configs: Map<string, ModelConfig>, broken: Set<string>, problems: RepositoryProblem[]): RepositoryProblem[] {
+  const failing = new Set([...broken, ...problems.filter((p) => !p.warning).map((p) => p.model)]);
+  const added: RepositoryProblem[] = [];
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const [model, config] of configs) {
+      if (config.platform !== 'ensemble') continue;
+      const steps = (config.ensemble_scheduling as { step?: Array<{ model_name?: string }> } | undefined)?.step ?? [];
+      steps.forEach((s, i) => {
+        const path = `ensemble_scheduling.step[${i}].model_name`;
+        if (!s.model_name || s.model_name === model || !failing.has(s.model_name) || added.some((p) => p.model === model && p.path === path)) return;
+        added.push({ model, path, message: `model '${s.model_name}' would not load (see its problems), so neither would this ensemble` });
+        if (!failing.has(model)) {
+          failing.add(model);
+          changed = true;
+        }
+      });
+    }
+  }
+  return added;
 }
 
 /** The problems of every model in the repository `dir` (empty when Triton would load it all). */
@@ -111,8 +150,9 @@ export async function validateModel(
   opts: { dirName?: string; repository?: string; configOnly?: boolean; tritonRelease?: string } = {},
 ): Promise<Problem[]> {
   const dirName = opts.dirName ?? basename(modelDir);
-  const complete = await completeBackend({ ...config, name: config.name || dirName }, modelDir);
-  const problems = [...checkModelConfig(complete, { dirName }), ...(await checkModelFiles(modelDir, complete, opts))];
+  const complete = await completeBackend({ ...config, name: config.name || dirName }, modelDir, opts);
+  // The build refuses what Triton refuses; warnings are for `nx-triton validate` to show.
+  const problems = [...checkModelConfig(complete, { dirName }), ...(await checkModelFiles(modelDir, complete, opts))].filter((p) => !p.warning);
   if (complete.platform !== 'ensemble') return problems;
   const members = new Map<string, ModelConfig>();
   const versions = new Map<string, number[]>();
@@ -123,9 +163,9 @@ export async function validateModel(
       const read = await readConfig(dir, e.name);
       if (Array.isArray(read)) continue;
       const member = await completeBackend({ ...read, name: read.name || e.name }, dir);
-      members.set(e.name, member);
+      members.set(e.name, opts.configOnly ? member : await withOnnxIo(member, dir));
       versions.set(e.name, loadedVersions(member, (await versionDirs(dir)).versions));
     }
   }
-  return [...problems, ...checkEnsemble(complete, members, versions)];
+  return [...problems, ...checkEnsemble(complete, members, versions).filter((p) => !p.warning)];
 }

@@ -123,6 +123,10 @@ export:
   file: src
 `;
 
+// What the python models above answer under the real tritonserver: (RAW - mean) / std, and argmax.
+const scaled = (raw: number[], x: number[]) => ({ inputs: [{ name: 'RAW', shape: [1, 4], datatype: 'FP32', data: raw }], outputs: { x: { shape: [1, 4], data: x } } });
+const argmax = { inputs: [{ name: 'probs', shape: [2, 3], datatype: 'FP32', data: [0.1, 0.7, 0.2, 0.5, 0.3, 0.2] }], outputs: { LABEL: { shape: [2, 1], data: [1, 0] } } };
+
 describe('python backend', () => {
   it('a directory holding model.py becomes the version directory, helper modules and data included', async () => {
     ws.project('preprocess', PREPROCESS_YAML, {
@@ -137,6 +141,7 @@ describe('python backend', () => {
     expect(importsFromVersionDir(join(built.entryDir, '1'))).toBe('2.0');
     expect(config(built.entryDir)).toMatchObject({ name: 'preprocess', backend: 'python', input: [{ name: 'RAW' }], output: [{ name: 'x' }] });
     expect(await ws.validate()).toEqual([]);
+    expect(await ws.triton({ preprocess: [scaled([2, 6, 10, -2], [0, 1, 2, -1])] })).toEqual(['preprocess: ready']);
   });
 
   it('a single model.py file, under default_model_filename when set', async () => {
@@ -147,6 +152,7 @@ describe('python backend', () => {
     ws.project('post', 'backend: python\ndefault_model_filename: argmax.py\nmax_batch_size: 8\ninput: [{ name: probs, data_type: fp32, dims: [3] }]\noutput: [{ name: LABEL, data_type: int64, dims: [1] }]\nexport:\n  file: postprocess.py\n');
     expect((await ws.exportAndBuild('post')).files).toEqual(['config.pbtxt', '1/argmax.py']);
     expect(await ws.validate()).toEqual([]);
+    expect(await ws.triton({ post: [argmax] })).toEqual(['post: ready']);
   });
 
   it('says what is missing: model.py in the directory, I/O in triton.yaml', async () => {
@@ -180,6 +186,7 @@ describe('onnxruntime_onnx with external data', () => {
     const fromEntry = await classify(join(onnxDir, 'model.onnx'), rows);
     expect(Array.from(fromEntry)).toEqual(Array.from(await classify(join(fixtures, 'classifier.onnx'), rows)));
     expect(await ws.validate()).toEqual([]);
+    expect(await ws.triton()).toEqual(['classifier: no-backend']);
   });
 
   it('refuses an export whose external data is missing', async () => {
@@ -205,6 +212,7 @@ describe('model files that nx-triton does not read (placeholder bytes, real layo
     expect(built.files).toEqual(['config.pbtxt', '1/model.savedmodel/']);
     expect(readFileSync(join(built.entryDir, '1/model.savedmodel/variables/variables.index'), 'utf8')).toBe('idx');
     expect(await ws.validate()).toEqual([]);
+    expect(await ws.triton()).toEqual(['tf_placeholder: no-backend']);
   });
 
   it('openvino: model.xml comes with its weights as model.bin (placeholder IR)', async () => {
@@ -214,6 +222,7 @@ describe('model files that nx-triton does not read (placeholder bytes, real layo
     expect(built.files).toEqual(['config.pbtxt', '1/model.bin', '1/model.xml']);
     expect(readFileSync(join(built.entryDir, '1', 'model.bin'), 'utf8')).toBe('weights');
     expect(await ws.validate()).toEqual([]);
+    expect(await ws.triton()).toEqual(['ov_placeholder: no-backend']);
     rmSync(join(ws.projectDir('ov_placeholder'), 'ir', 'detector.bin'));
     expect(await failure(ws.export('ov_placeholder'))).toBe(
       'models/ov_placeholder/triton.yaml:6:3: export.file: "ir/detector.xml" needs its weights "ir/detector.bin" beside it (OpenVINO reads <name>.bin next to <name>.xml)',
@@ -230,6 +239,7 @@ describe('model files that nx-triton does not read (placeholder bytes, real layo
     expect(readdirSync(join(built.entryDir, '1', 'engine')).sort()).toEqual(['a.bin', 'b.bin']);
     expect(config(built.entryDir)).toMatchObject({ backend: 'identity_plus', default_model_filename: 'engine' });
     expect(await ws.validate()).toEqual([]);
+    expect(await ws.triton()).toEqual(['custom_dir: no-backend', 'custom_placeholder: no-backend']);
   });
 });
 
@@ -262,6 +272,12 @@ ensemble_scheduling:
     expect(readdirSync(join(built.entryDir, '1'))).toEqual(['.nx-triton-ensemble']);
     expect(readdirSync(ws.repository).sort()).toEqual(['classifier', 'pipeline', 'postprocess', 'preprocess']);
     expect(await ws.validate()).toEqual([]);
+    expect(await ws.triton({ preprocess: [scaled([1, 2, 3, 4], [1, 2, 3, 4])], postprocess: [argmax] })).toEqual([
+      'classifier: no-backend',
+      'pipeline: member-without-backend',
+      'postprocess: ready',
+      'preprocess: ready',
+    ]);
 
     // A member whose output the ensemble maps wrongly is refused, naming the step.
     ws.project('pipeline', readFileSync(join(ws.projectDir('pipeline'), 'triton.yaml'), 'utf8').replace('output_map: { x: scaled }', 'output_map: { y: scaled }'));
@@ -287,6 +303,7 @@ describe('versions', () => {
     const built = await ws.exportAndBuild('classifier');
     expect(built.files).toEqual(['config.pbtxt', '1/model.onnx', '2/model.onnx', '3/model.onnx']);
     expect(await ws.validate()).toEqual([]);
+    expect(await ws.triton()).toEqual(['classifier: no-backend']);
   });
 
   it('refuses a specific version that is not built, naming it at its key', async () => {

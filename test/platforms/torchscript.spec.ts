@@ -84,6 +84,7 @@ export:
     const run = runTorchScript(join(built.entryDir, '1', 'model.pt'), [[5, 16]]);
     expect(run).toEqual({ args: ['INPUT__0'], outputs: [[[5, 3], 'torch.float32'], [[5], 'torch.int64']] });
     expect(await ws.validate()).toEqual([]);
+    expect((await ws.triton()).map((r) => r.split(': ')[1])).toEqual(['no-backend']);
     // The export's own record never reaches the repository.
     expect(readdirSync(join(built.entryDir, '1'))).toEqual(['model.pt']);
   });
@@ -110,6 +111,7 @@ export:
     expect(runTorchScript(model, [[4, 7]])).toEqual({ args: ['x'], outputs: [[[4, 7], 'torch.float32']] });
     expect(runTorchScript(model, [[4, 30]]).outputs).toEqual([[[4, 30], 'torch.float32']]);
     expect(await ws.validate()).toEqual([]);
+    expect((await ws.triton()).map((r) => r.split(': ')[1])).toEqual(['no-backend']);
   });
 
   it('takes export.torch.script as a boolean', () => {

@@ -6,6 +6,7 @@ import { buildModel, type BuiltModel } from '../../lib/repository/build-model';
 import { validateRepository } from '../../lib/repository/validate-repository';
 import { loadSpec } from '../../lib/spec';
 import { TORCH1_PYTHON } from '../pythons';
+import { expectTritonServes, type InferCase } from '../triton-oracle';
 
 /** An interpreter with torch, onnx and onnxruntime (the fidelity gate's): Debian's torch 1.13 plus onnxruntime. */
 export const TORCH_PYTHON = TORCH1_PYTHON;
@@ -69,6 +70,11 @@ export class Workspace {
   /** `nx-triton validate <repository>`: one line per problem. */
   async validate(): Promise<string[]> {
     return (await validateRepository(this.repository)).map((p) => `${p.model}: ${p.path}: ${p.message}`);
+  }
+
+  /** The repository served by the real tritonserver (test/triton-oracle.ts); `infer`: what its python models answer. */
+  async triton(infer: Record<string, InferCase[]> = {}): Promise<string[]> {
+    return (await expectTritonServes(this.repository, { infer })).map((r) => `${r.model}: ${r.state}`);
   }
 }
 

@@ -161,7 +161,7 @@ export function checkVersionPolicy(config: ModelConfig): Problem[] {
     }
     versions.forEach((v, i) => {
       if (!(num(v) >= 1) || !Number.isInteger(num(v))) {
-        problems.push({ path: `version_policy.specific.versions[${i}]`, message: `version must be a positive integer, got ${str(v) || v}` });
+        problems.push({ path: `version_policy.specific.versions[${i}]`, message: `version must be a positive integer, got ${str(v) || v}; Triton loads the model, but never this version`, warning: true });
       }
     });
   }

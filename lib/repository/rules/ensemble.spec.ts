@@ -185,4 +185,20 @@ describe('ensemble against its members', () => {
     loaded.set('classifier', [1, 2]);
     expect(checkEnsemble(ensemble, members, loaded)).toEqual([]);
   });
+
+  it('reads a step without model_version as version 0, as Triton does', () => {
+    // The real tritonserver refuses such an ensemble ("depends on 'classifier' whose required version
+    // 0 is not loaded"): the repository manager's dependency check (core
+    // src/model_repository_manager/model_repository_manager.cc) takes the step's model_version as
+    // written, and proto3's default is 0, not -1 (latest). test/agreement checks this against the server.
+    const { ensemble, members } = pipeline();
+    delete stepsOf(ensemble)[1].model_version;
+    const loaded = new Map([['preprocess', [1]], ['classifier', [1]], ['postprocess', [1]]]);
+    expect(checkEnsemble(ensemble, members, loaded)).toEqual([
+      {
+        path: 'ensemble_scheduling.step[1].model_version',
+        message: "depends on 'classifier' whose required version 0 is not loaded (versions: 1); a step without model_version asks for version 0: write model_version: -1 for the latest",
+      },
+    ]);
+  });
 });

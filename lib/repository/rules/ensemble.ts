@@ -17,7 +17,8 @@ function steps(config: ModelConfig): Step[] {
   return list<Record<string, unknown>>(sched?.step).map((s, index) => ({
     index,
     modelName: str(s.model_name),
-    modelVersion: num(s.model_version, -1),
+    // Absent is 0 (proto3), which Triton reads as version 0, not as the latest (-1).
+    modelVersion: num(s.model_version, 0),
     inputs: mapEntries(s.input_map).map(([k, v]) => [k, str(v)] as [string, string]),
     outputs: mapEntries(s.output_map).map(([k, v]) => [k, str(v)] as [string, string]),
     namespace: str(s.model_namespace),
@@ -222,11 +223,12 @@ export function checkEnsemble(
       continue;
     }
     decoupledStep.set(s.index, flag(obj(member.model_transaction_policy)?.decoupled));
-    if (s.modelVersion > 0 && loadedVersions?.has(s.modelName) && !loadedVersions.get(s.modelName)!.includes(s.modelVersion)) {
+    if (s.modelVersion >= 0 && loadedVersions?.has(s.modelName) && !loadedVersions.get(s.modelName)!.includes(s.modelVersion)) {
       const have = loadedVersions.get(s.modelName)!;
+      const hint = s.modelVersion === 0 ? '; a step without model_version asks for version 0: write model_version: -1 for the latest' : '';
       problems.push({
         path: `${at}.model_version`,
-        message: `depends on '${s.modelName}' whose required version ${s.modelVersion} is not loaded (versions: ${have.length ? have.join(', ') : 'none'})`,
+        message: `depends on '${s.modelName}' whose required version ${s.modelVersion} is not loaded (versions: ${have.length ? have.join(', ') : 'none'})${hint}`,
       });
     }
     const memberMax = num(member.max_batch_size);

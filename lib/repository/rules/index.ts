@@ -9,7 +9,7 @@ import { checkSequenceBatching } from './sequence';
 
 export type { Problem } from './problem';
 export { checkEnsemble } from './ensemble';
-export { checkModelFiles, completeBackend, loadedVersions, versionDirs } from './layout';
+export { checkModelFiles, completeBackend, loadedVersions, versionDirs, withOnnxIo } from './layout';
 
 /**
  * Every rule Triton applies to a config when it loads the model that can be decided from the

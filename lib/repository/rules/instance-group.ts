@@ -35,7 +35,7 @@ export function checkInstanceGroups(config: ModelConfig): Problem[] {
     });
     // count 0 (or absent) means the default; only a negative count is an error.
     if (g.count !== undefined && num(g.count) < 0) {
-      problems.push({ path: `${at}.count`, message: `count must be >= 1, got ${num(g.count)}` });
+      problems.push({ path: `${at}.count`, message: `count must be >= 1, got ${num(g.count)}; Triton loads the model anyway`, warning: true });
     }
     const profiles = list(g.profile);
     if (profiles.length > 0 && !trt) {

@@ -58,10 +58,10 @@ describe('inputs and outputs', () => {
     expect(trtInput({ is_non_linear_format_io: true, dims: [3, 8, 8] })).toEqual([]);
   });
 
-  it('rejects a tensor name declared twice', () => {
+  it('warns of a tensor name declared twice, which Triton loads (test/agreement: the real server)', () => {
     const config = onnxModel({ output: [{ name: 'y', data_type: 'TYPE_FP32', dims: [2] }, { name: 'y', data_type: 'TYPE_FP32', dims: [2] }] });
     const [p] = checkModelConfig(config);
-    expect(p).toEqual({ path: 'output[1].name', message: "output 'y' is already declared at output[0]" });
+    expect(p).toEqual({ path: 'output[1].name', message: "output 'y' is already declared at output[0]; Triton's core takes both", warning: true });
   });
 
   it('reads enums given as numbers and 64-bit dims given as strings', () => {

@@ -132,7 +132,7 @@ export function checkIO(config: ModelConfig): Problem[] {
       if (io.name) {
         const first = seen.get(io.name);
         if (first !== undefined) {
-          problems.push({ path: `${at}.name`, message: `${field} '${io.name}' is already declared at ${field}[${first}]` });
+          problems.push({ path: `${at}.name`, message: `${field} '${io.name}' is already declared at ${field}[${first}]; Triton's core takes both`, warning: true });
         } else seen.set(io.name, i);
       }
     });

@@ -86,6 +86,20 @@ describe('model files', () => {
 });
 
 describe('ONNX signature against the config', () => {
+  it('counts sequence control and state inputs with the config inputs, as the ONNX backend does (issue 13 item 15)', async () => {
+    // Triton's simple_sequence: the graph has INPUT and START/READY; the config lists INPUT only and
+    // names START/READY as control_input (onnxruntime_backend ValidateInputs counts them too).
+    const dir = model({ 'm/1/model.onnx': { copy: ADD_ONNX } });
+    const add = (sb: Record<string, unknown>) =>
+      onnxModel({ name: 'm', max_batch_size: 0, input: [{ name: 'x', data_type: 'TYPE_FP32', dims: [3, 4, 5] }], output: [{ name: 'sum', data_type: 'TYPE_FP32', dims: [3, 4, 5] }], sequence_batching: sb });
+    const start = { name: 'y', control: [{ kind: 'CONTROL_SEQUENCE_START', fp32_false_true: [0, 1] }] };
+    expect(await checkModelFiles(dir, add({ control_input: [start] }))).toEqual([]);
+    expect(await checkModelFiles(dir, add({ state: [{ input_name: 'y', output_name: 'sum', data_type: 'TYPE_FP32', dims: [3, 4, 5] }] }))).toEqual([]);
+    expect(await checkModelFiles(dir, add({ control_input: [{ ...start, name: 'START' }] }))).toEqual([
+      { path: 'sequence_batching', message: "configuration specified sequence control or state 'START', but the model does not provide that input (1/model.onnx)" },
+    ]);
+  });
+
   it('names the unexpected input and the allowed ones', async () => {
     const dir = model({ 'm/1/model.onnx': { copy: LINEAR_ONNX } });
     const problems = await checkModelFiles(dir, linear({ input: [{ name: 'input', data_type: 'TYPE_FP32', dims: [4] }] }));

@@ -1,6 +1,7 @@
 import type { Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, normalize, sep } from 'node:path';
+import { deriveModelConfig } from '../../config/derive';
 import { modelFilename } from '../../layout';
 import { MODEL_FILE_BACKENDS } from '../../platforms';
 import { readOnnxSignature } from '../../onnx';
@@ -36,15 +37,16 @@ export async function versionDirs(modelDir: string): Promise<{ versions: number[
   const versions: number[] = [];
   const problems: Problem[] = [];
   for (const e of await entries(modelDir)) {
-    if (!e.isDirectory() || NOT_VERSIONS.has(e.name)) continue;
+    // Triton stats each entry, so a symbolic link to a directory is a version directory too.
+    if (!(e.isDirectory() || (e.isSymbolicLink() && (await kindOf(join(modelDir, e.name))) === 'dir')) || NOT_VERSIONS.has(e.name)) continue;
     const n = e.name;
     if (/^(0|[1-9]\d*)$/.test(n)) versions.push(Number(n));
     else if (/^0\d+$/.test(n)) {
-      problems.push({ path: `${n}/`, message: `version directory '${n}' starts with 0, so Triton ignores it; name it ${Number(n)}` });
+      problems.push({ path: `${n}/`, message: `version directory '${n}' starts with 0, so Triton ignores it; name it ${Number(n)}`, warning: true });
     } else if (/^-?\d/.test(n)) {
-      problems.push({ path: `${n}/`, message: `'${n}' is not a version number; Triton would read it as version ${parseInt(n, 10)}. Use digits only` });
+      problems.push({ path: `${n}/`, message: `'${n}' is not a version number; Triton would read it as version ${parseInt(n, 10)}. Use digits only`, warning: true });
     } else {
-      problems.push({ path: `${n}/`, message: `'${n}' is not a version directory (versions are named 1, 2, ...); Triton ignores it` });
+      problems.push({ path: `${n}/`, message: `'${n}' is not a version directory (versions are named 1, 2, ...); Triton ignores it`, warning: true });
     }
   }
   return { versions: versions.sort((a, b) => a - b), problems };
@@ -91,7 +93,7 @@ const DEFAULT_FILES: Array<[string, string, string]> = [
  * auto-complete does: from the platform, from `default_model_filename`, else from the files in
  * the first version directory. Returns the config unchanged when nothing can be inferred.
  */
-export async function completeBackend(config: ModelConfig, modelDir: string): Promise<ModelConfig> {
+export async function completeBackend(config: ModelConfig, modelDir: string, opts: { configOnly?: boolean } = {}): Promise<ModelConfig> {
   if (config.backend || config.platform === 'ensemble') return config;
   if (config.platform) {
     const backend = backendOfPlatform(config.platform);
@@ -102,6 +104,8 @@ export async function completeBackend(config: ModelConfig, modelDir: string): Pr
     const hit = BY_FILE.find(([re]) => re.test(named));
     return hit ? { ...config, backend: hit[1], ...(hit[2] ? { platform: hit[2] } : {}) } : config;
   }
+  // The model file Triton would infer the platform from is a file check: --config-only reads none.
+  if (opts.configOnly) return config;
   const { versions } = await versionDirs(modelDir);
   if (versions.length === 0) return config;
   const present = new Set((await entries(join(modelDir, String(versions[0])))).map((e) => e.name));
@@ -203,20 +207,28 @@ async function checkModelContents(modelDir: string, config: ModelConfig, version
 
 /**
  * What Triton checks in the model directory: version directories, the model file of every
- * version it would load, `cc_model_filenames`, label files, and (unless `configOnly`) the
- * contents of the model files against the config.
+ * version it would load, `cc_model_filenames`, label files, and the contents of the model files
+ * against the config. `configOnly` requires no file: only what the config's own text decides
+ * stays (a label file name that leads outside the model directory, a `cc_model_filenames` key
+ * that is not a compute capability), and the warnings about folders Triton skips.
  */
 export async function checkModelFiles(modelDir: string, config: ModelConfig, opts: { configOnly?: boolean; tritonRelease?: string } = {}): Promise<Problem[]> {
   const problems: Problem[] = [];
-  const { versions, problems: dirProblems } = await versionDirs(modelDir);
-  problems.push(...dirProblems);
-
   list<ModelTensor>(config.output).forEach((o, i) => {
     const label = str(o.label_filename);
     if (label && !inside(modelDir, label)) {
       problems.push({ path: `output[${i}].label_filename`, message: `'${label}' must be a file name inside the model directory` });
     }
   });
+  const ccKeys = () =>
+    mapEntries(config.cc_model_filenames)
+      .map(([k]) => k)
+      .filter((cc) => !/^\d+\.\d+$/.test(cc))
+      .map((cc) => ({ path: `cc_model_filenames[${cc}]`, message: `key '${cc}' is not a compute capability like "8.6", so Triton never uses it` }));
+  const { versions, problems: dirProblems } = await versionDirs(modelDir);
+  problems.unshift(...dirProblems);
+  // The folders' names are still read (warnings only: what Triton skips); nothing is required.
+  if (opts.configOnly) return [...problems, ...ccKeys()];
   for (const [i, o] of list<ModelTensor>(config.output).entries()) {
     const label = str(o.label_filename);
     const path = label ? inside(modelDir, label) : undefined;
@@ -224,11 +236,7 @@ export async function checkModelFiles(modelDir: string, config: ModelConfig, opt
       problems.push({ path: `output[${i}].label_filename`, message: `label file '${label}' does not exist beside config.pbtxt` });
     }
   }
-  for (const cc of mapEntries(config.cc_model_filenames).map(([k]) => k)) {
-    if (!/^\d+\.\d+$/.test(cc)) {
-      problems.push({ path: `cc_model_filenames[${cc}]`, message: `key '${cc}' is not a compute capability like "8.6", so Triton never uses it` });
-    }
-  }
+  problems.push(...ccKeys());
 
   if (versions.length === 0) {
     problems.push({ path: '', message: 'no version directory: a model needs at least one (1/, 2/, ...), an ensemble too' });
@@ -253,11 +261,34 @@ export async function checkModelFiles(modelDir: string, config: ModelConfig, opt
       message: `version ${n} is listed but there is no version directory ${n}/ (found ${versions.join(', ')}); Triton would not serve it`,
     });
   }
-  if (opts.configOnly || isEnsemble(config)) return problems;
+  if (isEnsemble(config)) return problems;
   for (const v of loaded) {
     const fileProblems = await checkVersionFiles(modelDir, config, v);
     problems.push(...fileProblems);
     if (fileProblems.length === 0) problems.push(...(await checkModelContents(modelDir, config, v, opts.tritonRelease)));
   }
   return problems;
+}
+
+/**
+ * An ONNX model's config with the inputs or outputs it leaves out filled from the graph, as
+ * Triton's onnxruntime backend auto-completes them (derived the way `triton.yaml` I/O is derived).
+ * What an ensemble over it sees; the model's own checks keep the config as written. The config as
+ * it is when there is no readable graph.
+ */
+export async function withOnnxIo(config: ModelConfig, modelDir: string): Promise<ModelConfig> {
+  if (config.backend !== 'onnxruntime' || (list(config.input).length > 0 && list(config.output).length > 0)) return config;
+  const { versions } = await versionDirs(modelDir);
+  const latest = loadedVersions(config, versions).at(-1);
+  const name = modelFilename(config);
+  const file = latest !== undefined && name ? await onnxFile(join(modelDir, String(latest), name)) : undefined;
+  if (!file) return config;
+  try {
+    const onnx = await readOnnxSignature(file);
+    const spec = { file: `${config.name}/config.pbtxt`, dir: modelDir, name: String(config.name ?? ''), config, version: 1, previousVersions: {}, positions: {} };
+    const derived = deriveModelConfig(spec, { onnx, onnxFile: file });
+    return { ...config, input: list(config.input).length > 0 ? config.input : derived.input, output: list(config.output).length > 0 ? config.output : derived.output };
+  } catch {
+    return config;
+  }
 }

@@ -2,6 +2,7 @@ import { tritonTypeForOnnx } from '../../onnx';
 import type { ModelConfig, ModelTensor, OnnxDim, OnnxSignature, OnnxTensor } from '../../types';
 import type { Problem } from './problem';
 import { dataType, dimsText, list, num, obj, str } from './problem';
+import { sequenceFedInputs } from './sequence';
 
 function modelDims(shape: OnnxDim[]): number[] {
   return shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1));
@@ -73,9 +74,15 @@ export function compareOnnxSignature(config: ModelConfig, sig: OnnxSignature, fi
       problems.push({ path: 'batch_input', message: `unexpected batch input '${t}', allowed inputs are: ${[...modelInputs].sort().join(', ')} (${file})` });
     }
   });
-  const expected = inputs.length + batchTargets.length;
+  const fed = sequenceFedInputs(config).filter((n) => !inputs.some((io) => io.name === n));
+  fed.forEach((n) => {
+    if (!modelInputs.has(n)) {
+      problems.push({ path: 'sequence_batching', message: `configuration specified sequence control or state '${n}', but the model does not provide that input (${file})` });
+    }
+  });
+  const expected = inputs.length + batchTargets.length + fed.length;
   if (inputs.length > 0 && expected < sig.inputs.length) {
-    const missing = sig.inputs.map((t) => t.name).filter((n) => !inputs.some((io) => io.name === n) && !batchTargets.includes(n));
+    const missing = sig.inputs.map((t) => t.name).filter((n) => !inputs.some((io) => io.name === n) && !batchTargets.includes(n) && !fed.includes(n));
     problems.push({
       path: 'input',
       message: `configuration expects ${expected} inputs, model provides ${sig.inputs.length} (missing from the config: ${missing.join(', ')}) (${file})`,

@@ -5,6 +5,8 @@ import type { ModelConfig } from '../../types';
 export interface Problem {
   path: string;
   message: string;
+  /** Triton loads the model anyway (the real server says so: test/agreement): reported, exit 0. */
+  warning?: true;
 }
 
 /**

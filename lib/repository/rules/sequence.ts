@@ -57,7 +57,7 @@ export function checkSequenceBatching(config: ModelConfig): Problem[] {
     const controls = list<Record<string, unknown>>(ci.control);
     if (controls.length === 0) problems.push({ path: `${at}.control`, message: `control tensor '${name}' has no control` });
     if (controls.length > 1) {
-      problems.push({ path: `${at}.control`, message: `control tensor '${name}' must have only a single control kind, got ${controls.length}` });
+      problems.push({ path: `${at}.control`, message: `control tensor '${name}' should have a single control kind, got ${controls.length}; Triton loads the model anyway`, warning: true });
     }
     controls.forEach((c, j) => {
       const cat = `${at}.control[${j}]`;
@@ -95,4 +95,18 @@ export function checkSequenceBatching(config: ModelConfig): Problem[] {
     problems.push({ path: 'sequence_batching.oldest', message: 'only one of direct, oldest may be set' });
   }
   return problems;
+}
+
+/**
+ * The model inputs the sequence batcher feeds, never the client: each `control_input` tensor
+ * (START, END, READY, CORRID) and each `state`'s `input_name`. Triton's ONNX backend counts them
+ * with the config's inputs (onnxruntime_backend src/onnxruntime.cc, ValidateInputs: the expected
+ * input count adds the sequence controls and states), as in Triton's `simple_sequence` example.
+ */
+export function sequenceFedInputs(config: ModelConfig): string[] {
+  const sb = obj(config.sequence_batching);
+  if (!sb) return [];
+  const controls = list<Record<string, unknown>>(sb.control_input).map((c) => str(c.name));
+  const states = list<Record<string, unknown>>(sb.state).map((s) => str(s.input_name));
+  return [...controls, ...states].filter(Boolean);
 }
