@@ -22,6 +22,8 @@ const GOAL_FIRST = 1.2;
 const GOAL_RERUN = 0.05;
 const NETS = readFileSync(join(benchDir, 'b7', 'nets.py'), 'utf8');
 const MODELS = ['mlp', 'resnet18'];
+/** Where the floor workspace keeps the exported files its export targets copy (gitignored). */
+const FLOOR_SOURCE = 'dist/floor-source';
 
 /** bench/.work/venv, made from /usr/bin/python3 with bench/requirements.txt (once; kept between runs). BENCH_VENV: use another. */
 export function benchPython() {
@@ -86,7 +88,9 @@ function ourWorkspace(name, python, verify) {
 /**
  * Nx's own floor for 7b: the same four tasks (export -> build for both models, the same output
  * files, copied from our build) as cached `nx:run-commands` targets, with a plugin that does nothing
- * registered (any plugin costs Nx a worker process), as benchmarks 1b and 2b do.
+ * registered (any plugin costs Nx a worker process), as benchmarks 1b and 2b do. The files it copies
+ * lie under the gitignored dist/ so that Nx does not hash 46 MB of weights as project files on every
+ * run (ours has only triton.yaml and nets.py in its projects).
  */
 function floorWorkspace(oursRoot) {
   const files = {};
@@ -101,7 +105,7 @@ function floorWorkspace(oursRoot) {
           cache: true,
           inputs: ['{projectRoot}/**/*'],
           outputs: [`{workspaceRoot}/${exported}`],
-          options: { command: `mkdir -p ${exported} && cp models/${model}/export/* ${exported}/` },
+          options: { command: `mkdir -p ${exported} && cp ${FLOOR_SOURCE}/${model}/* ${exported}/` },
         },
         build: {
           executor: 'nx:run-commands',
@@ -117,7 +121,7 @@ function floorWorkspace(oursRoot) {
     files[`models/${model}/config.pbtxt`] = readFileSync(join(oursRoot, 'dist', 'model-repository', model, 'config.pbtxt'));
   }
   const ws = createWorkspace('b7-floor', { plugins: [EMPTY_PLUGIN], files });
-  for (const model of MODELS) cpSync(join(oursRoot, 'dist', 'models', model, 'export'), join(ws.root, 'models', model, 'export'), { recursive: true });
+  for (const model of MODELS) cpSync(join(oursRoot, 'dist', 'models', model, 'export'), join(ws.root, FLOOR_SOURCE, model), { recursive: true });
   return ws;
 }
 
