@@ -457,6 +457,15 @@ def reply(obj):
     sys.__stdout__.flush()
 
 
+def finish(code):
+    """Exit without the interpreter's teardown: with torch imported it takes a second or more (its
+    atexit hooks, thread pools, freeing every module), on the path of every export. Everything this
+    process wrote is closed by now; the output streams are flushed here."""
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        stream.flush()
+    os._exit(code)
+
+
 def main(argv):
     if len(argv) != 2:
         fail(EXIT_BAD_REQUEST, "usage: export_torch.py <request.json>")
@@ -498,8 +507,9 @@ def main(argv):
             result = export(torch, request)
     except UserError as exc:
         reply({"error": {"key": exc.key, "message": exc.message}})
-        sys.exit(EXIT_USER_ERROR)
+        finish(EXIT_USER_ERROR)
     reply({"result": result})
+    finish(0)
 
 
 if __name__ == "__main__":
