@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePbtxt } from '../proto/text-format';
 import { A100, H100, standInEnv, trtexecBuilds } from '../test/fixtures/stand-ins';
+import { TORCH1_PYTHON } from '../test/pythons';
 import { createWorkspace, type Workspace } from './workspace';
 
 // Two remote builders on loopback, each with its own stand-in GPU (test/fixtures/bin), started from
@@ -41,7 +42,7 @@ const builds = () => trtexecBuilds(trtLog);
 describe('remote builders and one plan per GPU architecture, from the packed tarball', () => {
   let ws: Workspace;
   const builders: Builder[] = [];
-  const env = () => ({ NX_TRITON_PYTHON: '/usr/bin/python3', NX_TRITON_BUILDER_TOKEN: TOKEN, NX_TRITON_ENGINE_CACHE: join(scratch, 'local-store') });
+  const env = () => ({ NX_TRITON_PYTHON: TORCH1_PYTHON, NX_TRITON_BUILDER_TOKEN: TOKEN, NX_TRITON_ENGINE_CACHE: join(scratch, 'local-store') });
 
   beforeAll(async () => {
     ws = createWorkspace();

@@ -5,7 +5,7 @@ import { SpecError } from '../errors';
 import { parseSpec } from './load';
 
 const F = 'models/my_nn/triton.yaml';
-const KNOWN = 'tensorrt_plan, onnxruntime_onnx, pytorch_libtorch, torch_aoti, tensorflow_savedmodel, tensorflow_graphdef, ensemble';
+const KNOWN = 'tensorflow_savedmodel, tensorflow_graphdef, tensorrt_plan, onnxruntime_onnx, pytorch_libtorch, torch_aoti, ensemble';
 
 function problems(text: string): string[] {
   try {

@@ -39,6 +39,12 @@ export const EXCEPTIONS: Exception[] = [
     },
   },
   {
+    rule:
+      "TensorRT runs GPU instances only: tensorrt_backend's instance state refuses KIND_CPU and KIND_MODEL " +
+      '(issue 12.6); the bundle has no TensorRT backend, and the python twin takes CPU instances',
+    applies: (r) => r.weRefuse && missingBackend(r) && r.ours.every((o) => /Triton's TensorRT backend runs GPU instances only/.test(o)),
+  },
+  {
     rule: 'GPUs: this machine has none, so Triton refuses KIND_GPU instances of the python backend and cannot check GPU ids',
     applies: (r) =>
       (!r.weRefuse && r.tritonRefuses && /has kind KIND_GPU but no GPUs are available/.test(r.triton.error ?? '')) ||
