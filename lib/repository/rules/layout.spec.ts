@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEBIAN_PYTHON, requirePython } from '../../../test/pythons';
 import type { ModelConfig } from '../../types';
 import { onnxModel, trtModel } from './__fixtures__/configs';
 import { ADD_ONNX, LINEAR_ONNX, planBytes, tempRepo } from './__fixtures__/repo';
@@ -141,6 +143,32 @@ describe('ONNX signature against the config', () => {
       output: [{ name: 'sum', data_type: 'TYPE_FP32', dims: [3, 4, 5] }],
     });
     expect(messages(await checkModelFiles(dir, config))).toEqual(['configuration expects 1 inputs, model provides 2 (missing from the config: y) (1/model.onnx)']);
+  });
+
+  it('takes an overridable initializer as an input the config may name, and need not', async () => {
+    // Triton's QA L0_initializer_as_input. onnxruntime_backend src/onnxruntime.cc: the constructor
+    // counts the config's inputs less those marked optional; ModelInstanceState::ValidateInputs
+    // wants that count to equal the model's inputs without initializers, then looks each config
+    // input up among the inputs and the overridable initializers together; an optional input is
+    // refused when max_batch_size is not 0.
+    const dir = model({ 'm/1': { dir: true } });
+    execFileSync(requirePython(DEBIAN_PYTHON), [join(__dirname, '../../../test/onnx-testdata.py'), 'make-initializer-input', join(dir, '1', 'model.onnx')], { stdio: 'ignore' });
+    const x = { name: 'x', data_type: 'TYPE_FP32', dims: [4] };
+    const bias = { name: 'bias', data_type: 'TYPE_FP32', dims: [4] };
+    const add = (input: Array<Record<string, unknown>>, maxBatch = 0) =>
+      onnxModel({ name: 'm', max_batch_size: maxBatch, input: input as never, output: [{ name: 'y', data_type: 'TYPE_FP32', dims: [4] }] });
+    expect(await checkModelFiles(dir, add([x]))).toEqual([]);
+    expect(await checkModelFiles(dir, add([x, { ...bias, optional: true }]))).toEqual([]);
+    expect(await checkModelFiles(dir, add([x, { ...bias, data_type: 'TYPE_FP16', optional: true }]))).toEqual([
+      { path: 'input[1].data_type', message: "unexpected datatype TYPE_FP16 for inference input 'bias', expecting TYPE_FP32 (1/model.onnx)" },
+    ]);
+    expect(await checkModelFiles(dir, add([x, bias]))).toEqual([
+      { path: 'input', message: 'configuration expects 2 inputs, model provides 1 (bias: an initializer of the model, which Triton counts only as an input marked optional: true) (1/model.onnx)' },
+    ]);
+    expect(messages(await checkModelFiles(dir, add([{ ...x, optional: true }])))).toEqual(['configuration expects 0 inputs, model provides 1 (1/model.onnx)']);
+    expect(messages(await checkModelFiles(dir, add([{ ...x, dims: [-1, 4] }, { ...bias, optional: true }], 8)))).toContain(
+      "optional input 'bias' is not supported for models that support batching (1/model.onnx)",
+    );
   });
 
   it('skips reading model files with configOnly', async () => {
