@@ -194,9 +194,48 @@ describe('auto-complete of the backend', () => {
   it('infers the backend from the platform, the file name, or the first version', async () => {
     const dir = model({ 'm/1/model.plan': planBytes() });
     expect(await completeBackend({ platform: 'onnxruntime_onnx' }, dir)).toMatchObject({ backend: 'onnxruntime' });
-    expect(await completeBackend({ default_model_filename: 'net.pt' }, dir)).toMatchObject({ backend: 'pytorch', platform: 'pytorch_libtorch' });
+    expect(await completeBackend({ default_model_filename: 'model.pt' }, dir)).toMatchObject({ backend: 'pytorch', platform: 'pytorch_libtorch' });
     expect(await completeBackend({}, dir)).toMatchObject({ backend: 'tensorrt', platform: 'tensorrt_plan' });
     expect(await completeBackend({ backend: 'python' }, dir)).toEqual({ backend: 'python' });
+  });
+});
+
+describe('auto-completed backend (core src/model_config_utils.cc, AutoCompleteBackendFields)', () => {
+  function modelNamed(name: string, files: Parameters<typeof tempRepo>[0]): string {
+    const repo = tempRepo(Object.fromEntries(Object.entries(files).map(([k, v]) => [`${name}/${k}`, v])));
+    cleanup.push(repo.done);
+    return join(repo.dir, name);
+  }
+
+  it('matches default_model_filename only when it is exactly a runtime file, as Triton does', async () => {
+    const dir = model({ 'm/1/net.pt': '' });
+    // Triton compares default_model_filename with kPyTorchLibTorchFilename ("model.pt") alone.
+    expect(await completeBackend({ default_model_filename: 'net.pt' }, dir)).toEqual({ default_model_filename: 'net.pt' });
+    expect(await completeBackend({ default_model_filename: 'model.pt2' }, dir)).toEqual({ default_model_filename: 'model.pt2', backend: 'pytorch', platform: 'torch_aoti' });
+    expect(await completeBackend({ default_model_filename: 'model.plan' }, dir, { configOnly: true })).toEqual({ default_model_filename: 'model.plan', backend: 'tensorrt', platform: 'tensorrt_plan' });
+  });
+
+  it('takes a custom backend from a <name>.<backend> directory when nothing else names one', async () => {
+    // The custom-backend branch: everything after the model name's first dot, loading model.<backend>.
+    const identity = modelNamed('add.identity', { '1/.keep': '' });
+    expect(await completeBackend({ name: 'add.identity' }, identity)).toEqual({ name: 'add.identity', backend: 'identity', default_model_filename: 'model.identity' });
+    expect(await completeBackend({}, modelNamed('a.b.c', { '1/.keep': '' }))).toEqual({ backend: 'b.c', default_model_filename: 'model.b.c' });
+    // Only with no platform and no default_model_filename, and after the model files.
+    expect(await completeBackend({ default_model_filename: 'x.bin' }, identity)).toEqual({ default_model_filename: 'x.bin' });
+    expect(await completeBackend({ platform: 'unknown' }, identity)).toEqual({ platform: 'unknown' });
+    expect(await completeBackend({}, modelNamed('net.identity', { '1/model.onnx': { copy: LINEAR_ONNX } }))).toEqual({ backend: 'onnxruntime', platform: 'onnxruntime_onnx' });
+    expect(await completeBackend({}, model({ 'm/1/.keep': '' }))).toEqual({});
+    // --config-only reads no directory, so it cannot know the model files come first.
+    expect(await completeBackend({}, identity, { configOnly: true })).toEqual({});
+  });
+
+  it('looks in the first subdirectory in byte order, as a std::set of names lists them', async () => {
+    // GetDirectorySubdirs fills a std::set; AutoCompleteBackendFields inspects its begin(): "10" before "9".
+    const dir = model({ 'm/9/model.onnx': { copy: LINEAR_ONNX }, 'm/10/model.plan': planBytes() });
+    expect(await completeBackend({}, dir)).toEqual({ backend: 'tensorrt', platform: 'tensorrt_plan' });
+    // A model.plan directory is no plan: Triton checks that it is a file.
+    const planDir = model({ 'm/1/model.plan/x': '', 'm/1/model.onnx': { copy: LINEAR_ONNX } });
+    expect(await completeBackend({}, planDir)).toEqual({ backend: 'onnxruntime', platform: 'onnxruntime_onnx' });
   });
 });
 
