@@ -12,6 +12,11 @@ export interface Runtime {
   file: string;
   /** What `file` must be for Triton to infer this runtime from it; undefined: either. */
   kind?: FileKind;
+  /**
+   * The platform Triton sets when only `default_model_filename` names `file`, where it is not
+   * `platform`: a named model.pt2 gets the pytorch backend's default, pytorch_libtorch.
+   */
+  namedPlatform?: string;
   /** False for a backend Triton's auto-complete does not know (it never infers it from `file`). */
   autoComplete?: false;
   /** What `export.torch` makes for it: ONNX, TorchScript, or (undefined) nothing. */
@@ -34,7 +39,7 @@ export const RUNTIMES: readonly Runtime[] = [
   { backend: 'onnxruntime', platform: 'onnxruntime_onnx', file: 'model.onnx', torchExport: 'onnx', technologies: ['onnx'] }, // a file, or a directory for a large model
   { backend: 'openvino', file: 'model.xml', technologies: ['openvino'] },
   { backend: 'pytorch', platform: 'pytorch_libtorch', file: 'model.pt', kind: 'file', torchExport: 'torchscript', ioFromConfig: true, technologies: ['pytorch'] },
-  { backend: 'pytorch', platform: 'torch_aoti', file: 'model.pt2', kind: 'file', technologies: ['pytorch'] },
+  { backend: 'pytorch', platform: 'torch_aoti', file: 'model.pt2', kind: 'file', namedPlatform: 'pytorch_libtorch', technologies: ['pytorch'] },
   { backend: 'python', file: 'model.py', ioFromConfig: true, technologies: ['python'] },
   { backend: 'dali', file: 'model.dali', autoComplete: false, technologies: [] },
 ];
@@ -95,7 +100,10 @@ export function autoCompleteBackend(
     const kind = firstVersion(r.file);
     return kind !== undefined && (r.kind === undefined || r.kind === kind);
   });
-  if (found) return platform || !found.platform ? { backend: found.backend } : { backend: found.backend, platform: found.platform };
+  if (found) {
+    const setPlatform = platform ? undefined : named ? (found.namedPlatform ?? found.platform) : found.platform;
+    return setPlatform ? { backend: found.backend, platform: setPlatform } : { backend: found.backend };
+  }
   const dot = modelName?.indexOf('.') ?? -1;
   if (platform || named || modelName === undefined || dot < 0) return {};
   const backend = modelName.slice(dot + 1);

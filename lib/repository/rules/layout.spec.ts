@@ -211,7 +211,10 @@ describe('auto-completed backend (core src/model_config_utils.cc, AutoCompleteBa
     const dir = model({ 'm/1/net.pt': '' });
     // Triton compares default_model_filename with kPyTorchLibTorchFilename ("model.pt") alone.
     expect(await completeBackend({ default_model_filename: 'net.pt' }, dir)).toEqual({ default_model_filename: 'net.pt' });
-    expect(await completeBackend({ default_model_filename: 'model.pt2' }, dir)).toEqual({ default_model_filename: 'model.pt2', backend: 'pytorch', platform: 'torch_aoti' });
+    // A named model.pt2 sets the pytorch backend, whose empty platform then becomes pytorch_libtorch;
+    // only a model.pt2 found in the version directory gets torch_aoti.
+    expect(await completeBackend({ default_model_filename: 'model.pt2' }, dir)).toEqual({ default_model_filename: 'model.pt2', backend: 'pytorch', platform: 'pytorch_libtorch' });
+    expect(await completeBackend({}, model({ 'm/1/model.pt2': '' }))).toEqual({ backend: 'pytorch', platform: 'torch_aoti' });
     expect(await completeBackend({ default_model_filename: 'model.plan' }, dir, { configOnly: true })).toEqual({ default_model_filename: 'model.plan', backend: 'tensorrt', platform: 'tensorrt_plan' });
   });
 
