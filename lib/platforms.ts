@@ -12,6 +12,11 @@ export interface Runtime {
   file: string;
   /** What `file` must be for Triton to infer this runtime from it; undefined: either. */
   kind?: FileKind;
+  /**
+   * The platform Triton sets when only `default_model_filename` names `file`, where it is not
+   * `platform`: a named model.pt2 gets the pytorch backend's default, pytorch_libtorch.
+   */
+  namedPlatform?: string;
   /** False for a backend Triton's auto-complete does not know (it never infers it from `file`). */
   autoComplete?: false;
   /** What `export.torch` makes for it: ONNX, TorchScript, or (undefined) nothing. */
@@ -34,7 +39,7 @@ export const RUNTIMES: readonly Runtime[] = [
   { backend: 'onnxruntime', platform: 'onnxruntime_onnx', file: 'model.onnx', torchExport: 'onnx', technologies: ['onnx'] }, // a file, or a directory for a large model
   { backend: 'openvino', file: 'model.xml', technologies: ['openvino'] },
   { backend: 'pytorch', platform: 'pytorch_libtorch', file: 'model.pt', kind: 'file', torchExport: 'torchscript', ioFromConfig: true, technologies: ['pytorch'] },
-  { backend: 'pytorch', platform: 'torch_aoti', file: 'model.pt2', kind: 'file', technologies: ['pytorch'] },
+  { backend: 'pytorch', platform: 'torch_aoti', file: 'model.pt2', kind: 'file', namedPlatform: 'pytorch_libtorch', technologies: ['pytorch'] },
   { backend: 'python', file: 'model.py', ioFromConfig: true, technologies: ['python'] },
   { backend: 'dali', file: 'model.dali', autoComplete: false, technologies: [] },
 ];
@@ -65,25 +70,42 @@ export function needsModelFile(config: ModelConfig): boolean {
   return MODEL_FILE_BACKENDS.has(backend);
 }
 
+/** What Triton's auto-complete adds to a config that names no backend. */
+export interface AutoCompleted {
+  backend?: string;
+  platform?: string;
+  default_model_filename?: string;
+}
+
 /**
- * `backend` and `platform` as Triton's auto-complete fills them in: from the platform, from
- * `default_model_filename`, else from the model files in the first version directory
- * (`firstVersion(name)` says whether that directory holds `name`, and as what).
- * Returns only the keys the config leaves out and Triton would set.
+ * `backend` and `platform` as Triton's auto-complete fills them in (core src/model_config_utils.cc,
+ * AutoCompleteBackendFields): from the platform, from a `default_model_filename` that is exactly a
+ * runtime's file (`model.pt`, never `net.pt`), else from the model files in the first version
+ * directory (`firstVersion(name)` says whether that directory holds `name`, and as what). With
+ * none of these and no platform or default_model_filename, a model directory named
+ * `<name>.<backend>` names a custom backend: everything after the first dot, loading
+ * `model.<backend>`. Returns only the keys the config leaves out and Triton would set.
  */
 export function autoCompleteBackend(
   config: ModelConfig,
   firstVersion: (name: string) => FileKind | undefined,
-): { backend?: string; platform?: string } {
+  modelName?: string,
+): AutoCompleted {
   if (config.backend || config.platform === 'ensemble') return {};
-  const named = config.default_model_filename;
+  const { platform, default_model_filename: named } = config;
   const found = RUNTIMES.find((r) => {
     if (r.autoComplete === false) return false;
-    if (config.platform) return r.platform === config.platform;
+    if (platform) return r.platform === platform;
     if (named) return r.file === named;
     const kind = firstVersion(r.file);
     return kind !== undefined && (r.kind === undefined || r.kind === kind);
   });
-  if (!found) return {};
-  return config.platform || !found.platform ? { backend: found.backend } : { backend: found.backend, platform: found.platform };
+  if (found) {
+    const setPlatform = platform ? undefined : named ? (found.namedPlatform ?? found.platform) : found.platform;
+    return setPlatform ? { backend: found.backend, platform: setPlatform } : { backend: found.backend };
+  }
+  const dot = modelName?.indexOf('.') ?? -1;
+  if (platform || named || modelName === undefined || dot < 0) return {};
+  const backend = modelName.slice(dot + 1);
+  return { backend, default_model_filename: `model.${backend}` };
 }

@@ -169,6 +169,11 @@ export interface OnnxSignature {
   graphName: string;
   /** Graph inputs that are not initializers. */
   inputs: OnnxTensor[];
+  /**
+   * Graph inputs that are also initializers: onnxruntime's overridable initializers, which a
+   * request may feed (Triton takes them as optional inputs) but need not.
+   */
+  overridableInputs: OnnxTensor[];
   outputs: OnnxTensor[];
   /** `location` of every external-data tensor, in first-seen order, de-duplicated. */
   externalData: string[];

@@ -8,6 +8,10 @@
                          (one of them inside a Loop body in the else branch) with their data in
                          then.bin, loop.bin, else.bin, and a sparse Constant with its values in
                          sparse.bin; SCALE multiplies the constants' values
+  make-initializer-input FILE
+                         writes FILE: y = x + bias, where bias [4] is an initializer that is also
+                         a graph input (an overridable initializer, as in Triton's QA
+                         L0_initializer_as_input)
 """
 import json
 import sys
@@ -91,6 +95,7 @@ def signature(path):
         "producerVersion": m.producer_version,
         "graphName": g.name,
         "inputs": [tensor(v) for v in g.input if v.name not in inits],
+        "overridableInputs": [tensor(v) for v in g.input if v.name in inits],
         "outputs": [tensor(v) for v in g.output],
         "externalData": list(dict.fromkeys(external)),
     }
@@ -202,6 +207,21 @@ def make_nested(out_dir, scale):
     onnx.save_model(model, f"{out_dir}/model.onnx", save_as_external_data=True, all_tensors_to_one_file=False, size_threshold=1 << 30)
 
 
+def make_initializer_input(path):
+    bias = numpy_helper.from_array(np.ones((4,), dtype=np.float32), "bias")
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["x", "bias"], ["y"])],
+        "init_as_input",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4]), helper.make_tensor_value_info("bias", TensorProto.FLOAT, [4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])],
+        [bias],
+    )
+    model = helper.make_model(graph, producer_name="onnx-testdata", opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save_model(model, path)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "dump":
         dump()
@@ -209,5 +229,7 @@ if __name__ == "__main__":
         make_external(sys.argv[2], sys.argv[3])
     elif sys.argv[1] == "make-nested":
         make_nested(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "make-initializer-input":
+        make_initializer_input(sys.argv[2])
     else:
         sys.exit(f"unknown command {sys.argv[1]}")

@@ -20,7 +20,7 @@ function spec(config: ModelConfig, positions: Record<string, Position> = {}, ext
 }
 
 function sig(inputs: OnnxTensor[], outputs: OnnxTensor[]): OnnxSignature {
-  return { irVersion: 8, opsets: [{ domain: '', version: 17 }], producerName: 'pytorch', producerVersion: '1.13', graphName: 'g', inputs, outputs, externalData: [] };
+  return { irVersion: 8, opsets: [{ domain: '', version: 17 }], producerName: 'pytorch', producerVersion: '1.13', graphName: 'g', inputs, overridableInputs: [], outputs, externalData: [] };
 }
 
 const batched = sig(

@@ -113,6 +113,10 @@ describe('readOnnxSignature', () => {
         { name: 'no_shape', elemType: 10, shape: null },
         { name: 'negative', elemType: 6, shape: [-1, 2 ** 40] },
       ],
+      overridableInputs: [
+        { name: 'w', elemType: 1, shape: [2] },
+        { name: 's', elemType: 1, shape: [2] },
+      ],
       outputs: [
         { name: 'seq', elemType: 0, shape: null },
         { name: 'out', elemType: 16, shape: ['batch', 1000] },
@@ -141,6 +145,17 @@ describe('readOnnxSignature', () => {
     const split = await readOnnxSignature(join(perTensor, 'model.onnx'));
     expect(split.externalData).toEqual(['w1', 'w2']);
     expect([fromDir, split]).toEqual(onnxReads([join(oneFile, 'model.onnx'), join(perTensor, 'model.onnx')]));
+  });
+
+  it('lists initializers that are also graph inputs as overridable inputs, apart from the inputs', async () => {
+    // onnxruntime calls them overridable initializers; Triton's onnxruntime backend takes them as
+    // optional request inputs (onnxruntime_backend src/onnxruntime.cc, ModelInstanceState::ValidateInputs).
+    const file = join(tmp, 'initializer-input.onnx');
+    execFileSync('/usr/bin/python3', [SCRIPT, 'make-initializer-input', file]);
+    const sig = await readOnnxSignature(file);
+    expect(sig.inputs).toEqual([{ name: 'x', elemType: 1, shape: [4] }]);
+    expect(sig.overridableInputs).toEqual([{ name: 'bias', elemType: 1, shape: [4] }]);
+    expect([sig]).toEqual(onnxReads([file]));
   });
 
   it('lists external data at any depth: If branches, a Loop body, Constant and sparse Constant nodes', async () => {

@@ -110,6 +110,7 @@ function readModel(r: WireReader): OnnxSignature {
     producerVersion: '',
     graphName: '',
     inputs: [],
+    overridableInputs: [],
     outputs: [],
     externalData: [],
   };
@@ -149,6 +150,7 @@ function readModel(r: WireReader): OnnxSignature {
   if (!hasGraph) throw new WireError('no graph');
   sig.graphName = graph.name;
   sig.inputs = graph.inputs.filter((t) => !graph.initializers.has(t.name));
+  sig.overridableInputs = graph.inputs.filter((t) => graph.initializers.has(t.name));
   sig.outputs = graph.outputs;
   sig.externalData = [...new Set(graph.externalData)];
   return sig;

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEBIAN_PYTHON, requirePython } from '../../../test/pythons';
 import type { ModelConfig } from '../../types';
 import { onnxModel, trtModel } from './__fixtures__/configs';
 import { ADD_ONNX, LINEAR_ONNX, planBytes, tempRepo } from './__fixtures__/repo';
@@ -143,6 +145,32 @@ describe('ONNX signature against the config', () => {
     expect(messages(await checkModelFiles(dir, config))).toEqual(['configuration expects 1 inputs, model provides 2 (missing from the config: y) (1/model.onnx)']);
   });
 
+  it('takes an overridable initializer as an input the config may name, and need not', async () => {
+    // Triton's QA L0_initializer_as_input. onnxruntime_backend src/onnxruntime.cc: the constructor
+    // counts the config's inputs less those marked optional; ModelInstanceState::ValidateInputs
+    // wants that count to equal the model's inputs without initializers, then looks each config
+    // input up among the inputs and the overridable initializers together; an optional input is
+    // refused when max_batch_size is not 0.
+    const dir = model({ 'm/1': { dir: true } });
+    execFileSync(requirePython(DEBIAN_PYTHON), [join(__dirname, '../../../test/onnx-testdata.py'), 'make-initializer-input', join(dir, '1', 'model.onnx')], { stdio: 'ignore' });
+    const x = { name: 'x', data_type: 'TYPE_FP32', dims: [4] };
+    const bias = { name: 'bias', data_type: 'TYPE_FP32', dims: [4] };
+    const add = (input: Array<Record<string, unknown>>, maxBatch = 0) =>
+      onnxModel({ name: 'm', max_batch_size: maxBatch, input: input as never, output: [{ name: 'y', data_type: 'TYPE_FP32', dims: [4] }] });
+    expect(await checkModelFiles(dir, add([x]))).toEqual([]);
+    expect(await checkModelFiles(dir, add([x, { ...bias, optional: true }]))).toEqual([]);
+    expect(await checkModelFiles(dir, add([x, { ...bias, data_type: 'TYPE_FP16', optional: true }]))).toEqual([
+      { path: 'input[1].data_type', message: "unexpected datatype TYPE_FP16 for inference input 'bias', expecting TYPE_FP32 (1/model.onnx)" },
+    ]);
+    expect(await checkModelFiles(dir, add([x, bias]))).toEqual([
+      { path: 'input', message: 'configuration expects 2 inputs, model provides 1 (bias: an initializer of the model, which Triton counts only as an input marked optional: true) (1/model.onnx)' },
+    ]);
+    expect(messages(await checkModelFiles(dir, add([{ ...x, optional: true }])))).toEqual(['configuration expects 0 inputs, model provides 1 (1/model.onnx)']);
+    expect(messages(await checkModelFiles(dir, add([{ ...x, dims: [-1, 4] }, { ...bias, optional: true }], 8)))).toContain(
+      "optional input 'bias' is not supported for models that support batching (1/model.onnx)",
+    );
+  });
+
   it('skips reading model files with configOnly', async () => {
     const dir = model({ 'm/1/model.onnx': { copy: LINEAR_ONNX } });
     const config = linear({ input: [{ name: 'x', data_type: 'TYPE_FP16', dims: [4] }] });
@@ -166,9 +194,51 @@ describe('auto-complete of the backend', () => {
   it('infers the backend from the platform, the file name, or the first version', async () => {
     const dir = model({ 'm/1/model.plan': planBytes() });
     expect(await completeBackend({ platform: 'onnxruntime_onnx' }, dir)).toMatchObject({ backend: 'onnxruntime' });
-    expect(await completeBackend({ default_model_filename: 'net.pt' }, dir)).toMatchObject({ backend: 'pytorch', platform: 'pytorch_libtorch' });
+    expect(await completeBackend({ default_model_filename: 'model.pt' }, dir)).toMatchObject({ backend: 'pytorch', platform: 'pytorch_libtorch' });
     expect(await completeBackend({}, dir)).toMatchObject({ backend: 'tensorrt', platform: 'tensorrt_plan' });
     expect(await completeBackend({ backend: 'python' }, dir)).toEqual({ backend: 'python' });
+  });
+});
+
+describe('auto-completed backend (core src/model_config_utils.cc, AutoCompleteBackendFields)', () => {
+  function modelNamed(name: string, files: Parameters<typeof tempRepo>[0]): string {
+    const repo = tempRepo(Object.fromEntries(Object.entries(files).map(([k, v]) => [`${name}/${k}`, v])));
+    cleanup.push(repo.done);
+    return join(repo.dir, name);
+  }
+
+  it('matches default_model_filename only when it is exactly a runtime file, as Triton does', async () => {
+    const dir = model({ 'm/1/net.pt': '' });
+    // Triton compares default_model_filename with kPyTorchLibTorchFilename ("model.pt") alone.
+    expect(await completeBackend({ default_model_filename: 'net.pt' }, dir)).toEqual({ default_model_filename: 'net.pt' });
+    // A named model.pt2 sets the pytorch backend, whose empty platform then becomes pytorch_libtorch;
+    // only a model.pt2 found in the version directory gets torch_aoti.
+    expect(await completeBackend({ default_model_filename: 'model.pt2' }, dir)).toEqual({ default_model_filename: 'model.pt2', backend: 'pytorch', platform: 'pytorch_libtorch' });
+    expect(await completeBackend({}, model({ 'm/1/model.pt2': '' }))).toEqual({ backend: 'pytorch', platform: 'torch_aoti' });
+    expect(await completeBackend({ default_model_filename: 'model.plan' }, dir, { configOnly: true })).toEqual({ default_model_filename: 'model.plan', backend: 'tensorrt', platform: 'tensorrt_plan' });
+  });
+
+  it('takes a custom backend from a <name>.<backend> directory when nothing else names one', async () => {
+    // The custom-backend branch: everything after the model name's first dot, loading model.<backend>.
+    const identity = modelNamed('add.identity', { '1/.keep': '' });
+    expect(await completeBackend({ name: 'add.identity' }, identity)).toEqual({ name: 'add.identity', backend: 'identity', default_model_filename: 'model.identity' });
+    expect(await completeBackend({}, modelNamed('a.b.c', { '1/.keep': '' }))).toEqual({ backend: 'b.c', default_model_filename: 'model.b.c' });
+    // Only with no platform and no default_model_filename, and after the model files.
+    expect(await completeBackend({ default_model_filename: 'x.bin' }, identity)).toEqual({ default_model_filename: 'x.bin' });
+    expect(await completeBackend({ platform: 'unknown' }, identity)).toEqual({ platform: 'unknown' });
+    expect(await completeBackend({}, modelNamed('net.identity', { '1/model.onnx': { copy: LINEAR_ONNX } }))).toEqual({ backend: 'onnxruntime', platform: 'onnxruntime_onnx' });
+    expect(await completeBackend({}, model({ 'm/1/.keep': '' }))).toEqual({});
+    // --config-only reads no directory, so it cannot know the model files come first.
+    expect(await completeBackend({}, identity, { configOnly: true })).toEqual({});
+  });
+
+  it('looks in the first subdirectory in byte order, as a std::set of names lists them', async () => {
+    // GetDirectorySubdirs fills a std::set; AutoCompleteBackendFields inspects its begin(): "10" before "9".
+    const dir = model({ 'm/9/model.onnx': { copy: LINEAR_ONNX }, 'm/10/model.plan': planBytes() });
+    expect(await completeBackend({}, dir)).toEqual({ backend: 'tensorrt', platform: 'tensorrt_plan' });
+    // A model.plan directory is no plan: Triton checks that it is a file.
+    const planDir = model({ 'm/1/model.plan/x': '', 'm/1/model.onnx': { copy: LINEAR_ONNX } });
+    expect(await completeBackend({}, planDir)).toEqual({ backend: 'onnxruntime', platform: 'onnxruntime_onnx' });
   });
 });
 

@@ -1,9 +1,9 @@
 import type { Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
-import { isAbsolute, join, normalize, sep } from 'node:path';
+import { basename, isAbsolute, join, normalize, sep } from 'node:path';
 import { deriveModelConfig } from '../../config/derive';
 import { modelFilename } from '../../layout';
-import { MODEL_FILE_BACKENDS } from '../../platforms';
+import { autoCompleteBackend, MODEL_FILE_BACKENDS, RUNTIMES, type FileKind } from '../../platforms';
 import { readOnnxSignature } from '../../onnx';
 import type { ModelConfig, ModelTensor } from '../../types';
 import { backendOfPlatform } from './name-platform';
@@ -67,50 +67,25 @@ export function loadedVersions(config: ModelConfig, available: number[]): number
 }
 
 /** What Triton's auto-complete infers from a model file name (AutoCompleteBackendFields). */
-const BY_FILE: Array<[RegExp, string, string]> = [
-  [/\.plan$/, 'tensorrt', 'tensorrt_plan'],
-  [/\.onnx$/, 'onnxruntime', 'onnxruntime_onnx'],
-  [/\.pt$/, 'pytorch', 'pytorch_libtorch'],
-  [/\.pt2$/, 'pytorch', 'torch_aoti'],
-  [/\.py$/, 'python', ''],
-  [/\.xml$/, 'openvino', ''],
-  [/\.savedmodel$/, 'tensorflow', 'tensorflow_savedmodel'],
-  [/\.graphdef$/, 'tensorflow', 'tensorflow_graphdef'],
-];
-const DEFAULT_FILES: Array<[string, string, string]> = [
-  ['model.plan', 'tensorrt', 'tensorrt_plan'],
-  ['model.onnx', 'onnxruntime', 'onnxruntime_onnx'],
-  ['model.pt', 'pytorch', 'pytorch_libtorch'],
-  ['model.pt2', 'pytorch', 'torch_aoti'],
-  ['model.py', 'python', ''],
-  ['model.xml', 'openvino', ''],
-  ['model.savedmodel', 'tensorflow', 'tensorflow_savedmodel'],
-  ['model.graphdef', 'tensorflow', 'tensorflow_graphdef'],
-];
-
 /**
  * The config with `backend` (and `platform` where Triton sets one) filled in as Triton's
- * auto-complete does: from the platform, from `default_model_filename`, else from the files in
- * the first version directory. Returns the config unchanged when nothing can be inferred.
+ * auto-complete does (lib/platforms.ts autoCompleteBackend): from the platform, from
+ * `default_model_filename`, else from the files in the first subdirectory (in byte order, as
+ * Triton's std::set lists them), else from a `<name>.<backend>` directory name.
+ * Returns the config unchanged when nothing can be inferred.
  */
 export async function completeBackend(config: ModelConfig, modelDir: string, opts: { configOnly?: boolean } = {}): Promise<ModelConfig> {
-  if (config.backend || config.platform === 'ensemble') return config;
-  if (config.platform) {
-    const backend = backendOfPlatform(config.platform);
-    return backend ? { ...config, backend } : config;
-  }
-  const named = config.default_model_filename;
-  if (named) {
-    const hit = BY_FILE.find(([re]) => re.test(named));
-    return hit ? { ...config, backend: hit[1], ...(hit[2] ? { platform: hit[2] } : {}) } : config;
-  }
+  const fromConfig = autoCompleteBackend(config, () => undefined);
   // The model file Triton would infer the platform from is a file check: --config-only reads none.
-  if (opts.configOnly) return config;
-  const { versions } = await versionDirs(modelDir);
-  if (versions.length === 0) return config;
-  const present = new Set((await entries(join(modelDir, String(versions[0])))).map((e) => e.name));
-  const hit = DEFAULT_FILES.find(([file]) => present.has(file));
-  return hit ? { ...config, backend: hit[1], ...(hit[2] ? { platform: hit[2] } : {}) } : config;
+  if (fromConfig.backend || opts.configOnly) return { ...config, ...fromConfig };
+  const subdirs: string[] = [];
+  for (const e of await entries(modelDir)) {
+    if (e.isDirectory() || (e.isSymbolicLink() && (await kindOf(join(modelDir, e.name))) === 'dir')) subdirs.push(e.name);
+  }
+  const first = subdirs.sort((x, y) => (x < y ? -1 : x > y ? 1 : 0))[0];
+  const present = new Map<string, FileKind | undefined>();
+  for (const r of RUNTIMES) present.set(r.file, first === undefined ? undefined : await kindOf(join(modelDir, first, r.file)));
+  return { ...config, ...autoCompleteBackend(config, (file) => present.get(file), basename(modelDir)) };
 }
 
 /** A relative file name from the config that must stay inside `dir`. */

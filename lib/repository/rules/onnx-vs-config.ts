@@ -1,7 +1,7 @@
 import { tritonTypeForOnnx } from '../../onnx';
 import type { ModelConfig, ModelTensor, OnnxDim, OnnxSignature, OnnxTensor } from '../../types';
 import type { Problem } from './problem';
-import { dataType, dimsText, list, num, obj, str } from './problem';
+import { dataType, dimsText, flag, list, num, obj, str } from './problem';
 import { sequenceFedInputs } from './sequence';
 
 function modelDims(shape: OnnxDim[]): number[] {
@@ -41,7 +41,8 @@ export function compareOnnxSignature(config: ModelConfig, sig: OnnxSignature, fi
   const maxBatch = num(config.max_batch_size);
   const modelName = config.name ?? '';
   const sides = [
-    { kind: 'input' as const, tensors: list<ModelTensor>(config.input), model: sig.inputs },
+    // A request may also feed an overridable initializer (Triton merges them into the inputs).
+    { kind: 'input' as const, tensors: list<ModelTensor>(config.input), model: [...sig.inputs, ...sig.overridableInputs] },
     { kind: 'output' as const, tensors: list<ModelTensor>(config.output), model: sig.outputs },
   ];
   for (const { kind, tensors, model } of sides) {
@@ -80,12 +81,40 @@ export function compareOnnxSignature(config: ModelConfig, sig: OnnxSignature, fi
       problems.push({ path: 'sequence_batching', message: `configuration specified sequence control or state '${n}', but the model does not provide that input (${file})` });
     }
   });
-  const expected = inputs.length + batchTargets.length + fed.length;
-  if (inputs.length > 0 && expected < sig.inputs.length) {
+  problems.push(...countProblems(config, sig, file, batchTargets, fed));
+  return problems;
+}
+
+/**
+ * onnxruntime_backend src/onnxruntime.cc, ModelInstanceState's constructor and ValidateInputs:
+ * the config's inputs that are not `optional`, its batch inputs and its sequence controls and
+ * states must count exactly the model's inputs (overridable initializers not among them); an
+ * optional input is refused in a model that batches.
+ */
+function countProblems(config: ModelConfig, sig: OnnxSignature, file: string, batchTargets: string[], fed: string[]): Problem[] {
+  const inputs = list<ModelTensor>(config.input);
+  if (inputs.length === 0) return [];
+  const problems: Problem[] = [];
+  const maxBatch = num(config.max_batch_size);
+  inputs.forEach((io, i) => {
+    if (flag(io.optional) && maxBatch !== 0) {
+      problems.push({ path: `input[${i}].optional`, message: `optional input '${io.name}' is not supported for models that support batching (${file})` });
+    }
+  });
+  const required = inputs.filter((io) => !flag(io.optional));
+  const expected = required.length + batchTargets.length + fed.length;
+  const head = `configuration expects ${expected} inputs, model provides ${sig.inputs.length}`;
+  if (expected < sig.inputs.length) {
     const missing = sig.inputs.map((t) => t.name).filter((n) => !inputs.some((io) => io.name === n) && !batchTargets.includes(n) && !fed.includes(n));
+    const why = missing.length > 0 ? ` (missing from the config: ${missing.join(', ')})` : '';
+    problems.push({ path: 'input', message: `${head}${why} (${file})` });
+  }
+  const overridable = new Set(sig.overridableInputs.map((t) => t.name));
+  const initializers = required.filter((io) => overridable.has(str(io.name))).map((io) => io.name);
+  if (expected > sig.inputs.length && initializers.length > 0) {
     problems.push({
       path: 'input',
-      message: `configuration expects ${expected} inputs, model provides ${sig.inputs.length} (missing from the config: ${missing.join(', ')}) (${file})`,
+      message: `${head} (${initializers.join(', ')}: an initializer of the model, which Triton counts only as an input marked optional: true) (${file})`,
     });
   }
   return problems;
