@@ -15,7 +15,8 @@ import { engineRequest } from '../spec/tensorrt';
 import { readOnnxSignature } from '../onnx';
 import type { ModelConfig, ModelSpec } from '../types';
 import { bearerMatches } from './auth';
-import { ownerGone, ownerTag, OWNER_PATTERN } from '../engine/owner';
+import { BOOT_ID, HOST_ID, ownerGone, ownerTag, OWNER_PATTERN } from '../engine/owner';
+import { killRecordedGroup } from '../engine/process-group';
 import {
   BUILD_HEADER,
   decodeBuildRequest,
@@ -180,7 +181,7 @@ async function openService(o: BuilderServerOptions): Promise<Service> {
   let probedAt = Date.now();
 
   const uploads = join(resolve(o.engineCache), 'builder-uploads');
-  await removeDeadUploads(uploads);
+  await removeDeadUploads(uploads, o.log ?? ((line: string) => console.log(line)));
   // Named like the store's temp dirs (host, boot, pid): builders in other containers sharing the store keep theirs.
   const mine = join(uploads, `${ownerTag()}.${randomBytes(4).toString('hex')}`);
   await mkdir(mine, { recursive: true });
@@ -340,6 +341,7 @@ async function runJob(s: Service, res: ServerResponse, job: Job): Promise<void> 
       outDir: job.jobDir,
       engineCache: s.o.engineCache,
       onnxDigest: { sha256: upload.sha256, external_data: {} },
+      trtexecGroupFile: join(job.jobDir, TRTEXEC_GROUP_FILE),
       env: s.env,
       log: (line) => send({ event: 'log', line: clip(hidePaths(line)) }),
     });
@@ -521,11 +523,25 @@ function text(res: ServerResponse, status: number, body: string): void {
 
 const UPLOAD_DIR = new RegExp(`^${OWNER_PATTERN}\\.[0-9a-f]{8}$`);
 
-/** Upload directories of builder processes that are gone (this host: another boot, or a dead pid). */
-async function removeDeadUploads(dir: string): Promise<void> {
+/** Where a job records the process group its trtexec runs in (lib/engine/process-group.ts). */
+const TRTEXEC_GROUP_FILE = 'trtexec.group';
+
+/**
+ * Upload directories of builder processes that are gone (this host: another boot, or a dead pid),
+ * and the trtexec process groups their jobs left running (a SIGKILLed builder cannot end them, issue 13.7).
+ */
+async function removeDeadUploads(dir: string, log: (line: string) => void): Promise<void> {
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     const m = UPLOAD_DIR.exec(name);
-    if (m && ownerGone(m[1], m[2], Number(m[3]))) await rm(join(dir, name), { recursive: true, force: true });
+    if (!m || !ownerGone(m[1], m[2], Number(m[3]))) continue;
+    if (m[1] === HOST_ID && m[2] === BOOT_ID) {
+      for (const job of await readdir(join(dir, name)).catch(() => [] as string[])) {
+        if (await killRecordedGroup(join(dir, name, job, TRTEXEC_GROUP_FILE))) {
+          log(`nx-triton builder: ended the trtexec left running by builder pid ${m[3]} (job ${job})`);
+        }
+      }
+    }
+    await rm(join(dir, name), { recursive: true, force: true });
   }
 }
 
