@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -206,6 +207,34 @@ describe('nx-triton builder', () => {
       } catch {
         // gone, as it should be
       }
+    }
+  });
+
+  // Issue 13.7: a full disk during an upload answered a bare 500. A real full disk: a 1 MiB tmpfs as
+  // the engine store (this test runs as root in the container), and a 2 MiB upload.
+  it('answers 507 with the reason when the disk fills during an upload, and removes the partial upload', async () => {
+    const dir = join(base, `b${n++}`);
+    const store = join(dir, 'store');
+    mkdirSync(store, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', store]);
+    try {
+      const b = await spawnBuilder(['--engine-cache', store], { NX_TRITON_BUILDER_TOKEN: TOKEN, FAKE_GPU: A100, FAKE_TRT_LOG: join(dir, 'trtexec.log') });
+      running.push(b);
+      const full = await post(b.url, Buffer.alloc(2 << 20, 1));
+      expect(full.status).toBe(507);
+      expect(full.headers.connection).toBe('close');
+      expect(JSON.parse(full.body.toString())).toEqual({
+        error: "the builder's disk is full (no space left for the upload in its engine store); try again later or another builder",
+      });
+      expect(await uploadsLeft(dir)).toEqual([]);
+      expect(statfsSync(store).bfree).toBeGreaterThan((statfsSync(store).blocks * 9) / 10); // the space is back
+      // The builder goes on: the next upload fits and builds.
+      const ok = await post(b.url, onnx);
+      expect(ok.status).toBe(200);
+      expect(events(ok.body).events.at(-1)).toMatchObject({ event: 'done', hit: false });
+      await running.splice(running.indexOf(b), 1)[0].stop();
+    } finally {
+      execFileSync('umount', [store]);
     }
   });
 

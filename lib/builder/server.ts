@@ -281,11 +281,18 @@ async function acceptJob(s: Service, req: IncomingMessage, res: ServerResponse, 
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > o.maxUploadBytes) return void tooLarge(req, res, o.maxUploadBytes, Number(declared));
 
-  await mkdir(jobDir, { recursive: true });
   const onnxPath = join(jobDir, 'model.onnx');
   req.setTimeout(o.idleTimeoutMs, () => req.destroy(new Error('upload idle timeout')));
-  const upload = await receive(req, onnxPath, o.maxUploadBytes, { bytesPerSecond: o.minUploadBytesPerSecond ?? 0, graceMs: o.uploadGraceMs ?? 30_000 });
+  const upload = await mkdir(jobDir, { recursive: true }).then(
+    () => receive(req, onnxPath, o.maxUploadBytes, { bytesPerSecond: o.minUploadBytesPerSecond ?? 0, graceMs: o.uploadGraceMs ?? 30_000 }),
+    (err: unknown) => (isNoSpace(err) ? ('no-space' as const) : Promise.reject(err)),
+  );
   if (upload === 'aborted') return undefined;
+  if (upload === 'no-space') {
+    // enginesRoute removes the partial upload (jobDir) once this returns.
+    s.log(`nx-triton builder: refused an upload of ${request.model}: no space left in ${s.mine}`);
+    return void refuseRest(req, res, 507, `the builder's disk is full (no space left for the upload in its engine store); try again later or another builder`);
+  }
   if (upload === 'too-slow') {
     json(res, 408, { error: `the upload was slower than ${o.minUploadBytesPerSecond} bytes/s (--min-upload-rate)` }, { connection: 'close' });
     const timer = setTimeout(() => req.socket.destroy(), 2000);
@@ -417,7 +424,13 @@ function remoteConfig(r: BuildRequest): ModelConfig {
   };
 }
 
-type Upload = { bytes: number; sha256: string } | 'too-large' | 'too-slow' | 'aborted';
+type Upload = { bytes: number; sha256: string } | 'too-large' | 'too-slow' | 'aborted' | 'no-space';
+
+/** A write failed for want of space (a full disk, or a quota). */
+function isNoSpace(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
 
 /**
  * Streams the body to `dest`, hashing and counting on the way; stops writing past `max`, and when
@@ -486,13 +499,22 @@ function receive(req: IncomingMessage, dest: string, max: number, minRate: { byt
     };
     if (req.socket.destroyed) gone();
     else req.socket.once('close', gone);
-    out.on('error', (err) => settle(err));
+    out.on('error', (err) => {
+      if (!isNoSpace(err)) return settle(err);
+      req.resume(); // drain what the client still sends until the answer closes the connection
+      settle('no-space');
+    });
   });
 }
 
 function tooLarge(req: IncomingMessage, res: ServerResponse, max: number, declared?: number): void {
   const what = declared !== undefined ? `the upload is ${declared} bytes` : 'the upload is larger than that';
-  json(res, 413, { error: `upload limit is ${max} bytes (--max-upload-bytes); ${what}` }, { connection: 'close' });
+  refuseRest(req, res, 413, `upload limit is ${max} bytes (--max-upload-bytes); ${what}`);
+}
+
+/** Answers `status` with the reason while the client may still be sending, then stops reading. */
+function refuseRest(req: IncomingMessage, res: ServerResponse, status: number, error: string): void {
+  json(res, status, { error }, { connection: 'close' });
   // Let the answer reach the client, then stop reading what it still sends.
   const timer = setTimeout(() => req.socket.destroy(), 2000);
   timer.unref();
