@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -90,6 +91,30 @@ function events(body: Buffer): { events: Array<Record<string, unknown>>; plan: B
   }
 }
 
+/** Pids of the processes whose command line names `path`. */
+function processesNaming(path: string): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(path);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** Whether `pid` runs: exists and is no zombie (PID 1 of this container never reaps orphans). */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 /** Files left in the builder's upload dir once it finished answering (it cleans up just after). */
 async function uploadsLeft(dir: string): Promise<string[]> {
   const up = join(dir, 'store', 'builder-uploads');
@@ -143,6 +168,74 @@ describe('nx-triton builder', () => {
     expect(left).not.toContain(names.beforeReboot);
     expect(left).not.toContain(names.deadHere);
     expect(left.filter((n) => n.startsWith(`${HOST_ID}.${BOOT_ID}.`) && n !== names.aliveHere)).toHaveLength(1); // its own
+  });
+
+  // Issue 13.7: a SIGKILLed builder left trtexec running. trtexec runs in its own process group,
+  // recorded in the job's dir; the next builder on the store ends the group of a dead builder.
+  it('ends the trtexec a SIGKILLed builder left running when the next builder starts on the store', async () => {
+    const { b, dir } = await start([], { FAKE_TRT_SLEEP_MS: '60000' });
+    const store = join(dir, 'store');
+    // Once the stand-in has written its last line before it sleeps (a write to the dead builder's pipe would end it).
+    const sleeping = new Promise<void>((ok, ko) => {
+      const req = request(`${b.url}/v1/engines`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-length': String(onnx.length), [BUILD_HEADER]: encodeBuildRequest(buildRequest()) },
+      }, (res) => {
+        res.on('data', (d: Buffer) => d.toString().includes('Precision: FP32') && ok());
+        res.on('error', () => undefined);
+      });
+      req.on('error', () => undefined);
+      req.end(onnx);
+      setTimeout(() => ko(new Error('trtexec never started')), 10_000);
+    });
+    await sleeping;
+    const pids = processesNaming(store).filter((pid) => pid !== b.proc.pid);
+    expect(pids).toHaveLength(1); // the stand-in trtexec, building
+    try {
+      b.proc.kill('SIGKILL'); // the builder alone, as the OOM killer would
+      await b.stop();
+      await new Promise((r) => setTimeout(r, 300));
+      expect(isRunning(pids[0])).toBe(true); // orphaned, still building
+      const next = await spawnBuilder(['--engine-cache', store], { NX_TRITON_BUILDER_TOKEN: TOKEN, FAKE_GPU: A100 });
+      running.push(next);
+      expect(isRunning(pids[0])).toBe(false);
+      expect(next.output()).toMatch(new RegExp(`ended the trtexec left running by builder pid ${b.proc.pid} \\(job [0-9a-f]{16}\\)`));
+      expect(readdirSync(join(store, 'builder-uploads'))).toHaveLength(1); // the new builder's own
+    } finally {
+      try {
+        process.kill(pids[0], 'SIGKILL');
+      } catch {
+        // gone, as it should be
+      }
+    }
+  });
+
+  // Issue 13.7: a full disk during an upload answered a bare 500. A real full disk: a 1 MiB tmpfs as
+  // the engine store (this test runs as root in the container), and a 2 MiB upload.
+  it('answers 507 with the reason when the disk fills during an upload, and removes the partial upload', async () => {
+    const dir = join(base, `b${n++}`);
+    const store = join(dir, 'store');
+    mkdirSync(store, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', store]);
+    try {
+      const b = await spawnBuilder(['--engine-cache', store], { NX_TRITON_BUILDER_TOKEN: TOKEN, FAKE_GPU: A100, FAKE_TRT_LOG: join(dir, 'trtexec.log') });
+      running.push(b);
+      const full = await post(b.url, Buffer.alloc(2 << 20, 1));
+      expect(full.status).toBe(507);
+      expect(full.headers.connection).toBe('close');
+      expect(JSON.parse(full.body.toString())).toEqual({
+        error: "the builder's disk is full (no space left for the upload in its engine store); try again later or another builder",
+      });
+      expect(await uploadsLeft(dir)).toEqual([]);
+      expect(statfsSync(store).bfree).toBeGreaterThan((statfsSync(store).blocks * 9) / 10); // the space is back
+      // The builder goes on: the next upload fits and builds.
+      const ok = await post(b.url, onnx);
+      expect(ok.status).toBe(200);
+      expect(events(ok.body).events.at(-1)).toMatchObject({ event: 'done', hit: false });
+      await running.splice(running.indexOf(b), 1)[0].stop();
+    } finally {
+      execFileSync('umount', [store]);
+    }
   });
 
   it('refuses to start without a token unless --insecure-no-auth is given', async () => {

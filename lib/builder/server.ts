@@ -15,7 +15,8 @@ import { engineRequest } from '../spec/tensorrt';
 import { readOnnxSignature } from '../onnx';
 import type { ModelConfig, ModelSpec } from '../types';
 import { bearerMatches } from './auth';
-import { ownerGone, ownerTag, OWNER_PATTERN } from '../engine/owner';
+import { BOOT_ID, HOST_ID, ownerGone, ownerTag, OWNER_PATTERN } from '../engine/owner';
+import { killRecordedGroup } from '../engine/process-group';
 import {
   BUILD_HEADER,
   decodeBuildRequest,
@@ -180,7 +181,7 @@ async function openService(o: BuilderServerOptions): Promise<Service> {
   let probedAt = Date.now();
 
   const uploads = join(resolve(o.engineCache), 'builder-uploads');
-  await removeDeadUploads(uploads);
+  await removeDeadUploads(uploads, o.log ?? ((line: string) => console.log(line)));
   // Named like the store's temp dirs (host, boot, pid): builders in other containers sharing the store keep theirs.
   const mine = join(uploads, `${ownerTag()}.${randomBytes(4).toString('hex')}`);
   await mkdir(mine, { recursive: true });
@@ -280,11 +281,18 @@ async function acceptJob(s: Service, req: IncomingMessage, res: ServerResponse, 
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > o.maxUploadBytes) return void tooLarge(req, res, o.maxUploadBytes, Number(declared));
 
-  await mkdir(jobDir, { recursive: true });
   const onnxPath = join(jobDir, 'model.onnx');
   req.setTimeout(o.idleTimeoutMs, () => req.destroy(new Error('upload idle timeout')));
-  const upload = await receive(req, onnxPath, o.maxUploadBytes, { bytesPerSecond: o.minUploadBytesPerSecond ?? 0, graceMs: o.uploadGraceMs ?? 30_000 });
+  const upload = await mkdir(jobDir, { recursive: true }).then(
+    () => receive(req, onnxPath, o.maxUploadBytes, { bytesPerSecond: o.minUploadBytesPerSecond ?? 0, graceMs: o.uploadGraceMs ?? 30_000 }),
+    (err: unknown) => (isNoSpace(err) ? ('no-space' as const) : Promise.reject(err)),
+  );
   if (upload === 'aborted') return undefined;
+  if (upload === 'no-space') {
+    // enginesRoute removes the partial upload (jobDir) once this returns.
+    s.log(`nx-triton builder: refused an upload of ${request.model}: no space left in ${s.mine}`);
+    return void refuseRest(req, res, 507, `the builder's disk is full (no space left for the upload in its engine store); try again later or another builder`);
+  }
   if (upload === 'too-slow') {
     json(res, 408, { error: `the upload was slower than ${o.minUploadBytesPerSecond} bytes/s (--min-upload-rate)` }, { connection: 'close' });
     const timer = setTimeout(() => req.socket.destroy(), 2000);
@@ -340,6 +348,7 @@ async function runJob(s: Service, res: ServerResponse, job: Job): Promise<void> 
       outDir: job.jobDir,
       engineCache: s.o.engineCache,
       onnxDigest: { sha256: upload.sha256, external_data: {} },
+      trtexecGroupFile: join(job.jobDir, TRTEXEC_GROUP_FILE),
       env: s.env,
       log: (line) => send({ event: 'log', line: clip(hidePaths(line)) }),
     });
@@ -415,7 +424,13 @@ function remoteConfig(r: BuildRequest): ModelConfig {
   };
 }
 
-type Upload = { bytes: number; sha256: string } | 'too-large' | 'too-slow' | 'aborted';
+type Upload = { bytes: number; sha256: string } | 'too-large' | 'too-slow' | 'aborted' | 'no-space';
+
+/** A write failed for want of space (a full disk, or a quota). */
+function isNoSpace(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
 
 /**
  * Streams the body to `dest`, hashing and counting on the way; stops writing past `max`, and when
@@ -484,13 +499,22 @@ function receive(req: IncomingMessage, dest: string, max: number, minRate: { byt
     };
     if (req.socket.destroyed) gone();
     else req.socket.once('close', gone);
-    out.on('error', (err) => settle(err));
+    out.on('error', (err) => {
+      if (!isNoSpace(err)) return settle(err);
+      req.resume(); // drain what the client still sends until the answer closes the connection
+      settle('no-space');
+    });
   });
 }
 
 function tooLarge(req: IncomingMessage, res: ServerResponse, max: number, declared?: number): void {
   const what = declared !== undefined ? `the upload is ${declared} bytes` : 'the upload is larger than that';
-  json(res, 413, { error: `upload limit is ${max} bytes (--max-upload-bytes); ${what}` }, { connection: 'close' });
+  refuseRest(req, res, 413, `upload limit is ${max} bytes (--max-upload-bytes); ${what}`);
+}
+
+/** Answers `status` with the reason while the client may still be sending, then stops reading. */
+function refuseRest(req: IncomingMessage, res: ServerResponse, status: number, error: string): void {
+  json(res, status, { error }, { connection: 'close' });
   // Let the answer reach the client, then stop reading what it still sends.
   const timer = setTimeout(() => req.socket.destroy(), 2000);
   timer.unref();
@@ -521,11 +545,25 @@ function text(res: ServerResponse, status: number, body: string): void {
 
 const UPLOAD_DIR = new RegExp(`^${OWNER_PATTERN}\\.[0-9a-f]{8}$`);
 
-/** Upload directories of builder processes that are gone (this host: another boot, or a dead pid). */
-async function removeDeadUploads(dir: string): Promise<void> {
+/** Where a job records the process group its trtexec runs in (lib/engine/process-group.ts). */
+const TRTEXEC_GROUP_FILE = 'trtexec.group';
+
+/**
+ * Upload directories of builder processes that are gone (this host: another boot, or a dead pid),
+ * and the trtexec process groups their jobs left running (a SIGKILLed builder cannot end them, issue 13.7).
+ */
+async function removeDeadUploads(dir: string, log: (line: string) => void): Promise<void> {
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     const m = UPLOAD_DIR.exec(name);
-    if (m && ownerGone(m[1], m[2], Number(m[3]))) await rm(join(dir, name), { recursive: true, force: true });
+    if (!m || !ownerGone(m[1], m[2], Number(m[3]))) continue;
+    if (m[1] === HOST_ID && m[2] === BOOT_ID) {
+      for (const job of await readdir(join(dir, name)).catch(() => [] as string[])) {
+        if (await killRecordedGroup(join(dir, name, job, TRTEXEC_GROUP_FILE))) {
+          log(`nx-triton builder: ended the trtexec left running by builder pid ${m[3]} (job ${job})`);
+        }
+      }
+    }
+    await rm(join(dir, name), { recursive: true, force: true });
   }
 }
 

@@ -12,6 +12,7 @@ import { SpecError } from '../errors';
 import { publishPlans } from './publish';
 import { tensorRtRelease } from './releases';
 import { normalisedOptions, trtexecArgs } from './trtexec-args';
+import { forgetGroup, recordGroup } from './process-group';
 
 export interface BuildEngineOptions {
   workspaceRoot: string;
@@ -35,6 +36,8 @@ export interface BuildEngineOptions {
   tritonRelease?: string;
   /** Makes the plan instead of the local trtexec (e.g. a remote builder): writes `tmpPlanPath`. */
   buildPlan?: (tmpPlanPath: string, plan: { key: string; parts: EngineKeyParts }) => Promise<{ command: string[] }>;
+  /** When set, trtexec runs in its own process group, recorded in this file while it runs (see process-group.ts). */
+  trtexecGroupFile?: string;
 }
 
 /** The engine's key and a way to get its plan from the store (building it once when missing). */
@@ -134,7 +137,7 @@ export async function prepareEngine(o: BuildEngineOptions): Promise<PreparedEngi
     const timing = `${tmpPlan}.timing`;
     if (useTiming) await copyFile(shared, timing).catch(() => undefined);
     const args = argsFor(tmpPlan, useTiming ? timing : undefined);
-    await runTrtexec(trtexec, args, spec.name, env, o.log);
+    await runTrtexec(trtexec, args, spec.name, env, o.log, o.trtexecGroupFile);
     if (useTiming) {
       // Each build works on its own copy; the shared cache is replaced in one rename.
       await mkdir(dirname(shared), { recursive: true });
@@ -190,19 +193,40 @@ export function gpuPart(gpu: GpuInfo, spec: ModelSpec): EngineKeyParts['gpu'] {
   return { name: gpu.name, compute_capability: gpu.computeCapability };
 }
 
-async function runTrtexec(trtexec: string, args: string[], model: string, env: NodeJS.ProcessEnv, log: (l: string) => void): Promise<void> {
+async function runTrtexec(trtexec: string, args: string[], model: string, env: NodeJS.ProcessEnv, log: (l: string) => void, groupFile?: string): Promise<void> {
   const { execa } = await import('execa');
   const started = Date.now();
   const prefix = `[trtexec ${model}]`;
   const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(1)}s`;
   const tail: string[] = [];
   log(`${prefix} ${trtexec} ${args.join(' ')}`);
-  const child = execa(trtexec, args, { env, extendEnv: false, all: true, buffer: false, reject: false, stdin: 'ignore' });
-  for await (const line of child.iterable({ from: 'all' })) {
-    const text = String(line);
-    tail.push(text);
-    if (tail.length > TAIL_LINES) tail.shift();
-    log(`${prefix} +${elapsed()} ${text}`);
+  const detached = groupFile !== undefined;
+  const child = execa(trtexec, args, { env, extendEnv: false, all: true, buffer: false, reject: false, stdin: 'ignore', detached });
+  // Its own group: a SIGKILLed parent's successor can end it (and all it started) from the group file.
+  const endGroup = (): void => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  try {
+    if (detached && child.pid !== undefined) {
+      process.once('exit', endGroup);
+      await recordGroup(groupFile, child.pid);
+    }
+    for await (const line of child.iterable({ from: 'all' })) {
+      const text = String(line);
+      tail.push(text);
+      if (tail.length > TAIL_LINES) tail.shift();
+      log(`${prefix} +${elapsed()} ${text}`);
+    }
+    await child;
+  } finally {
+    if (detached) {
+      process.off('exit', endGroup);
+      await forgetGroup(groupFile);
+    }
   }
   const r = await child;
   if (r.failed) {
@@ -211,4 +235,3 @@ async function runTrtexec(trtexec: string, args: string[], model: string, env: N
   }
   log(`${prefix} done in ${elapsed()}`);
 }
-
