@@ -54,6 +54,10 @@ function run(cwd: string, file: string, args: string[], local = true): { seconds
   return { seconds: (Date.now() - started) / 1000, out };
 }
 
+function upstreamRegistry(): string {
+  return spawnSync('npm', ['config', 'get', 'registry'], { encoding: 'utf8' }).stdout.trim();
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'nx-triton-registry-'));
   const port = await freePort();
@@ -65,7 +69,8 @@ beforeAll(async () => {
       'auth:',
       `  htpasswd: { file: ${join(dir, 'htpasswd')}, max_users: 1 }`,
       'uplinks:',
-      '  npmjs: { url: "https://registry.npmjs.org/", timeout: 120s }',
+      // The registry npm itself is configured with: everything but ours comes from there.
+      `  npmjs: { url: ${JSON.stringify(upstreamRegistry())}, timeout: 120s }`,
       'packages:',
       // Ours is only what the test publishes: never the public package of that name.
       '  "nx-triton": { access: $all, publish: $authenticated }',
