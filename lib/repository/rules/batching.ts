@@ -1,13 +1,11 @@
+import { protoEnumNames } from '../../../proto/model-config';
 import type { ModelConfig, ModelTensor } from '../../types';
 import type { Problem } from './problem';
 import { dataType, enumName, flag, list, mapEntries, num, obj, str } from './problem';
 
-const BATCH_INPUT_KINDS = [
-  'BATCH_ELEMENT_COUNT', 'BATCH_ACCUMULATED_ELEMENT_COUNT', 'BATCH_ACCUMULATED_ELEMENT_COUNT_WITH_ZERO',
-  'BATCH_MAX_ELEMENT_COUNT_AS_SHAPE', 'BATCH_ITEM_SHAPE', 'BATCH_ITEM_SHAPE_FLATTEN',
-] as const;
-const BATCH_OUTPUT_KINDS = ['BATCH_SCATTER_WITH_INPUT_SHAPE'] as const;
-const TIMEOUT_ACTIONS = ['REJECT', 'DELAY'] as const;
+/** Enums of proto/model_config.proto by name, read from the .proto rather than copied. */
+const batchInputKinds = (): readonly string[] => protoEnumNames('inference.BatchInput.Kind');
+const batchOutputKinds = (): readonly string[] => protoEnumNames('inference.BatchOutput.Kind');
 
 function names(tensors: unknown): Set<string> {
   return new Set(list<ModelTensor>(tensors).map((t) => t.name).filter(Boolean));
@@ -21,8 +19,8 @@ export function checkBatchIO(config: ModelConfig): Problem[] {
 
   list<Record<string, unknown>>(config.batch_input).forEach((b, i) => {
     const at = `batch_input[${i}]`;
-    const kind = enumName(b.kind, BATCH_INPUT_KINDS);
-    if (!(BATCH_INPUT_KINDS as readonly string[]).includes(kind)) {
+    const kind = enumName(b.kind, batchInputKinds());
+    if (!batchInputKinds().includes(kind)) {
       problems.push({ path: `${at}.kind`, message: `unknown batch input kind '${kind}'` });
     }
     const sources = list<string>(b.source_input);
@@ -40,8 +38,8 @@ export function checkBatchIO(config: ModelConfig): Problem[] {
 
   list<Record<string, unknown>>(config.batch_output).forEach((b, i) => {
     const at = `batch_output[${i}]`;
-    const kind = enumName(b.kind, BATCH_OUTPUT_KINDS);
-    if (!(BATCH_OUTPUT_KINDS as readonly string[]).includes(kind)) {
+    const kind = enumName(b.kind, batchOutputKinds());
+    if (!batchOutputKinds().includes(kind)) {
       problems.push({ path: `${at}.kind`, message: `unknown batch output kind '${kind}'` });
     }
     const sources = list<string>(b.source_input);
@@ -63,7 +61,7 @@ export function checkBatchIO(config: ModelConfig): Problem[] {
 
 function delaysWithTimeout(policy: unknown): boolean {
   const p = obj(policy);
-  return !!p && enumName(p.timeout_action, TIMEOUT_ACTIONS) === 'DELAY' && num(p.default_timeout_microseconds) !== 0;
+  return !!p && enumName(p.timeout_action, protoEnumNames('inference.ModelQueuePolicy.TimeoutAction')) === 'DELAY' && num(p.default_timeout_microseconds) !== 0;
 }
 
 export function checkDynamicBatching(config: ModelConfig): Problem[] {

@@ -1,8 +1,10 @@
+import { protoEnumNames } from '../../../proto/model-config';
 import type { ModelConfig } from '../../types';
 import type { Problem } from './problem';
 import { enumName, isEnsemble, isTensorRt, list, num, str } from './problem';
 
-const KINDS = ['KIND_AUTO', 'KIND_GPU', 'KIND_CPU', 'KIND_MODEL'] as const;
+/** `inference.ModelInstanceGroup.Kind`, read from proto/model_config.proto. */
+const kinds = (): readonly string[] => protoEnumNames('inference.ModelInstanceGroup.Kind');
 
 /** Triton's ValidateInstanceGroup, less what needs the server's GPUs. */
 export function checkInstanceGroups(config: ModelConfig): Problem[] {
@@ -16,9 +18,9 @@ export function checkInstanceGroups(config: ModelConfig): Problem[] {
   const trt = isTensorRt(config);
   groups.forEach((g, i) => {
     const at = `instance_group[${i}]`;
-    const kind = enumName(g.kind, KINDS);
-    if (!(KINDS as readonly string[]).includes(kind)) {
-      problems.push({ path: `${at}.kind`, message: `unknown kind '${kind}' (expected one of ${KINDS.join(', ')})` });
+    const kind = enumName(g.kind, kinds());
+    if (!kinds().includes(kind)) {
+      problems.push({ path: `${at}.kind`, message: `unknown kind '${kind}' (expected one of ${kinds().join(', ')})` });
     }
     if (trt && (kind === 'KIND_CPU' || kind === 'KIND_MODEL')) {
       // tensorrt_backend src/instance_state.cc (ModelInstanceState::Create): "TensorRT backend supports only GPU device".

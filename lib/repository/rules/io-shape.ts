@@ -1,9 +1,9 @@
+import { protoEnumNames } from '../../../proto/model-config';
 import type { ModelConfig, ModelTensor } from '../../types';
 import type { Problem } from './problem';
 import { dataType, enumName, flag, isTensorRt, list, num, obj } from './problem';
 
 const WILDCARD = -1;
-const FORMATS = ['FORMAT_NONE', 'FORMAT_NHWC', 'FORMAT_NCHW'] as const;
 
 /** Element count of a shape, -1 when any dim is a wildcard (Triton's GetElementCount). */
 function elementCount(dims: number[]): number {
@@ -124,7 +124,7 @@ export function checkIO(config: ModelConfig): Problem[] {
       const at = `${field}[${i}]`;
       problems.push(...checkShape(io, at, maxBatch), ...checkTensorRtOnly(io, at, trt));
       if (field === 'input') {
-        const format = enumName(io.format, FORMATS);
+        const format = enumName(io.format, protoEnumNames('inference.ModelInput.Format'));
         if ((format === 'FORMAT_NHWC' || format === 'FORMAT_NCHW') && list(io.dims).length !== 3) {
           problems.push({ path: `${at}.format`, message: `${format} requires 3 dims, got ${list(io.dims).length}` });
         }

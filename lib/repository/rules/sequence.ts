@@ -1,10 +1,10 @@
+import { protoEnumNames } from '../../../proto/model-config';
 import type { ModelConfig } from '../../types';
 import type { Problem } from './problem';
 import { dataType, enumName, list, num, obj, str } from './problem';
 
-const CONTROL_KINDS = [
-  'CONTROL_SEQUENCE_START', 'CONTROL_SEQUENCE_READY', 'CONTROL_SEQUENCE_END', 'CONTROL_SEQUENCE_CORRID',
-] as const;
+/** `inference.ModelSequenceBatching.Control.Kind`, read from proto/model_config.proto. */
+const controlKinds = (): readonly string[] => protoEnumNames('inference.ModelSequenceBatching.Control.Kind');
 const BOOLEAN_FIELDS = ['int32_false_true', 'fp32_false_true', 'bool_false_true'] as const;
 const CORRID_TYPES = ['TYPE_UINT64', 'TYPE_INT64', 'TYPE_UINT32', 'TYPE_INT32', 'TYPE_STRING'];
 
@@ -61,8 +61,8 @@ export function checkSequenceBatching(config: ModelConfig): Problem[] {
     }
     controls.forEach((c, j) => {
       const cat = `${at}.control[${j}]`;
-      const kind = enumName(c.kind, CONTROL_KINDS);
-      if (!(CONTROL_KINDS as readonly string[]).includes(kind)) {
+      const kind = enumName(c.kind, controlKinds());
+      if (!controlKinds().includes(kind)) {
         problems.push({ path: `${cat}.kind`, message: `unknown control kind '${kind}'` });
         return;
       }
