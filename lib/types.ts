@@ -80,40 +80,20 @@ export interface ShapeRange {
 /** One optimization profile: input name -> its shape range. */
 export type Profile = Record<string, ShapeRange>;
 
-/** `tensorrt:` — options of the engine target, as lib/spec/tensorrt.ts checked them. */
-export interface TensorRtSpec {
-  precision?: string;
-  workspace?: string | number;
-  /** As written: dims like the config's (no batch dim) or the full engine shape. */
-  profiles?: Profile[];
-  builder_optimization_level?: number;
-  hardware_compatibility?: string;
-  version_compatible?: boolean;
-  targets?: string[];
-  builders?: string[];
-  trtexec?: string;
-  timing_cache?: boolean;
-}
+/** `tensorrt:` — its type is derived from the key table in lib/spec/tensorrt.ts (TENSORRT_KEYS). */
+import type { EngineOptions, TensorRtSpec } from './spec/tensorrt';
+export type { TensorRtSpec };
 
 /**
  * What an engine is built from, made once by lib/spec/tensorrt.ts `engineRequest` out of
  * triton.yaml and the model's I/O; trtexecArgs, the engine key and the builders take it.
  */
-export interface EngineRequest {
+export interface EngineRequest extends EngineOptions {
   /** triton.yaml as it appears in messages. */
   file: string;
   model: string;
   /** ModelConfig `max_batch_size`; 0 = no batch dim. */
   maxBatchSize: number;
-  /** Every profile with every input that has a range (full engine shapes, batch dim first when batching). */
-  profiles: Profile[];
-  /** Precisions beyond fp32, each a key of the release table's `precisions`. */
-  precision: string[];
-  workspaceMiB?: number;
-  builderOptimizationLevel?: number;
-  hardwareCompatibility?: string;
-  versionCompatible: boolean;
-  timingCache: boolean;
   /** Key path -> where it was written in `file` (for messages). */
   positions: Record<string, Position>;
 }

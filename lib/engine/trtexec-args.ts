@@ -1,6 +1,6 @@
 import { SpecError } from '../errors';
 import { placed } from '../spec/tensorrt';
-import type { EngineRequest } from '../types';
+import type { EngineRequest, TensorRtSpec } from '../types';
 import { compareVersions, RELEASES, versionParts, type TensorRtRelease } from './releases';
 
 /** Where trtexec reads and writes. */
@@ -10,36 +10,40 @@ export interface PlanPaths {
   timingCache?: string;
 }
 
-/** Every trtexec flag nx-triton may emit (checked against the release table by the tests). */
-export const EMITTED_FLAGS = [
-  'onnx',
-  'saveEngine',
-  'minShapes',
-  'optShapes',
-  'maxShapes',
-  'profile',
-  'skipInference',
-  'memPoolSize',
-  'builderOptimizationLevel',
-  'hardwareCompatibilityLevel',
-  'versionCompatible',
-  'timingCacheFile',
-  ...Object.values(RELEASES.precisions),
+type Fail = (path: string, message: string) => never;
+
+/**
+ * The option flags that take one value each, in argv order: the flag, the tensorrt: key it comes
+ * from (for messages when a release lacks the flag) and its value from the request (undefined or
+ * false: not given; true: the flag alone). A new tensorrt: key with one flag is one line here.
+ */
+const OPTION_FLAGS: Array<{ flag: string; key: keyof TensorRtSpec; value: (r: EngineRequest, release: TensorRtRelease, fail: Fail) => string | number | boolean | undefined }> = [
+  { flag: 'memPoolSize', key: 'workspace', value: (r, release) => r.workspaceMiB !== undefined && `workspace:${r.workspaceMiB}${release.memoryPoolUnit}` },
+  { flag: 'builderOptimizationLevel', key: 'builder_optimization_level', value: (r) => r.builderOptimizationLevel },
+  { flag: 'hardwareCompatibilityLevel', key: 'hardware_compatibility', value: hardwareLevel },
+  { flag: 'versionCompatible', key: 'version_compatible', value: (r) => r.versionCompatible },
 ];
 
-/** The tensorrt: key each option flag comes from, for messages when a release lacks the flag. */
-const FLAG_KEYS: Record<string, string> = {
-  minShapes: 'tensorrt.profiles',
-  optShapes: 'tensorrt.profiles',
-  maxShapes: 'tensorrt.profiles',
-  profile: 'tensorrt.profiles',
-  memPoolSize: 'tensorrt.workspace',
-  builderOptimizationLevel: 'tensorrt.builder_optimization_level',
-  hardwareCompatibilityLevel: 'tensorrt.hardware_compatibility',
-  versionCompatible: 'tensorrt.version_compatible',
-  timingCacheFile: 'tensorrt.timing_cache',
-  ...Object.fromEntries(Object.values(RELEASES.precisions).map((f) => [f, 'tensorrt.precision'])),
+/** The flags that are not options of tensorrt: (or come from several keys), with the key they come from. */
+const OTHER_FLAGS: Record<string, keyof TensorRtSpec | ''> = {
+  onnx: '',
+  saveEngine: '',
+  minShapes: 'profiles',
+  optShapes: 'profiles',
+  maxShapes: 'profiles',
+  profile: 'profiles',
+  skipInference: '',
+  timingCacheFile: 'timing_cache',
+  ...Object.fromEntries(Object.values(RELEASES.precisions).map((f) => [f, 'precision' as const])),
 };
+
+/** The tensorrt: key each flag comes from, for messages when a release lacks the flag. */
+const FLAG_KEYS: Record<string, string> = Object.fromEntries(
+  [...Object.entries(OTHER_FLAGS), ...OPTION_FLAGS.map((o) => [o.flag, o.key])].map(([flag, key]) => [flag, key && `tensorrt.${key}`]),
+);
+
+/** Every trtexec flag nx-triton may emit (checked against the release table by the tests). */
+export const EMITTED_FLAGS = Object.keys(FLAG_KEYS);
 
 /** Flags whose value is a path: left out of the options that go into the engine key. */
 const PATH_FLAGS = ['--onnx', '--saveEngine', '--timingCacheFile'];
@@ -54,7 +58,7 @@ const STRONGLY_TYPED_HELP =
  * checked when it was made; only what depends on the release is checked here.
  */
 export function trtexecArgs(r: EngineRequest, release: TensorRtRelease, paths: PlanPaths): string[] {
-  const fail = (path: string, message: string): never => {
+  const fail: Fail = (path, message) => {
     throw new SpecError([placed(r, path, message)]);
   };
   const has = (flag: string): boolean => release.flags.has(flag);
@@ -80,29 +84,33 @@ export function trtexecArgs(r: EngineRequest, release: TensorRtRelease, paths: P
     if (!has(flag)) fail('tensorrt.precision', `"${p}" needs TensorRT ${release.since(flag)} or newer; ${machine}`);
     args.push(`--${flag}`);
   }
-  if (r.workspaceMiB !== undefined) args.push(`--memPoolSize=workspace:${r.workspaceMiB}${release.memoryPoolUnit}`);
-  if (r.builderOptimizationLevel !== undefined) args.push(`--builderOptimizationLevel=${r.builderOptimizationLevel}`);
-  if (r.hardwareCompatibility !== undefined) {
-    const level = Object.hasOwn(release.hardwareCompatibility, r.hardwareCompatibility) ? release.hardwareCompatibility[r.hardwareCompatibility] : undefined;
-    if (level === undefined) {
-      const since = release.levelSince(r.hardwareCompatibility);
-      const offered = Object.keys(release.hardwareCompatibility).join(', ') || 'none';
-      fail(
-        'tensorrt.hardware_compatibility',
-        since && compareVersions(versionParts(release.version), versionParts(since)) < 0
-          ? `${r.hardwareCompatibility} needs TensorRT ${since} or newer; ${machine}`
-          : `TensorRT ${release.version} has no ${r.hardwareCompatibility} level (it has: ${offered})`,
-      );
-    }
-    if (level !== 'none') args.push(`--hardwareCompatibilityLevel=${level}`);
+  for (const o of OPTION_FLAGS) {
+    const value = o.value(r, release, fail);
+    if (value !== undefined && value !== false) args.push(value === true ? `--${o.flag}` : `--${o.flag}=${value}`);
   }
-  if (r.versionCompatible) args.push('--versionCompatible');
   if (paths.timingCache) args.push(`--timingCacheFile=${paths.timingCache}`);
   args.push('--skipInference');
   for (const flag of args.map((a) => a.slice(2).split('=')[0])) {
-    if (!has(flag)) fail(FLAG_KEYS[flag] ?? '', `trtexec of TensorRT ${release.version} has no --${flag} (the release table lib/engine/trt-releases.json)`);
+    if (!has(flag)) fail(Object.hasOwn(FLAG_KEYS, flag) ? FLAG_KEYS[flag] : '', `trtexec of TensorRT ${release.version} has no --${flag} (the release table lib/engine/trt-releases.json)`);
   }
   return args;
+}
+
+/** `tensorrt.hardware_compatibility` as this release's --hardwareCompatibilityLevel (none: no flag). */
+function hardwareLevel(r: EngineRequest, release: TensorRtRelease, fail: Fail): string | undefined {
+  if (r.hardwareCompatibility === undefined) return undefined;
+  const level = Object.hasOwn(release.hardwareCompatibility, r.hardwareCompatibility) ? release.hardwareCompatibility[r.hardwareCompatibility] : undefined;
+  if (level === undefined) {
+    const since = release.levelSince(r.hardwareCompatibility);
+    const offered = Object.keys(release.hardwareCompatibility).join(', ') || 'none';
+    fail(
+      'tensorrt.hardware_compatibility',
+      since && compareVersions(versionParts(release.version), versionParts(since)) < 0
+        ? `${r.hardwareCompatibility} needs TensorRT ${since} or newer; this machine has ${release.version}`
+        : `TensorRT ${release.version} has no ${r.hardwareCompatibility} level (it has: ${offered})`,
+    );
+  }
+  return level === 'none' ? undefined : level;
 }
 
 /** The build options that decide the engine: the argv without the paths it reads and writes. */

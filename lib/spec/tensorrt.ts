@@ -2,7 +2,7 @@ import type { Node } from 'yaml';
 import { allHardwareLevels, allPrecisions } from '../engine/releases';
 import { tritonReleaseProblem } from '../triton-release';
 import { SpecError, type Diagnostic } from '../errors';
-import type { EngineRequest, ModelConfig, ModelSpec, Profile, ShapeRange, TensorRtSpec } from '../types';
+import type { EngineRequest, ModelConfig, ModelSpec, Profile, ShapeRange } from '../types';
 import { describe, isScalar, setOwn, SpecContext } from './context';
 import { didYouMean } from './suggest';
 import { checkKeys, expectBool, expectInt, expectList, expectMap, expectString } from './values';
@@ -12,9 +12,6 @@ export const PRECISIONS = allPrecisions();
 
 /** Hardware-compatibility levels some TensorRT release offers (lib/engine/trt-releases.json). */
 export const HARDWARE_COMPATIBILITY = allHardwareLevels();
-
-/** tensorrt: keys that configure this machine's side only; a remote builder never takes them. */
-export const LOCAL_TENSORRT_KEYS = ['trtexec', 'targets', 'builders'] as const;
 
 const UNITS: Record<string, number> = {
   b: 1 / (1024 * 1024),
@@ -45,70 +42,129 @@ export function workspaceMiB(value: string | number): number | undefined {
   return mib !== undefined && mib > 0 && Number.isFinite(mib) ? mib : undefined;
 }
 
-type Handlers = Record<keyof TensorRtSpec, (value: Node | null, at: string) => void>;
-
-/** Every tensorrt: key, the ones a builder takes first (the builder protocol's allow-list is this minus LOCAL_TENSORRT_KEYS). */
-export function tensorRtHandlers(ctx: SpecContext, out: TensorRtSpec): Handlers {
-  return {
-    precision: (value, at) => {
-      const p = expectString(ctx, value, at);
-      if (p === undefined) return;
-      if (PRECISIONS.includes(p.toLowerCase())) out.precision = p.toLowerCase();
-      else ctx.error(at, `unknown precision ${JSON.stringify(p)} (expected one of ${PRECISIONS.join(', ')})${didYouMean(p, PRECISIONS)}`);
-    },
-    workspace: (value, at) => {
-      const v = isScalar(value) ? value.value : undefined;
-      if (typeof v === 'bigint' && v > 0n && v <= BigInt(Number.MAX_SAFE_INTEGER)) out.workspace = Number(v);
-      else if (typeof v === 'string' && workspaceMiB(v) !== undefined) out.workspace = v.trim();
-      else ctx.error(at, `expected a size in MiB or a string such as "4GiB" or "512MiB", got ${describe(value)}`);
-    },
-    profiles: (value, at) => {
-      const profiles = checkProfiles(ctx, value, at);
-      if (profiles !== undefined) out.profiles = profiles;
-    },
-    builder_optimization_level: (value, at) => {
-      const level = expectInt(ctx, value, at, 0, 5);
-      if (level !== undefined) out.builder_optimization_level = level;
-    },
-    hardware_compatibility: (value, at) => {
-      const h = expectString(ctx, value, at);
-      if (h === undefined) return;
-      const normal = h === 'sameComputeCapability' ? 'same_compute_capability' : h.toLowerCase();
-      if (HARDWARE_COMPATIBILITY.includes(normal)) out.hardware_compatibility = normal;
-      else ctx.error(at, `unknown value ${JSON.stringify(h)} (expected one of ${HARDWARE_COMPATIBILITY.join(', ')})`);
-    },
-    version_compatible: (value, at) => {
-      const b = expectBool(ctx, value, at);
-      if (b !== undefined) out.version_compatible = b;
-    },
-    targets: (value, at) => {
-      const targets = checkTargets(ctx, value, at);
-      if (targets !== undefined) out.targets = targets;
-    },
-    builders: (value, at) => {
-      const builders = checkBuilders(ctx, value, at);
-      if (builders !== undefined) out.builders = builders;
-    },
-    trtexec: (value, at) => {
-      const t = expectString(ctx, value, at);
-      if (t !== undefined) out.trtexec = t;
-    },
-    timing_cache: (value, at) => {
-      const b = expectBool(ctx, value, at);
-      if (b !== undefined) out.timing_cache = b;
-    },
-  };
+/** What a key's `request` gets: the model's side of the build, and how to refuse a value. */
+export interface RequestContext {
+  inputs: NonNullable<ModelConfig['input']>;
+  maxBatchSize: number;
+  optBatchSize: number | undefined;
+  fail: (path: string, message: string) => never;
 }
 
+/**
+ * One tensorrt: key. `check` reads its triton.yaml value (undefined after reporting a problem);
+ * its return type is the key's type in TensorRtSpec. `request` is what the checked value
+ * (undefined when the key is absent) puts into the EngineRequest; `local` keys configure this
+ * machine's side only and a remote builder never takes them.
+ */
+interface KeyDecl<T, R extends object> {
+  check: (ctx: SpecContext, value: Node | null, at: string) => T | undefined;
+  request?: (value: T | undefined, c: RequestContext) => R;
+  local?: true;
+}
+
+/** A KeyDecl of any key, as the loops over the table see it. */
+type AnyDecl = KeyDecl<unknown, object>;
+
+const key = <T, R extends object = object>(d: KeyDecl<T, R>): KeyDecl<T, R> => d;
+
+/** The table's entries, each as an AnyDecl. */
+const entries = (): Array<[string, AnyDecl]> => Object.entries(TENSORRT_KEYS) as Array<[string, AnyDecl]>;
+
+/**
+ * Every tensorrt: key, the ones a builder takes first (the builder protocol's allow-list is these
+ * minus the local ones). A new key is one entry here and one line in lib/engine/trtexec-args.ts.
+ */
+export const TENSORRT_KEYS = {
+  precision: key({
+    check: (ctx, value, at): string | undefined => {
+      const p = expectString(ctx, value, at);
+      if (p === undefined) return undefined;
+      if (PRECISIONS.includes(p.toLowerCase())) return p.toLowerCase();
+      ctx.error(at, `unknown precision ${JSON.stringify(p)} (expected one of ${PRECISIONS.join(', ')})${didYouMean(p, PRECISIONS)}`);
+      return undefined;
+    },
+    /** Precisions beyond fp32, each a key of the release table's `precisions`. */
+    request: (p): { precision: string[] } => ({ precision: p && p !== 'fp32' ? [p] : [] }),
+  }),
+  workspace: key({
+    check: (ctx, value, at): string | number | undefined => {
+      const v = isScalar(value) ? value.value : undefined;
+      if (typeof v === 'bigint' && v > 0n && v <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(v);
+      if (typeof v === 'string' && workspaceMiB(v) !== undefined) return v.trim();
+      ctx.error(at, `expected a size in MiB or a string such as "4GiB" or "512MiB", got ${describe(value)}`);
+      return undefined;
+    },
+    request: (w, c): { workspaceMiB?: number } =>
+      w === undefined ? {} : { workspaceMiB: Math.max(1, Math.ceil(workspaceMiB(w) ?? c.fail('tensorrt.workspace', `expected a size, got ${JSON.stringify(w)}`))) },
+  }),
+  /** As written: dims like the config's (no batch dim) or the full engine shape. */
+  profiles: key({
+    check: (ctx, value, at): Profile[] | undefined => checkProfiles(ctx, value, at),
+    /** Every profile with every input that has a range (full engine shapes, batch dim first when batching). */
+    request: (given, c): { profiles: Profile[] } => ({ profiles: resolveProfiles(c.inputs, c.maxBatchSize, c.optBatchSize, given, c.fail) }),
+  }),
+  builder_optimization_level: key({
+    check: (ctx, value, at): number | undefined => expectInt(ctx, value, at, 0, 5),
+    request: (n): { builderOptimizationLevel?: number } => (n === undefined ? {} : { builderOptimizationLevel: n }),
+  }),
+  hardware_compatibility: key({
+    check: (ctx, value, at): string | undefined => {
+      const h = expectString(ctx, value, at);
+      if (h === undefined) return undefined;
+      const normal = h === 'sameComputeCapability' ? 'same_compute_capability' : h.toLowerCase();
+      if (HARDWARE_COMPATIBILITY.includes(normal)) return normal;
+      ctx.error(at, `unknown value ${JSON.stringify(h)} (expected one of ${HARDWARE_COMPATIBILITY.join(', ')})`);
+      return undefined;
+    },
+    request: (h): { hardwareCompatibility?: string } => (h === undefined ? {} : { hardwareCompatibility: h }),
+  }),
+  version_compatible: key({
+    check: (ctx, value, at): boolean | undefined => expectBool(ctx, value, at),
+    request: (b): { versionCompatible: boolean } => ({ versionCompatible: b === true }),
+  }),
+  targets: key({ check: (ctx, value, at): string[] | undefined => checkTargets(ctx, value, at), local: true }),
+  builders: key({ check: (ctx, value, at): string[] | undefined => checkBuilders(ctx, value, at), local: true }),
+  trtexec: key({ check: (ctx, value, at): string | undefined => expectString(ctx, value, at), local: true }),
+  timing_cache: key({
+    check: (ctx, value, at): boolean | undefined => expectBool(ctx, value, at),
+    request: (b): { timingCache: boolean } => ({ timingCache: b !== false }),
+  }),
+};
+
+type Keys = typeof TENSORRT_KEYS;
+type Checked<D> = D extends KeyDecl<infer T, object> ? T : never;
+type Requested<D> = D extends KeyDecl<infer _T, infer R> ? R : never;
+type Intersect<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
+
+/** `tensorrt:` — options of the engine target, as TENSORRT_KEYS checked them. */
+export type TensorRtSpec = { [K in keyof Keys]?: Checked<Keys[K]> };
+
+/** The TensorRT options of an EngineRequest, normalised: what every key's `request` puts into it. */
+export type EngineOptions = Intersect<{ [K in keyof Keys]: Requested<Keys[K]> }[keyof Keys]>;
+
+/** tensorrt: keys that configure this machine's side only; a remote builder never takes them. */
+export const LOCAL_TENSORRT_KEYS = (Object.keys(TENSORRT_KEYS) as Array<keyof Keys>).filter((k) => 'local' in TENSORRT_KEYS[k]) as Array<
+  { [K in keyof Keys]: Keys[K] extends { local: true } ? K : never }[keyof Keys]
+>;
+
 /** The tensorrt: keys a remote builder accepts. */
-export const REMOTE_TENSORRT_KEYS = Object.keys(tensorRtHandlers(undefined as unknown as SpecContext, {})).filter(
-  (k) => !(LOCAL_TENSORRT_KEYS as readonly string[]).includes(k),
-) as Array<Exclude<keyof TensorRtSpec, (typeof LOCAL_TENSORRT_KEYS)[number]>>;
+export const REMOTE_TENSORRT_KEYS = (Object.keys(TENSORRT_KEYS) as Array<keyof Keys>).filter((k) => !('local' in TENSORRT_KEYS[k])) as Array<
+  Exclude<keyof Keys, (typeof LOCAL_TENSORRT_KEYS)[number]>
+>;
 
 export function checkTensorRt(ctx: SpecContext, node: Node | null, path: string): TensorRtSpec | undefined {
-  const out: TensorRtSpec = {};
-  const present = checkKeys(ctx, node, path, tensorRtHandlers(ctx, out));
-  return present ? out : undefined;
+  const out: Record<string, unknown> = {};
+  const handlers = Object.fromEntries(
+    entries().map(([k, d]) => [
+      k,
+      (value: Node | null, at: string) => {
+        const v = d.check(ctx, value, at);
+        if (v !== undefined) out[k] = v;
+      },
+    ]),
+  );
+  const present = checkKeys(ctx, node, path, handlers);
+  return present ? (out as TensorRtSpec) : undefined;
 }
 
 /** `triton_release: 24.08` (a YAML number is taken as written: 24.10 stays "24.10"). */
@@ -232,19 +288,9 @@ export function engineRequest(spec: EngineSpec, config: ModelConfig): EngineRequ
   const inputs = config.input ?? [];
   if (inputs.length === 0) throw new SpecError([{ file: spec.file, path: '', message: `${spec.name} has no inputs to build a TensorRT engine for` }]);
   const maxBatchSize = config.max_batch_size ?? 0;
-  const request: EngineRequest = {
-    file: spec.file,
-    model: spec.name,
-    maxBatchSize,
-    profiles: resolveProfiles(inputs, maxBatchSize, optBatch(config), trt.profiles, fail),
-    precision: trt.precision && trt.precision !== 'fp32' ? [trt.precision] : [],
-    versionCompatible: trt.version_compatible === true,
-    timingCache: trt.timing_cache !== false,
-    positions: spec.positions,
-  };
-  if (trt.workspace !== undefined) request.workspaceMiB = Math.max(1, Math.ceil(workspaceMiB(trt.workspace) ?? fail('tensorrt.workspace', `expected a size, got ${JSON.stringify(trt.workspace)}`)));
-  if (trt.builder_optimization_level !== undefined) request.builderOptimizationLevel = trt.builder_optimization_level;
-  if (trt.hardware_compatibility !== undefined) request.hardwareCompatibility = trt.hardware_compatibility;
+  const c: RequestContext = { inputs, maxBatchSize, optBatchSize: optBatch(config), fail };
+  const options = entries().map(([k, d]) => d.request?.(trt[k as keyof TensorRtSpec], c) ?? {});
+  const request = Object.assign({ file: spec.file, model: spec.name, maxBatchSize }, ...options, { positions: spec.positions }) as EngineRequest;
   const max = profileMaxBatch(request.profiles, maxBatchSize);
   if (maxBatchSize > max) {
     // Triton refuses a max_batch_size above the engine's profiles' max (tensorrt_backend model_state.cc GetProfileMaxBatchSize).
