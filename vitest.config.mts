@@ -7,6 +7,7 @@ export default defineConfig({
     reporters: ['default', './test/summary-reporter.mts'],
     testTimeout: 60_000,
     hookTimeout: 300_000,
-    env: { NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' },
+    // CI=true turns colours on in Nx's logger (picocolors, chalk): the tests read plain text.
+    env: { NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NO_COLOR: '1', FORCE_COLOR: '0' },
   },
 });

@@ -56,6 +56,8 @@ describe('nx-triton inspect', () => {
       graphName: 'ext',
       inputs: [{ name: 'x', elemType: 1, elemTypeName: 'FLOAT', shape: ['batch', 64] }],
       outputs: [{ name: 'y', elemType: 1, elemTypeName: 'FLOAT', shape: ['batch', 64] }],
+      // Initializers that are also graph inputs (none here): Triton's ONNX backend takes them as optional inputs.
+      overridableInputs: [],
       externalData: ['weights.bin'],
     });
   });

@@ -13,7 +13,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
     const sig = await readOnnxSignature(file);
     if (flags.has('--json')) {
       const named = (ts: typeof sig.inputs) => ts.map((t) => ({ ...t, elemTypeName: onnxElemTypeName(t.elemType) }));
-      io.out(`${JSON.stringify({ ...sig, inputs: named(sig.inputs), outputs: named(sig.outputs) }, null, 2)}\n`);
+      io.out(`${JSON.stringify({ ...sig, inputs: named(sig.inputs), outputs: named(sig.outputs), overridableInputs: named(sig.overridableInputs) }, null, 2)}\n`);
     } else io.out(formatOnnxSignature(file, sig));
     return 0;
   } catch (err) {
