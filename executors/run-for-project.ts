@@ -77,3 +77,11 @@ export async function runForProject(
     return { success: false };
   }
 }
+
+/** nx-triton's plugin options in nx.json (`"nx-triton"` or `{ "plugin": "nx-triton", "options": … }`). */
+export function pluginOptionsOf(context: ExecutorContext): Record<string, unknown> {
+  for (const entry of context.nxJsonConfiguration?.plugins ?? []) {
+    if (typeof entry === 'object' && entry && entry.plugin === 'nx-triton') return (entry.options ?? {}) as Record<string, unknown>;
+  }
+  return {};
+}

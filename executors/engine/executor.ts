@@ -7,7 +7,7 @@ import { buildEngines } from '../../lib/builder/engines';
 import { UserError } from '../../lib/errors';
 import { engineDir, exportDir } from '../../lib/layout';
 import { readOnnxSignature } from '../../lib/onnx';
-import { runForProject, type CommonOptions } from '../run-for-project';
+import { pluginOptionsOf, runForProject, type CommonOptions } from '../run-for-project';
 
 export interface EngineExecutorOptions extends CommonOptions {
   /** The plugin's `engineCache` option; env NX_TRITON_ENGINE_CACHE overrides it. */
@@ -42,20 +42,14 @@ export default async function engineExecutor(options: EngineExecutorOptions, con
       onnxPath,
       externalData: onnx.externalData,
       outDir: engineDir(workspaceRoot, spec.name),
-      engineCache: options.engineCache ?? pluginOption(context, 'engineCache'),
+      engineCache: options.engineCache ?? text(pluginOptionsOf(context).engineCache),
       tritonRelease: options.tritonRelease,
       log: project.log,
     });
   }, options);
 }
 
-/** A string option of nx-triton's entry in nx.json `plugins` (options that must stay out of the target's cache key). */
-function pluginOption(context: ExecutorContext, key: string): string | undefined {
-  for (const p of context.nxJsonConfiguration?.plugins ?? []) {
-    if (typeof p === 'object' && p.plugin === 'nx-triton') {
-      const value = (p.options as Record<string, unknown> | undefined)?.[key];
-      return typeof value === 'string' && value !== '' ? value : undefined;
-    }
-  }
-  return undefined;
+/** A string option of nx-triton's entry in nx.json (options that must stay out of the target's cache key). */
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
 }

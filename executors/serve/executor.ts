@@ -4,7 +4,7 @@ import { UserError } from '../../lib/errors';
 import { DEFAULT_REPOSITORY } from '../../lib/layout';
 import { modelsNeeded } from '../../lib/triton/closure';
 import { serveUntilStopped } from '../../lib/triton/serve';
-import { runForProject } from '../run-for-project';
+import { pluginOptionsOf, runForProject } from '../run-for-project';
 
 export interface ServeExecutorOptions {
   repository?: string;
@@ -22,14 +22,6 @@ export interface ServeExecutorOptions {
 }
 
 export const DEFAULT_HTTP_PORT = 8000;
-
-/** nx-triton's plugin options in nx.json (`"nx-triton"` or `{ "plugin": "nx-triton", "options": … }`). */
-export function pluginOptionsOf(context: ExecutorContext): Record<string, unknown> {
-  for (const entry of context.nxJsonConfiguration?.plugins ?? []) {
-    if (typeof entry === 'object' && entry && entry.plugin === 'nx-triton') return (entry.options ?? {}) as Record<string, unknown>;
-  }
-  return {};
-}
 
 function text(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
