@@ -4,31 +4,20 @@
  */
 
 /**
- * An `inference.ModelConfig` as a plain object, the shape protobufjs' `Type.fromObject` takes:
- * keys spelled as in config.pbtxt (snake_case), enums by their Triton names (`TYPE_FP32`),
- * 64-bit integers as numbers (decimal strings beyond 2^53), maps as objects,
- * an empty message present as `{}` (e.g. `dynamic_batching: {}` turns the batcher on).
+ * An `inference.ModelConfig` as a plain object, the shape protobufjs' `Type.fromObject` takes,
+ * generated from proto/model_config.proto (lib/model-config.generated.ts): keys spelled as in
+ * config.pbtxt (snake_case), enums by their Triton names (`TYPE_FP32`), 64-bit integers as numbers
+ * (decimal strings beyond 2^53), maps as objects, an empty message present as `{}`
+ * (`dynamic_batching: {}` turns the batcher on).
  */
-export interface ModelConfig {
-  name?: string;
-  platform?: string;
-  backend?: string;
-  max_batch_size?: number;
-  input?: ModelTensor[];
-  output?: ModelTensor[];
-  instance_group?: Array<{ kind?: string; count?: number; gpus?: number[]; [k: string]: unknown }>;
-  default_model_filename?: string;
-  cc_model_filenames?: Record<string, string>;
-  [key: string]: unknown;
-}
+import type { ModelConfig, ModelInput, ModelOutput } from './model-config.generated';
+export type { DataType, ModelConfig, ModelInput, ModelOutput } from './model-config.generated';
 
-export interface ModelTensor {
-  name: string;
-  data_type?: string;
-  dims?: number[];
-  reshape?: { shape?: number[] };
-  [key: string]: unknown;
-}
+/**
+ * An input or an output, as code that reads both sees it: the fields of either message (an
+ * output has no `optional`, an input no `label_filename`; absent reads as undefined).
+ */
+export type ModelTensor = ModelInput & ModelOutput;
 
 /** `export.torch`: a torch.nn.Module exported by python/export_torch.py. */
 export interface TorchExport {

@@ -292,7 +292,7 @@ describe(`text format properties (${RUNS} messages each, seed ${SEED})`, () => {
     const checked = forAllBatches(
       (config, i) => {
         const decoded = modelConfigType().decode(encoded[i]);
-        const diff = difference(modelConfigType(), config, rawObject(decoded));
+        const diff = difference(modelConfigType(), { ...config }, rawObject(decoded));
         if (diff) throw new Error(`protoc read our text differently: ${diff}\ntext:\n${texts[i]}`);
         if (!configsEqual(configFromMessage(decoded), config)) throw new Error(`not configsEqual\ntext:\n${texts[i]}`);
       },
@@ -310,7 +310,7 @@ describe(`text format properties (${RUNS} messages each, seed ${SEED})`, () => {
     const checked = forAllBatches(
       (config, i) => {
         const parsed = parsePbtxt(texts[i], `batch[${i}]`);
-        const diff = difference(modelConfigType(), config, parsed);
+        const diff = difference(modelConfigType(), { ...config }, { ...parsed });
         if (diff) throw new Error(`parsePbtxt read protoc's text differently: ${diff}\ntext:\n${texts[i]}`);
         if (!configsEqual(parsed, config)) throw new Error(`parsePbtxt read protoc's text differently\ntext:\n${texts[i]}`);
         expect(parsed).toEqual(canonicalConfig(config));

@@ -5,6 +5,7 @@ import { parsePbtxt } from '../proto/text-format';
 import { TritonClient, type InferTensor } from '../lib/triton/client';
 import { startTritonServer } from '../lib/triton/server';
 import { venvPython } from './pythons';
+import type { ModelConfig } from '../lib/types';
 
 /**
  * The real Triton server as a test oracle for a built repository.
@@ -47,7 +48,7 @@ const NO_BACKEND = /unable to find backend library for backend '([^']+)'|unable 
 const MEMBER_NOT_LOADED = /ensemble '[^']+' depends on '([^']+)' which has no loaded version/;
 
 /** The backend the bundle must find: python, or the ensemble scheduler inside the core. */
-function loadsInBundle(config: Record<string, unknown>): boolean {
+function loadsInBundle(config: ModelConfig): boolean {
   return config.backend === 'python' || config.platform === 'ensemble';
 }
 
@@ -57,8 +58,8 @@ function modelDirs(repository: string): string[] {
     .sort();
 }
 
-function ourConfig(repository: string, model: string): Record<string, unknown> {
-  return parsePbtxt(readFileSync(join(repository, model, 'config.pbtxt'), 'utf8'), `${model}/config.pbtxt`) as Record<string, unknown>;
+function ourConfig(repository: string, model: string): ModelConfig {
+  return parsePbtxt(readFileSync(join(repository, model, 'config.pbtxt'), 'utf8'), `${model}/config.pbtxt`);
 }
 
 /**
@@ -150,8 +151,8 @@ export async function expectTritonServes(repository: string, options: OracleOpti
       const config = configs.get(model);
       if (!config || !loadsInBundle(config) || seen.has(model)) return false;
       if (config.platform !== 'ensemble') return true;
-      const steps = ((config.ensemble_scheduling as { step?: Array<{ model_name: string }> })?.step ?? []);
-      return steps.every((s) => mustLoad(s.model_name, new Set([...seen, model])));
+      const steps = config.ensemble_scheduling?.step ?? [];
+      return steps.every((s) => mustLoad(s.model_name ?? '', new Set([...seen, model])));
     };
     const summary = (r: OracleResult) => `${r.model}: ${r.state}${r.error ? ` (${r.error})` : ''}`;
     for (const model of models) {

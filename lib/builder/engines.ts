@@ -334,7 +334,7 @@ function buildRequest(o: BuildEnginesOptions, onnxSha256: string): BuildRequest 
     max_batch_size: o.config.max_batch_size ?? 0,
     ...(opt !== undefined ? { opt_batch_size: opt } : {}),
     inputs: (o.config.input ?? []).map((t) => ({
-      name: t.name,
+      name: t.name ?? '',
       dims: (t.dims ?? []).map(Number),
       ...(t.reshape?.shape ? { reshape: { shape: t.reshape.shape.map(Number) } } : {}),
     })),

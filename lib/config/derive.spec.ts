@@ -64,7 +64,7 @@ describe('deriveModelConfig: I/O from the graph', () => {
       ],
       [{ name: 'OUTPUT', elemType: 6, shape: ['batch', 1] }],
     );
-    const sequence_batching = {
+    const sequence_batching: ModelConfig['sequence_batching'] = {
       control_input: [
         { name: 'START', control: [{ kind: 'CONTROL_SEQUENCE_START', int32_false_true: [0, 1] }] },
         { name: 'READY', control: [{ kind: 'CONTROL_SEQUENCE_READY', int32_false_true: [0, 1] }] },
@@ -99,7 +99,7 @@ describe('deriveModelConfig: I/O from the graph', () => {
     ];
     const onnx = sig(table.map(([t]) => ({ name: `in${t}`, elemType: t, shape: [4] })), [{ name: 'y', elemType: 1, shape: [4] }]);
     const config = deriveModelConfig(spec({}), { onnx });
-    expect(config.input!.map((t) => [Number(t.name.slice(2)), t.data_type])).toEqual(table);
+    expect(config.input!.map((t) => [Number(t.name!.slice(2)), t.data_type])).toEqual(table);
   });
 
   it.each([
@@ -158,6 +158,13 @@ describe('deriveModelConfig: given I/O checked against the graph', () => {
     const s = spec({ input: [{ name: 'x', data_type: 'TYPE_INT64', dims: [-1, 3, -1] }] }, { 'input[0].data_type': { line: 9, col: 7 } });
     expect(errorOf(() => deriveModelConfig(s, { onnx: batched, onnxFile: ONNX_FILE }))).toBe(
       `models/my_nn/triton.yaml:9:7: input[0].data_type: TYPE_INT64 does not match the exported graph: input "x" is FLOAT (TYPE_FP32) in ${ONNX_FILE}`,
+    );
+  });
+
+  it('asks for the name of a tensor given without one, as Triton does', () => {
+    const s = spec({ max_batch_size: 8, input: [{ data_type: 'TYPE_FP32', dims: [3, -1] }] }, { 'input[0]': { line: 3, col: 5 } });
+    expect(errorOf(() => deriveModelConfig(s, { onnx: batched, onnxFile: ONNX_FILE }))).toBe(
+      "models/my_nn/triton.yaml:3:5: input[0]: input[0] must specify 'name'",
     );
   });
 

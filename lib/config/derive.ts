@@ -1,8 +1,9 @@
 import { SpecError, type Diagnostic } from '../errors';
 import { onnxElemTypeName, tritonTypeForOnnx } from '../onnx/elem-types';
 import { didYouMean } from '../spec/suggest';
-import type { ModelConfig, ModelSpec, ModelTensor, OnnxDim, OnnxSignature, OnnxTensor } from '../types';
+import type { DataType, ModelConfig, ModelSpec, ModelTensor, OnnxDim, OnnxSignature, OnnxTensor } from '../types';
 import { sequenceFedInputs } from '../repository/rules/sequence';
+import { withLeadingKeys } from './key-order';
 import { positionOf } from './position';
 import { hasNoReadableSignature, torchScriptIo, type TorchScriptSignature } from './torchscript-io';
 
@@ -26,9 +27,7 @@ export interface ModelSource {
 type Kind = 'input' | 'output';
 
 /** Keys of the `from:` model that describe its file, not its interface. */
-const NOT_INHERITED = ['name', 'platform', 'backend', 'default_model_filename', 'cc_model_filenames'];
-
-const LEADING_KEYS = ['name', 'platform', 'backend', 'max_batch_size', 'input', 'output'];
+const NOT_INHERITED: ReadonlyArray<keyof ModelConfig> = ['name', 'platform', 'backend', 'default_model_filename', 'cc_model_filenames'];
 
 /**
  * The `inference.ModelConfig` of one model: triton.yaml's keys over the `from:` model's config,
@@ -37,12 +36,7 @@ const LEADING_KEYS = ['name', 'platform', 'backend', 'max_batch_size', 'input', 
  */
 export function deriveModelConfig(spec: ModelSpec, source: ModelSource = {}): ModelConfig {
   const { onnx, fromSpec } = source;
-  const merged: ModelConfig = {};
-  if (fromSpec) {
-    for (const [k, v] of Object.entries(fromSpec.config)) if (!NOT_INHERITED.includes(k)) merged[k] = structuredClone(v);
-    if (spec.config.platform === 'tensorrt_plan') merged.instance_group = gpuKindsOnly(merged.instance_group);
-  }
-  for (const [k, v] of Object.entries(spec.config)) merged[k] = structuredClone(v);
+  const merged: ModelConfig = { ...(fromSpec ? inherited(fromSpec.config, spec.config) : {}), ...structuredClone(spec.config) };
   merged.name = spec.name;
   if (merged.platform === undefined && merged.backend === undefined && onnx) merged.platform = 'onnxruntime_onnx';
 
@@ -54,8 +48,16 @@ export function deriveModelConfig(spec: ModelSpec, source: ModelSource = {}): Mo
     if (derivation.diagnostics.length > 0) throw new SpecError(derivation.diagnostics);
   }
   if (source.ccModelFilenames && merged.cc_model_filenames === undefined) merged.cc_model_filenames = source.ccModelFilenames;
-  const config = orderKeys(merged);
+  const config = withLeadingKeys(merged);
   return source.noSignature && hasNoReadableSignature(config) ? torchScriptIo(spec, config, source.noSignature.traced) : config;
+}
+
+/** What a model made `from:` another takes of its config: the interface, not the file. */
+function inherited(from: ModelConfig, own: ModelConfig): ModelConfig {
+  const out = structuredClone(from);
+  for (const k of NOT_INHERITED) delete out[k];
+  if (own.platform === 'tensorrt_plan') out.instance_group = gpuKindsOnly(out.instance_group);
+  return out;
 }
 
 /**
@@ -70,13 +72,6 @@ function gpuKindsOnly(groups: ModelConfig['instance_group']): ModelConfig['insta
     const { kind: _cpu, ...rest } = g;
     return rest;
   });
-}
-
-function orderKeys(config: ModelConfig): ModelConfig {
-  const out: ModelConfig = {};
-  for (const k of LEADING_KEYS) if (config[k] !== undefined) out[k] = config[k];
-  for (const [k, v] of Object.entries(config)) if (!LEADING_KEYS.includes(k) && v !== undefined) out[k] = v;
-  return out;
 }
 
 /** `[N, 3, 224, 224]`, unknown dims as `?`. */
@@ -111,12 +106,12 @@ class IoDerivation {
   }
 
   /** The spec a top-level key was taken from: this file, else the `from:` model's. */
-  private origin(key: string): ModelSpec {
+  private origin(key: keyof ModelConfig): ModelSpec {
     if (this.spec.config[key] !== undefined || !this.source.fromSpec) return this.spec;
     return this.source.fromSpec.config[key] !== undefined ? this.source.fromSpec : this.spec;
   }
 
-  private error(key: string, path: string, message: string): void {
+  private error(key: keyof ModelConfig, path: string, message: string): void {
     const origin = this.origin(key);
     const pos = positionOf(origin, path);
     this.diagnostics.push({ file: origin.file, line: pos?.line, col: pos?.col, path, message });
@@ -124,11 +119,16 @@ class IoDerivation {
 
   tensors(kind: Kind): ModelTensor[] {
     const graph = kind === 'input' ? this.onnx.inputs : this.onnx.outputs;
-    const given = this.merged[kind] as ModelTensor[] | undefined;
+    const given: ModelTensor[] | undefined = this.merged[kind];
     const out: ModelTensor[] = [];
     const named = new Set<string>();
-    if (kind === 'output') this.servedOutputs = new Set((given ?? graph).map((t) => t.name));
+    if (kind === 'output') this.servedOutputs = new Set((given ?? graph).flatMap((t) => t.name ?? []));
     for (const [i, tensor] of (given ?? []).entries()) {
+      if (tensor.name === undefined) {
+        // Triton's ValidateIOShape: "must specify 'name'".
+        this.error(kind, `${kind}[${i}]`, `${kind}[${i}] must specify 'name'`);
+        continue;
+      }
       named.add(tensor.name);
       const g = graph.find((t) => t.name === tensor.name);
       if (!g) {
@@ -161,7 +161,7 @@ class IoDerivation {
   }
 
   /** The Triton type of a graph tensor, or an error naming why it has none. */
-  private tritonType(kind: Kind, g: OnnxTensor, key: string, path: string): string | undefined {
+  private tritonType(kind: Kind, g: OnnxTensor, key: Kind, path: string): DataType | undefined {
     if (g.elemType === 0) {
       this.error(key, path, `${this.describe(kind, g)} of the exported graph is not a tensor (a sequence, map or optional?) in ${this.onnxFile}; Triton's onnxruntime backend serves tensors only`);
       return undefined;
@@ -174,7 +174,7 @@ class IoDerivation {
   }
 
   /** Triton dims of a graph shape: dynamic dims -> -1, the batch dim dropped when batching. */
-  private graphDims(kind: Kind, g: OnnxTensor, key: string, path: string): Pick<ModelTensor, 'dims' | 'reshape'> | undefined {
+  private graphDims(kind: Kind, g: OnnxTensor, key: Kind, path: string): Pick<ModelTensor, 'dims' | 'reshape'> | undefined {
     if (g.shape === null) {
       this.error(key, path, `${this.describe(kind, g)} has no shape (unknown rank) in ${this.onnxFile}; declare it under ${kind}: with data_type and dims`);
       return undefined;

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SpecError, type Diagnostic } from '../errors';
 import { RUNTIMES } from '../platforms';
-import type { ModelConfig, ModelSpec, ModelTensor } from '../types';
+import type { DataType, ModelConfig, ModelSpec, ModelTensor } from '../types';
 import { childPath } from '../spec/context';
+import { withLeadingKeys } from './key-order';
 import { positionOf } from './position';
 
 /**
@@ -16,7 +17,7 @@ export const TORCHSCRIPT_SIGNATURE_FILE = '.torchscript-signature.json';
 export interface TorchScriptTensor {
   name: string;
   /** Triton type name (`TYPE_FP32`). */
-  data_type: string;
+  data_type: DataType;
   /** Full shape, batch dim included; null for a dynamic dim; null for the whole shape when its rank varies. */
   shape: Array<number | null> | null;
 }
@@ -67,7 +68,7 @@ export function torchScriptIo(spec: ModelSpec, config: ModelConfig, signature?: 
   const batching = typeof config.max_batch_size === 'number' && config.max_batch_size > 0;
   const out: ModelConfig = { ...config };
   for (const kind of ['input', 'output'] as const) {
-    const given = config[kind] as ModelTensor[] | undefined;
+    const given: ModelTensor[] | undefined = config[kind];
     const traced = signature?.[kind === 'input' ? 'inputs' : 'outputs'];
     if (!traced) {
       if (!given || given.length === 0) error(kind, missingMessage(spec, kind));
@@ -75,21 +76,12 @@ export function torchScriptIo(spec: ModelSpec, config: ModelConfig, signature?: 
       checkNamedIndex(kind, given ?? [], false, error);
       continue;
     }
-    out[kind] = merge(kind, given, traced, batching, error);
-    checkNamedIndex(kind, out[kind] as ModelTensor[], true, error);
+    const merged = merge(kind, given, traced, batching, error);
+    out[kind] = merged;
+    checkNamedIndex(kind, merged, true, error);
   }
   if (problems.length > 0) throw new SpecError(problems);
   return withLeadingKeys(out);
-}
-
-const LEADING_KEYS = ['name', 'platform', 'backend', 'max_batch_size', 'input', 'output'];
-
-/** The key order config.pbtxt is written in, as deriveModelConfig gives it. */
-function withLeadingKeys(config: ModelConfig): ModelConfig {
-  const out: ModelConfig = {};
-  for (const k of LEADING_KEYS) if (config[k] !== undefined) out[k] = config[k];
-  for (const [k, v] of Object.entries(config)) if (!LEADING_KEYS.includes(k) && v !== undefined) out[k] = v;
-  return out;
 }
 
 function missingMessage(spec: ModelSpec, kind: Kind): string {
@@ -108,7 +100,7 @@ function checkComplete(kind: Kind, i: number, t: ModelTensor, error: (path: stri
  * indices must be 0..n-1, and for what the export made (`atPosition`) equal to each one's position.
  */
 function checkNamedIndex(kind: Kind, tensors: ModelTensor[], atPosition: boolean, error: (path: string, message: string) => void): void {
-  const indexed = tensors.map((t) => NAMED_INDEX.exec(t.name));
+  const indexed = tensors.map((t) => NAMED_INDEX.exec(t.name ?? ''));
   if (!indexed.some(Boolean)) return;
   const seen = new Set<number>();
   tensors.forEach((t, i) => {
@@ -121,7 +113,7 @@ function checkNamedIndex(kind: Kind, tensors: ModelTensor[], atPosition: boolean
     if (seen.has(index)) error(`${kind}[${i}].name`, `index ${index} of "${t.name}" is used twice`);
     else if (atPosition && index !== i) {
       const from = kind === 'input' ? 'input_shapes' : 'output_names';
-      const at = kind === 'input' ? childPath('export.torch.input_shapes', t.name) : `export.torch.output_names[${i}]`;
+      const at = kind === 'input' ? childPath('export.torch.input_shapes', m[0]) : `export.torch.output_names[${i}]`;
       error(at, `"${t.name}" is ${kind} ${i} of the exported module (export.torch.${from} order), but Triton would map it to index ${index}`);
     }
     seen.add(index);
@@ -148,7 +140,7 @@ function merge(
 ): ModelTensor[] {
   const names = traced.map((t) => t.name);
   for (const [i, t] of (given ?? []).entries()) {
-    if (!names.includes(t.name)) {
+    if (!names.includes(t.name ?? '')) {
       error(`${kind}[${i}].name`, `${kind} "${t.name}" is not one the export made (${names.map((n) => `"${n}"`).join(', ')}); the names come from export.torch.${kind === 'input' ? 'input_shapes' : 'output_names'}`);
     }
   }

@@ -114,7 +114,7 @@ export function torchRequest(spec: ModelSpec, torch: TorchExport, output: string
     checkpoint: torch.checkpoint ? resolveInsideProject(spec, torch.checkpoint, 'export.torch.checkpoint') : null,
     inputs,
     batched,
-    output_names: torch.output_names ?? (spec.config.output ?? []).map((o) => o.name),
+    output_names: torch.output_names ?? (spec.config.output ?? []).flatMap((o) => o.name ?? []),
     opset: torch.opset ?? null,
     format,
     script,
@@ -135,7 +135,7 @@ export function verifyBatchSizes(spec: ModelSpec, verify: VerifySpec): number[] 
     });
     return verify.batch_sizes;
   }
-  const preferred = (spec.config.dynamic_batching as { preferred_batch_size?: unknown[] } | undefined)?.preferred_batch_size ?? [];
+  const preferred = spec.config.dynamic_batching?.preferred_batch_size ?? [];
   const sizes = [1, Math.max(0, ...preferred.map(Number).filter((n) => Number.isInteger(n) && n <= max)), max];
   return [...new Set(sizes.filter((n) => n >= 1))].sort((a, b) => a - b);
 }
@@ -161,7 +161,7 @@ function inputShapesFromConfig(spec: ModelSpec): Record<string, Array<number | n
   }
   const batched = (spec.config.max_batch_size ?? 0) > 0;
   return Object.fromEntries(
-    inputs.map((i) => [i.name, [...(batched ? [null] : []), ...(i.dims ?? []).map((d) => (d < 0 ? null : d))]]),
+    inputs.map((i) => [i.name, [...(batched ? [null] : []), ...(i.dims ?? []).map(Number).map((d) => (d < 0 ? null : d))]]),
   );
 }
 

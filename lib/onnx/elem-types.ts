@@ -1,3 +1,5 @@
+import type { DataType } from '../types';
+
 /** ONNX `TensorProto.DataType` names, indexed by number (onnx.proto). */
 const NAMES = [
   'UNDEFINED',
@@ -41,7 +43,7 @@ export function onnxElemTypeNumber(name: string): number | undefined {
 }
 
 /** What Triton's onnxruntime backend maps each ONNX type to; the rest are unsupported. */
-const TRITON: Record<number, string> = {
+const TRITON: Readonly<Record<number, DataType>> = {
   1: 'TYPE_FP32',
   2: 'TYPE_UINT8',
   3: 'TYPE_INT8',
@@ -59,6 +61,6 @@ const TRITON: Record<number, string> = {
 };
 
 /** The Triton `DataType` name for an ONNX element type, or undefined when Triton has none. */
-export function tritonTypeForOnnx(n: number): string | undefined {
+export function tritonTypeForOnnx(n: number): DataType | undefined {
   return TRITON[n];
 }

@@ -86,7 +86,7 @@ function versionSource(workspaceRoot: string, spec: ModelSpec, config: ModelConf
 
 /** The spec a top-level key of the final config came from (for `from:`, maybe another project). */
 function ownerOf(key: string, chain: ModelSpec[]): ModelSpec {
-  return chain.find((s) => s.config[key] !== undefined) ?? chain[0];
+  return chain.find((s) => Object.hasOwn(s.config, key)) ?? chain[0];
 }
 
 /** A project file the config names, checked to exist inside the project. */

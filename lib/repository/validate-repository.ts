@@ -97,7 +97,7 @@ export async function checkRepository(dir: string, opts: { configOnly?: boolean;
   for (const [model, config] of configs) {
     if (config.platform !== 'ensemble') continue;
     // A member whose config does not parse is already reported; checking against it would guess.
-    const steps = (config.ensemble_scheduling as { step?: Array<{ model_name?: string }> } | undefined)?.step ?? [];
+    const steps = config.ensemble_scheduling?.step ?? [];
     if (steps.some((s) => s.model_name && broken.has(s.model_name))) continue;
     problems.push(...checkEnsemble(config, configs, versions).map((p) => ({ model, ...p })));
   }
@@ -119,7 +119,7 @@ function unloadableMembers(configs: Map<string, ModelConfig>, broken: Set<string
     changed = false;
     for (const [model, config] of configs) {
       if (config.platform !== 'ensemble') continue;
-      const steps = (config.ensemble_scheduling as { step?: Array<{ model_name?: string }> } | undefined)?.step ?? [];
+      const steps = config.ensemble_scheduling?.step ?? [];
       steps.forEach((s, i) => {
         const path = `ensemble_scheduling.step[${i}].model_name`;
         if (!s.model_name || s.model_name === model || !failing.has(s.model_name) || added.some((p) => p.model === model && p.path === path)) return;

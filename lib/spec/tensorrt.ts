@@ -315,7 +315,7 @@ export function placed(spec: Pick<ModelSpec, 'file' | 'positions'>, path: string
 
 /** The opt batch of the default profile: the largest preferred batch size, if any. */
 export function optBatch(config: ModelConfig): number | undefined {
-  const db = config.dynamic_batching as { preferred_batch_size?: number[] } | undefined;
+  const db = config.dynamic_batching;
   const sizes = (db?.preferred_batch_size ?? []).map(Number).filter((n) => n > 0 && n <= (config.max_batch_size ?? 0));
   return sizes.length ? Math.max(...sizes) : undefined;
 }
@@ -357,18 +357,19 @@ function resolveProfiles(
     }
     const profile: Profile = {};
     for (const input of inputs) {
-      if (input.name.includes(',')) fail(`input ${input.name}`, 'trtexec cannot take a shape for an input name with a comma');
+      const name = input.name ?? '';
+      if (name.includes(',')) fail(`input ${name}`, 'trtexec cannot take a shape for an input name with a comma');
       const dims = (input.reshape?.shape ?? input.dims ?? []).map(Number);
       const full = batching ? [-1, ...dims] : dims;
-      const range = Object.hasOwn(entry, input.name) ? entry[input.name] : undefined;
+      const range = Object.hasOwn(entry, name) ? entry[name] : undefined;
       if (range === undefined) {
         if (dims.some((d) => d < 0)) {
-          fail(path, `input "${input.name}" has dynamic dims [${dims.join(', ')}] but no range: add ${input.name}: { min: [...], opt: [...], max: [...] }`);
+          fail(path, `input "${name}" has dynamic dims [${dims.join(', ')}] but no range: add ${name}: { min: [...], opt: [...], max: [...] }`);
         }
-        if (batching) setOwn(profile, input.name, { min: [batch.min, ...dims], opt: [batch.opt, ...dims], max: [batch.max, ...dims] });
+        if (batching) setOwn(profile, name, { min: [batch.min, ...dims], opt: [batch.opt, ...dims], max: [batch.max, ...dims] });
         continue;
       }
-      setOwn(profile, input.name, resolveRange(range, dims, full, batching, batch, `${path}.${input.name}`, fail));
+      setOwn(profile, name, resolveRange(range, dims, full, batching, batch, `${path}.${name}`, fail));
     }
     return profile;
   });

@@ -23,7 +23,7 @@ export function modelsNeeded(repository: string, roots: string[]): string[] {
     }
     seen.add(name);
     const config = parsePbtxt(readFileSync(file, 'utf8'), file);
-    const steps = (config.ensemble_scheduling as { step?: Array<{ model_name?: string }> } | undefined)?.step ?? [];
+    const steps = config.ensemble_scheduling?.step ?? [];
     for (const step of steps) if (step.model_name) visit(step.model_name, name);
   };
   for (const root of roots) visit(root);

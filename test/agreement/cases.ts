@@ -6,6 +6,7 @@ import { parsePbtxt, toPbtxt } from '../../proto/text-format';
 import { modelFilename } from '../../lib/layout';
 import { checkRepository } from '../../lib/repository/validate-repository';
 import { LINEAR_ONNX, planBytes } from '../../lib/repository/rules/__fixtures__/repo';
+import type { ModelEnsembling_Step } from '../../lib/model-config.generated';
 import type { ModelConfig } from '../../lib/types';
 
 /**
@@ -114,16 +115,17 @@ function asPython(member: ModelConfig, name: string): ModelConfig {
 function pythonTwin(config: ModelConfig, name: string): ModelConfig | undefined {
   if (config.backend === 'python' || config.platform === 'ensemble' || config.ensemble_scheduling) return undefined;
   const { platform: _p, default_model_filename: _d, cc_model_filenames: _c, ...rest } = config;
-  const instance_group = (config.instance_group as Array<Record<string, unknown>> | undefined)?.map((g) =>
-    g.kind === 'KIND_GPU' || g.kind === 'gpu' ? (({ gpus: _g, ...o }) => ({ ...o, kind: 'KIND_CPU' }))(g) : g,
-  );
+  const instance_group = config.instance_group?.map((g) => {
+    if (g.kind !== 'KIND_GPU') return g;
+    const { gpus: _g, ...cpu } = g;
+    return { ...cpu, kind: 'KIND_CPU' as const };
+  });
   const output = config.output?.map(({ label_filename: _l, ...o }) => o);
   return { ...rest, ...(output ? { output } : {}), name, backend: 'python', ...(instance_group ? { instance_group } : {}) };
 }
 
-type Step = { model_name?: string; input_map?: Record<string, string>; output_map?: Record<string, string> };
-function steps(config: ModelConfig): Step[] {
-  return ((config.ensemble_scheduling as { step?: Step[] } | undefined)?.step ?? []);
+function steps(config: ModelConfig): ModelEnsembling_Step[] {
+  return config.ensemble_scheduling?.step ?? [];
 }
 
 function withSteps(config: ModelConfig, map: (name: string) => string): ModelConfig {
@@ -139,7 +141,7 @@ function impliedMembers(config: ModelConfig): Array<[string, ModelConfig]> {
   const byName = new Map<string, ModelConfig>();
   for (const s of steps(config)) {
     if (!s.model_name || byName.has(s.model_name)) continue;
-    const tensor = (name: string) => ({ name, data_type: 'TYPE_FP32', dims: [-1] });
+    const tensor = (name: string) => ({ name, data_type: 'TYPE_FP32' as const, dims: [-1] });
     byName.set(s.model_name, {
       name: s.model_name,
       backend: 'python',

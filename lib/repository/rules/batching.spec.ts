@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { BatchInput, BatchOutput, ModelQueuePolicy } from '../../model-config.generated';
 import type { ModelConfig } from '../../types';
 import { onnxModel } from './__fixtures__/configs';
 import { checkModelConfig } from './index';
@@ -7,7 +8,7 @@ const check = (over: Partial<ModelConfig>) => checkModelConfig(onnxModel(over));
 const paths = (over: Partial<ModelConfig>) => check(over).map((p) => p.path);
 
 describe('batch_input and batch_output', () => {
-  const ok = { kind: 'BATCH_ELEMENT_COUNT', target_name: ['x_count'], data_type: 'TYPE_INT32', source_input: ['x'] };
+  const ok: BatchInput = { kind: 'BATCH_ELEMENT_COUNT', target_name: ['x_count'], data_type: 'TYPE_INT32', source_input: ['x'] };
 
   it('passes a well-formed batch input and output', () => {
     expect(check({
@@ -28,7 +29,7 @@ describe('batch_input and batch_output', () => {
   });
 
   it('wants batch output targets to be outputs, each once', () => {
-    const out = { kind: 'BATCH_SCATTER_WITH_INPUT_SHAPE', source_input: ['x'] };
+    const out: BatchOutput = { kind: 'BATCH_SCATTER_WITH_INPUT_SHAPE', source_input: ['x'] };
     expect(check({ batch_output: [{ ...out, target_name: ['z'] }] })[0].message).toBe("unknown target output name 'z'");
     expect(check({ batch_output: [{ ...out, target_name: ['y', 'y'] }] })[0].message).toBe("target output name 'y' can only be specified once");
   });
@@ -53,7 +54,7 @@ describe('dynamic_batching', () => {
 
   it('forbids several priorities and DELAY with a timeout under preserve_ordering', () => {
     expect(paths({ dynamic_batching: { preserve_ordering: true, priority_levels: 2, default_priority_level: 1 } })).toEqual(['dynamic_batching.priority_levels']);
-    const delay = { timeout_action: 'DELAY', default_timeout_microseconds: 100 };
+    const delay: ModelQueuePolicy = { timeout_action: 'DELAY', default_timeout_microseconds: 100 };
     expect(paths({ dynamic_batching: { preserve_ordering: true, default_queue_policy: delay } })).toEqual([
       'dynamic_batching.default_queue_policy.timeout_action',
     ]);

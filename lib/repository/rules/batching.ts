@@ -1,14 +1,14 @@
 import { protoEnumNames } from '../../../proto/model-config';
 import type { ModelConfig, ModelTensor } from '../../types';
 import type { Problem } from './problem';
-import { dataType, enumName, flag, list, mapEntries, num, obj, str } from './problem';
+import { dataType, enumName, flag, list, mapEntries, num, obj, str, tensorNames } from './problem';
 
 /** Enums of proto/model_config.proto by name, read from the .proto rather than copied. */
 const batchInputKinds = (): readonly string[] => protoEnumNames('inference.BatchInput.Kind');
 const batchOutputKinds = (): readonly string[] => protoEnumNames('inference.BatchOutput.Kind');
 
 function names(tensors: unknown): Set<string> {
-  return new Set(list<ModelTensor>(tensors).map((t) => t.name).filter(Boolean));
+  return new Set(tensorNames(tensors));
 }
 
 /** Triton's ValidateBatchIO. */
@@ -121,7 +121,7 @@ export function checkDynamicBatching(config: ModelConfig): Problem[] {
 
 /** `dynamic_batching`, `sequence_batching`, `ensemble_scheduling` are one protobuf oneof. */
 export function checkSchedulingChoice(config: ModelConfig): Problem[] {
-  const set = ['dynamic_batching', 'sequence_batching', 'ensemble_scheduling'].filter((k) => config[k] !== undefined && config[k] !== null);
+  const set = (['dynamic_batching', 'sequence_batching', 'ensemble_scheduling'] as const).filter((k) => config[k] !== undefined && config[k] !== null);
   if (set.length < 2) return [];
   return [{ path: set[1], message: `only one of dynamic_batching, sequence_batching, ensemble_scheduling may be set, got ${set.join(' and ')}` }];
 }

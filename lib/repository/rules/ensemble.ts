@@ -1,6 +1,6 @@
 import type { ModelConfig, ModelTensor } from '../../types';
 import type { Problem } from './problem';
-import { dataType, dimsText, flag, isEnsemble, list, mapEntries, num, obj, str } from './problem';
+import { dataType, dimsText, flag, isEnsemble, list, mapEntries, num, obj, str, tensorNames } from './problem';
 
 interface Step {
   index: number;
@@ -25,9 +25,6 @@ function steps(config: ModelConfig): Step[] {
   }));
 }
 
-function tensorNames(tensors: unknown): string[] {
-  return list<ModelTensor>(tensors).map((t) => t.name).filter(Boolean);
-}
 
 /** Rules Triton checks on the ensemble's own config (BuildEnsembleGraph, ValidateEnsembleSchedulingConfig). */
 export function checkEnsembleStructure(config: ModelConfig): Problem[] {
@@ -211,8 +208,9 @@ export function checkEnsemble(
 
   const ensembleMax = num(config.max_batch_size);
   const tensors = new Map<string, TensorView>();
-  for (const t of list<ModelTensor>(config.input)) tensors.set(t.name, view(self, ensembleMax > 0, t, true));
-  for (const t of list<ModelTensor>(config.output)) tensors.set(t.name, view(self, ensembleMax > 0, t, true));
+  for (const t of [...list<ModelTensor>(config.input), ...list<ModelTensor>(config.output)]) {
+    if (t.name) tensors.set(t.name, view(self, ensembleMax > 0, t, true));
+  }
   const decoupledStep = new Map<number, boolean>();
 
   for (const s of all) {

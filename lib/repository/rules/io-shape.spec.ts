@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ModelTensor } from '../../types';
+import type { DataType, ModelTensor } from '../../types';
 import { onnxModel, trtModel } from './__fixtures__/configs';
 import { checkModelConfig } from './index';
 
@@ -65,7 +65,7 @@ describe('inputs and outputs', () => {
   });
 
   it('reads enums given as numbers and 64-bit dims given as strings', () => {
-    expect(withInput({ data_type: 11 as unknown as string, dims: ['4' as unknown as number] })).toEqual([]);
-    expect(paths(withInput({ data_type: 0 as unknown as string }))).toEqual(['input[0].data_type']);
+    expect(withInput({ data_type: 11 as unknown as DataType, dims: ['4'] })).toEqual([]);
+    expect(paths(withInput({ data_type: 0 as unknown as DataType }))).toEqual(['input[0].data_type']);
   });
 });

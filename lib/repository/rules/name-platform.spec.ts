@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ModelConfig } from '../../types';
 import { onnxModel } from './__fixtures__/configs';
 import { checkModelConfig } from './index';
 
@@ -41,7 +42,7 @@ describe('name, platform, backend, max_batch_size', () => {
   });
 
   it('keeps the backend of an ensemble empty', () => {
-    const ensemble = {
+    const ensemble: ModelConfig = {
       name: 'e', platform: 'ensemble', backend: 'python',
       input: [{ name: 'a', data_type: 'TYPE_FP32', dims: [1] }],
       output: [{ name: 'b', data_type: 'TYPE_FP32', dims: [1] }],

@@ -52,7 +52,7 @@ export function compareOnnxSignature(config: ModelConfig, sig: OnnxSignature, fi
     const allowed = [...byName.keys()].sort().join(', ');
     tensors.forEach((io, i) => {
       const at = `${kind}[${i}]`;
-      const m = byName.get(io.name);
+      const m = io.name === undefined ? undefined : byName.get(io.name);
       if (!m) {
         problems.push({ path: `${at}.name`, message: `unexpected inference ${kind} '${io.name}', allowed ${kind}s are: ${allowed} (${file})` });
         return;

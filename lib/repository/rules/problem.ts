@@ -10,22 +10,25 @@ export interface Problem {
 }
 
 /**
- * Configs reach the rules as plain objects from YAML or from a text-format parse, so enums may
- * be names or numbers and 64-bit integers may be decimal strings. These helpers read both.
+ * The rules take the typed ModelConfig (lib/model-config.generated.ts) as parsePbtxt or lib/config
+ * give it. What that type still leaves open, these helpers read: 64-bit integers beyond 2^53 as
+ * decimal strings, an enum number the proto does not name (proto3 enums are open: libprotobuf's
+ * text parser takes `kind: 7`), proto3 defaults dropped (absent = 0, "", false), and a field of
+ * the wrong shape in a config a rule is handed directly (read as absent, reported by its own rule).
  */
 export function num(v: unknown, fallback = 0): number {
   if (typeof v === 'number') return v;
   if (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))) return Number(v);
-  if (typeof v === 'bigint') return Number(v);
-  if (v && typeof v === 'object' && 'low' in v && 'high' in v) {
-    const long = v as { low: number; high: number; unsigned?: boolean };
-    return long.high * 2 ** 32 + (long.low >>> 0);
-  }
   return fallback;
 }
 
 export function list<T = unknown>(v: unknown): T[] {
   return Array.isArray(v) ? (v as T[]) : [];
+}
+
+/** The names of the tensors that have one (a nameless tensor is reported by ValidateIOShape). */
+export function tensorNames(tensors: unknown): string[] {
+  return list<{ name?: unknown }>(tensors).flatMap((t) => (typeof t.name === 'string' && t.name !== '' ? [t.name] : []));
 }
 
 export function obj(v: unknown): Record<string, unknown> | undefined {
