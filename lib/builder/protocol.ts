@@ -20,9 +20,8 @@
  */
 import type { EngineKeyParts } from '../engine/key';
 import type { Fingerprint } from '../engine/fingerprint';
-import { HARDWARE_COMPATIBILITY, PRECISIONS, REMOTE_TENSORRT_KEYS, workspaceMiB } from '../spec/tensorrt';
+import { checkRemoteTensorRt, REMOTE_TENSORRT_KEYS, type RemoteTensorRtSpec } from '../spec/tensorrt';
 import { tritonReleaseProblem } from '../triton-release';
-import type { TensorRtSpec } from '../types';
 
 export { REMOTE_TENSORRT_KEYS };
 
@@ -60,7 +59,7 @@ export interface BuildRequest {
   /** The default profile's opt batch (the largest preferred batch size). */
   opt_batch_size?: number;
   inputs: RemoteInput[];
-  tensorrt: Partial<Pick<TensorRtSpec, (typeof REMOTE_TENSORRT_KEYS)[number]>>;
+  tensorrt: RemoteTensorRtSpec;
   /** The Triton release that serves the plan: the builder refuses a TensorRT that does not match it. */
   triton_release?: string;
 }
@@ -132,28 +131,7 @@ function text(v: unknown, path: string, max: number): string {
   return v as string;
 }
 
-/** `value`, when given, is one of `allowed` (compared as strings, never looked up on an object). */
-function oneOf(value: unknown, path: string, allowed: readonly string[]): void {
-  if (value !== undefined && (typeof value !== 'string' || !allowed.includes(value))) {
-    fail(path, `unknown value ${JSON.stringify(value)} (expected one of ${allowed.join(', ')})`);
-  }
-}
-
-/** A list of { input: { min, opt, max } } with dim lists; the ranges are resolved against the inputs later. */
-function checkProfiles(v: unknown): void {
-  if (!Array.isArray(v) || v.length === 0 || v.length > 64) fail('tensorrt.profiles', 'expected a list of 1 to 64 profiles');
-  (v as unknown[]).forEach((p, i) => {
-    const path = `tensorrt.profiles[${i}]`;
-    if (!isMap(p)) fail(path, 'expected a map of input name -> { min, opt, max }');
-    for (const [name, range] of Object.entries(p as Record<string, unknown>)) {
-      if (!isMap(range)) fail(`${path}.${name}`, 'expected { min: [dims], opt: [dims], max: [dims] }');
-      onlyKeys(range as Record<string, unknown>, `${path}.${name}`, ['min', 'opt', 'max']);
-      for (const k of ['min', 'opt', 'max']) dimList((range as Record<string, unknown>)[k], `${path}.${name}.${k}`);
-    }
-  });
-}
-
-/** Structure, types and sizes; the option values themselves are checked by trtexecArgs on the builder. */
+/** Structure, types and sizes, and the tensorrt options as triton.yaml's are checked; throws ProtocolError. */
 export function checkBuildRequest(value: unknown): BuildRequest {
   if (!isMap(value)) return fail('request', 'expected a JSON object');
   onlyKeys(value, '', ['onnx_sha256', 'model', 'max_batch_size', 'opt_batch_size', 'inputs', 'tensorrt', 'triton_release']);
@@ -178,25 +156,16 @@ export function checkBuildRequest(value: unknown): BuildRequest {
     return { name, dims, reshape: { shape: dimList(t.reshape.shape, `${path}.reshape.shape`) } };
   });
   if (!isMap(value.tensorrt)) return fail('tensorrt', 'expected an object');
-  onlyKeys(value.tensorrt, 'tensorrt', REMOTE_TENSORRT_KEYS);
-  const trt = value.tensorrt;
-  oneOf(trt.precision, 'tensorrt.precision', PRECISIONS);
-  oneOf(trt.hardware_compatibility, 'tensorrt.hardware_compatibility', HARDWARE_COMPATIBILITY);
-  if (trt.workspace !== undefined && (typeof trt.workspace === 'number' ? !(trt.workspace > 0) : workspaceMiB(text(trt.workspace, 'tensorrt.workspace', 32)) === undefined)) {
-    fail('tensorrt.workspace', 'expected a size in MiB or a string such as "4GiB"');
-  }
-  if (trt.profiles !== undefined) checkProfiles(trt.profiles);
-  for (const k of ['version_compatible', 'timing_cache'] as const) {
-    if (trt[k] !== undefined && typeof trt[k] !== 'boolean') fail(`tensorrt.${k}`, 'expected true or false');
-  }
-  if (trt.builder_optimization_level !== undefined) int(trt.builder_optimization_level, 'tensorrt.builder_optimization_level', 0, 5);
+  // The options are checked by the same table as triton.yaml's tensorrt: (lib/spec/tensorrt.ts).
+  const trt = checkRemoteTensorRt(value.tensorrt);
+  if ('problems' in trt) throw new ProtocolError(trt.problems.join('; '));
   return {
     onnx_sha256: value.onnx_sha256 as string,
     model,
     max_batch_size: maxBatch,
     ...(opt !== undefined ? { opt_batch_size: opt } : {}),
     inputs,
-    tensorrt: { ...trt } as BuildRequest['tensorrt'],
+    tensorrt: trt.options,
     ...(value.triton_release !== undefined ? { triton_release: value.triton_release as string } : {}),
   };
 }

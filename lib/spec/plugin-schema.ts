@@ -1,4 +1,4 @@
-import { HARDWARE_COMPATIBILITY, PRECISIONS } from './tensorrt';
+import { TENSORRT_KEY_SCHEMA } from './tensorrt';
 
 /** A piece of JSON Schema (draft-07) for one plugin key: its value's type and a description. */
 export interface KeySchema {
@@ -7,7 +7,6 @@ export interface KeySchema {
 }
 
 const positiveInt = { type: 'integer', minimum: 1 };
-const dims = { type: 'array', items: { type: 'integer', minimum: 0, maximum: 2 ** 31 - 1 } };
 const twoNumbers = { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 };
 
 /**
@@ -18,6 +17,7 @@ const twoNumbers = { type: 'array', items: { type: 'number' }, minItems: 2, maxI
  * cannot tell it — a description and the value's type. A key the checker has and this table lacks
  * still appears in the schema (any value), and lib/schema/schema.spec.ts fails until it is described
  * here. Keys that DESIGN.md names and the checker may not have yet are described ahead of them.
+ * The `tensorrt.*` keys carry their schema in their own entry of TENSORRT_KEYS (lib/spec/tensorrt.ts).
  */
 export const PLUGIN_KEY_SCHEMA: Readonly<Record<string, KeySchema>> = {
   version: { ...positiveInt, description: 'The version directory this project builds (default 1).' },
@@ -83,38 +83,7 @@ export const PLUGIN_KEY_SCHEMA: Readonly<Record<string, KeySchema>> = {
     description: 'Take the ONNX file and the input/output configuration of another model project; keys in this file override. How a TensorRT model is made from an ONNX model.',
   },
   tensorrt: { type: 'object', description: 'Options of the TensorRT engine build (trtexec).' },
-  'tensorrt.precision': { type: 'string', enum: PRECISIONS, description: 'The precision trtexec builds with.' },
-  'tensorrt.workspace': {
-    anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string', pattern: '^\\s*[0-9]+(\\.[0-9]+)?\\s*([KkMmGgTt]([Ii]?[Bb])?|[Bb])?\\s*$' }],
-    description: 'The builder workspace: MiB, or a size such as "4GiB" or "512MiB" (--memPoolSize=workspace:).',
-  },
-  'tensorrt.profiles': {
-    type: 'array',
-    items: {
-      type: 'object',
-      additionalProperties: {
-        type: 'object',
-        properties: { min: dims, opt: dims, max: dims },
-        additionalProperties: false,
-      },
-    },
-    description: 'Optimization profiles: [{ <input>: { min, opt, max } }, ...] (default: batch 1 / preferred / max_batch_size, other dims from the I/O).',
-  },
-  'tensorrt.builder_optimization_level': { type: 'integer', minimum: 0, maximum: 5, description: "trtexec's builder optimization level." },
-  'tensorrt.hardware_compatibility': {
-    type: 'string',
-    enum: [...HARDWARE_COMPATIBILITY, 'sameComputeCapability'],
-    description: 'The plan\'s hardware compatibility level.',
-  },
-  'tensorrt.version_compatible': { type: 'boolean', description: 'true: a version-compatible plan (--versionCompatible).' },
-  'tensorrt.targets': {
-    type: 'array',
-    items: { type: ['string', 'number'], pattern: '^[0-9]{1,3}\\.[0-9]{1,3}$' },
-    description: 'GPU compute capabilities ("8.0", "9.0"): one plan per target, wired with cc_model_filenames.',
-  },
-  'tensorrt.builders': { type: 'array', items: { type: 'string', pattern: '^https?://' }, description: 'URLs of remote engine builders (nx-triton builder).' },
-  'tensorrt.trtexec': { type: 'string', description: 'The path of trtexec (default: found on PATH).' },
-  'tensorrt.timing_cache': { type: 'boolean', description: 'Keep a timing cache per fingerprint in the engine store (default true).' },
+  ...TENSORRT_KEY_SCHEMA,
   verify: {
     type: ['boolean', 'object'],
     description: 'The fidelity gate after the export: the exported model and the torch module run on the same seeded inputs and their outputs are compared (false turns it off).',

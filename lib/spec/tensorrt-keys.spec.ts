@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { EMITTED_FLAGS, trtexecArgs } from '../engine/trtexec-args';
 import { tensorRtRelease } from '../engine/releases';
 import { parseSpec } from './load';
-import { engineRequest, LOCAL_TENSORRT_KEYS, REMOTE_TENSORRT_KEYS, TENSORRT_KEYS } from './tensorrt';
+import { checkBuildRequest, ProtocolError } from '../builder/protocol';
+import { PLUGIN_KEY_SCHEMA } from './plugin-schema';
+import { engineRequest, LOCAL_TENSORRT_KEYS, REMOTE_TENSORRT_KEYS, TENSORRT_KEY_SCHEMA, TENSORRT_KEYS } from './tensorrt';
 
 const ROOT = join(__dirname, '..', '..');
 const SOURCE_DIRS = ['lib', 'plugin', 'executors', 'generators', 'cli'];
@@ -50,11 +52,9 @@ describe('a tensorrt: key is declared in one table', () => {
   });
 
   it('the source files that mention a one-flag key (what a new key touches)', () => {
-    // The checker's table (lib/spec/tensorrt.ts) and trtexecArgs' OPTION_FLAGS line (lib/engine/trtexec-args.ts),
-    // and two places these files do not own: the builder protocol's value checks (lib/builder/protocol.ts
-    // checkBuildRequest) and the JSON schema's description (lib/spec/plugin-schema.ts, which
-    // lib/schema/schema.spec.ts requires for every key).
-    const expected = ['lib/builder/protocol.ts', 'lib/engine/trtexec-args.ts', 'lib/spec/plugin-schema.ts', 'lib/spec/tensorrt.ts'];
+    // The checker's table (lib/spec/tensorrt.ts: check, editor schema, request field, remote allow-list,
+    // the builder's value check) and trtexecArgs' OPTION_FLAGS line (lib/engine/trtexec-args.ts).
+    const expected = ['lib/engine/trtexec-args.ts', 'lib/spec/tensorrt.ts'];
     expect(mentioning('builder_optimization_level')).toEqual(expected);
     expect(mentioning('timing_cache')).toEqual(expected);
   });
@@ -78,5 +78,47 @@ describe('a tensorrt: key is declared in one table', () => {
       '--skipInference',
     ]);
     expect(args.map((a) => a.slice(2).split('=')[0]).filter((f) => !EMITTED_FLAGS.includes(f))).toEqual([]);
+  });
+
+  it('a builder checks every option it takes with the same table: the checked options round-trip, bad values are refused at the key', () => {
+    const spec = parseSpec(
+      'platform: tensorrt_plan\nmax_batch_size: 8\nfrom: my_onnx\ntensorrt:\n  precision: FP16\n  workspace: 512\n  profiles: [{ x: { min: [1, 3], opt: [4, 3], max: [8, 3] } }]\n  builder_optimization_level: 4\n  hardware_compatibility: sameComputeCapability\n  version_compatible: true\n  timing_cache: false\n',
+      'models/m/triton.yaml',
+      '/tmp/m',
+      { checkFiles: false },
+    );
+    const options = spec.tensorrt!;
+    expect(Object.keys(options).sort()).toEqual([...REMOTE_TENSORRT_KEYS].sort());
+    const request = (tensorrt: unknown) =>
+      checkBuildRequest({ onnx_sha256: '0'.repeat(64), model: 'm', max_batch_size: 8, inputs: [{ name: 'x', dims: [3] }], tensorrt });
+    // Over JSON, as a client sends them: the builder reads back what triton.yaml's checker gave.
+    expect(request(JSON.parse(JSON.stringify(options))).tensorrt).toEqual(options);
+    const refused = (tensorrt: Record<string, unknown>) => {
+      try {
+        request(tensorrt);
+      } catch (err) {
+        expect(err).toBeInstanceOf(ProtocolError);
+        return (err as Error).message;
+      }
+      return 'accepted';
+    };
+    // One bad value per key: the message is triton.yaml's for that key.
+    const bad: Record<string, unknown> = {
+      precision: 'fp99',
+      workspace: 'lots',
+      profiles: [{ x: { min: [1], opt: [1] } }],
+      builder_optimization_level: 9,
+      hardware_compatibility: 'constructor',
+      version_compatible: 'yes',
+      timing_cache: 3,
+    };
+    expect(Object.keys(bad).sort()).toEqual([...REMOTE_TENSORRT_KEYS].sort());
+    for (const [k, v] of Object.entries(bad)) expect(refused({ [k]: v })).toMatch(new RegExp(`^tensorrt\\.${k}\\b`));
+    for (const k of LOCAL_TENSORRT_KEYS) expect(refused({ [k]: 'x' })).toBe(`tensorrt.${k}: not accepted by a builder`);
+  });
+
+  it("the editor schema's tensorrt.* entries are the table's", () => {
+    expect(Object.keys(TENSORRT_KEY_SCHEMA)).toEqual(Object.keys(TENSORRT_KEYS).map((k) => `tensorrt.${k}`));
+    for (const k of Object.keys(TENSORRT_KEYS)) expect(PLUGIN_KEY_SCHEMA[`tensorrt.${k}`]).toBe(TENSORRT_KEY_SCHEMA[`tensorrt.${k}`]);
   });
 });

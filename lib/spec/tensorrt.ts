@@ -3,9 +3,11 @@ import { allHardwareLevels, allPrecisions } from '../engine/releases';
 import { tritonReleaseProblem } from '../triton-release';
 import { SpecError, type Diagnostic } from '../errors';
 import type { EngineRequest, ModelConfig, ModelSpec, Profile, ShapeRange } from '../types';
-import { describe, isScalar, setOwn, SpecContext } from './context';
+import { describe, isScalar, setOwn, SpecContext, WalkAborted } from './context';
+import type { KeySchema } from './plugin-schema';
 import { didYouMean } from './suggest';
 import { checkKeys, expectBool, expectInt, expectList, expectMap, expectString } from './values';
+import { parseYaml } from './yaml-source';
 
 /** Precisions some TensorRT release offers (lib/engine/trt-releases.json; fp32 = no flag). */
 export const PRECISIONS = allPrecisions();
@@ -42,6 +44,9 @@ export function workspaceMiB(value: string | number): number | undefined {
   return mib !== undefined && mib > 0 && Number.isFinite(mib) ? mib : undefined;
 }
 
+/** A profile's dims in the editor schema. */
+const DIMS = { type: 'array', items: { type: 'integer', minimum: 0, maximum: 2 ** 31 - 1 } };
+
 /** What a key's `request` gets: the model's side of the build, and how to refuse a value. */
 export interface RequestContext {
   inputs: NonNullable<ModelConfig['input']>;
@@ -52,11 +57,13 @@ export interface RequestContext {
 
 /**
  * One tensorrt: key. `check` reads its triton.yaml value (undefined after reporting a problem);
- * its return type is the key's type in TensorRtSpec. `request` is what the checked value
- * (undefined when the key is absent) puts into the EngineRequest; `local` keys configure this
- * machine's side only and a remote builder never takes them.
+ * its return type is the key's type in TensorRtSpec; a remote builder runs the same check on the
+ * request's value (checkRemoteTensorRt). `request` is what the checked value (undefined when the
+ * key is absent) puts into the EngineRequest; `local` keys configure this machine's side only and
+ * a remote builder never takes them. `schema` is the key's entry in the editor's JSON schema.
  */
 interface KeyDecl<T, R extends object> {
+  schema: KeySchema;
   check: (ctx: SpecContext, value: Node | null, at: string) => T | undefined;
   request?: (value: T | undefined, c: RequestContext) => R;
   local?: true;
@@ -76,6 +83,7 @@ const entries = (): Array<[string, AnyDecl]> => Object.entries(TENSORRT_KEYS) as
  */
 export const TENSORRT_KEYS = {
   precision: key({
+    schema: { type: 'string', enum: PRECISIONS, description: 'The precision trtexec builds with.' },
     check: (ctx, value, at): string | undefined => {
       const p = expectString(ctx, value, at);
       if (p === undefined) return undefined;
@@ -87,6 +95,10 @@ export const TENSORRT_KEYS = {
     request: (p): { precision: string[] } => ({ precision: p && p !== 'fp32' ? [p] : [] }),
   }),
   workspace: key({
+    schema: {
+      anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string', pattern: '^\\s*[0-9]+(\\.[0-9]+)?\\s*([KkMmGgTt]([Ii]?[Bb])?|[Bb])?\\s*$' }],
+      description: 'The builder workspace: MiB, or a size such as "4GiB" or "512MiB" (--memPoolSize=workspace:).',
+    },
     check: (ctx, value, at): string | number | undefined => {
       const v = isScalar(value) ? value.value : undefined;
       if (typeof v === 'bigint' && v > 0n && v <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(v);
@@ -99,15 +111,22 @@ export const TENSORRT_KEYS = {
   }),
   /** As written: dims like the config's (no batch dim) or the full engine shape. */
   profiles: key({
+    schema: {
+      type: 'array',
+      items: { type: 'object', additionalProperties: { type: 'object', properties: { min: DIMS, opt: DIMS, max: DIMS }, additionalProperties: false } },
+      description: 'Optimization profiles: [{ <input>: { min, opt, max } }, ...] (default: batch 1 / preferred / max_batch_size, other dims from the I/O).',
+    },
     check: (ctx, value, at): Profile[] | undefined => checkProfiles(ctx, value, at),
     /** Every profile with every input that has a range (full engine shapes, batch dim first when batching). */
     request: (given, c): { profiles: Profile[] } => ({ profiles: resolveProfiles(c.inputs, c.maxBatchSize, c.optBatchSize, given, c.fail) }),
   }),
   builder_optimization_level: key({
+    schema: { type: 'integer', minimum: 0, maximum: 5, description: "trtexec's builder optimization level." },
     check: (ctx, value, at): number | undefined => expectInt(ctx, value, at, 0, 5),
     request: (n): { builderOptimizationLevel?: number } => (n === undefined ? {} : { builderOptimizationLevel: n }),
   }),
   hardware_compatibility: key({
+    schema: { type: 'string', enum: [...HARDWARE_COMPATIBILITY, 'sameComputeCapability'], description: "The plan's hardware compatibility level." },
     check: (ctx, value, at): string | undefined => {
       const h = expectString(ctx, value, at);
       if (h === undefined) return undefined;
@@ -119,13 +138,31 @@ export const TENSORRT_KEYS = {
     request: (h): { hardwareCompatibility?: string } => (h === undefined ? {} : { hardwareCompatibility: h }),
   }),
   version_compatible: key({
+    schema: { type: 'boolean', description: 'true: a version-compatible plan (--versionCompatible).' },
     check: (ctx, value, at): boolean | undefined => expectBool(ctx, value, at),
     request: (b): { versionCompatible: boolean } => ({ versionCompatible: b === true }),
   }),
-  targets: key({ check: (ctx, value, at): string[] | undefined => checkTargets(ctx, value, at), local: true }),
-  builders: key({ check: (ctx, value, at): string[] | undefined => checkBuilders(ctx, value, at), local: true }),
-  trtexec: key({ check: (ctx, value, at): string | undefined => expectString(ctx, value, at), local: true }),
+  targets: key({
+    schema: {
+      type: 'array',
+      items: { type: ['string', 'number'], pattern: '^[0-9]{1,3}\\.[0-9]{1,3}$' },
+      description: 'GPU compute capabilities ("8.0", "9.0"): one plan per target, wired with cc_model_filenames.',
+    },
+    check: (ctx, value, at): string[] | undefined => checkTargets(ctx, value, at),
+    local: true,
+  }),
+  builders: key({
+    schema: { type: 'array', items: { type: 'string', pattern: '^https?://' }, description: 'URLs of remote engine builders (nx-triton builder).' },
+    check: (ctx, value, at): string[] | undefined => checkBuilders(ctx, value, at),
+    local: true,
+  }),
+  trtexec: key({
+    schema: { type: 'string', description: 'The path of trtexec (default: found on PATH).' },
+    check: (ctx, value, at): string | undefined => expectString(ctx, value, at),
+    local: true,
+  }),
   timing_cache: key({
+    schema: { type: 'boolean', description: 'Keep a timing cache per fingerprint in the engine store (default true).' },
     check: (ctx, value, at): boolean | undefined => expectBool(ctx, value, at),
     request: (b): { timingCache: boolean } => ({ timingCache: b !== false }),
   }),
@@ -151,6 +188,33 @@ export const LOCAL_TENSORRT_KEYS = (Object.keys(TENSORRT_KEYS) as Array<keyof Ke
 export const REMOTE_TENSORRT_KEYS = (Object.keys(TENSORRT_KEYS) as Array<keyof Keys>).filter((k) => !('local' in TENSORRT_KEYS[k])) as Array<
   Exclude<keyof Keys, (typeof LOCAL_TENSORRT_KEYS)[number]>
 >;
+
+/** Each key's editor schema by its dotted path (`tensorrt.precision`), for lib/spec/plugin-schema.ts. */
+export const TENSORRT_KEY_SCHEMA: Readonly<Record<string, KeySchema>> = Object.fromEntries(entries().map(([k, d]) => [`tensorrt.${k}`, d.schema]));
+
+/** The tensorrt: options a remote builder takes. */
+export type RemoteTensorRtSpec = Partial<Pick<TensorRtSpec, (typeof REMOTE_TENSORRT_KEYS)[number]>>;
+
+/**
+ * The `tensorrt` object of a remote build request, checked by the same table as a triton.yaml's
+ * `tensorrt:` (JSON is YAML, so the object is read as that text would be): the checked options,
+ * or each problem as `tensorrt.<key>: message`. A key off REMOTE_TENSORRT_KEYS is refused.
+ */
+export function checkRemoteTensorRt(value: Record<string, unknown>): { options: RemoteTensorRtSpec } | { problems: string[] } {
+  const local = Object.keys(value).filter((k) => !(REMOTE_TENSORRT_KEYS as readonly string[]).includes(k));
+  if (local.length > 0) return { problems: local.map((k) => `tensorrt.${k}: not accepted by a builder`) };
+  const parsed = parseYaml(JSON.stringify(value), 'build request');
+  if (Array.isArray(parsed)) return { problems: parsed.map((d) => `tensorrt: ${d.message}`) };
+  const ctx = new SpecContext('build request', '', parsed.doc, parsed.lines);
+  let options: TensorRtSpec | undefined;
+  try {
+    options = checkTensorRt(ctx, parsed.doc.contents as Node | null, 'tensorrt');
+  } catch (err) {
+    if (!(err instanceof WalkAborted)) throw err;
+  }
+  if (ctx.diagnostics.length > 0) return { problems: ctx.diagnostics.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)) };
+  return { options: options ?? {} };
+}
 
 export function checkTensorRt(ctx: SpecContext, node: Node | null, path: string): TensorRtSpec | undefined {
   const out: Record<string, unknown> = {};
