@@ -1,8 +1,10 @@
+import { parseArgs } from 'node:util';
 import { formatFingerprint } from '../lib/engine/fingerprint';
 import { resolveStoreDir } from '../lib/engine/store';
 import { UserError } from '../lib/errors';
 import { loadServerToken, TOKEN_ENV } from '../lib/builder/auth';
 import { startBuilder } from '../lib/builder/server';
+import { processIo, type Io } from './args';
 
 const USAGE = `usage: nx-triton builder [--host 127.0.0.1] [--port 8000] [--token-file FILE | --insecure-no-auth]
                          [--max-upload-bytes 2G] [--jobs 1] [--queue 4] [--engine-cache DIR]
@@ -11,63 +13,59 @@ const USAGE = `usage: nx-triton builder [--host 127.0.0.1] [--port 8000] [--toke
 Serves GET /v1/fingerprint and POST /v1/engines (TensorRT plans built on this machine's GPU).
 The bearer token comes from --token-file or env ${TOKEN_ENV}. Put TLS in a reverse proxy in front.`;
 
-const FLAGS = [
-  '--host',
-  '--port',
-  '--token-file',
-  '--max-upload-bytes',
-  '--jobs',
-  '--queue',
-  '--engine-cache',
-  '--trtexec',
-  '--request-timeout',
-  '--idle-timeout',
-  '--min-upload-rate',
-  '--upload-grace',
-];
+/** The options, by name as parseArgs takes them (`--jobs 2` or `--jobs=2`); all strings but two. */
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  'insecure-no-auth': { type: 'boolean' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'token-file': { type: 'string' },
+  'max-upload-bytes': { type: 'string' },
+  jobs: { type: 'string' },
+  queue: { type: 'string' },
+  'engine-cache': { type: 'string' },
+  trtexec: { type: 'string' },
+  'request-timeout': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  'min-upload-rate': { type: 'string' },
+  'upload-grace': { type: 'string' },
+} as const;
 
-/** `nx-triton builder`: runs until SIGINT/SIGTERM. */
-export async function run(argv: string[]): Promise<number> {
-  let args: Record<string, string>;
-  let insecure = false;
+/** `nx-triton builder`: runs until SIGINT/SIGTERM; 2 on a usage error, 1 when it cannot start. */
+export async function run(argv: string[], io: Io = processIo): Promise<number> {
+  let values;
   try {
-    args = {};
-    for (let i = 0; i < argv.length; i++) {
-      const a = argv[i];
-      if (a === '--help' || a === '-h') {
-        console.log(USAGE);
-        return 0;
-      }
-      if (a === '--insecure-no-auth') {
-        insecure = true;
-        continue;
-      }
-      const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-      if (!FLAGS.includes(flag)) throw new UserError(`unknown argument "${a}"`);
-      const value = inline ?? argv[++i];
-      if (value === undefined) throw new UserError(`${flag} needs a value`);
-      args[flag] = value;
-    }
-    const token = loadServerToken({ tokenFile: args['--token-file'] });
+    values = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    io.err(`nx-triton builder: ${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    io.out(`${USAGE}\n`);
+    return 0;
+  }
+  const insecure = values['insecure-no-auth'] === true;
+  try {
+    const token = loadServerToken({ tokenFile: values['token-file'] });
     if (token === undefined && !insecure) {
       throw new UserError(`no token: set ${TOKEN_ENV} or pass --token-file (or --insecure-no-auth to run without authentication)`);
     }
     if (token !== undefined && insecure) throw new UserError('--insecure-no-auth given together with a token; choose one');
-    const host = args['--host'] ?? '127.0.0.1';
-    const engineCache = args['--engine-cache'] ?? resolveStoreDir();
+    const host = values.host ?? '127.0.0.1';
+    const engineCache = values['engine-cache'] ?? resolveStoreDir();
     const builder = await startBuilder({
       host,
-      port: integer(args['--port'], '--port', 8000, 0, 65535),
+      port: integer(values.port, '--port', 8000, 0, 65535),
       token,
-      maxUploadBytes: byteSize(args['--max-upload-bytes'] ?? '2G'),
-      jobs: integer(args['--jobs'], '--jobs', 1, 1, 1024),
-      queue: integer(args['--queue'], '--queue', 4, 0, 100_000),
+      maxUploadBytes: byteSize(values['max-upload-bytes'] ?? '2G'),
+      jobs: integer(values.jobs, '--jobs', 1, 1, 1024),
+      queue: integer(values.queue, '--queue', 4, 0, 100_000),
       engineCache,
-      trtexec: args['--trtexec'],
-      requestTimeoutMs: integer(args['--request-timeout'], '--request-timeout', 3600, 1, 7 * 86400) * 1000,
-      idleTimeoutMs: integer(args['--idle-timeout'], '--idle-timeout', 60, 1, 86400) * 1000,
-      minUploadBytesPerSecond: byteSize(args['--min-upload-rate'] ?? '16K', '--min-upload-rate'),
-      uploadGraceMs: integer(args['--upload-grace'], '--upload-grace', 30, 1, 86400) * 1000,
+      trtexec: values.trtexec,
+      requestTimeoutMs: integer(values['request-timeout'], '--request-timeout', 3600, 1, 7 * 86400) * 1000,
+      idleTimeoutMs: integer(values['idle-timeout'], '--idle-timeout', 60, 1, 86400) * 1000,
+      minUploadBytesPerSecond: byteSize(values['min-upload-rate'] ?? '16K', '--min-upload-rate'),
+      uploadGraceMs: integer(values['upload-grace'], '--upload-grace', 30, 1, 86400) * 1000,
     });
     console.log(`nx-triton builder: listening on ${builder.url} (${formatFingerprint(builder.fingerprint)}; store ${engineCache})`);
     if (!['127.0.0.1', 'localhost', '::1'].includes(host)) {
@@ -86,7 +84,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (!(err instanceof UserError)) throw err;
-    console.error(`nx-triton builder: ${err.message}`);
+    io.err(`nx-triton builder: ${err.message}\n`);
     return 1;
   }
 }
