@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { venvPython } from '../test/pythons';
+import { TORCH_MODULES_PY } from '../test/torch-models';
 import { createWorkspace, type Workspace } from './workspace';
 
 /**
@@ -11,50 +12,10 @@ import { createWorkspace, type Workspace } from './workspace';
  * the build with the gate's table. And the export's cache key leaves instance_group out.
  */
 
-const NET_PY = `import torch
-
-
-class Text(torch.nn.Module):
-    def __init__(self, vocab=100, dim=32):
-        super().__init__()
-        self.emb = torch.nn.Embedding(vocab, dim)
-        layer = torch.nn.TransformerEncoderLayer(dim, 4, 64, dropout=0.0, batch_first=True)
-        self.enc = torch.nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
-        self.head = torch.nn.Linear(dim, 3)
-
-    def forward(self, input_ids, attention_mask):
-        h = self.enc(self.emb(input_ids), src_key_padding_mask=attention_mask == 0)
-        m = attention_mask.unsqueeze(-1).to(h.dtype)
-        return self.head((h * m).sum(1) / m.sum(1))
-
+const NET_PY = `${TORCH_MODULES_PY}
 
 def text():
-    return Text()
-
-
-class Baked(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = torch.nn.Linear(16, 2)
-
-    def forward(self, x):
-        b = int(x.shape[0])
-        return self.fc(x).reshape(b, 2)
-
-
-def baked():
-    return Baked()
-
-
-class Branchy(torch.nn.Module):
-    def forward(self, x):
-        if x.sum() > 0:
-            return x * 2
-        return -x
-
-
-def branchy():
-    return Branchy()
+    return Text(vocab=100, dim=32, heads=4, feedforward=64, layers=2, classes=3)
 `;
 
 const resnetYaml = (exporter: string) => `platform: onnxruntime_onnx

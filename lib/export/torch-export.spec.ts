@@ -5,6 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEBIAN_PYTHON, requirePython, TORCH_PYTHONS } from '../../test/pythons';
 import { failure, Workspace } from '../../test/platforms/workspace';
+import { TORCH_MODULES_PY } from '../../test/torch-models';
 import { readOnnxSignature } from '../onnx';
 
 /**
@@ -13,51 +14,10 @@ import { readOnnxSignature } from '../onnx';
  * values, a batch size baked into the graph) and the export's messages.
  */
 
-const NET_PY = `
-import torch
-
-class Text(torch.nn.Module):
-    """A transformer text model: int64 ids and a mask, masked mean pooling."""
-
-    def __init__(self, vocab=50, dim=16):
-        super().__init__()
-        self.emb = torch.nn.Embedding(vocab, dim)
-        layer = torch.nn.TransformerEncoderLayer(dim, 2, 32, dropout=0.0, batch_first=True)
-        self.enc = torch.nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)
-        self.head = torch.nn.Linear(dim, 2)
-
-    def forward(self, input_ids, attention_mask):
-        h = self.enc(self.emb(input_ids), src_key_padding_mask=attention_mask == 0)
-        m = attention_mask.unsqueeze(-1).to(h.dtype)
-        return self.head((h * m).sum(1) / m.sum(1))
+const NET_PY = `${TORCH_MODULES_PY}
 
 def text():
-    return Text()
-
-class Baked(torch.nn.Module):
-    """Reads the batch size as a Python int: the TorchScript-based exporter bakes it into a Reshape."""
-
-    def __init__(self):
-        super().__init__()
-        self.fc = torch.nn.Linear(16, 2)
-
-    def forward(self, x):
-        b = int(x.shape[0])
-        return self.fc(x).reshape(b, 2)
-
-def baked():
-    return Baked()
-
-class Branchy(torch.nn.Module):
-    """Data-dependent control flow: torch.export refuses it, the tracer keeps one branch."""
-
-    def forward(self, x):
-        if x.sum() > 0:
-            return x * 2
-        return -x
-
-def branchy():
-    return Branchy()
+    return Text(vocab=50, dim=16, heads=2, feedforward=32, layers=1, classes=2)
 
 class Pair(torch.nn.Module):
     def forward(self, a, b):
