@@ -26,7 +26,7 @@ function plan(directory?: string) {
 }
 
 describe('planImport', () => {
-  it('plans a python backend model whose version holds helpers: all copied, export.file at model.py, a warning', () => {
+  it('plans a python backend model whose version holds helpers: the whole directory is its export.file', () => {
     put('py/config.pbtxt', 'backend: "python"\n');
     put('py/2/model.py', 'import helpers\n');
     put('py/2/helpers.py', 'X = 1\n');
@@ -34,15 +34,15 @@ describe('planImport', () => {
     const result = plan();
     const [model] = result.models;
     expect(model.projectDir).toBe('models/py');
+    // model.py imports helpers: the whole version directory is built back (export.file's directory
+    // form for a python model). Before, export.file was model.py alone and the built model could not load.
     expect(model.copies).toEqual([
-      { src: join(repo, 'py/2/assets'), dest: 'assets' },
-      { src: join(repo, 'py/2/helpers.py'), dest: 'helpers.py' },
-      { src: join(repo, 'py/2/model.py'), dest: 'model.py' },
+      { src: join(repo, 'py/2/assets'), dest: 'versions/2/assets' },
+      { src: join(repo, 'py/2/helpers.py'), dest: 'versions/2/helpers.py' },
+      { src: join(repo, 'py/2/model.py'), dest: 'versions/2/model.py' },
     ]);
-    expect(model.yaml).toContain('\nversion: 2\nexport: {file: model.py}\n');
-    expect(result.warnings).toEqual([
-      'repo/py/2/: assets, helpers.py copied into models/py/ but not built into version 2: export.file takes the model file (model.py) alone',
-    ]);
+    expect(model.yaml).toContain('\nversion: 2\nexport: {file: versions/2}\n');
+    expect(result.warnings).toEqual([]);
   });
 
   it('puts the newest version under versions/<n>/ when one of its names is taken beside triton.yaml', () => {
@@ -106,6 +106,25 @@ describe('planImport', () => {
     ]);
   });
 
+  // core src/model_config_utils.cc AutoCompleteBackendFields: with no platform, backend or
+  // default_model_filename and no runtime's file in the version, a model named `<name>.<backend>` runs
+  // custom backend <backend> on model.<backend> (lib/platforms.ts autoCompleteBackend; validate applied
+  // it, the import did not and refused the model).
+  it('writes down the custom backend a <name>.<backend> model directory names', () => {
+    put('scorer.ranker/config.pbtxt', 'max_batch_size: 4\n');
+    put('scorer.ranker/1/model.ranker', 'weights');
+    const result = plan();
+    const [model] = result.models;
+    expect(model.name).toBe('scorer.ranker');
+    expect(model.yaml).toMatch(/^backend: ranker\n/m);
+    expect(model.yaml).toMatch(/^default_model_filename: model\.ranker\n/m);
+    expect(model.yaml).toContain('\nexport: {file: versions/1}\n');
+    expect(model.copies.map((c) => c.dest)).toEqual(['versions/1/model.ranker']);
+    expect(result.warnings).toEqual([
+      'repo/scorer.ranker/config.pbtxt: sets neither platform nor backend; Triton infers backend: ranker (default_model_filename: model.ranker) from the model name "scorer.ranker" (<name>.<backend>), written into triton.yaml',
+    ]);
+  });
+
   it('imports vLLM, tensorrtllm and python-runtime models, which need no model file', () => {
     put('vllm/config.pbtxt', 'backend: "vllm"\ninstance_group [ { kind: KIND_MODEL } ]\n');
     put('vllm/1/model.json', '{"model": "facebook/opt-125m"}\n');
@@ -117,14 +136,14 @@ describe('planImport', () => {
     expect(result.models.map((m) => [m.name, m.copies.map((c) => c.dest), m.yaml.includes('export')])).toEqual([
       ['runtime', [], false],
       ['trtllm', [], false],
-      ['vllm', ['model.json'], false],
+      ['vllm', ['versions/1/model.json'], true],
     ]);
-    expect(result.warnings).toEqual([
-      'repo/vllm/1/: model.json copied into models/vllm/ but not built into version 1: backend vllm takes no model file, so the project has no export',
-    ]);
+    // vLLM reads 1/model.json: it is built back into the version directory (before: copied, not built).
+    expect(result.models[2].yaml).toContain('\nexport: {file: versions/1}\n');
+    expect(result.warnings).toEqual([]);
     const vllm = join(scratch, 'vllm.yaml');
     writeFileSync(vllm, result.models[2].yaml);
-    expect(loadSpec(vllm, { displayPath: 'vllm.yaml' }).config).toMatchObject({ backend: 'vllm' });
+    expect(loadSpec(vllm, { displayPath: 'vllm.yaml', checkFiles: false }).config).toMatchObject({ backend: 'vllm' });
   });
 
   it('normalises --directory and keeps it inside the workspace', () => {

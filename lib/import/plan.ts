@@ -64,14 +64,27 @@ function newestBase(model: RepositoryModel, entries: string[]): string {
   return entries.some((e) => taken.has(e)) ? `${VERSIONS_DIR}/${newest.version}/` : '';
 }
 
+/** Copies every entry of the newest version to versions/<n>/ and returns that directory, for export.file. */
+function versionDirectory(newest: RepositoryModel['versions'][number], copies: PlannedCopy[]): string {
+  const dir = `${VERSIONS_DIR}/${newest.version}`;
+  for (const entry of newest.entries) copies.push({ src: join(newest.dir, entry), dest: `${dir}/${entry}` });
+  return dir;
+}
+
 /** The config with what Triton infers written down (a triton.yaml must name its backend), and a note of it. */
 function completedConfig(model: RepositoryModel, warnings: string[]): ModelConfig {
   const { config, inferred } = model;
   if (config.platform || config.backend || !inferred.backend) return config;
-  const key = inferred.platform ? `platform: ${inferred.platform}` : `backend: ${inferred.backend}`;
-  const from = config.default_model_filename ? `default_model_filename "${config.default_model_filename}"` : 'the model file';
+  const named = inferred.default_model_filename;
+  const key = inferred.platform ? `platform: ${inferred.platform}` : `backend: ${inferred.backend}${named ? ` (default_model_filename: ${named})` : ''}`;
+  const from = config.default_model_filename
+    ? `default_model_filename "${config.default_model_filename}"`
+    : named
+      ? `the model name "${model.name}" (<name>.<backend>)`
+      : 'the model file';
   warnings.push(`${model.configFile}: sets neither platform nor backend; Triton infers ${key} from ${from}, written into triton.yaml`);
-  return inferred.platform ? { ...config, platform: inferred.platform } : { ...config, backend: inferred.backend };
+  if (inferred.platform) return { ...config, platform: inferred.platform };
+  return { ...config, backend: inferred.backend, ...(named ? { default_model_filename: named } : {}) };
 }
 
 function planModel(model: RepositoryModel, directory: string, display: string, errors: string[], warnings: string[]): ModelPlan | undefined {
@@ -94,14 +107,9 @@ function planModel(model: RepositoryModel, directory: string, display: string, e
       warnings.push(`${shown}/${newest.version}/: an ensemble has no model file; ${visible.join(', ')} not imported`);
     }
   } else if ((config.platform || config.backend) && !needsModelFile(config)) {
-    // vLLM, tensorrtllm, a python model with its own runtime: Triton loads no model file.
-    const base = newestBase(model, newest.entries);
-    for (const entry of newest.entries) copies.push({ src: join(newest.dir, entry), dest: `${base}${entry}` });
-    if (visible.length > 0) {
-      warnings.push(
-        `${shown}/${newest.version}/: ${visible.join(', ')} copied into ${projectDir}/${base} but not built into version ${newest.version}: ${describeRuntime(config)} takes no model file, so the project has no export`,
-      );
-    }
+    // vLLM (1/model.json), tensorrtllm, a python model with its own runtime: no model file, but
+    // the backend may read what the version directory holds, so it is built back as it is.
+    if (visible.length > 0) exportFile = versionDirectory(newest, copies);
   } else {
     const filename = modelFilename(config);
     if (filename === undefined) {
@@ -113,14 +121,19 @@ function planModel(model: RepositoryModel, directory: string, display: string, e
       errors.push(`${shown}/${newest.version}/: no ${filename} (the file Triton loads for ${describeRuntime(config)}); ${has}`);
       return undefined;
     }
-    const base = newestBase(model, newest.entries);
-    for (const entry of newest.entries) copies.push({ src: join(newest.dir, entry), dest: `${base}${entry}` });
-    exportFile = `${base}${filename}`;
     const extras = visible.filter((e) => e !== filename);
-    if (extras.length > 0) {
-      warnings.push(
-        `${shown}/${newest.version}/: ${extras.join(', ')} copied into ${projectDir}/${base} but not built into version ${newest.version}: export.file takes the model file (${filename}) alone`,
-      );
+    if (extras.length > 0 && config.backend === 'python') {
+      // model.py imports its neighbours: export.file's directory form builds the whole directory.
+      exportFile = versionDirectory(newest, copies);
+    } else {
+      const base = newestBase(model, newest.entries);
+      for (const entry of newest.entries) copies.push({ src: join(newest.dir, entry), dest: `${base}${entry}` });
+      exportFile = `${base}${filename}`;
+      if (extras.length > 0) {
+        warnings.push(
+          `${shown}/${newest.version}/: ${extras.join(', ')} copied into ${projectDir}/${base} but not built into version ${newest.version}: export.file takes the model file (${filename}) alone`,
+        );
+      }
     }
   }
   for (const file of model.namedFiles) copies.push({ src: join(model.dir, file), dest: file });

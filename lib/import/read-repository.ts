@@ -3,7 +3,7 @@ import { join, posix, relative } from 'node:path';
 import { NotRegularFileError, readRegularFile } from '../../proto/read-regular-file';
 import { parsePbtxt } from '../../proto/text-format';
 import { SpecError, UserError } from '../errors';
-import { autoCompleteBackend, type FileKind } from '../platforms';
+import { autoCompleteBackend, type AutoCompleted, type FileKind } from '../platforms';
 import { isInside } from '../repository/copy-tree';
 import { checkModelName } from '../spec/model-name';
 import type { ModelConfig } from '../types';
@@ -29,8 +29,8 @@ export interface RepositoryModel {
   versions: VersionDir[];
   /** Files the config names, relative to the model directory: label files, `warmup/<file>`. */
   namedFiles: string[];
-  /** `backend`/`platform` the config leaves out and Triton's auto-complete fills in. */
-  inferred: { backend?: string; platform?: string };
+  /** `backend`/`platform` (and a `<name>.<backend>` model's file) the config leaves out and Triton's auto-complete fills in. */
+  inferred: AutoCompleted;
 }
 
 export interface RepositoryListing {
@@ -204,7 +204,7 @@ function readModel(listing: RepositoryListing, realRoot: string, name: string): 
     return undefined;
   }
   const first = firstSubdir(dir);
-  const inferred = autoCompleteBackend(config, (file) => (first === undefined ? undefined : kindOf(join(dir, first, file))));
+  const inferred = autoCompleteBackend(config, (file) => (first === undefined ? undefined : kindOf(join(dir, first, file))), name);
   return { name, dir, configFile, config, versions, namedFiles, inferred };
 }
 

@@ -8,6 +8,8 @@ import { userErrorMessage } from '../../test/expect-user-error';
 import { SpecError } from '../errors';
 import { engineDir, exportDir } from '../layout';
 import { packageRoot } from '../package-root';
+import { runExport } from '../export';
+import { loadSpec } from '../spec';
 import { buildModel } from './build-model';
 
 let fixtures: string;
@@ -286,6 +288,32 @@ ensemble_scheduling:
     const again = await build('my_nn');
     expect(readdirSync(join(again.entryDir, '1', 'model.onnx')).sort()).toEqual(['model.onnx', 'weights.bin']);
     expect(again.config.input).toEqual([{ name: 'x', data_type: 'TYPE_FP32', dims: [-1, 4] }]);
+  });
+
+  // A backend that loads no model file of its own reads its files from the version directory as they
+  // are named: vLLM's model.json (vllm_backend src/model.py, _VLLM_ENGINE_ARGS_FILENAME), a python
+  // runtime's modules. Before, export.file was copied in as `model.vllm` and an imported vLLM model
+  // got an empty 1/.
+  it('builds the files of a model that loads no model file into its version directory, as they are named', async () => {
+    const vllm = project('llm', 'backend: vllm\ninstance_group: [{ kind: model }]\nexport:\n  file: engine\n', {
+      'engine/model.json': '{"model": "facebook/opt-125m"}\n',
+      'engine/tokenizer/vocab.txt': 'a\n',
+    }, false);
+    await runExport({ spec: loadSpec(vllm), workspaceRoot: ws });
+    await build('llm');
+    const repo = join(ws, 'dist', 'model-repository', 'llm');
+    expect(readdirSync(join(repo, '1'), { recursive: true }).map(String).sort()).toEqual(['model.json', 'tokenizer', 'tokenizer/vocab.txt']);
+    expect(entry('llm', '1/model.json').toString()).toBe('{"model": "facebook/opt-125m"}\n');
+
+    const one = project('llm_one', 'backend: vllm\nexport:\n  file: model.json\n', { 'model.json': '{}\n' }, false);
+    await runExport({ spec: loadSpec(one), workspaceRoot: ws });
+    await build('llm_one');
+    expect(readdirSync(join(ws, 'dist', 'model-repository', 'llm_one', '1'))).toEqual(['model.json']);
+
+    const runtime = project('custom_runtime', 'backend: python\nruntime: runtime.py\ninput: [{ name: x, data_type: fp32, dims: [1] }]\noutput: [{ name: y, data_type: fp32, dims: [1] }]\nexport:\n  file: files\n', { 'files/weights.txt': 'w\n' }, false);
+    await runExport({ spec: loadSpec(runtime), workspaceRoot: ws });
+    await build('custom_runtime');
+    expect(readdirSync(join(ws, 'dist', 'model-repository', 'custom_runtime', '1'))).toEqual(['weights.txt']);
   });
 
   it('keeps previous versions beside the one it builds', async () => {

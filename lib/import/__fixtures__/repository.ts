@@ -74,7 +74,10 @@ output [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] } ]
 `,
 };
 
+/** postprocess's model.py imports a module beside it (SCALING_PY): the version directory travels whole. */
 export const MODEL_PY = `import triton_python_backend_utils as pb_utils
+
+from scaling import scale
 
 
 class TritonPythonModel:
@@ -82,9 +85,13 @@ class TritonPythonModel:
         responses = []
         for request in requests:
             x = pb_utils.get_input_tensor_by_name(request, "INPUT0").as_numpy()
-            out = pb_utils.Tensor("OUTPUT0", x * 0.5)
+            out = pb_utils.Tensor("OUTPUT0", scale(x))
             responses.append(pb_utils.InferenceResponse(output_tensors=[out]))
         return responses
+`;
+
+export const SCALING_PY = `def scale(x):
+    return x * 0.5
 `;
 
 function put(path: string, content: string | Buffer): void {
@@ -106,7 +113,8 @@ export function makeModelFiles(): string {
 
 /**
  * Writes the repository into `root`: classifier (rich config, versions 1 and 3, labels, warm-up data,
- * plus an ignored `01/` and a README), ensemble_pipeline, postprocess (python backend), torch_linear
+ * plus an ignored `01/` and a README), ensemble_pipeline, postprocess (python backend, model.py and the
+ * module it imports), torch_linear
  * (TorchScript), external_onnx (`model.onnx/` directory form) and not_a_model (no config.pbtxt).
  */
 export function writeRepository(root: string, modelFiles: string): void {
@@ -123,6 +131,7 @@ export function writeRepository(root: string, modelFiles: string): void {
   put(join(root, 'classifier', 'warmup', 'input0.bin'), Buffer.from(new Float32Array([1, 1, 1, 1]).buffer));
   mkdirSync(join(root, 'ensemble_pipeline', '1'), { recursive: true });
   put(join(root, 'postprocess', '1', 'model.py'), MODEL_PY);
+  put(join(root, 'postprocess', '1', 'scaling.py'), SCALING_PY);
   copy('linear.pt', 'torch_linear/1/model.pt');
   copy('external/model.onnx', 'external_onnx/1/model.onnx/model.onnx');
   copy('external/weights.bin', 'external_onnx/1/model.onnx/weights.bin');
