@@ -62,6 +62,19 @@ export function backendOfPlatform(platform: string): string | undefined {
  */
 export const MODEL_FILE_BACKENDS: ReadonlySet<string> = new Set(RUNTIMES.map((r) => r.backend));
 
+/**
+ * Backends that read files of their own from the version directory, under their own names, and
+ * no one model file: vLLM's engine args `1/model.json` (vllm_backend src/model.py), tensorrtllm.
+ * A custom backend gets its one model file (`model.<backend>` or default_model_filename) instead.
+ */
+export const OWN_FILES_BACKENDS: ReadonlySet<string> = new Set(['vllm', 'tensorrtllm']);
+
+/** Whether the version directory holds the backend's own files as named (OWN_FILES_BACKENDS, a python model with `runtime`). */
+export function loadsOwnFiles(config: ModelConfig): boolean {
+  if (config.platform === 'ensemble' || config.default_model_filename) return false;
+  return OWN_FILES_BACKENDS.has(config.backend ?? '') || (config.backend === 'python' && Boolean(config.runtime));
+}
+
 /** Whether Triton needs a model file in each version directory of this (auto-completed) config. */
 export function needsModelFile(config: ModelConfig): boolean {
   if (config.platform === 'ensemble') return false;

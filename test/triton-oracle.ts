@@ -1,8 +1,10 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { parsePbtxt } from '../proto/text-format';
 import { TritonClient, type InferTensor } from '../lib/triton/client';
+import { locateTritonServer } from '../lib/triton/locate';
 import { startTritonServer } from '../lib/triton/server';
 import { venvPython } from './pythons';
 import type { ModelConfig } from '../lib/types';
@@ -29,6 +31,11 @@ export interface OracleOptions {
   infer?: Record<string, InferCase[]>;
   /** The interpreter whose nvidia-pytriton runs the server (default .venv's). */
   python?: string;
+  /**
+   * Python-based backends to serve with (Triton finds `<backend-directory>/<name>/model.py` and runs
+   * it in the python backend): backend name -> its model.py. Their models must load too.
+   */
+  pythonBackends?: Record<string, string>;
 }
 
 /** `refused`: Triton refused the model for a reason other than a missing backend library. */
@@ -47,9 +54,28 @@ const NO_BACKEND = /unable to find backend library for backend '([^']+)'|unable 
 /** core model_repository_manager.cc, for an ensemble step whose model did not load. */
 const MEMBER_NOT_LOADED = /ensemble '[^']+' depends on '([^']+)' which has no loaded version/;
 
-/** The backend the bundle must find: python, or the ensemble scheduler inside the core. */
-function loadsInBundle(config: ModelConfig): boolean {
-  return config.backend === 'python' || config.platform === 'ensemble';
+/** The backend the bundle must find: python, a python-based backend given, or the ensemble scheduler inside the core. */
+function loadsInBundle(config: ModelConfig, pythonBackends: Record<string, string> = {}): boolean {
+  return config.backend === 'python' || config.platform === 'ensemble' || Object.hasOwn(pythonBackends, config.backend ?? '');
+}
+
+/**
+ * A backend directory holding the bundle's python backend and the given python-based backends; the
+ * server takes the last --backend-directory, so it replaces the one lib/triton/server.ts makes.
+ */
+function pythonBackendDirectory(python: string, backends: Record<string, string>): string {
+  const bundle = locateTritonServer({ python }).bundle;
+  if (!bundle) throw new Error('python-based backends need the tritonserver of nvidia-pytriton');
+  const dir = mkdtempSync(join(tmpdir(), 'nx-triton-oracle-backends-'));
+  const from = join(bundle.root, 'backends', 'python');
+  mkdirSync(join(dir, 'python'));
+  for (const f of ['libtriton_python.so', 'triton_python_backend_utils.py']) copyFileSync(join(from, f), join(dir, 'python', f));
+  copyFileSync(bundle.stub, join(dir, 'python', 'triton_python_backend_stub'));
+  for (const [name, modelPy] of Object.entries(backends)) {
+    mkdirSync(join(dir, name));
+    writeFileSync(join(dir, name, 'model.py'), modelPy);
+  }
+  return dir;
 }
 
 function modelDirs(repository: string): string[] {
@@ -94,9 +120,12 @@ export async function loadWithTriton(
   repository: string,
   models: string[] = modelDirs(repository),
   python = venvPython(),
-  opts: { unloadEach?: boolean } = {},
+  opts: { unloadEach?: boolean; pythonBackends?: Record<string, string> } = {},
 ): Promise<{ results: OracleResult[]; client: TritonClient; stop: () => Promise<void> }> {
-  const start = () => startTritonServer({ repository, python, models: [], disableAutoCompleteConfig: true });
+  const backends = opts.pythonBackends ? pythonBackendDirectory(python, opts.pythonBackends) : undefined;
+  const extraArgs = backends ? [`--backend-directory=${backends}`] : [];
+  const removeBackends = () => backends && rmSync(backends, { recursive: true, force: true });
+  const start = () => startTritonServer({ repository, python, models: [], disableAutoCompleteConfig: true, extraArgs });
   let server = await start();
   let client = new TritonClient(server.url, server.log);
   const results: OracleResult[] = [];
@@ -128,10 +157,11 @@ export async function loadWithTriton(
     }
   } catch (err) {
     await server.stop();
+    removeBackends();
     throw err;
   }
   const last = server;
-  return { results, client, stop: () => last.stop() };
+  return { results, client, stop: () => last.stop().finally(removeBackends) };
 }
 
 /**
@@ -143,13 +173,13 @@ export async function loadWithTriton(
 export async function expectTritonServes(repository: string, options: OracleOptions = {}): Promise<OracleResult[]> {
   const models = modelDirs(repository);
   const configs = new Map(models.map((m) => [m, ourConfig(repository, m)]));
-  const { results, client, stop } = await loadWithTriton(repository, models, options.python ?? venvPython());
+  const { results, client, stop } = await loadWithTriton(repository, models, options.python ?? venvPython(), { pythonBackends: options.pythonBackends });
   try {
     const byModel = new Map(results.map((r) => [r.model, r]));
     // An ensemble loads when all its members do (transitively); a model of another backend never.
     const mustLoad = (model: string, seen = new Set<string>()): boolean => {
       const config = configs.get(model);
-      if (!config || !loadsInBundle(config) || seen.has(model)) return false;
+      if (!config || !loadsInBundle(config, options.pythonBackends) || seen.has(model)) return false;
       if (config.platform !== 'ensemble') return true;
       const steps = config.ensemble_scheduling?.step ?? [];
       return steps.every((s) => mustLoad(s.model_name ?? '', new Set([...seen, model])));

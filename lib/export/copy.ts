@@ -3,7 +3,7 @@ import { copyFile, lstat, mkdir, readdir, readlink, realpath, stat } from 'node:
 import { basename, dirname, join, relative } from 'node:path';
 import type { ModelSpec } from '../types';
 import { companionFiles } from './companions';
-import { exportsVersionFiles } from './filename';
+import { loadsOwnFiles } from '../platforms';
 import { isInside, resolveInsideProject } from './paths';
 import { exportError } from './where';
 
@@ -15,7 +15,7 @@ import { exportError } from './where';
 export async function exportFile(spec: ModelSpec, path: string, output: string): Promise<void> {
   const source = resolveInsideProject(spec, path, 'export.file');
   const projectReal = await realpath(spec.dir);
-  if (exportsVersionFiles(spec.config)) {
+  if (loadsOwnFiles(spec.config)) {
     // The files of the version directory as they are named: a directory's contents, or the one file.
     const isDir = (await stat(source)).isDirectory();
     await copyEntry(spec, projectReal, source, isDir ? output : join(output, basename(source)));

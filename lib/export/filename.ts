@@ -1,21 +1,18 @@
 import { modelFilename } from '../layout';
-import { needsModelFile, RUNTIMES } from '../platforms';
+import { loadsOwnFiles, RUNTIMES } from '../platforms';
 import type { ModelSpec } from '../types';
 import { exportError } from './where';
 
 export type TorchFormat = 'onnx' | 'torchscript';
 
 /**
- * The export of a model whose backend loads no model file of its own (vLLM's `model.json`, a python
- * model with its own `runtime`, tensorrtllm, a custom backend): `export/version/`, the files of its
- * version directory as they are named — `export.file`'s file, or a directory's contents.
+ * The export of a model whose backend reads files of its own from the version directory (vLLM's
+ * `model.json`, tensorrtllm, a python model with its own `runtime`: lib/platforms.ts loadsOwnFiles):
+ * `export/version/`, the files of its version directory as they are named — `export.file`'s file,
+ * or a directory's contents.
  */
 export const VERSION_FILES = 'version';
 
-/** Whether the model's version directory holds the export's files as named, not one model file. */
-export function exportsVersionFiles(config: ModelSpec['config']): boolean {
-  return config.platform !== 'ensemble' && Boolean(config.backend || config.platform) && !needsModelFile(config);
-}
 
 
 function isTensorRt(spec: ModelSpec): boolean {
@@ -34,7 +31,7 @@ function isPlanFile(path: string): boolean {
  */
 export function exportFilename(spec: ModelSpec): string {
   if (isTensorRt(spec)) return spec.export && 'file' in spec.export && isPlanFile(spec.export.file) ? 'model.plan' : 'model.onnx';
-  if (exportsVersionFiles(spec.config)) return VERSION_FILES;
+  if (loadsOwnFiles(spec.config)) return VERSION_FILES;
   const name = modelFilename(spec.config);
   // No platform or backend: an ONNX file makes an onnxruntime_onnx model, as the build infers.
   const onnxFile = spec.export && 'file' in spec.export && spec.export.file.endsWith('.onnx');

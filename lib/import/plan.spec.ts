@@ -118,8 +118,8 @@ describe('planImport', () => {
     expect(model.name).toBe('scorer.ranker');
     expect(model.yaml).toMatch(/^backend: ranker\n/m);
     expect(model.yaml).toMatch(/^default_model_filename: model\.ranker\n/m);
-    expect(model.yaml).toContain('\nexport: {file: versions/1}\n');
-    expect(model.copies.map((c) => c.dest)).toEqual(['versions/1/model.ranker']);
+    expect(model.yaml).toContain('\nexport: {file: model.ranker}\n');
+    expect(model.copies.map((c) => c.dest)).toEqual(['model.ranker']);
     expect(result.warnings).toEqual([
       'repo/scorer.ranker/config.pbtxt: sets neither platform nor backend; Triton infers backend: ranker (default_model_filename: model.ranker) from the model name "scorer.ranker" (<name>.<backend>), written into triton.yaml',
     ]);

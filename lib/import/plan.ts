@@ -1,7 +1,7 @@
 import { join, posix } from 'node:path';
 import { UserError } from '../errors';
 import { modelFilename } from '../layout';
-import { needsModelFile } from '../platforms';
+import { loadsOwnFiles, needsModelFile } from '../platforms';
 import type { ModelConfig } from '../types';
 import type { RepositoryListing, RepositoryModel } from './read-repository';
 import { configToYaml } from './to-yaml';
@@ -106,10 +106,19 @@ function planModel(model: RepositoryModel, directory: string, display: string, e
     if (visible.length > 0) {
       warnings.push(`${shown}/${newest.version}/: an ensemble has no model file; ${visible.join(', ')} not imported`);
     }
-  } else if ((config.platform || config.backend) && !needsModelFile(config)) {
+  } else if (loadsOwnFiles(config)) {
     // vLLM (1/model.json), tensorrtllm, a python model with its own runtime: no model file, but
-    // the backend may read what the version directory holds, so it is built back as it is.
+    // the backend reads what the version directory holds, so it is built back as it is.
     if (visible.length > 0) exportFile = versionDirectory(newest, copies);
+  } else if ((config.platform || config.backend) && !needsModelFile(config) && !newest.entries.includes(modelFilename(config) ?? '')) {
+    // A custom backend without its model.<backend>: it reads its files from elsewhere.
+    const base = newestBase(model, newest.entries);
+    for (const entry of newest.entries) copies.push({ src: join(newest.dir, entry), dest: `${base}${entry}` });
+    if (visible.length > 0) {
+      warnings.push(
+        `${shown}/${newest.version}/: ${visible.join(', ')} copied into ${projectDir}/${base} but not built into version ${newest.version}: ${describeRuntime(config)} takes no model file, so the project has no export`,
+      );
+    }
   } else {
     const filename = modelFilename(config);
     if (filename === undefined) {

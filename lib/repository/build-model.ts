@@ -15,7 +15,8 @@ import { isInside } from './copy-tree';
 import { validateModel } from './validate-repository';
 import { applyTensorRtOptions } from '../spec/tensorrt';
 import { exportCompanions } from './version-files';
-import { exportsVersionFiles, VERSION_FILES } from '../export/filename';
+import { VERSION_FILES } from '../export/filename';
+import { loadsOwnFiles } from '../platforms';
 import { writeModelEntry, type FileCopy, type VersionSource } from './write-entry';
 
 export interface BuildModelOptions {
@@ -46,7 +47,7 @@ function diagnostic(spec: ModelSpec, path: string, message: string): Diagnostic 
 /** The file the export target wrote for `owner`, or a message saying to run it. */
 function exportedModel(workspaceRoot: string, spec: ModelSpec, owner: ModelSpec): string {
   const dir = exportDir(workspaceRoot, owner.name);
-  const own = exportsVersionFiles(owner.config) ? VERSION_FILES : modelFilename(owner.config);
+  const own = loadsOwnFiles(owner.config) ? VERSION_FILES : modelFilename(owner.config);
   // For a TensorRT model the export is its ONNX (the engine target makes the plan); a plan given by file: also works.
   const names = owner.config.platform === 'tensorrt_plan' ? ['model.onnx', 'model.plan'] : [own ?? 'model.onnx'];
   for (const name of names) if (existsSync(join(dir, name))) return join(dir, name);
@@ -65,7 +66,7 @@ function versionSource(workspaceRoot: string, spec: ModelSpec, config: ModelConf
   const version = spec.version;
   if (model === undefined) return { version, files: [] };
   // A backend that loads no model file of its own: the export's files are the version directory.
-  if (exportsVersionFiles(config) && basename(model) === VERSION_FILES) return { version, from: model };
+  if (loadsOwnFiles(config) && basename(model) === VERSION_FILES) return { version, from: model };
   if (config.platform === 'tensorrt_plan' && isOnnxPath(model)) {
     const dir = engineDir(workspaceRoot, spec.name);
     if (!existsSync(dir) || readdirSync(dir).length === 0) {

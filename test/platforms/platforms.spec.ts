@@ -168,6 +168,38 @@ describe('python backend', () => {
   });
 });
 
+/**
+ * vLLM's backend is python-based (vllm_backend src/model.py): initialize() reads the engine args from
+ * `<model_repository>/<version>/model.json`. A stand-in backend named vllm reads that file the same way
+ * and answers with the length of its "model" as a factor, so the model loads only when the build put
+ * model.json into 1/ (before: copied to 1/model.vllm).
+ */
+const VLLM_BACKEND_PY = `import json, os
+import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        with open(os.path.join(args["model_repository"], args["model_version"], "model.json")) as f:
+            self.factor = float(len(json.load(f)["model"]))
+
+    def execute(self, requests):
+        return [pb_utils.InferenceResponse([pb_utils.Tensor("OUT", pb_utils.get_input_tensor_by_name(r, "IN").as_numpy() * self.factor)]) for r in requests]
+`;
+
+describe('a backend that loads no model file of its own (vLLM)', () => {
+  it('export.file model.json lands in the version directory as named, and the backend reads it there', async () => {
+    ws.project('llm', 'backend: vllm\nmax_batch_size: 0\ninput: [{ name: IN, data_type: fp32, dims: [2] }]\noutput: [{ name: OUT, data_type: fp32, dims: [2] }]\ninstance_group: [{ kind: cpu }]\nexport:\n  file: model.json\n', {
+      'model.json': '{"model": "facebook/opt-125m", "gpu_memory_utilization": 0.5}\n',
+    });
+    expect((await ws.exportAndBuild('llm')).files).toEqual(['config.pbtxt', '1/model.json']);
+    expect(await ws.validate()).toEqual([]);
+    const factor = 'facebook/opt-125m'.length;
+    const cases = [{ inputs: [{ name: 'IN', shape: [2], datatype: 'FP32', data: [1, 2] }], outputs: { OUT: { shape: [2], data: [factor, 2 * factor] } } }];
+    expect(await ws.triton({ llm: cases }, { vllm: VLLM_BACKEND_PY })).toEqual(['llm: ready']);
+  });
+});
+
 describe('onnxruntime_onnx with external data', () => {
   it('copies every data file into the model.onnx/ directory form, which onnxruntime runs from the entry', async () => {
     const dataFiles = readdirSync(join(fixtures, 'external')).filter((n) => n !== 'model.onnx');

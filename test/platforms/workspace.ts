@@ -73,8 +73,8 @@ export class Workspace {
   }
 
   /** The repository served by the real tritonserver (test/triton-oracle.ts); `infer`: what its python models answer. */
-  async triton(infer: Record<string, InferCase[]> = {}): Promise<string[]> {
-    return (await expectTritonServes(this.repository, { infer })).map((r) => `${r.model}: ${r.state}`);
+  async triton(infer: Record<string, InferCase[]> = {}, pythonBackends?: Record<string, string>): Promise<string[]> {
+    return (await expectTritonServes(this.repository, { infer, pythonBackends })).map((r) => `${r.model}: ${r.state}`);
   }
 }
 
