@@ -5,6 +5,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { distPath, ensureDist } from '../test/dist';
+import { addModelFiles, writeFiles } from '../test/python-models';
 import { venvPython } from '../test/pythons';
 import { TritonClient } from '../lib/triton/client';
 import { isReady } from '../lib/triton/server';
@@ -12,24 +13,6 @@ import { modelsNeeded } from '../lib/triton/closure';
 import { run } from './serve';
 
 // The real tritonserver of nvidia-pytriton (in .venv): python-backend models and an ensemble.
-
-const ADD = (n: number) => `
-import numpy as np
-import triton_python_backend_utils as pb_utils
-class TritonPythonModel:
-    def execute(self, requests):
-        return [pb_utils.InferenceResponse([pb_utils.Tensor("Y", (pb_utils.get_input_tensor_by_name(r, "X").as_numpy() + ${n}).astype(np.float32))]) for r in requests]
-`;
-
-function python(name: string, n: number): Record<string, string> {
-  return {
-    [`${name}/config.pbtxt`]:
-      `name: "${name}"\nbackend: "python"\nmax_batch_size: 4\n` +
-      'input [ { name: "X" data_type: TYPE_FP32 dims: [ 2 ] } ]\noutput [ { name: "Y" data_type: TYPE_FP32 dims: [ 2 ] } ]\n' +
-      'instance_group [ { kind: KIND_CPU } ]\n',
-    [`${name}/1/model.py`]: ADD(n),
-  };
-}
 
 /** `pipe` = add_ten(add_one(IN)): an ensemble of two python models; `other` is in the repository too. */
 const ENSEMBLE = `name: "pipe"
@@ -48,11 +31,8 @@ ensemble_scheduling {
 let repo: string;
 beforeAll(() => {
   repo = mkdtempSync(join(tmpdir(), 'nx-triton-serve-'));
-  const files = { ...python('add_one', 1), ...python('add_ten', 10), ...python('other', 100), 'pipe/config.pbtxt': ENSEMBLE };
-  for (const [file, text] of Object.entries(files)) {
-    mkdirSync(join(repo, file, '..'), { recursive: true });
-    writeFileSync(join(repo, file), text);
-  }
+  const files = { ...addModelFiles('add_one', 1), ...addModelFiles('add_ten', 10), ...addModelFiles('other', 100), 'pipe/config.pbtxt': ENSEMBLE };
+  writeFiles(repo, files);
   mkdirSync(join(repo, 'pipe', '1'));
 });
 afterAll(() => rmSync(repo, { recursive: true, force: true }));

@@ -4,24 +4,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TritonClient } from '../lib/triton/client';
 import { freePort, isReady } from '../lib/triton/server';
+import { addModelPy } from '../test/python-models';
 import { venvPython } from '../test/pythons';
 import { createWorkspace, nxEnv, type Workspace } from './workspace';
 
 // `nx run <model>:serve` in a fresh workspace with the packed tarball: the real tritonserver of
 // nvidia-pytriton (.venv) serves a python-backend model and an ensemble over it.
 
-const ADD_ONE = `import numpy as np
-import triton_python_backend_utils as pb_utils
-
-
-class TritonPythonModel:
-    def execute(self, requests):
-        out = []
-        for request in requests:
-            x = pb_utils.get_input_tensor_by_name(request, "X").as_numpy()
-            out.append(pb_utils.InferenceResponse([pb_utils.Tensor("Y", (x + 1).astype(np.float32))]))
-        return out
-`;
+const ADD_ONE = addModelPy(1);
 
 const FILES: Record<string, string> = {
   'models/add_one/triton.yaml':

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { userErrorMessage } from '../../test/expect-user-error';
+import { addModelFiles, addModelPy, writeFiles } from '../../test/python-models';
 import { venvPython } from '../../test/pythons';
 import { TritonClient } from './client';
 import { locateTritonServer } from './locate';
@@ -11,24 +12,9 @@ import { isReady, startTritonServer } from './server';
 
 // The real tritonserver of nvidia-pytriton (in .venv): python backend only, on CPU.
 
-const ADD_ONE = `
-import numpy as np
-import triton_python_backend_utils as pb_utils
-class TritonPythonModel:
-    def execute(self, requests):
-        return [pb_utils.InferenceResponse([pb_utils.Tensor("Y", (pb_utils.get_input_tensor_by_name(r, "X").as_numpy() + 1).astype(np.float32))]) for r in requests]
-`;
-
 function repository(): string {
   const root = mkdtempSync(join(tmpdir(), 'nx-triton-server-'));
-  mkdirSync(join(root, 'add_one', '1'), { recursive: true });
-  writeFileSync(
-    join(root, 'add_one', 'config.pbtxt'),
-    'name: "add_one"\nbackend: "python"\nmax_batch_size: 4\n' +
-      'input [ { name: "X" data_type: TYPE_FP32 dims: [ 2 ] } ]\noutput [ { name: "Y" data_type: TYPE_FP32 dims: [ 2 ] } ]\n' +
-      'instance_group [ { kind: KIND_CPU } ]\n',
-  );
-  writeFileSync(join(root, 'add_one', '1', 'model.py'), ADD_ONE);
+  writeFiles(root, addModelFiles('add_one', 1));
   return root;
 }
 
@@ -134,7 +120,7 @@ describe('startTritonServer (real tritonserver)', () => {
       join(root, 'bad', 'config.pbtxt'),
       'name: "bad"\nbackend: "python"\nmax_batch_size: 4\ninput [ { name: "X" data_type: TYPE_FP32 dims: [ 2 ] reshape: { shape: [ 3 ] } } ]\noutput [ { name: "Y" data_type: TYPE_FP32 dims: [ 2 ] } ]\n',
     );
-    writeFileSync(join(root, 'bad', '1', 'model.py'), ADD_ONE);
+    writeFileSync(join(root, 'bad', '1', 'model.py'), addModelPy(1));
     const server = await startTritonServer({ repository: root, python, models: [], disableAutoCompleteConfig: true });
     try {
       const client = new TritonClient(server.url, server.log);
