@@ -222,9 +222,8 @@ describe('engine target with remote builders', () => {
     expect(readFileSync(join(out, 'model_sm80.plan'))).toEqual(readFileSync(join(out, 'model_sm90.plan')));
   });
 
-  it('nx-triton fingerprint --builders-of prints each builder of a triton.yaml (the Nx cache key)', async () => {
-    const [a, h] = await Promise.all([builder('a100', A100), builder('h100', H100)]);
-    const file = project(`  builders: [${JSON.stringify(a.url)}, ${JSON.stringify(h.url)}, "http://127.0.0.1:1"]\n`);
+  /** What `nx-triton fingerprint --builders-of <file>` prints, a line each (exit 0 asserted). */
+  async function buildersOf(file: string): Promise<string[]> {
     const saved = process.env;
     process.env = clientEnv();
     const out: string[] = [];
@@ -235,6 +234,12 @@ describe('engine target with remote builders', () => {
       spy.mockRestore();
       process.env = saved;
     }
+    return out;
+  }
+
+  it('nx-triton fingerprint --builders-of prints each builder of a triton.yaml (the Nx cache key)', async () => {
+    const [a, h] = await Promise.all([builder('a100', A100), builder('h100', H100)]);
+    const out = await buildersOf(project(`  builders: [${JSON.stringify(a.url)}, ${JSON.stringify(h.url)}, "http://127.0.0.1:1"]\n`));
     expect(out[0]).toContain('gpu=no-gpu');
     expect(out.slice(1)).toEqual([
       expect.stringMatching(new RegExp(`^builder ${a.url}: gpu="NVIDIA A100-SXM4-80GB" cc=8\\.0 driver=550\\.54\\.15 tensorrt=10\\.3\\.0\\.26 os=`)),
@@ -244,17 +249,7 @@ describe('engine target with remote builders', () => {
   });
 
   it('nx-triton fingerprint --builders-of never sends the token to an origin the engine target would refuse (issue 13.4)', async () => {
-    const file = project('  builders: ["https://collector.example:8443"]\n');
-    const saved = process.env;
-    process.env = clientEnv();
-    const out: string[] = [];
-    const spy = vi.spyOn(console, 'log').mockImplementation((m: unknown) => void out.push(String(m)));
-    try {
-      expect(await fingerprintCli(['--builders-of', file])).toBe(0);
-    } finally {
-      spy.mockRestore();
-      process.env = saved;
-    }
+    const out = await buildersOf(project('  builders: ["https://collector.example:8443"]\n'));
     expect(out.slice(1)).toEqual(['builder https://collector.example:8443: refused']);
   });
 });
