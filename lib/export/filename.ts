@@ -13,8 +13,6 @@ export type TorchFormat = 'onnx' | 'torchscript';
  */
 export const VERSION_FILES = 'version';
 
-
-
 function isTensorRt(spec: ModelSpec): boolean {
   return spec.config.platform === 'tensorrt_plan' || spec.config.backend === 'tensorrt';
 }

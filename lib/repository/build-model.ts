@@ -65,7 +65,7 @@ function isOnnxPath(path: string): boolean {
 function versionSource(workspaceRoot: string, spec: ModelSpec, config: ModelConfig, model: string | undefined, onnx: OnnxSignature | undefined): VersionSource {
   const version = spec.version;
   if (model === undefined) return { version, files: [] };
-  // A backend that loads no model file of its own: the export's files are the version directory.
+  // A backend that reads files of its own (vLLM's model.json): the export's files are the version directory.
   if (loadsOwnFiles(config) && basename(model) === VERSION_FILES) return { version, from: model };
   if (config.platform === 'tensorrt_plan' && isOnnxPath(model)) {
     const dir = engineDir(workspaceRoot, spec.name);
