@@ -157,8 +157,10 @@ parameters: {scale: {string_value: "0.5"}}
 
 # nx-triton keys (not written to config.pbtxt)
 version: 1
-export: {file: model.py}
+export: {file: versions/1}
 `);
+    // model.py imports scaling.py beside it: the version directory is the export (python's directory form).
+    expect(readdirSync(join(ws, 'serving/models/postprocess/versions/1')).sort()).toEqual(['model.py', 'scaling.py']);
     const external = readFileSync(join(ws, 'serving/models/external_onnx/triton.yaml'), 'utf8');
     expect(external).toContain('export: {file: model.onnx}\n');
     expect(statSync(join(ws, 'serving/models/external_onnx/model.onnx')).isDirectory()).toBe(true);
