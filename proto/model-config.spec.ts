@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dataType } from '../lib/repository/rules/problem';
+import { enumValue } from '../lib/repository/rules/problem';
 import { protoEnumNames } from './model-config';
 
 describe('protoEnumNames', () => {
@@ -11,7 +11,9 @@ describe('protoEnumNames', () => {
     expect(protoEnumNames('inference.ModelInstanceGroup.Kind')).toEqual(['KIND_AUTO', 'KIND_GPU', 'KIND_CPU', 'KIND_MODEL']);
   });
 
-  it('decodes data types given by number or by name', () => {
+  it('reads an enum field given by number or by name, absent as the first value (proto3)', () => {
+    const dataType = (v: string | number | undefined) => enumValue(v, 'inference.DataType');
     expect([dataType(11), dataType('TYPE_INT64'), dataType(99), dataType(undefined)]).toEqual(['TYPE_FP32', 'TYPE_INT64', '99', 'TYPE_INVALID']);
+    expect(enumValue(undefined, 'inference.ModelSequenceBatching.Control.Kind')).toBe('CONTROL_SEQUENCE_START');
   });
 });

@@ -1,6 +1,6 @@
 import type { ModelConfig, ModelTensor } from '../../types';
 import type { Problem } from './problem';
-import { dataType, dimsText, flag, isEnsemble, list, mapEntries, num, obj, str, tensorNames } from './problem';
+import { dimsText, enumValue, isEnsemble, tensorNames } from './problem';
 
 interface Step {
   index: number;
@@ -13,15 +13,15 @@ interface Step {
 }
 
 function steps(config: ModelConfig): Step[] {
-  const sched = obj(config.ensemble_scheduling);
-  return list<Record<string, unknown>>(sched?.step).map((s, index) => ({
+  return (config.ensemble_scheduling?.step ?? []).map((s, index) => ({
     index,
-    modelName: str(s.model_name),
+    modelName: s.model_name ?? '',
     // Absent is 0 (proto3), which Triton reads as version 0, not as the latest (-1).
-    modelVersion: num(s.model_version, 0),
-    inputs: mapEntries(s.input_map).map(([k, v]) => [k, str(v)] as [string, string]),
-    outputs: mapEntries(s.output_map).map(([k, v]) => [k, str(v)] as [string, string]),
-    namespace: str(s.model_namespace),
+    modelVersion: Number(s.model_version ?? 0),
+    // A map: each member input once (a key given twice in config.pbtxt keeps the last, as libprotobuf does).
+    inputs: Object.entries(s.input_map ?? {}),
+    outputs: Object.entries(s.output_map ?? {}),
+    namespace: s.model_namespace ?? '',
   }));
 }
 
@@ -41,7 +41,7 @@ export function checkEnsembleStructure(config: ModelConfig): Problem[] {
   if (config.optimization !== undefined && config.optimization !== null) {
     problems.push({ path: 'optimization', message: 'optimization should not be specified for an ensemble' });
   }
-  if (list(config.model_warmup).length > 0) {
+  if ((config.model_warmup ?? []).length > 0) {
     problems.push({ path: 'model_warmup', message: 'model_warmup can not be specified for an ensemble' });
   }
   const all = steps(config);
@@ -65,14 +65,7 @@ export function checkEnsembleStructure(config: ModelConfig): Problem[] {
         });
       } else producedBy.set(tensor, s.index);
     }
-    const mapped = new Set<string>();
-    for (const [member, tensor] of s.inputs) {
-      if (mapped.has(member)) {
-        problems.push({ path: `${at}.input_map`, message: `input '${member}' of model '${s.modelName}' is mapped to multiple ensemble tensors` });
-      }
-      mapped.add(member);
-      consumers.set(tensor, [...(consumers.get(tensor) ?? []), s.index]);
-    }
+    for (const [, tensor] of s.inputs) consumers.set(tensor, [...(consumers.get(tensor) ?? []), s.index]);
   }
   if (problems.length > 0) return problems;
 
@@ -136,9 +129,8 @@ interface TensorView {
 }
 
 function view(model: string, batching: boolean, t: ModelTensor, useReshape: boolean): TensorView {
-  const reshape = obj(t.reshape);
-  const dims = (useReshape && reshape ? list(reshape.shape) : list(t.dims)).map((d) => num(d));
-  return { model, type: dataType(t.data_type), dims, full: batching ? [-1, ...dims] : dims };
+  const dims = ((useReshape && t.reshape ? t.reshape.shape : t.dims) ?? []).map(Number);
+  return { model, type: enumValue(t.data_type, 'inference.DataType'), dims, full: batching ? [-1, ...dims] : dims };
 }
 
 function sameDims(a: number[], b: number[]): boolean {
@@ -206,9 +198,9 @@ export function checkEnsemble(
     });
   }
 
-  const ensembleMax = num(config.max_batch_size);
+  const ensembleMax = config.max_batch_size ?? 0;
   const tensors = new Map<string, TensorView>();
-  for (const t of [...list<ModelTensor>(config.input), ...list<ModelTensor>(config.output)]) {
+  for (const t of [...(config.input ?? []), ...(config.output ?? [])]) {
     if (t.name) tensors.set(t.name, view(self, ensembleMax > 0, t, true));
   }
   const decoupledStep = new Map<number, boolean>();
@@ -220,7 +212,7 @@ export function checkEnsemble(
       problems.push({ path: `${at}.model_name`, message: `model '${s.modelName}' is not in the repository` });
       continue;
     }
-    decoupledStep.set(s.index, flag(obj(member.model_transaction_policy)?.decoupled));
+    decoupledStep.set(s.index, member.model_transaction_policy?.decoupled === true);
     if (s.modelVersion >= 0 && loadedVersions?.has(s.modelName) && !loadedVersions.get(s.modelName)!.includes(s.modelVersion)) {
       const have = loadedVersions.get(s.modelName)!;
       const hint = s.modelVersion === 0 ? '; a step without model_version asks for version 0: write model_version: -1 for the latest' : '';
@@ -229,7 +221,7 @@ export function checkEnsemble(
         message: `depends on '${s.modelName}' whose required version ${s.modelVersion} is not loaded (versions: ${have.length ? have.join(', ') : 'none'})${hint}`,
       });
     }
-    const memberMax = num(member.max_batch_size);
+    const memberMax = member.max_batch_size ?? 0;
     if (memberMax !== 0 && memberMax < ensembleMax) {
       problems.push({
         path: `${at}.model_name`,
@@ -237,8 +229,8 @@ export function checkEnsemble(
       });
     }
     const batching = memberMax > 0;
-    const memberInputs = list<ModelTensor>(member.input);
-    const memberOutputs = list<ModelTensor>(member.output);
+    const memberInputs: ModelTensor[] = member.input ?? [];
+    const memberOutputs: ModelTensor[] = member.output ?? [];
     const inputNames = new Set(memberInputs.map((t) => t.name));
     const outputNames = new Set(memberOutputs.map((t) => t.name));
     const extend = (tensor: string, v: TensorView, path: string) => {
@@ -261,7 +253,7 @@ export function checkEnsemble(
     }
     for (const t of memberInputs) {
       const mapped = s.inputs.filter(([name]) => name === t.name);
-      if (mapped.length === 0 && !flag(t.optional)) {
+      if (mapped.length === 0 && !t.optional) {
         problems.push({ path: `${at}.input_map`, message: `input '${t.name}' of model '${s.modelName}' is not mapped to any ensemble tensor` });
       }
       for (const [, tensor] of mapped) extend(tensor, view(s.modelName, batching, t, false), `${at}.input_map[${t.name}]`);

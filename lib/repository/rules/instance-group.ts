@@ -1,14 +1,14 @@
 import { protoEnumNames } from '../../../proto/model-config';
 import type { ModelConfig } from '../../types';
 import type { Problem } from './problem';
-import { enumName, isEnsemble, isTensorRt, list, num, str } from './problem';
+import { isEnsemble, isTensorRt } from './problem';
 
 /** `inference.ModelInstanceGroup.Kind`, read from proto/model_config.proto. */
 const kinds = (): readonly string[] => protoEnumNames('inference.ModelInstanceGroup.Kind');
 
 /** Triton's ValidateInstanceGroup, less what needs the server's GPUs. */
 export function checkInstanceGroups(config: ModelConfig): Problem[] {
-  const groups = list<Record<string, unknown>>(config.instance_group);
+  const groups = config.instance_group ?? [];
   if (isEnsemble(config)) {
     return groups.length > 0
       ? [{ path: 'instance_group', message: 'instance group should not be specified for an ensemble' }]
@@ -18,7 +18,8 @@ export function checkInstanceGroups(config: ModelConfig): Problem[] {
   const trt = isTensorRt(config);
   groups.forEach((g, i) => {
     const at = `instance_group[${i}]`;
-    const kind = enumName(g.kind, kinds());
+    // Absent is KIND_AUTO (proto3 drops the default); an enum number the proto does not name stays a number.
+    const kind = String(g.kind ?? kinds()[0]);
     if (!kinds().includes(kind)) {
       problems.push({ path: `${at}.kind`, message: `unknown kind '${kind}' (expected one of ${kinds().join(', ')})` });
     }
@@ -26,7 +27,7 @@ export function checkInstanceGroups(config: ModelConfig): Problem[] {
       // tensorrt_backend src/instance_state.cc (ModelInstanceState::Create): "TensorRT backend supports only GPU device".
       problems.push({ path: `${at}.kind`, message: `Triton's TensorRT backend runs GPU instances only, got ${kind} (use KIND_GPU or KIND_AUTO)` });
     }
-    const gpus = list(g.gpus).map((n) => num(n));
+    const gpus = g.gpus ?? [];
     if (gpus.length > 0 && (kind === 'KIND_CPU' || kind === 'KIND_MODEL')) {
       problems.push({ path: `${at}.gpus`, message: `instance group has kind ${kind} but specifies one or more GPUs` });
     }
@@ -36,10 +37,10 @@ export function checkInstanceGroups(config: ModelConfig): Problem[] {
       }
     });
     // count 0 (or absent) means the default; only a negative count is an error.
-    if (g.count !== undefined && num(g.count) < 0) {
-      problems.push({ path: `${at}.count`, message: `count must be >= 1, got ${num(g.count)}; Triton loads the model anyway`, warning: true });
+    if (g.count !== undefined && g.count < 0) {
+      problems.push({ path: `${at}.count`, message: `count must be >= 1, got ${g.count}; Triton loads the model anyway`, warning: true });
     }
-    const profiles = list(g.profile);
+    const profiles = g.profile ?? [];
     if (profiles.length > 0 && !trt) {
       problems.push({
         path: `${at}.profile`,
@@ -47,10 +48,10 @@ export function checkInstanceGroups(config: ModelConfig): Problem[] {
       });
     } else {
       profiles.forEach((p, j) => {
-        if (!/^\d+$/.test(str(p).trim())) {
+        if (!/^\d+$/.test(p.trim())) {
           problems.push({
             path: `${at}.profile[${j}]`,
-            message: `invalid profile '${str(p)}': it should be the string form of a non-negative integer`,
+            message: `invalid profile '${p}': it should be the string form of a non-negative integer`,
           });
         }
       });

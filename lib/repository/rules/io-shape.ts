@@ -1,7 +1,6 @@
-import { protoEnumNames } from '../../../proto/model-config';
 import type { ModelConfig, ModelTensor } from '../../types';
 import type { Problem } from './problem';
-import { dataType, enumName, flag, isTensorRt, list, num, obj } from './problem';
+import { enumValue, isTensorRt } from './problem';
 
 const WILDCARD = -1;
 
@@ -33,10 +32,10 @@ function segments(dims: number[]): number[] {
 function checkShape(io: ModelTensor, at: string, maxBatch: number): Problem[] {
   const problems: Problem[] = [];
   if (!io.name) problems.push({ path: `${at}.name`, message: "must specify 'name'" });
-  if (dataType(io.data_type) === 'TYPE_INVALID') {
+  if (enumValue(io.data_type, 'inference.DataType') === 'TYPE_INVALID') {
     problems.push({ path: `${at}.data_type`, message: "must specify 'data_type' (TYPE_INVALID is not a type)" });
   }
-  const dims = list(io.dims).map((d) => num(d));
+  const dims = (io.dims ?? []).map(Number);
   if (dims.length === 0) {
     problems.push({
       path: `${at}.dims`,
@@ -49,9 +48,9 @@ function checkShape(io: ModelTensor, at: string, maxBatch: number): Problem[] {
     }
   });
 
-  const reshape = obj(io.reshape);
+  const reshape = io.reshape;
   if (!reshape) return problems;
-  const shape = list(reshape.shape).map((d) => num(d));
+  const shape = (reshape.shape ?? []).map(Number);
   if (shape.length === 0 && maxBatch === 0) {
     problems.push({ path: `${at}.reshape`, message: 'cannot have empty reshape for non-batching model (max_batch_size is 0)' });
   }
@@ -97,17 +96,17 @@ function checkShape(io: ModelTensor, at: string, maxBatch: number): Problem[] {
 
 function checkTensorRtOnly(io: ModelTensor, at: string, trt: boolean): Problem[] {
   const problems: Problem[] = [];
-  if (flag(io.is_shape_tensor) && !trt) {
+  if (io.is_shape_tensor && !trt) {
     problems.push({ path: `${at}.is_shape_tensor`, message: 'shape tensors are only supported for the tensorrt_plan platform' });
   }
-  if (flag(io.is_non_linear_format_io)) {
+  if (io.is_non_linear_format_io) {
     if (!trt) {
       problems.push({
         path: `${at}.is_non_linear_format_io`,
         message: 'non-linear format I/O is only supported for the tensorrt_plan platform',
       });
-    } else if (list(io.dims).length !== 3) {
-      problems.push({ path: `${at}.dims`, message: `non-linear format I/O requires 3 dims, got ${list(io.dims).length}` });
+    } else if ((io.dims ?? []).length !== 3) {
+      problems.push({ path: `${at}.dims`, message: `non-linear format I/O requires 3 dims, got ${(io.dims ?? []).length}` });
     }
   }
   return problems;
@@ -116,17 +115,17 @@ function checkTensorRtOnly(io: ModelTensor, at: string, trt: boolean): Problem[]
 /** Shapes, types, formats and names of `input` and `output`. */
 export function checkIO(config: ModelConfig): Problem[] {
   const problems: Problem[] = [];
-  const maxBatch = num(config.max_batch_size);
+  const maxBatch = config.max_batch_size ?? 0;
   const trt = isTensorRt(config);
   for (const field of ['input', 'output'] as const) {
     const seen = new Map<string, number>();
-    list<ModelTensor>(config[field]).forEach((io, i) => {
+    (config[field] ?? []).forEach((io: ModelTensor, i) => {
       const at = `${field}[${i}]`;
       problems.push(...checkShape(io, at, maxBatch), ...checkTensorRtOnly(io, at, trt));
       if (field === 'input') {
-        const format = enumName(io.format, protoEnumNames('inference.ModelInput.Format'));
-        if ((format === 'FORMAT_NHWC' || format === 'FORMAT_NCHW') && list(io.dims).length !== 3) {
-          problems.push({ path: `${at}.format`, message: `${format} requires 3 dims, got ${list(io.dims).length}` });
+        const format = enumValue(io.format, 'inference.ModelInput.Format');
+        if ((format === 'FORMAT_NHWC' || format === 'FORMAT_NCHW') && (io.dims ?? []).length !== 3) {
+          problems.push({ path: `${at}.format`, message: `${format} requires 3 dims, got ${(io.dims ?? []).length}` });
         }
       }
       if (io.name) {

@@ -5,12 +5,12 @@ import { deriveModelConfig } from '../../config/derive';
 import { modelFilename } from '../../layout';
 import { autoCompleteBackend, MODEL_FILE_BACKENDS, RUNTIMES, type FileKind } from '../../platforms';
 import { readOnnxSignature } from '../../onnx';
-import type { ModelConfig, ModelTensor } from '../../types';
+import type { ModelConfig } from '../../types';
 import { backendOfPlatform } from './name-platform';
 import { compareOnnxSignature } from './onnx-vs-config';
 import { planHeaderProblem, readPlanHeader } from './plan-header';
 import type { Problem } from './problem';
-import { isEnsemble, list, mapEntries, num, obj, str } from './problem';
+import { isEnsemble } from './problem';
 
 /** Folders Triton skips when it looks for versions (model_lifecycle.cc VersionsToLoad). */
 const NOT_VERSIONS = new Set(['warmup', 'initial_state', 'configs']);
@@ -54,15 +54,13 @@ export async function versionDirs(modelDir: string): Promise<{ versions: number[
 
 /** The versions Triton would load from `available` under the config's version_policy. */
 export function loadedVersions(config: ModelConfig, available: number[]): number[] {
-  const policy = obj(config.version_policy);
-  if (policy?.all !== undefined && policy.all !== null) return [...available];
-  const specific = obj(policy?.specific);
-  if (specific) {
-    const wanted = new Set(list(specific.versions).map((v) => num(v)));
+  const policy = config.version_policy;
+  if (policy?.all) return [...available];
+  if (policy?.specific) {
+    const wanted = new Set((policy.specific.versions ?? []).map(Number));
     return available.filter((v) => wanted.has(v));
   }
-  const latest = obj(policy?.latest);
-  const keep = latest ? num(latest.num_versions) : 1;
+  const keep = policy?.latest ? (policy.latest.num_versions ?? 0) : 1;
   return [...available].sort((a, b) => b - a).slice(0, Math.max(0, keep)).sort((a, b) => a - b);
 }
 
@@ -128,7 +126,7 @@ async function checkVersionFiles(modelDir: string, config: ModelConfig, version:
   if (!path) return [{ path: 'default_model_filename', message: `'${file}' must be a file name inside the version directory` }];
   const kind = await kindOf(path);
   const shape = expectedShape(config);
-  const ccFiles = mapEntries(config.cc_model_filenames).map(([cc, f]) => [cc, str(f)] as const);
+  const ccFiles = Object.entries(config.cc_model_filenames ?? {});
   for (const [cc, f] of ccFiles) {
     const ccPath = inside(join(modelDir, String(version)), f);
     if (!ccPath) problems.push({ path: `cc_model_filenames[${cc}]`, message: `'${f}' must be a file name inside the version directory` });
@@ -169,7 +167,7 @@ async function checkModelContents(modelDir: string, config: ModelConfig, version
     }
   }
   if (backend === 'tensorrt') {
-    const files = [file, ...mapEntries(config.cc_model_filenames).map(([, f]) => str(f))];
+    const files = [file, ...Object.values(config.cc_model_filenames ?? {})];
     for (const f of new Set(files)) {
       const path = inside(dir, f);
       if (!path || (await kindOf(path)) !== 'file') continue;
@@ -189,23 +187,22 @@ async function checkModelContents(modelDir: string, config: ModelConfig, version
  */
 export async function checkModelFiles(modelDir: string, config: ModelConfig, opts: { configOnly?: boolean; tritonRelease?: string } = {}): Promise<Problem[]> {
   const problems: Problem[] = [];
-  list<ModelTensor>(config.output).forEach((o, i) => {
-    const label = str(o.label_filename);
+  (config.output ?? []).forEach((o, i) => {
+    const label = o.label_filename ?? '';
     if (label && !inside(modelDir, label)) {
       problems.push({ path: `output[${i}].label_filename`, message: `'${label}' must be a file name inside the model directory` });
     }
   });
   const ccKeys = () =>
-    mapEntries(config.cc_model_filenames)
-      .map(([k]) => k)
+    Object.keys(config.cc_model_filenames ?? {})
       .filter((cc) => !/^\d+\.\d+$/.test(cc))
       .map((cc) => ({ path: `cc_model_filenames[${cc}]`, message: `key '${cc}' is not a compute capability like "8.6", so Triton never uses it` }));
   const { versions, problems: dirProblems } = await versionDirs(modelDir);
   problems.unshift(...dirProblems);
   // The folders' names are still read (warnings only: what Triton skips); nothing is required.
   if (opts.configOnly) return [...problems, ...ccKeys()];
-  for (const [i, o] of list<ModelTensor>(config.output).entries()) {
-    const label = str(o.label_filename);
+  for (const [i, o] of (config.output ?? []).entries()) {
+    const label = o.label_filename ?? '';
     const path = label ? inside(modelDir, label) : undefined;
     if (path && (await kindOf(path)) !== 'file') {
       problems.push({ path: `output[${i}].label_filename`, message: `label file '${label}' does not exist beside config.pbtxt` });
@@ -218,8 +215,8 @@ export async function checkModelFiles(modelDir: string, config: ModelConfig, opt
     return problems;
   }
   // Triton logs a listed version without its directory as an error and serves the others: refuse it.
-  const missing = list(obj(obj(config.version_policy)?.specific)?.versions)
-    .map((v, i) => ({ n: num(v), i }))
+  const missing = (config.version_policy?.specific?.versions ?? [])
+    .map((v, i) => ({ n: Number(v), i }))
     .filter(({ n }) => Number.isInteger(n) && n >= 1 && !versions.includes(n));
   const loaded = loadedVersions(config, versions);
   if (loaded.length === 0) {
@@ -252,7 +249,8 @@ export async function checkModelFiles(modelDir: string, config: ModelConfig, opt
  * it is when there is no readable graph.
  */
 export async function withOnnxIo(config: ModelConfig, modelDir: string): Promise<ModelConfig> {
-  if (config.backend !== 'onnxruntime' || (list(config.input).length > 0 && list(config.output).length > 0)) return config;
+  const given = (config.input?.length ?? 0) > 0 && (config.output?.length ?? 0) > 0;
+  if (config.backend !== 'onnxruntime' || given) return config;
   const { versions } = await versionDirs(modelDir);
   const latest = loadedVersions(config, versions).at(-1);
   const name = modelFilename(config);
@@ -262,7 +260,7 @@ export async function withOnnxIo(config: ModelConfig, modelDir: string): Promise
     const onnx = await readOnnxSignature(file);
     const spec = { file: `${config.name}/config.pbtxt`, dir: modelDir, name: String(config.name ?? ''), config, version: 1, previousVersions: {}, positions: {} };
     const derived = deriveModelConfig(spec, { onnx, onnxFile: file });
-    return { ...config, input: list(config.input).length > 0 ? config.input : derived.input, output: list(config.output).length > 0 ? config.output : derived.output };
+    return { ...config, input: config.input?.length ? config.input : derived.input, output: config.output?.length ? config.output : derived.output };
   } catch {
     return config;
   }

@@ -1,7 +1,6 @@
 import { RUNTIMES } from '../../platforms';
 import type { ModelConfig } from '../../types';
 import type { Problem } from './problem';
-import { num } from './problem';
 
 /** The backend each platform Triton knows loads through (lib/platforms.ts). */
 const PLATFORM_BACKEND: Record<string, string> = {
@@ -61,8 +60,8 @@ export function checkNamePlatform(config: ModelConfig, ctx: { dirName?: string }
     });
   }
 
-  if (num(config.max_batch_size) < 0) {
-    problems.push({ path: 'max_batch_size', message: `'max_batch_size' must be non-negative, got ${num(config.max_batch_size)}` });
+  if ((config.max_batch_size ?? 0) < 0) {
+    problems.push({ path: 'max_batch_size', message: `'max_batch_size' must be non-negative, got ${config.max_batch_size}` });
   }
   return problems;
 }

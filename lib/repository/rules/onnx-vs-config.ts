@@ -1,7 +1,7 @@
 import { tritonTypeForOnnx } from '../../onnx';
 import type { ModelConfig, ModelTensor, OnnxDim, OnnxSignature, OnnxTensor } from '../../types';
 import type { Problem } from './problem';
-import { dataType, dimsText, flag, list, num, obj, str } from './problem';
+import { dimsText, enumValue } from './problem';
 import { sequenceFedInputs } from './sequence';
 
 function modelDims(shape: OnnxDim[]): number[] {
@@ -11,8 +11,7 @@ function modelDims(shape: OnnxDim[]): number[] {
 /** Triton's CompareDimsSupported: fixed model dims must match; a batching model needs a leading -1. */
 function shapeProblem(io: ModelTensor, model: OnnxTensor, maxBatch: number, modelName: string): string | undefined {
   if (model.shape === null) return undefined;
-  const reshape = obj(io.reshape);
-  const dims = (reshape ? list(reshape.shape) : list(io.dims)).map((d) => num(d));
+  const dims = ((io.reshape ? io.reshape.shape : io.dims) ?? []).map(Number);
   const shape = modelDims(model.shape);
   const prefix = `model '${modelName}', tensor '${io.name}'`;
   if (maxBatch > 0) {
@@ -38,12 +37,12 @@ function shapeProblem(io: ModelTensor, model: OnnxTensor, maxBatch: number, mode
  */
 export function compareOnnxSignature(config: ModelConfig, sig: OnnxSignature, file: string): Problem[] {
   const problems: Problem[] = [];
-  const maxBatch = num(config.max_batch_size);
+  const maxBatch = config.max_batch_size ?? 0;
   const modelName = config.name ?? '';
-  const sides = [
+  const sides: Array<{ kind: 'input' | 'output'; tensors: ModelTensor[]; model: OnnxTensor[] }> = [
     // A request may also feed an overridable initializer (Triton merges them into the inputs).
-    { kind: 'input' as const, tensors: list<ModelTensor>(config.input), model: [...sig.inputs, ...sig.overridableInputs] },
-    { kind: 'output' as const, tensors: list<ModelTensor>(config.output), model: sig.outputs },
+    { kind: 'input', tensors: config.input ?? [], model: [...sig.inputs, ...sig.overridableInputs] },
+    { kind: 'output', tensors: config.output ?? [], model: sig.outputs },
   ];
   for (const { kind, tensors, model } of sides) {
     // With none listed, Triton completes them from the model itself.
@@ -58,7 +57,7 @@ export function compareOnnxSignature(config: ModelConfig, sig: OnnxSignature, fi
         return;
       }
       const expected = tritonTypeForOnnx(m.elemType) ?? 'TYPE_INVALID';
-      const given = dataType(io.data_type);
+      const given = enumValue(io.data_type, 'inference.DataType');
       if (given !== expected) {
         problems.push({ path: `${at}.data_type`, message: `unexpected datatype ${given} for inference ${kind} '${io.name}', expecting ${expected} (${file})` });
       }
@@ -67,8 +66,8 @@ export function compareOnnxSignature(config: ModelConfig, sig: OnnxSignature, fi
     });
   }
 
-  const inputs = list<ModelTensor>(config.input);
-  const batchTargets = list<Record<string, unknown>>(config.batch_input).flatMap((b) => list(b.target_name).map(str));
+  const inputs: ModelTensor[] = config.input ?? [];
+  const batchTargets = (config.batch_input ?? []).flatMap((b) => b.target_name ?? []);
   const modelInputs = new Set(sig.inputs.map((t) => t.name));
   batchTargets.forEach((t) => {
     if (!modelInputs.has(t)) {
@@ -92,16 +91,16 @@ export function compareOnnxSignature(config: ModelConfig, sig: OnnxSignature, fi
  * optional input is refused in a model that batches.
  */
 function countProblems(config: ModelConfig, sig: OnnxSignature, file: string, batchTargets: string[], fed: string[]): Problem[] {
-  const inputs = list<ModelTensor>(config.input);
+  const inputs: ModelTensor[] = config.input ?? [];
   if (inputs.length === 0) return [];
   const problems: Problem[] = [];
-  const maxBatch = num(config.max_batch_size);
+  const maxBatch = config.max_batch_size ?? 0;
   inputs.forEach((io, i) => {
-    if (flag(io.optional) && maxBatch !== 0) {
+    if (io.optional && maxBatch !== 0) {
       problems.push({ path: `input[${i}].optional`, message: `optional input '${io.name}' is not supported for models that support batching (${file})` });
     }
   });
-  const required = inputs.filter((io) => !flag(io.optional));
+  const required = inputs.filter((io) => !io.optional);
   const expected = required.length + batchTargets.length + fed.length;
   const head = `configuration expects ${expected} inputs, model provides ${sig.inputs.length}`;
   if (expected < sig.inputs.length) {
@@ -110,7 +109,7 @@ function countProblems(config: ModelConfig, sig: OnnxSignature, file: string, ba
     problems.push({ path: 'input', message: `${head}${why} (${file})` });
   }
   const overridable = new Set(sig.overridableInputs.map((t) => t.name));
-  const initializers = required.filter((io) => overridable.has(str(io.name))).map((io) => io.name);
+  const initializers = required.filter((io) => overridable.has(io.name ?? '')).map((io) => io.name);
   if (expected > sig.inputs.length && initializers.length > 0) {
     problems.push({
       path: 'input',

@@ -1,21 +1,22 @@
 import { protoEnumNames } from '../../../proto/model-config';
 import type { ModelConfig } from '../../types';
 import type { Problem } from './problem';
-import { dataType, enumName, list, num, obj, str } from './problem';
+import { enumValue } from './problem';
+import type { ModelSequenceBatching_Control } from '../../model-config.generated';
 
 /** `inference.ModelSequenceBatching.Control.Kind`, read from proto/model_config.proto. */
 const controlKinds = (): readonly string[] => protoEnumNames('inference.ModelSequenceBatching.Control.Kind');
 const BOOLEAN_FIELDS = ['int32_false_true', 'fp32_false_true', 'bool_false_true'] as const;
 const CORRID_TYPES = ['TYPE_UINT64', 'TYPE_INT64', 'TYPE_UINT32', 'TYPE_INT32', 'TYPE_STRING'];
 
-function checkControl(control: Record<string, unknown>, at: string, kind: string): Problem[] {
-  const given = BOOLEAN_FIELDS.filter((f) => list(control[f]).length > 0);
+function checkControl(control: ModelSequenceBatching_Control, at: string, kind: string): Problem[] {
+  const given = BOOLEAN_FIELDS.filter((f) => (control[f] ?? []).length > 0);
   if (kind === 'CONTROL_SEQUENCE_CORRID') {
     const problems: Problem[] = given.map((f) => ({
       path: `${at}.${f}`,
       message: `${kind} takes 'data_type', not '${f}'`,
     }));
-    const type = dataType(control.data_type);
+    const type = enumValue(control.data_type, 'inference.DataType');
     if (!CORRID_TYPES.includes(type)) {
       problems.push({
         path: `${at}.data_type`,
@@ -30,22 +31,22 @@ function checkControl(control: Record<string, unknown>, at: string, kind: string
   if (given.length > 1) {
     return [{ path: `${at}.${given[1]}`, message: `${kind} specifies both '${given[0]}' and '${given[1]}'` }];
   }
-  const entries = list(control[given[0]]).length;
+  const entries = (control[given[0]] ?? []).length;
   return entries === 2
     ? []
     : [{ path: `${at}.${given[0]}`, message: `'${given[0]}' must have exactly 2 entries (false, true) for ${kind}, got ${entries}` }];
 }
 
 export function checkSequenceBatching(config: ModelConfig): Problem[] {
-  const sb = obj(config.sequence_batching);
+  const sb = config.sequence_batching;
   if (!sb) return [];
   const problems: Problem[] = [];
   const tensors = new Map<string, number>();
   const kinds = new Map<string, string>();
 
-  list<Record<string, unknown>>(sb.control_input).forEach((ci, i) => {
+  (sb.control_input ?? []).forEach((ci, i) => {
     const at = `sequence_batching.control_input[${i}]`;
-    const name = str(ci.name);
+    const name = ci.name ?? '';
     if (!name) problems.push({ path: `${at}.name`, message: 'sequence batching control tensor must have a name' });
     else if (tensors.has(name)) {
       problems.push({
@@ -54,14 +55,14 @@ export function checkSequenceBatching(config: ModelConfig): Problem[] {
       });
     } else tensors.set(name, i);
 
-    const controls = list<Record<string, unknown>>(ci.control);
+    const controls = ci.control ?? [];
     if (controls.length === 0) problems.push({ path: `${at}.control`, message: `control tensor '${name}' has no control` });
     if (controls.length > 1) {
       problems.push({ path: `${at}.control`, message: `control tensor '${name}' should have a single control kind, got ${controls.length}; Triton loads the model anyway`, warning: true });
     }
     controls.forEach((c, j) => {
       const cat = `${at}.control[${j}]`;
-      const kind = enumName(c.kind, controlKinds());
+      const kind = enumValue(c.kind, 'inference.ModelSequenceBatching.Control.Kind');
       if (!controlKinds().includes(kind)) {
         problems.push({ path: `${cat}.kind`, message: `unknown control kind '${kind}'` });
         return;
@@ -74,19 +75,18 @@ export function checkSequenceBatching(config: ModelConfig): Problem[] {
     });
   });
 
-  const maxBatch = num(config.max_batch_size);
-  const oldest = obj(sb.oldest);
+  const maxBatch = config.max_batch_size ?? 0;
+  const oldest = sb.oldest;
   if (oldest) {
-    list(oldest.preferred_batch_size).forEach((s, i) => {
-      const size = num(s);
+    (oldest.preferred_batch_size ?? []).forEach((size, i) => {
       const at = `sequence_batching.oldest.preferred_batch_size[${i}]`;
       if (size <= 0) problems.push({ path: at, message: `preferred batch size must be positive, got ${size}` });
       else if (size > maxBatch) problems.push({ path: at, message: `preferred batch size ${size} exceeds max_batch_size ${maxBatch}` });
     });
   }
-  const direct = obj(sb.direct);
+  const direct = sb.direct;
   if (direct) {
-    const u = num(direct.minimum_slot_utilization);
+    const u = direct.minimum_slot_utilization ?? 0;
     if (u < 0 || u > 1) {
       problems.push({ path: 'sequence_batching.direct.minimum_slot_utilization', message: `must be in range (0.0, 1.0], got ${u}` });
     }
@@ -104,9 +104,9 @@ export function checkSequenceBatching(config: ModelConfig): Problem[] {
  * input count adds the sequence controls and states), as in Triton's `simple_sequence` example.
  */
 export function sequenceFedInputs(config: ModelConfig): string[] {
-  const sb = obj(config.sequence_batching);
+  const sb = config.sequence_batching;
   if (!sb) return [];
-  const controls = list<Record<string, unknown>>(sb.control_input).map((c) => str(c.name));
-  const states = list<Record<string, unknown>>(sb.state).map((s) => str(s.input_name));
+  const controls = (sb.control_input ?? []).map((c) => c.name ?? '');
+  const states = (sb.state ?? []).map((s) => s.input_name ?? '');
   return [...controls, ...states].filter(Boolean);
 }
