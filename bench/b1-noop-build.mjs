@@ -4,7 +4,7 @@
 //    are `nx:run-commands` from project.json and nx-triton is not registered there.
 import { readFileSync } from 'node:fs';
 import { SMALL_ONNX } from './lib/fixtures.mjs';
-import { createWorkspace, EMPTY_PLUGIN } from './lib/workspace.mjs';
+import { createWorkspace, EMPTY_PLUGIN, runCommandsProject } from './lib/workspace.mjs';
 import { log, median, runs } from './lib/util.mjs';
 
 const GOAL = 1.3;
@@ -14,30 +14,10 @@ const SPEC = 'platform: onnxruntime_onnx\nexport: { file: model.onnx }\n';
 const names = Array.from({ length: COUNT }, (_, i) => `m${String(i).padStart(3, '0')}`);
 
 function commandProject(name) {
-  const exported = `dist/models/${name}/export`;
-  const entry = `dist/model-repository/${name}`;
-  return {
-    name,
-    targets: {
-      export: {
-        executor: 'nx:run-commands',
-        cache: true,
-        inputs: ['{projectRoot}/**/*'],
-        outputs: [`{workspaceRoot}/${exported}`],
-        options: { command: `mkdir -p ${exported} && cp models/${name}/model.onnx ${exported}/model.onnx` },
-      },
-      build: {
-        executor: 'nx:run-commands',
-        cache: true,
-        dependsOn: ['export'],
-        inputs: ['{projectRoot}/**/*', { dependentTasksOutputFiles: '**/*', transitive: true }],
-        outputs: [`{workspaceRoot}/${entry}`],
-        options: {
-          command: `mkdir -p ${entry}/1 && cp ${exported}/model.onnx ${entry}/1/model.onnx && echo 'name: "${name}"' > ${entry}/config.pbtxt`,
-        },
-      },
-    },
-  };
+  return runCommandsProject(name, {
+    exportCommand: (exported) => `mkdir -p ${exported} && cp models/${name}/model.onnx ${exported}/model.onnx`,
+    buildCommand: (exported, entry) => `mkdir -p ${entry}/1 && cp ${exported}/model.onnx ${entry}/1/model.onnx && echo 'name: "${name}"' > ${entry}/config.pbtxt`,
+  });
 }
 
 export async function bench() {

@@ -15,7 +15,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createWorkspace, EMPTY_PLUGIN } from './lib/workspace.mjs';
+import { createWorkspace, EMPTY_PLUGIN, runCommandsProject } from './lib/workspace.mjs';
 import { benchDir, ensureDir, log, median, remove, repoRoot, requireDist, run, runs, SYSTEM_PYTHON, timed, workDir } from './lib/util.mjs';
 
 const GOAL_FIRST = 1.2;
@@ -95,28 +95,10 @@ function ourWorkspace(name, python, verify) {
 function floorWorkspace(oursRoot) {
   const files = {};
   for (const model of MODELS) {
-    const exported = `dist/models/${model}/export`;
-    const entry = `dist/model-repository/${model}`;
-    const project = {
-      name: model,
-      targets: {
-        export: {
-          executor: 'nx:run-commands',
-          cache: true,
-          inputs: ['{projectRoot}/**/*'],
-          outputs: [`{workspaceRoot}/${exported}`],
-          options: { command: `mkdir -p ${exported} && cp ${FLOOR_SOURCE}/${model}/* ${exported}/` },
-        },
-        build: {
-          executor: 'nx:run-commands',
-          cache: true,
-          dependsOn: ['export'],
-          inputs: ['{projectRoot}/**/*', { dependentTasksOutputFiles: '**/*', transitive: true }],
-          outputs: [`{workspaceRoot}/${entry}`],
-          options: { command: `mkdir -p ${entry}/1 && cp -r ${exported} ${entry}/1/model.onnx && cp models/${model}/config.pbtxt ${entry}/` },
-        },
-      },
-    };
+    const project = runCommandsProject(model, {
+      exportCommand: (exported) => `mkdir -p ${exported} && cp ${FLOOR_SOURCE}/${model}/* ${exported}/`,
+      buildCommand: (exported, entry) => `mkdir -p ${entry}/1 && cp -r ${exported} ${entry}/1/model.onnx && cp models/${model}/config.pbtxt ${entry}/`,
+    });
     files[`models/${model}/project.json`] = `${JSON.stringify(project, null, 2)}\n`;
     files[`models/${model}/config.pbtxt`] = readFileSync(join(oursRoot, 'dist', 'model-repository', model, 'config.pbtxt'));
   }

@@ -56,9 +56,9 @@ export function backendOfPlatform(platform: string): string | undefined {
 }
 
 /**
- * Backends that load a model file from each version directory. Others (vLLM and other python-based
- * backends, tensorrtllm, custom backends) read their files from elsewhere, as does a python model
- * with its own `runtime`; validate asks no model file of them either.
+ * Backends that load one model file from each version directory. Others (vLLM, tensorrtllm, custom
+ * backends, a python model with its own `runtime`) need none there — validate asks none of them —
+ * though some read files of their own from it (OWN_FILES_BACKENDS).
  */
 export const MODEL_FILE_BACKENDS: ReadonlySet<string> = new Set(RUNTIMES.map((r) => r.backend));
 

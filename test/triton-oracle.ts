@@ -1,11 +1,11 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { parsePbtxt } from '../proto/text-format';
 import { TritonClient, type InferTensor } from '../lib/triton/client';
 import { locateTritonServer } from '../lib/triton/locate';
-import { startTritonServer } from '../lib/triton/server';
+import { startTritonServer, writeBundlePythonBackend } from '../lib/triton/server';
 import { venvPython } from './pythons';
 import type { ModelConfig } from '../lib/types';
 
@@ -67,10 +67,7 @@ function pythonBackendDirectory(python: string, backends: Record<string, string>
   const bundle = locateTritonServer({ python }).bundle;
   if (!bundle) throw new Error('python-based backends need the tritonserver of nvidia-pytriton');
   const dir = mkdtempSync(join(tmpdir(), 'nx-triton-oracle-backends-'));
-  const from = join(bundle.root, 'backends', 'python');
-  mkdirSync(join(dir, 'python'));
-  for (const f of ['libtriton_python.so', 'triton_python_backend_utils.py']) copyFileSync(join(from, f), join(dir, 'python', f));
-  copyFileSync(bundle.stub, join(dir, 'python', 'triton_python_backend_stub'));
+  writeBundlePythonBackend(bundle, dir);
   for (const [name, modelPy] of Object.entries(backends)) {
     mkdirSync(join(dir, name));
     writeFileSync(join(dir, name, 'model.py'), modelPy);

@@ -73,6 +73,36 @@ export function createWorkspace(name, { plugins, files }) {
 /** The diagnostic plugin every workspace holds (see empty-plugin.cjs); not registered unless asked. */
 export const EMPTY_PLUGIN = './tools/empty-plugin.js';
 
+/**
+ * A project.json for a baseline model: the same export -> build task graph and cache settings as
+ * nx-triton infers, done by nx:run-commands. `exportCommand` / `buildCommand` get the export
+ * directory and the repository entry (workspace-relative).
+ */
+export function runCommandsProject(name, { exportCommand, buildCommand }) {
+  const exported = `dist/models/${name}/export`;
+  const entry = `dist/model-repository/${name}`;
+  return {
+    name,
+    targets: {
+      export: {
+        executor: 'nx:run-commands',
+        cache: true,
+        inputs: ['{projectRoot}/**/*'],
+        outputs: [`{workspaceRoot}/${exported}`],
+        options: { command: exportCommand(exported) },
+      },
+      build: {
+        executor: 'nx:run-commands',
+        cache: true,
+        dependsOn: ['export'],
+        inputs: ['{projectRoot}/**/*', { dependentTasksOutputFiles: '**/*', transitive: true }],
+        outputs: [`{workspaceRoot}/${entry}`],
+        options: { command: buildCommand(exported, entry) },
+      },
+    },
+  };
+}
+
 export function removeTemplate() {
   if (template) remove(template);
   template = undefined;

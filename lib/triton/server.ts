@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { UserError } from '../errors';
-import { locateTritonServer, type LocateOptions, type TritonServerBinary } from './locate';
+import { locateTritonServer, type LocateOptions, type PytritonBundle, type TritonServerBinary } from './locate';
 
 /**
  * Runs a real `tritonserver` on a model repository, on loopback ports, until stopped.
@@ -88,17 +88,22 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** A backend directory for nvidia-pytriton's bundle: its python backend plus the stub for our Python. */
-function bundleBackends(binary: TritonServerBinary): { dir: string; args: string[]; env: NodeJS.ProcessEnv } | undefined {
-  const bundle = binary.bundle;
-  if (!bundle) return undefined;
-  const dir = mkdtempSync(join(tmpdir(), 'nx-triton-backends-'));
+/** nvidia-pytriton's python backend, with the stub for our Python, as `<dir>/python/`. */
+export function writeBundlePythonBackend(bundle: PytritonBundle, dir: string): void {
   const python = join(dir, 'python');
   mkdirSync(python);
   const from = join(bundle.root, 'backends', 'python');
   copyFileSync(join(from, 'libtriton_python.so'), join(python, 'libtriton_python.so'));
   copyFileSync(join(from, 'triton_python_backend_utils.py'), join(python, 'triton_python_backend_utils.py'));
   copyFileSync(bundle.stub, join(python, 'triton_python_backend_stub'));
+}
+
+/** A backend directory for nvidia-pytriton's bundle: its python backend plus the stub for our Python. */
+function bundleBackends(binary: TritonServerBinary): { dir: string; args: string[]; env: NodeJS.ProcessEnv } | undefined {
+  const bundle = binary.bundle;
+  if (!bundle) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'nx-triton-backends-'));
+  writeBundlePythonBackend(bundle, dir);
   const ld = [bundle.libDir, bundle.libPythonDir, process.env.LD_LIBRARY_PATH].filter(Boolean).join(delimiter);
   const pythonPath = [...bundle.sitePackages, process.env.PYTHONPATH].filter(Boolean).join(delimiter);
   return {
