@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { logger, type ExecutorContext } from '@nx/devkit';
 import { loadWorkspaceSpec } from '../lib/config/from-chain';
 import { UserError } from '../lib/errors';
-import { withProgress } from '../lib/progress';
+import { withProgress } from '../lib/system/progress';
 
 const SPEC_FILE = 'triton.yaml';
 
@@ -25,7 +25,7 @@ function specFileOf(context: ExecutorContext, name: string): string | undefined 
   return existsSync(file) ? file : undefined;
 }
 
-/** Steps that may take minutes: they print progress lines with the elapsed time (lib/progress.ts). */
+/** Steps that may take minutes: they print progress lines with the elapsed time (lib/system/progress.ts). */
 const LONG_STEPS: ReadonlySet<string> = new Set(['export', 'engine']);
 
 /** Options every executor takes (each executor's schema.json declares them). */

@@ -1,17 +1,17 @@
 /**
  * The data that flows one way through nx-triton:
- *   triton.yaml --lib/spec--> ModelSpec --lib/config (+ OnnxSignature)--> ModelConfig --lib/repository--> files
+ *   triton.yaml --lib/model-spec--> ModelSpec --lib/config (+ OnnxSignature)--> ModelConfig --lib/repository--> files
  */
 
 /**
  * An `inference.ModelConfig` as a plain object, the shape protobufjs' `Type.fromObject` takes,
- * generated from proto/model_config.proto (lib/model-config.generated.ts): keys spelled as in
+ * generated from proto/model_config.proto (lib/model-config/generated.ts): keys spelled as in
  * config.pbtxt (snake_case), enums by their Triton names (`TYPE_FP32`), 64-bit integers as numbers
  * (decimal strings beyond 2^53), maps as objects, an empty message present as `{}`
  * (`dynamic_batching: {}` turns the batcher on).
  */
-import type { ModelConfig, ModelInput, ModelOutput } from './model-config.generated';
-export type { DataType, ModelConfig, ModelInput, ModelOutput } from './model-config.generated';
+import type { ModelConfig, ModelInput, ModelOutput } from './model-config/generated';
+export type { DataType, ModelConfig, ModelInput, ModelOutput } from './model-config/generated';
 
 /**
  * An input or an output, as code that reads both sees it: the fields of either message (an
@@ -69,12 +69,12 @@ export interface ShapeRange {
 /** One optimization profile: input name -> its shape range. */
 export type Profile = Record<string, ShapeRange>;
 
-/** `tensorrt:` — its type is derived from the key table in lib/spec/tensorrt.ts (TENSORRT_KEYS). */
-import type { EngineOptions, TensorRtSpec } from './spec/tensorrt';
+/** `tensorrt:` — its type is derived from the key table in lib/model-spec/tensorrt.ts (TENSORRT_KEYS). */
+import type { EngineOptions, TensorRtSpec } from './model-spec/tensorrt';
 export type { TensorRtSpec };
 
 /**
- * What an engine is built from, made once by lib/spec/tensorrt.ts `engineRequest` out of
+ * What an engine is built from, made once by lib/model-spec/tensorrt.ts `engineRequest` out of
  * triton.yaml and the model's I/O; trtexecArgs, the engine key and the builders take it.
  */
 export interface EngineRequest extends EngineOptions {

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { readSpecSummary } from '../lib/spec/summary';
+import { readSpecSummary } from '../lib/model-spec/summary';
 import { normalizeOptions } from './options';
 import { buildProject, pythonFingerprintCommand, technologies } from './targets';
 

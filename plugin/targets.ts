@@ -1,6 +1,6 @@
 import type { ProjectConfiguration, TargetConfiguration, TargetDependencyConfig } from '@nx/devkit';
 import { runtimeOf } from '../lib/platforms';
-import type { SpecSummary } from '../lib/spec/summary';
+import type { SpecSummary } from '../lib/model-spec/summary';
 import type { NormalizedPluginOptions } from './options';
 
 /** Pure: the targets and project settings that one triton.yaml implies. No IO here. */

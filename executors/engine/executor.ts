@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
 import { deriveModelConfig } from '../../lib/config';
 import { loadWorkspaceSpec, resolveFromChain } from '../../lib/config/from-chain';
-import { buildEngines } from '../../lib/builder/engines';
+import { buildEngines } from '../../lib/engine/builders';
 import { UserError } from '../../lib/errors';
 import { engineDir, exportDir } from '../../lib/layout';
 import { readOnnxSignature } from '../../lib/onnx';

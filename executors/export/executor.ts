@@ -6,7 +6,7 @@ import { runForProject, type CommonOptions } from '../run-for-project';
 export interface ExportExecutorOptions extends CommonOptions {
   /** The plugin's `python` option; env NX_TRITON_PYTHON overrides it. */
   python?: string;
-  /** Set by the plugin for the cache key only (see lib/spec/summary.ts exportDigest). */
+  /** Set by the plugin for the cache key only (see lib/model-spec/summary.ts exportDigest). */
   exportDigest?: string;
 }
 

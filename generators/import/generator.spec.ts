@@ -8,8 +8,8 @@ import { configsEqual, parsePbtxt } from '../../proto/text-format';
 import { protocDecode, protocEncode } from '../../test/protoc';
 import { runExport } from '../../lib/export';
 import { CONFIGS, makeModelFiles, writeRepository } from '../../lib/import/__fixtures__/repository';
-import { buildModel } from '../../lib/repository/build-model';
-import { loadSpec } from '../../lib/spec';
+import { buildModel } from '../../lib/targets/build';
+import { loadSpec } from '../../lib/model-spec';
 import { importGenerator, type ImportGeneratorSchema } from './generator';
 
 let scratch: string;

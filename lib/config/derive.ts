@@ -1,6 +1,6 @@
 import { SpecError, type Diagnostic } from '../errors';
 import { onnxElemTypeName, tritonTypeForOnnx } from '../onnx/elem-types';
-import { didYouMean } from '../spec/suggest';
+import { didYouMean } from '../model-spec/suggest';
 import type { DataType, ModelConfig, ModelSpec, ModelTensor, OnnxDim, OnnxSignature, OnnxTensor } from '../types';
 import { sequenceFedInputs } from '../repository/rules/sequence';
 import { withLeadingKeys } from './key-order';

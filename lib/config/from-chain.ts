@@ -1,6 +1,6 @@
 import { isAbsolute, relative, sep } from 'node:path';
 import { SpecError, type Diagnostic } from '../errors';
-import { loadSpec } from '../spec';
+import { loadSpec } from '../model-spec';
 import type { ModelSpec } from '../types';
 import { deriveModelConfig } from './derive';
 import { positionOf } from './position';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { SpecError, type Diagnostic } from '../errors';
 import { RUNTIMES } from '../platforms';
 import type { DataType, ModelConfig, ModelSpec, ModelTensor } from '../types';
-import { childPath } from '../spec/context';
+import { childPath } from '../model-spec/context';
 import { withLeadingKeys } from './key-order';
 import { positionOf } from './position';
 

@@ -6,13 +6,13 @@ import type { ModelConfig, ModelSpec } from '../types';
 import { readFingerprint, tensorRtVersionText, type Fingerprint, type GpuInfo } from './fingerprint';
 import { canonicalJson, engineKey, onnxDigest, type EngineKeyParts } from './key';
 import { EngineStore, resolveMaxBytes, resolveStoreDir, type StoreResult } from './store';
-import { engineRequest, placed } from '../spec/tensorrt';
-import { planReleaseMismatch, tensorRtOfTriton } from '../triton-release';
+import { engineRequest, placed } from '../model-spec/tensorrt';
+import { planReleaseMismatch, tensorRtOfTriton } from '../releases/triton';
 import { SpecError } from '../errors';
 import { publishPlans } from './publish';
-import { tensorRtRelease } from './releases';
+import { tensorRtRelease } from '../releases/tensorrt';
 import { normalisedOptions, trtexecArgs } from './trtexec-args';
-import { forgetGroup, recordGroup } from './process-group';
+import { forgetGroup, recordGroup } from '../system/process-group';
 
 export interface BuildEngineOptions {
   workspaceRoot: string;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { EngineKeyParts } from './key';
 import type { StoreResult } from './store';
 
-/** What the engine target writes beside its plans; build-model reads `targets` from it (lib/builder/targets.ts). */
+/** What the engine target writes beside its plans; build-model reads `targets` from it (lib/engine/targets.ts). */
 export const PROVENANCE_FILE = 'engine.json';
 
 /** One plan as engine.json records it. */

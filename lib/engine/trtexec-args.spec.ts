@@ -5,9 +5,9 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { STAND_IN_TRTEXEC as TRTEXEC, standInEnv } from '../../test/fixtures/stand-ins';
 import { UserError } from '../errors';
-import { engineRequest, profileMaxBatch } from '../spec/tensorrt';
+import { engineRequest, profileMaxBatch } from '../model-spec/tensorrt';
 import type { ModelTensor, TensorRtSpec } from '../types';
-import { tensorRtRelease } from './releases';
+import { tensorRtRelease } from '../releases/tensorrt';
 import { EMITTED_FLAGS, normalisedOptions, trtexecArgs } from './trtexec-args';
 
 const ONNX = resolve(__dirname, '__fixtures__/tokens.onnx');
@@ -26,7 +26,7 @@ interface ArgsOptions {
   timingCachePath: string;
 }
 
-/** The request made as the engine target makes it (lib/spec engineRequest), then trtexecArgs for `trtVersion`. */
+/** The request made as the engine target makes it (lib/model-spec engineRequest), then trtexecArgs for `trtVersion`. */
 function args(trtVersion: string, tensorrt: TensorRtSpec = {}, o: Partial<ArgsOptions> = {}): string[] {
   const maxBatch = o.maxBatchSize ?? 8;
   const config = {

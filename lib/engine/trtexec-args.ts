@@ -1,7 +1,7 @@
 import { SpecError } from '../errors';
-import { placed } from '../spec/tensorrt';
+import { placed } from '../model-spec/tensorrt';
 import type { EngineRequest, TensorRtSpec } from '../types';
-import { compareVersions, RELEASES, versionParts, type TensorRtRelease } from './releases';
+import { compareVersions, RELEASES, versionParts, type TensorRtRelease } from '../releases/tensorrt';
 
 /** Where trtexec reads and writes. */
 export interface PlanPaths {
@@ -91,7 +91,7 @@ export function trtexecArgs(r: EngineRequest, release: TensorRtRelease, paths: P
   if (paths.timingCache) args.push(`--timingCacheFile=${paths.timingCache}`);
   args.push('--skipInference');
   for (const flag of args.map((a) => a.slice(2).split('=')[0])) {
-    if (!has(flag)) fail(Object.hasOwn(FLAG_KEYS, flag) ? FLAG_KEYS[flag] : '', `trtexec of TensorRT ${release.version} has no --${flag} (the release table lib/engine/trt-releases.json)`);
+    if (!has(flag)) fail(Object.hasOwn(FLAG_KEYS, flag) ? FLAG_KEYS[flag] : '', `trtexec of TensorRT ${release.version} has no --${flag} (the release table lib/releases/trt-releases.json)`);
   }
   return args;
 }

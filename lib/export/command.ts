@@ -1,6 +1,6 @@
 import { UserError } from '../errors';
 import type { ModelSpec } from '../types';
-import { describeExit, runProcess } from './process';
+import { describeExit, runProcess } from '../system/process';
 import { exportError } from './where';
 
 /**

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { packageRoot } from '../package-root';
-import { loadSpec } from '../spec';
+import { packageRoot } from '../system/package-root';
+import { loadSpec } from '../model-spec';
 import { TORCH1_PYTHON } from '../../test/pythons';
 import { runExport } from './index';
 

@@ -7,13 +7,13 @@ import { checkExported, type ExpectedGraph } from './check';
 import { exportCommand } from './command';
 import { exportFile } from './copy';
 import { exportFilename } from './filename';
-import { resolvePython } from './python';
+import { resolvePython } from '../system/python';
 import { smokeRunOnnx } from './smoke';
 import { exportTorch, type VerifyRecord } from './torch';
 import { exportError } from './where';
 
 export { exportFilename, torchFormat } from './filename';
-export { resolvePython } from './python';
+export { resolvePython } from '../system/python';
 export { commandArgv } from './command';
 export { VERIFY_RECORD_FILE } from './torch';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSpec } from '../spec';
+import { parseSpec } from '../model-spec';
 import type { ModelSpec } from '../types';
 import { torchRequest, verifyBatchSizes } from './torch';
 

@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { packageRoot } from '../package-root';
+import { packageRoot } from '../system/package-root';
 import type { ModelSpec } from '../types';
-import { runProcess } from './process';
+import { runProcess } from '../system/process';
 import { VERIFY_RECORD_FILE } from './torch';
 import { exportError } from './where';
 

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { TORCHSCRIPT_SIGNATURE_FILE, type TorchScriptSignature } from '../config/torchscript-io';
 import { UserError } from '../errors';
-import { packageRoot } from '../package-root';
-import { childPath } from '../spec/context';
+import { packageRoot } from '../system/package-root';
+import { childPath } from '../model-spec/context';
 import type { ExampleValues, ModelSpec, TorchExport, VerifySpec } from '../types';
 import { torchFormat, type TorchFormat } from './filename';
 import { resolveInsideProject } from './paths';
-import { describeExit, runProcess } from './process';
-import { pythonNotStarted } from './python';
+import { describeExit, runProcess } from '../system/process';
+import { pythonNotStarted } from '../system/python';
 import { exportError } from './where';
 
 /** Exit codes of python/export_torch.py whose output is a message for the user. */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describeError, UserError } from '../errors';
-import { copyPath } from '../repository/copy-tree';
+import { copyPath } from '../system/copy-tree';
 import type { ImportPlan, ModelPlan } from './plan';
 
 export interface WriteOptions {

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { UserError } from '../errors';
-import { checkModelName } from '../spec/model-name';
-import { copyPath, fsyncPath } from './copy-tree';
-import { pidAlive } from '../pid-alive';
+import { checkModelName } from '../model-spec/model-name';
+import { copyPath, fsyncPath } from '../system/copy-tree';
+import { pidAlive } from '../system/pid-alive';
 
 export interface FileCopy {
   src: string;

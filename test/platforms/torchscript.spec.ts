@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parsePbtxt } from '../../proto/text-format';
-import { parseSpec } from '../../lib/spec';
+import { parseSpec } from '../../lib/model-spec';
 import { failure, TORCH_PYTHON, Workspace } from './workspace';
 
 let ws: Workspace;

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildModel } from '../../lib/repository/build-model';
+import { buildModel } from '../../lib/targets/build';
 import { DIST, ensureDist } from '../dist';
 import { userErrorMessage } from '../expect-user-error';
 import { ABS_ONNX, bigOnnx, changed, modelWorkspace, rmrf, snapshot, tempRoot } from './helpers';

@@ -7,11 +7,11 @@ import { onnxDigest } from '../../lib/engine/key';
 import { runExport } from '../../lib/export';
 import { readRepository } from '../../lib/import';
 import { readOnnxSignature } from '../../lib/onnx';
-import { buildModel } from '../../lib/repository/build-model';
-import { copyPath } from '../../lib/repository/copy-tree';
+import { buildModel } from '../../lib/targets/build';
+import { copyPath } from '../../lib/system/copy-tree';
 import { checkRepository } from '../../lib/repository/validate-repository';
 import { parsePbtxt } from '../../proto/text-format';
-import { loadSpec } from '../../lib/spec';
+import { loadSpec } from '../../lib/model-spec';
 import { ABS_ONNX, changed, REPO_ROOT, rmrf, snapshot, tempRoot } from './helpers';
 
 const ONNX_TESTDATA = join(REPO_ROOT, 'test/onnx-testdata.py');

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildModel } from '../../lib/repository/build-model';
+import { buildModel } from '../../lib/targets/build';
 import { recoverEntry } from '../../lib/repository/write-entry';
 import { DIST, ensureDist } from '../dist';
 import { bigOnnx, changed, modelWorkspace, rmrf, seeded, snapshot, tempRoot } from './helpers';

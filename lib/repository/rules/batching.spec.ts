@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { BatchInput, BatchOutput, ModelQueuePolicy } from '../../model-config.generated';
+import type { BatchInput, BatchOutput, ModelQueuePolicy } from '../../model-config/generated';
 import type { ModelConfig } from '../../types';
 import { onnxModel } from './__fixtures__/configs';
 import { checkModelConfig } from './index';

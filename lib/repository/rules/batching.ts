@@ -1,5 +1,5 @@
 import { protoEnumNames } from '../../../proto/model-config';
-import type { ModelQueuePolicy } from '../../model-config.generated';
+import type { ModelQueuePolicy } from '../../model-config/generated';
 import type { ModelConfig } from '../../types';
 import type { Problem } from './problem';
 import { enumValue, tensorNames } from './problem';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ModelInstanceGroup_Kind } from '../../model-config.generated';
+import type { ModelInstanceGroup_Kind } from '../../model-config/generated';
 import type { ModelConfig } from '../../types';
 import { onnxModel, trtModel } from './__fixtures__/configs';
 import { checkModelConfig } from './index';

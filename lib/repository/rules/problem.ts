@@ -10,7 +10,7 @@ export interface Problem {
 }
 
 /**
- * The rules take the typed ModelConfig (lib/model-config.generated.ts) as parsePbtxt or lib/config
+ * The rules take the typed ModelConfig (lib/model-config/generated.ts) as parsePbtxt or lib/config
  * give it: proto3 defaults left out (absent reads as 0, "", false or the enum's first value), 64-bit
  * integers as numbers or, beyond 2^53, decimal strings (read with Number()), and an enum number the
  * proto does not name kept as that number (proto3 enums are open).

@@ -2,7 +2,7 @@ import { protoEnumNames } from '../../../proto/model-config';
 import type { ModelConfig } from '../../types';
 import type { Problem } from './problem';
 import { enumValue } from './problem';
-import type { ModelSequenceBatching_Control } from '../../model-config.generated';
+import type { ModelSequenceBatching_Control } from '../../model-config/generated';
 
 /** `inference.ModelSequenceBatching.Control.Kind`, read from proto/model_config.proto. */
 const controlKinds = (): readonly string[] => protoEnumNames('inference.ModelSequenceBatching.Control.Kind');

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { UserError } from '../errors';
+import { UserError } from '../../errors';
 
 export const TOKEN_ENV = 'NX_TRITON_BUILDER_TOKEN';
 const MIN_TOKEN_CHARS = 16;

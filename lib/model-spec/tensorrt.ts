@@ -1,6 +1,6 @@
 import type { Node } from 'yaml';
-import { allHardwareLevels, allPrecisions } from '../engine/releases';
-import { tritonReleaseProblem } from '../triton-release';
+import { allHardwareLevels, allPrecisions } from '../releases/tensorrt';
+import { tritonReleaseProblem } from '../releases/triton';
 import { SpecError, type Diagnostic } from '../errors';
 import type { EngineRequest, ModelConfig, ModelSpec, Profile, ShapeRange } from '../types';
 import { describe, isScalar, setOwn, SpecContext, WalkAborted } from './context';
@@ -9,10 +9,10 @@ import { didYouMean } from './suggest';
 import { checkKeys, expectBool, expectInt, expectList, expectMap, expectString } from './values';
 import { parseYaml } from './yaml-source';
 
-/** Precisions some TensorRT release offers (lib/engine/trt-releases.json; fp32 = no flag). */
+/** Precisions some TensorRT release offers (lib/releases/trt-releases.json; fp32 = no flag). */
 export const PRECISIONS = allPrecisions();
 
-/** Hardware-compatibility levels some TensorRT release offers (lib/engine/trt-releases.json). */
+/** Hardware-compatibility levels some TensorRT release offers (lib/releases/trt-releases.json). */
 export const HARDWARE_COMPATIBILITY = allHardwareLevels();
 
 const UNITS: Record<string, number> = {
@@ -189,7 +189,7 @@ export const REMOTE_TENSORRT_KEYS = (Object.keys(TENSORRT_KEYS) as Array<keyof K
   Exclude<keyof Keys, (typeof LOCAL_TENSORRT_KEYS)[number]>
 >;
 
-/** Each key's editor schema by its dotted path (`tensorrt.precision`), for lib/spec/plugin-schema.ts. */
+/** Each key's editor schema by its dotted path (`tensorrt.precision`), for lib/model-spec/plugin-schema.ts. */
 export const TENSORRT_KEY_SCHEMA: Readonly<Record<string, KeySchema>> = Object.fromEntries(entries().map(([k, d]) => [`tensorrt.${k}`, d.schema]));
 
 /** The tensorrt: options a remote builder takes. */

@@ -4,8 +4,8 @@ import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { canonicalJson, type EngineKeyParts } from '../engine/key';
-import { formatFingerprint, type Fingerprint } from '../engine/fingerprint';
+import { canonicalJson, type EngineKeyParts } from '../key';
+import { formatFingerprint, type Fingerprint } from '../fingerprint';
 import {
   BUILD_HEADER,
   encodeBuildRequest,

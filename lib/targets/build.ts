@@ -8,16 +8,16 @@ import { readTorchScriptSignature } from '../config/torchscript-io';
 import { SpecError, UserError, type Diagnostic } from '../errors';
 import { engineDir, exportDir, modelFilename } from '../layout';
 import { readOnnxSignature } from '../onnx';
-import { engineCcModelFilenames } from '../builder/targets';
-import { childPath } from '../spec/context';
+import { engineCcModelFilenames } from '../engine/targets';
+import { childPath } from '../model-spec/context';
 import type { ModelConfig, ModelSpec, OnnxSignature } from '../types';
-import { isInside } from './copy-tree';
-import { validateModel } from './validate-repository';
-import { applyTensorRtOptions } from '../spec/tensorrt';
-import { exportCompanions } from './version-files';
+import { isInside } from '../system/copy-tree';
+import { validateModel } from '../repository/validate-repository';
+import { applyTensorRtOptions } from '../model-spec/tensorrt';
+import { exportCompanions } from '../repository/version-files';
 import { VERSION_FILES } from '../export/filename';
 import { loadsOwnFiles } from '../platforms';
-import { writeModelEntry, type FileCopy, type VersionSource } from './write-entry';
+import { writeModelEntry, type FileCopy, type VersionSource } from '../repository/write-entry';
 
 export interface BuildModelOptions {
   workspaceRoot: string;

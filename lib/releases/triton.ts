@@ -1,4 +1,4 @@
-import { compareVersions, versionParts } from './engine/releases';
+import { compareVersions, versionParts } from './tensorrt';
 
 /**
  * The TensorRT version each Triton container release (`nvcr.io/nvidia/tritonserver:<release>-py3`)

@@ -2,9 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EMITTED_FLAGS, trtexecArgs } from '../engine/trtexec-args';
-import { tensorRtRelease } from '../engine/releases';
+import { tensorRtRelease } from '../releases/tensorrt';
 import { parseSpec } from './load';
-import { checkBuildRequest, ProtocolError } from '../builder/protocol';
+import { checkBuildRequest, ProtocolError } from '../engine/remote/protocol';
 import { PLUGIN_KEY_SCHEMA } from './plugin-schema';
 import { engineRequest, LOCAL_TENSORRT_KEYS, REMOTE_TENSORRT_KEYS, TENSORRT_KEY_SCHEMA, TENSORRT_KEYS } from './tensorrt';
 
@@ -52,9 +52,9 @@ describe('a tensorrt: key is declared in one table', () => {
   });
 
   it('the source files that mention a one-flag key (what a new key touches)', () => {
-    // The checker's table (lib/spec/tensorrt.ts: check, editor schema, request field, remote allow-list,
+    // The checker's table (lib/model-spec/tensorrt.ts: check, editor schema, request field, remote allow-list,
     // the builder's value check) and trtexecArgs' OPTION_FLAGS line (lib/engine/trtexec-args.ts).
-    const expected = ['lib/engine/trtexec-args.ts', 'lib/spec/tensorrt.ts'];
+    const expected = ['lib/engine/trtexec-args.ts', 'lib/model-spec/tensorrt.ts'];
     expect(mentioning('builder_optimization_level')).toEqual(expected);
     expect(mentioning('timing_cache')).toEqual(expected);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseSpec } from './spec/load';
-import { planReleaseMismatch, tensorRtOfTriton, TRITON_RELEASES } from './triton-release';
+import { parseSpec } from '../model-spec/load';
+import { planReleaseMismatch, tensorRtOfTriton, TRITON_RELEASES } from './triton';
 
 describe('the Triton release table', () => {
   it('covers every monthly release from 23.01 on, each with a TensorRT version', () => {

@@ -1,5 +1,5 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { pidAlive, procStat } from '../pid-alive';
+import { pidAlive, procStat } from './pid-alive';
 
 /**
  * A child run in its own process group, recorded in a file while it runs, so that a later process

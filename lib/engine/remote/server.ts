@@ -5,18 +5,18 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { UserError } from '../errors';
-import { prepareEngine } from '../engine/build-engine';
-import { readFingerprint, tensorRtVersionText, type Fingerprint } from '../engine/fingerprint';
-import type { StoreResult } from '../engine/store';
-import { tensorRtRelease } from '../engine/releases';
-import { trtexecArgs } from '../engine/trtexec-args';
-import { engineRequest } from '../spec/tensorrt';
-import { readOnnxSignature } from '../onnx';
-import type { ModelConfig, ModelSpec } from '../types';
+import { UserError } from '../../errors';
+import { prepareEngine } from '../build-engine';
+import { readFingerprint, tensorRtVersionText, type Fingerprint } from '../fingerprint';
+import type { StoreResult } from '../store';
+import { tensorRtRelease } from '../../releases/tensorrt';
+import { trtexecArgs } from '../trtexec-args';
+import { engineRequest } from '../../model-spec/tensorrt';
+import { readOnnxSignature } from '../../onnx';
+import type { ModelConfig, ModelSpec } from '../../types';
 import { bearerMatches } from './auth';
-import { BOOT_ID, HOST_ID, ownerGone, ownerTag, OWNER_PATTERN } from '../engine/owner';
-import { killRecordedGroup } from '../engine/process-group';
+import { BOOT_ID, HOST_ID, ownerGone, ownerTag, OWNER_PATTERN } from '../../system/owner';
+import { killRecordedGroup } from '../../system/process-group';
 import {
   BUILD_HEADER,
   decodeBuildRequest,
@@ -545,7 +545,7 @@ function text(res: ServerResponse, status: number, body: string): void {
 
 const UPLOAD_DIR = new RegExp(`^${OWNER_PATTERN}\\.[0-9a-f]{8}$`);
 
-/** Where a job records the process group its trtexec runs in (lib/engine/process-group.ts). */
+/** Where a job records the process group its trtexec runs in (lib/system/process-group.ts). */
 const TRTEXEC_GROUP_FILE = 'trtexec.group';
 
 /**

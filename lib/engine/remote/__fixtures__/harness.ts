@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { distPath } from '../../../test/dist';
-import { standInEnv } from '../../../test/fixtures/stand-ins';
+import { distPath } from '../../../../test/dist';
+import { standInEnv } from '../../../../test/fixtures/stand-ins';
 
-export const ROOT = resolve(__dirname, '../../..');
+export const ROOT = resolve(__dirname, '../../../..');
 export const ONNX = join(ROOT, 'lib/engine/__fixtures__/relu_batch.onnx');
 /** `nx-triton builder` from the built package (call `ensureDist()` first). */
 const BUILDER = [distPath('cli/main.js'), 'builder'];

@@ -17,7 +17,7 @@ const twoNumbers = { type: 'array', items: { type: 'number' }, minItems: 2, maxI
  * cannot tell it — a description and the value's type. A key the checker has and this table lacks
  * still appears in the schema (any value), and lib/schema/schema.spec.ts fails until it is described
  * here. Keys that DESIGN.md names and the checker may not have yet are described ahead of them.
- * The `tensorrt.*` keys carry their schema in their own entry of TENSORRT_KEYS (lib/spec/tensorrt.ts).
+ * The `tensorrt.*` keys carry their schema in their own entry of TENSORRT_KEYS (lib/model-spec/tensorrt.ts).
  */
 export const PLUGIN_KEY_SCHEMA: Readonly<Record<string, KeySchema>> = {
   version: { ...positiveInt, description: 'The version directory this project builds (default 1).' },

@@ -7,10 +7,10 @@ import { parsePbtxt } from '../../proto/text-format';
 import { userErrorMessage } from '../../test/expect-user-error';
 import { SpecError } from '../errors';
 import { engineDir, exportDir } from '../layout';
-import { packageRoot } from '../package-root';
+import { packageRoot } from '../system/package-root';
 import { runExport } from '../export';
-import { loadSpec } from '../spec';
-import { buildModel } from './build-model';
+import { loadSpec } from '../model-spec';
+import { buildModel } from './build';
 
 let fixtures: string;
 let ws: string;

@@ -6,10 +6,10 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureDist } from '../../test/dist';
-import { A100, trtexecBuilds } from '../../test/fixtures/stand-ins';
+import { ensureDist } from '../../../test/dist';
+import { A100, trtexecBuilds } from '../../../test/fixtures/stand-ins';
 import { ONNX, runBuilderCli, spawnBuilder, TOKEN, type BuilderChild } from './__fixtures__/harness';
-import { BOOT_ID, HOST_ID } from '../engine/owner';
+import { BOOT_ID, HOST_ID } from '../../system/owner';
 import { BUILD_HEADER, encodeBuildRequest, type BuildRequest } from './protocol';
 
 const base = mkdtempSync(join(tmpdir(), 'nx-triton-builder-'));
@@ -290,7 +290,7 @@ describe('nx-triton builder', () => {
     expect(r1.body.toString()).toContain('tensorrt.trtexec: not accepted by a builder');
     const r2 = await post(b.url, onnx, buildRequest({ tensorrt: { precision: 'fp99' } }));
     expect(r2.status).toBe(400);
-    // The builder checks the options with triton.yaml's checker (lib/spec/tensorrt.ts): the same message.
+    // The builder checks the options with triton.yaml's checker (lib/model-spec/tensorrt.ts): the same message.
     expect(JSON.parse(r2.body.toString()).error).toContain('tensorrt.precision: unknown precision "fp99"');
     // Issue 13.6: a value named like an Object.prototype member was looked up on a plain object (500 TypeError).
     const r2b = await post(b.url, onnx, buildRequest({ tensorrt: { hardware_compatibility: 'constructor' } }));

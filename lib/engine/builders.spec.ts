@@ -8,10 +8,10 @@ import { A100, H100, standInEnv, trtexecBuilds } from '../../test/fixtures/stand
 import { run as fingerprintCli } from '../../cli/fingerprint';
 import { deriveModelConfig } from '../config';
 import { readOnnxSignature } from '../onnx';
-import { buildModel } from '../repository/build-model';
-import { loadSpec } from '../spec';
-import { ONNX, spawnBuilder, TOKEN, type BuilderChild } from './__fixtures__/harness';
-import { buildEngines } from './engines';
+import { buildModel } from '../targets/build';
+import { loadSpec } from '../model-spec';
+import { ONNX, spawnBuilder, TOKEN, type BuilderChild } from './remote/__fixtures__/harness';
+import { buildEngines } from './builders';
 
 const base = mkdtempSync(join(tmpdir(), 'nx-triton-remote-'));
 beforeAll(() => ensureDist());

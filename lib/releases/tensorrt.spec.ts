@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { STAND_IN_TRTEXEC as TRTEXEC, standInEnv } from '../../test/fixtures/stand-ins';
-import { engineRequest } from '../spec/tensorrt';
+import { engineRequest } from '../model-spec/tensorrt';
 import type { TensorRtSpec } from '../types';
-import { RELEASES, tensorRtRelease, type ReleaseTable } from './releases';
-import { trtexecArgs } from './trtexec-args';
+import { RELEASES, tensorRtRelease, type ReleaseTable } from './tensorrt';
+import { trtexecArgs } from '../engine/trtexec-args';
 
-const ONNX = resolve(__dirname, '__fixtures__/tokens.onnx');
+const ONNX = resolve(__dirname, '../engine/__fixtures__/tokens.onnx');
 const tmp = mkdtempSync(join(tmpdir(), 'nx-triton-releases-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

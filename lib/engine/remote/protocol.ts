@@ -18,10 +18,10 @@
  *
  * ONNX models with external data are refused (400): only single-file models (< 2 GiB) are built remotely.
  */
-import type { EngineKeyParts } from '../engine/key';
-import type { Fingerprint } from '../engine/fingerprint';
-import { checkRemoteTensorRt, REMOTE_TENSORRT_KEYS, type RemoteTensorRtSpec } from '../spec/tensorrt';
-import { tritonReleaseProblem } from '../triton-release';
+import type { EngineKeyParts } from '../key';
+import type { Fingerprint } from '../fingerprint';
+import { checkRemoteTensorRt, REMOTE_TENSORRT_KEYS, type RemoteTensorRtSpec } from '../../model-spec/tensorrt';
+import { tritonReleaseProblem } from '../../releases/triton';
 
 export { REMOTE_TENSORRT_KEYS };
 
@@ -156,7 +156,7 @@ export function checkBuildRequest(value: unknown): BuildRequest {
     return { name, dims, reshape: { shape: dimList(t.reshape.shape, `${path}.reshape.shape`) } };
   });
   if (!isMap(value.tensorrt)) return fail('tensorrt', 'expected an object');
-  // The options are checked by the same table as triton.yaml's tensorrt: (lib/spec/tensorrt.ts).
+  // The options are checked by the same table as triton.yaml's tensorrt: (lib/model-spec/tensorrt.ts).
   const trt = checkRemoteTensorRt(value.tensorrt);
   if ('problems' in trt) throw new ProtocolError(trt.problems.join('; '));
   return {

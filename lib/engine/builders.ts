@@ -1,14 +1,14 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors';
-import { buildEngine, prepareEngine, trtexecCommand, type BuildEngineOptions, type PreparedEngine } from '../engine/build-engine';
-import { formatFingerprint, readFingerprint, tensorRtVersionText, type Fingerprint, type GpuInfo } from '../engine/fingerprint';
-import { onnxDigest, type EngineKeyParts } from '../engine/key';
-import { publishPlans, type PlanToPublish } from '../engine/publish';
-import { EngineStore, resolveMaxBytes, resolveStoreDir, type StoreResult } from '../engine/store';
-import { optBatch, REMOTE_TENSORRT_KEYS } from '../spec/tensorrt';
-import { planReleaseMismatch } from '../triton-release';
-import { TOKEN_ENV, tokenRefusal } from './auth';
+import { buildEngine, prepareEngine, trtexecCommand, type BuildEngineOptions, type PreparedEngine } from './build-engine';
+import { formatFingerprint, readFingerprint, tensorRtVersionText, type Fingerprint, type GpuInfo } from './fingerprint';
+import { onnxDigest, type EngineKeyParts } from './key';
+import { publishPlans, type PlanToPublish } from './publish';
+import { EngineStore, resolveMaxBytes, resolveStoreDir, type StoreResult } from './store';
+import { optBatch, REMOTE_TENSORRT_KEYS } from '../model-spec/tensorrt';
+import { planReleaseMismatch } from '../releases/triton';
+import { TOKEN_ENV, tokenRefusal } from './remote/auth';
 import {
   BuilderError,
   describeBuilder,
@@ -19,10 +19,10 @@ import {
   type BuilderInfo,
   type RememberedFingerprint,
   type RetryOptions,
-} from './client';
-import { planFileForTarget, type BuildRequest } from './protocol';
+} from './remote/client';
+import { planFileForTarget, type BuildRequest } from './remote/protocol';
 
-export { PROVENANCE_FILE, type EngineProvenance } from '../engine/publish';
+export { PROVENANCE_FILE, type EngineProvenance } from './publish';
 
 export interface BuildEnginesOptions extends BuildEngineOptions {
   /** Retries and backoff of builder requests. */

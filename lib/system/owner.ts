@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { pidAlive } from '../pid-alive';
+import { pidAlive } from './pid-alive';
 
 /**
  * Who owns a temp dir in a store that several machines or containers may share: host, boot and pid.
