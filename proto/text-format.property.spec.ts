@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import * as protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ModelConfig } from '../lib/types';
+import type { ModelConfig } from '../lib/model-config';
 import { protocDecode, protocEncode, type ProtocOptions } from '../test/protoc';
 import { modelConfigType } from './model-config';
 import { canonicalConfig, canonicalConfigBytes, configFromMessage, configsEqual, parsePbtxt, toPbtxt } from './text-format';

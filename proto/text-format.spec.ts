@@ -2,7 +2,7 @@ import * as protobuf from 'protobufjs';
 import { toText } from 'protobufjs/ext/textformat.js';
 import { describe, expect, it } from 'vitest';
 import { SpecError } from '../lib/errors';
-import type { DataType, ModelConfig } from '../lib/types';
+import type { DataType, ModelConfig } from '../lib/model-config';
 import { protocDecode, protocEncode, protocParse } from '../test/protoc';
 import { modelConfigType } from './model-config';
 import {

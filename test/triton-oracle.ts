@@ -7,7 +7,7 @@ import { TritonClient, type InferTensor } from '../lib/triton/client';
 import { locateTritonServer } from '../lib/triton/locate';
 import { startTritonServer, writeBundlePythonBackend } from '../lib/triton/server';
 import { venvPython } from './pythons';
-import type { ModelConfig } from '../lib/types';
+import type { ModelConfig } from '../lib/model-config';
 
 /**
  * The real Triton server as a test oracle for a built repository.

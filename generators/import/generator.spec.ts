@@ -6,7 +6,7 @@ import { FsTree } from 'nx/src/devkit-internals';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configsEqual, parsePbtxt } from '../../proto/text-format';
 import { protocDecode, protocEncode } from '../../test/protoc';
-import { runExport } from '../../lib/export';
+import { runExport } from '../../lib/targets/export';
 import { CONFIGS, makeModelFiles, writeRepository } from '../../lib/import/__fixtures__/repository';
 import { buildModel } from '../../lib/targets/build';
 import { loadSpec } from '../../lib/model-spec';

@@ -1,4 +1,4 @@
-import type { ModelSpec } from '../types';
+import type { ModelSpec } from '../model-spec/types';
 
 /** Where a key path was written, or the nearest written parent (`input[0].dims[1]` -> `input[0].dims`). */
 export function positionOf(spec: ModelSpec, path: string): { line: number; col: number } | undefined {

@@ -2,17 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SpecError, type Diagnostic } from '../errors';
 import { RUNTIMES } from '../platforms';
-import type { DataType, ModelConfig, ModelSpec, ModelTensor } from '../types';
+import type { DataType, ModelConfig, ModelTensor } from '../model-config';
+import type { ModelSpec } from '../model-spec/types';
 import { childPath } from '../model-spec/context';
 import { withLeadingKeys } from './key-order';
 import { positionOf } from './position';
+import { TORCHSCRIPT_SIGNATURE_FILE } from '../layout';
 
-/**
- * What `export.torch` learnt about the TorchScript module it saved (TorchScript itself carries no
- * readable signature): written beside `model.pt` in the export directory, a dot file so it never
- * lands in the repository.
- */
-export const TORCHSCRIPT_SIGNATURE_FILE = '.torchscript-signature.json';
 
 export interface TorchScriptTensor {
   name: string;

@@ -6,7 +6,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DIST, ensureDist } from '../../test/dist';
 import { userErrorMessage } from '../../test/expect-user-error';
 import { A100, standInEnv, trtexecBuilds } from '../../test/fixtures/stand-ins';
-import type { ModelConfig, ModelSpec, TensorRtSpec } from '../types';
+import type { ModelConfig } from '../model-config';
+import type { ModelSpec, TensorRtSpec } from '../model-spec/types';
+import { engineRequest } from '../model-spec/engine-request';
 import { buildEngine, type BuildEngineOptions } from './build-engine';
 
 const ROOT = resolve(__dirname, '../..');
@@ -48,9 +50,11 @@ const config: ModelConfig = {
   output: [{ name: 'y', data_type: 'TYPE_FP32', dims: [4] }],
 };
 
-function options(o: Partial<BuildEngineOptions> = {}, extraEnv: Record<string, string> = {}): BuildEngineOptions & { lines: string[] } {
+/** The options the engine target passes, its request made from `o.spec` (default spec()) and `o.config`. */
+function options(o: Partial<BuildEngineOptions> & { spec?: ModelSpec; config?: ModelConfig } = {}, extraEnv: Record<string, string> = {}): BuildEngineOptions & { lines: string[] } {
   const lines: string[] = [];
-  return { workspaceRoot: dir, spec: spec(), config, onnxPath: ONNX, outDir: join(dir, 'dist/models/my_trt/engine'), env: env(extraEnv), log: (l) => lines.push(l), lines, ...o };
+  const { spec: s = spec(), config: c = config, ...rest } = o;
+  return { workspaceRoot: dir, request: engineRequest(s, c), onnxPath: ONNX, outDir: join(dir, 'dist/models/my_trt/engine'), env: env(extraEnv), log: (l) => lines.push(l), lines, ...rest };
 }
 
 function builds(): number {
@@ -146,8 +150,8 @@ describe('buildEngine', () => {
     expect(readdirSync(join(dir, 'store/tmp'))).toEqual([]);
   });
 
-  it('refuses a max_batch_size above what the profiles allow, as Triton would', async () => {
-    const msg = await userErrorMessage(buildEngine(options({ spec: spec({ profiles: [{ x: { min: [1, 4], opt: [2, 4], max: [4, 4] } }] }) })));
+  it('refuses a max_batch_size above what the profiles allow, as Triton would (when the request is made, before anything runs)', async () => {
+    const msg = await userErrorMessage(Promise.resolve().then(() => buildEngine(options({ spec: spec({ profiles: [{ x: { min: [1, 4], opt: [2, 4], max: [4, 4] } }] }) }))));
     expect(msg).toBe(
       'models/my_trt/triton.yaml: max_batch_size: configuration specified max-batch 8 but TensorRT engine only supports max-batch 4 (raise the batch dim of max in tensorrt.profiles, or lower max_batch_size)',
     );

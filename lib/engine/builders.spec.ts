@@ -11,6 +11,7 @@ import { readOnnxSignature } from '../onnx';
 import { buildModel } from '../targets/build';
 import { loadSpec } from '../model-spec';
 import { ONNX, spawnBuilder, TOKEN, type BuilderChild } from './remote/__fixtures__/harness';
+import { engineRequest } from '../model-spec/engine-request';
 import { buildEngines } from './builders';
 
 const base = mkdtempSync(join(tmpdir(), 'nx-triton-remote-'));
@@ -58,8 +59,7 @@ async function engines(file: string, extraEnv: Record<string, string> = {}, log:
   const lines: string[] = [];
   const result = await buildEngines({
     workspaceRoot: ws,
-    spec,
-    config,
+    request: engineRequest(spec, config),
     onnxPath,
     outDir: join(ws, 'dist/models/my_trt/engine'),
     env: clientEnv(extraEnv),

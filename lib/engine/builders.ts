@@ -1,12 +1,12 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors';
+import { onnxFileIn, PLAN_FILE, planFileForTarget } from '../layout';
 import { buildEngine, prepareEngine, trtexecCommand, type BuildEngineOptions, type PreparedEngine } from './build-engine';
 import { formatFingerprint, readFingerprint, tensorRtVersionText, type Fingerprint, type GpuInfo } from './fingerprint';
 import { onnxDigest, type EngineKeyParts } from './key';
 import { publishPlans, type PlanToPublish } from './publish';
 import { EngineStore, resolveMaxBytes, resolveStoreDir, type StoreResult } from './store';
-import { optBatch, REMOTE_TENSORRT_KEYS } from '../model-spec/tensorrt';
 import { planReleaseMismatch } from '../releases/triton';
 import { TOKEN_ENV, tokenRefusal } from './remote/auth';
 import {
@@ -20,9 +20,8 @@ import {
   type RememberedFingerprint,
   type RetryOptions,
 } from './remote/client';
-import { planFileForTarget, type BuildRequest } from './remote/protocol';
+import { toBuildRequest } from './remote/protocol';
 
-export { PROVENANCE_FILE, type EngineProvenance } from './publish';
 
 export interface BuildEnginesOptions extends BuildEngineOptions {
   /** Retries and backoff of builder requests. */
@@ -88,17 +87,16 @@ interface Run {
  * matched to a builder before anything is built; the engine dir changes only when all succeeded.
  */
 export async function buildEngines(o: BuildEnginesOptions): Promise<BuiltPlan[]> {
-  const trt = o.spec.tensorrt ?? {};
-  const targets = trt.targets ?? [];
-  if (targets.length === 0 && (trt.builders ?? []).length === 0) {
+  const { targets, builders } = o.request;
+  if (targets.length === 0 && builders.length === 0) {
     const r = await buildEngine(o);
-    return [{ file: 'model.plan', key: r.key, parts: r.parts, hit: r.hit, via: 'local' }];
+    return [{ file: PLAN_FILE, key: r.key, parts: r.parts, hit: r.hit, via: 'local' }];
   }
-  const spec = o.spec;
+  const request = o.request;
   const env = o.env ?? process.env;
-  const onnxFile = (await stat(o.onnxPath).catch(() => undefined))?.isDirectory() ? join(o.onnxPath, 'model.onnx') : o.onnxPath;
+  const onnxFile = onnxFileIn(o.onnxPath);
   const onnxSize = (await stat(onnxFile).catch(() => undefined))?.size;
-  if (onnxSize === undefined) throw new UserError(`${spec.file}: ONNX model for ${spec.name} not found at ${onnxFile} (run its export first)`);
+  if (onnxSize === undefined) throw new UserError(`${request.file}: ONNX model for ${request.model} not found at ${onnxFile} (run its export first)`);
   const store = new EngineStore(resolveStoreDir({ engineCache: o.engineCache, workspaceRoot: o.workspaceRoot, env }), { maxBytes: resolveMaxBytes({ env }), log: o.log });
   const token = env[TOKEN_ENV]?.trim() || undefined;
 
@@ -138,14 +136,13 @@ interface Discovered {
 
 /** This machine and every `tensorrt.builders` URL, probed at once; each one usable becomes an EngineBuilder. */
 async function discoverBuilders(o: BuildEnginesOptions, store: EngineStore, onnxSize: number, token: string | undefined): Promise<Discovered> {
-  const spec = o.spec;
-  const trt = spec.tensorrt ?? {};
+  const request = o.request;
   const env = o.env ?? process.env;
   const external = o.externalData ?? [];
   const [local, remotes] = await Promise.all([
-    readFingerprint({ trtexec: trtexecCommand(spec), env }),
+    readFingerprint({ trtexec: trtexecCommand(o), env }),
     Promise.all(
-      (trt.builders ?? []).map(async (url) => {
+      request.builders.map(async (url) => {
         const refusal = token === undefined ? undefined : tokenRefusal(url, env);
         if (refusal) return { b: { url, error: refusal } as BuilderInfo, remembered: undefined };
         const b = await probeBuilder(url, { token, retry: o.retry });
@@ -155,10 +152,10 @@ async function discoverBuilders(o: BuildEnginesOptions, store: EngineStore, onnx
     ),
   ]);
   const refused: string[] = [];
-  const tritonRelease = spec.tritonRelease ?? o.tritonRelease;
+  const tritonRelease = request.tritonRelease ?? o.tritonRelease;
   // With a Triton release set, a machine whose TensorRT does not match it is never chosen.
   const servesRelease = (via: string, fp: UsableFingerprint): boolean => {
-    const problem = tritonRelease === undefined ? undefined : planReleaseMismatch(tensorRtVersionText(fp.tensorrt), tritonRelease, trt.version_compatible === true);
+    const problem = tritonRelease === undefined ? undefined : planReleaseMismatch(tensorRtVersionText(fp.tensorrt), tritonRelease, request.versionCompatible);
     if (problem) refused.push(`${via === 'local' ? 'this machine' : via}: TensorRT ${tensorRtVersionText(fp.tensorrt)}, but ${problem.replace(/; this one is .*$/, '')}`);
     return problem === undefined;
   };
@@ -180,17 +177,15 @@ async function discoverBuilders(o: BuildEnginesOptions, store: EngineStore, onnx
 
 /** targets × builders: who may build each target (exact compute capability first; with ampere+ any GPU from 8.0). */
 function planWork(o: BuildEnginesOptions, builders: EngineBuilder[]): Work[] {
-  const spec = o.spec;
-  const targets = spec.tensorrt?.targets ?? [];
-  const hwc = spec.tensorrt?.hardware_compatibility;
+  const { targets, hardwareCompatibility: hwc, file: specFile } = o.request;
   const names = new Map<string, string>();
   for (const t of targets) {
     const file = planFileForTarget(t);
-    if (names.has(file)) throw new UserError(`${spec.file}: tensorrt.targets: ${names.get(file)} and ${t} would both be written as ${file}`);
+    if (names.has(file)) throw new UserError(`${specFile}: tensorrt.targets: ${names.get(file)} and ${t} would both be written as ${file}`);
     names.set(file, t);
-    if (hwc === 'ampere+' && ccNumber(t) < 8) throw new UserError(`${spec.file}: tensorrt.targets: ${t}: an ampere+ plan runs on compute capability 8.0 and newer`);
+    if (hwc === 'ampere+' && ccNumber(t) < 8) throw new UserError(`${specFile}: tensorrt.targets: ${t}: an ampere+ plan runs on compute capability 8.0 and newer`);
   }
-  if (targets.length === 0) return [{ file: 'model.plan', candidates: builders }];
+  if (targets.length === 0) return [{ file: PLAN_FILE, candidates: builders }];
   return targets.map((target) => {
     const exact = builders.filter((b) => b.fingerprint.gpu.computeCapability === target);
     const rest = hwc !== 'ampere+' ? [] : builders.filter((b) => !exact.includes(b) && /^\d+\.\d+$/.test(b.fingerprint.gpu.computeCapability) && ccNumber(b.fingerprint.gpu.computeCapability) >= 8);
@@ -212,8 +207,7 @@ async function dropRememberedMisses(run: Run, work: Work[], found: Discovered): 
   for (const w of work) w.candidates = w.candidates.filter((b) => !misses.has(b));
   const unserved = work.filter((w) => w.candidates.length === 0);
   if (unserved.length === 0) return;
-  const trt = o.spec.tensorrt ?? {};
-  const targets = trt.targets ?? [];
+  const { targets, builders, hardwareCompatibility: hwc } = o.request;
   const remembered = (b: EngineBuilder): string => {
     const when = `its fingerprint remembered from ${b.remembered!.seen_at} (${formatFingerprint(b.remembered!.fingerprint)})`;
     const miss = misses.has(b) ? ` has no plan in the local engine store for this engine (${misses.get(b)!.slice(0, 12)})` : '';
@@ -224,12 +218,11 @@ async function dropRememberedMisses(run: Run, work: Work[], found: Discovered): 
     ...found.refused,
     `this machine: ${usable(found.local) ? formatFingerprint(found.local) : found.local.gpu === 'no-gpu' ? 'no GPU' : 'no TensorRT (trtexec)'}`,
   ];
-  const hwc = trt.hardware_compatibility;
   const what = targets.length
     ? `no builder serves compute capability ${unserved.map((w) => w.target).join(', ')}${hwc === 'ampere+' ? ' (ampere+: any GPU with cc >= 8.0)' : ''}`
     : 'no builder can build it';
   throw new UserError(
-    `${o.spec.file}: tensorrt.${targets.length ? 'targets' : 'builders'}: ${what}. Builders: ${(trt.builders ?? []).join(', ') || 'none'}. Offered: ${offers.join('; ')}`,
+    `${o.request.file}: tensorrt.${targets.length ? 'targets' : 'builders'}: ${what}. Builders: ${builders.join(', ') || 'none'}. Offered: ${offers.join('; ')}`,
   );
 }
 
@@ -271,7 +264,7 @@ async function sendBuild(
 ): Promise<{ command: string[] }> {
   log(`sending ${run.onnxSize} bytes of ONNX for engine ${expected.key.slice(0, 12)}`);
   const started = Date.now();
-  const request = buildRequest(run.o, onnxSha256);
+  const request = toBuildRequest(run.o.request, onnxSha256, run.o.request.tritonRelease ?? run.o.tritonRelease);
   const r = await requestPlan(b.via, { token: run.token, retry: run.o.retry, onnxFile: run.onnxFile, onnxBytes: run.onnxSize, request, planPath: tmpPlan, expected, onLog: log });
   log(`${r.hit ? "from the builder's engine store" : 'built'}: ${r.manifest.plan.size} bytes in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   return { command: r.manifest.command };
@@ -280,8 +273,8 @@ async function sendBuild(
 /** One target's plan from the first candidate that makes it; a builder's transport failure moves on to the next. */
 async function buildTarget(run: Run, w: Work): Promise<{ built: BuiltPlan; got: StoreResult }> {
   const { o } = run;
-  const spec = o.spec;
-  const label = `${spec.name}${w.target ? ` sm${w.target.replace('.', '')}` : ''}`;
+  const { model, file } = o.request;
+  const label = `${model}${w.target ? ` sm${w.target.replace('.', '')}` : ''}`;
   const failures: string[] = [];
   for (const b of w.candidates) {
     try {
@@ -295,7 +288,7 @@ async function buildTarget(run: Run, w: Work): Promise<{ built: BuiltPlan; got: 
       break;
     }
   }
-  throw new UserError(`${spec.file}: engine ${spec.name}${w.target ? ` for compute capability ${w.target}` : ''} failed: ${failures.join('; ')}`);
+  throw new UserError(`${file}: engine ${model}${w.target ? ` for compute capability ${w.target}` : ''} failed: ${failures.join('; ')}`);
 }
 
 /** The plan of one builder, through the local engine store: looked up, or built there (local) or sent (remote). */
@@ -320,27 +313,6 @@ async function buildOne(run: Run, b: EngineBuilder, label: string): Promise<Stor
   const turn = run.localTurn.then(get);
   run.localTurn = turn.catch(() => undefined);
   return turn;
-}
-
-/** What a builder is asked to build: the request's allow-listed tensorrt: keys, never the local ones. */
-function buildRequest(o: BuildEnginesOptions, onnxSha256: string): BuildRequest {
-  const spec = o.spec;
-  const trt = spec.tensorrt ?? {};
-  const tritonRelease = spec.tritonRelease ?? o.tritonRelease;
-  const opt = optBatch(o.config);
-  return {
-    onnx_sha256: onnxSha256,
-    model: spec.name,
-    max_batch_size: o.config.max_batch_size ?? 0,
-    ...(opt !== undefined ? { opt_batch_size: opt } : {}),
-    inputs: (o.config.input ?? []).map((t) => ({
-      name: t.name ?? '',
-      dims: (t.dims ?? []).map(Number),
-      ...(t.reshape?.shape ? { reshape: { shape: t.reshape.shape.map(Number) } } : {}),
-    })),
-    tensorrt: Object.fromEntries(REMOTE_TENSORRT_KEYS.filter((k) => trt[k] !== undefined).map((k) => [k, trt[k]])) as BuildRequest['tensorrt'],
-    ...(tritonRelease !== undefined ? { triton_release: tritonRelease } : {}),
-  };
 }
 
 function usable(fp: Fingerprint): UsableFingerprint | undefined {

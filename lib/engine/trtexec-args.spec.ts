@@ -5,8 +5,10 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { STAND_IN_TRTEXEC as TRTEXEC, standInEnv } from '../../test/fixtures/stand-ins';
 import { UserError } from '../errors';
-import { engineRequest, profileMaxBatch } from '../model-spec/tensorrt';
-import type { ModelTensor, TensorRtSpec } from '../types';
+import { engineRequest } from '../model-spec/engine-request';
+import { profileMaxBatch } from '../model-spec/tensorrt';
+import type { ModelTensor } from '../model-config';
+import type { TensorRtSpec } from '../model-spec/types';
 import { tensorRtRelease } from '../releases/tensorrt';
 import { EMITTED_FLAGS, normalisedOptions, trtexecArgs } from './trtexec-args';
 

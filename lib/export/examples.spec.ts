@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../system/package-root';
 import { loadSpec } from '../model-spec';
 import { TORCH1_PYTHON } from '../../test/pythons';
-import { runExport } from './index';
+import { runExport } from '../targets/export';
 
 const TORCH_PYTHON = TORCH1_PYTHON;
 const MODELS = join(packageRoot(), 'examples', 'models');

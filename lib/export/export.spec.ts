@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { exportDir } from '../layout';
-import type { ExportSpec, ModelConfig, ModelSpec } from '../types';
+import type { ExportSpec, ModelSpec } from '../model-spec/types';
+import type { ModelConfig } from '../model-config';
 import { TORCH1_PYTHON } from '../../test/pythons';
-import { runExport } from './index';
+import { runExport } from '../targets/export';
 
 const TORCH_PYTHON = TORCH1_PYTHON;
 const roots: string[] = [];

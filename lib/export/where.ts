@@ -1,6 +1,6 @@
 import { formatDiagnostic } from '../errors';
 import { UserError } from '../errors';
-import type { ModelSpec } from '../types';
+import type { ModelSpec } from '../model-spec/types';
 
 /** A UserError located at a key of the model's triton.yaml (`file:line:col: export.torch.model: ...`). */
 export function exportError(spec: ModelSpec, path: string, message: string): UserError {

@@ -6,7 +6,7 @@ import { SpecError, UserError } from '../errors';
 import { autoCompleteBackend, type AutoCompleted, type FileKind } from '../platforms';
 import { isInside } from '../system/copy-tree';
 import { checkModelName } from '../model-spec/model-name';
-import type { ModelConfig } from '../types';
+import type { ModelConfig } from '../model-config';
 
 export interface VersionDir {
   version: number;

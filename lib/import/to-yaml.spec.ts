@@ -5,7 +5,7 @@ import { modelConfigType } from '../../proto/model-config';
 import { canonicalConfig, configsEqual, parsePbtxt } from '../../proto/text-format';
 import { parseSpec } from '../model-spec';
 import { unknownPlatformMessage } from '../model-spec/platform';
-import type { ModelConfig } from '../types';
+import type { ModelConfig } from '../model-config';
 import { configToYaml } from './to-yaml';
 
 const DIR = '/workspace/models/my_model';

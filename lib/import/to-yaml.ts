@@ -2,7 +2,7 @@ import * as protobuf from 'protobufjs';
 import { Document, isMap, isScalar, isSeq, type Node, Pair, Scalar, stringify, visit, YAMLMap, YAMLSeq } from 'yaml';
 import { modelConfigType } from '../../proto/model-config';
 import { UserError } from '../errors';
-import type { ModelConfig } from '../types';
+import type { ModelConfig } from '../model-config';
 
 /** The plugin's keys of an imported project (written after the Triton keys). */
 export interface ImportedKeys {

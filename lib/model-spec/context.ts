@@ -1,6 +1,6 @@
 import { Document, isAlias, isMap, isScalar, isSeq, LineCounter, Node, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import type { Diagnostic } from '../errors';
-import type { Position } from '../types';
+import type { Position } from './types';
 
 /** Nodes one file may make us visit, aliases expanded: far above any real triton.yaml. */
 const NODE_BUDGET = 50_000;

@@ -3,10 +3,12 @@ import { basename, dirname, resolve } from 'node:path';
 import type { Node } from 'yaml';
 import { modelConfigType } from '../../proto/model-config';
 import { Diagnostic, SpecError } from '../errors';
-import type { ModelConfig, ModelSpec } from '../types';
+import type { ModelConfig } from '../model-config';
+import type { ModelSpec } from './types';
 import { checkMessage } from './check-config';
 import { describe, isMap, isNull, SpecContext, WalkAborted } from './context';
 import { checkModelName } from './model-name';
+import { isTensorRt } from '../platforms';
 import { unknownPlatformMessage } from './platform';
 import { checkPluginKeys, PLUGIN_KEYS } from './plugin-keys';
 import { decodeSpec, MAX_SPEC_BYTES, parseYaml } from './yaml-source';
@@ -85,14 +87,14 @@ function walk(ctx: SpecContext, contents: Node | null, checkFiles: boolean): Mod
     name,
     config: withName(config, name),
     version: values.version ?? 1,
-    previousVersions: values.previousVersions ?? {},
+    previousVersions: values.previous_versions ?? {},
     positions: ctx.positions,
   };
   if (values.export) spec.export = values.export;
   if (values.verify !== undefined) spec.verify = values.verify;
   if (values.from !== undefined) spec.from = values.from;
   if (values.tensorrt) spec.tensorrt = values.tensorrt;
-  if (values.tritonRelease) spec.tritonRelease = values.tritonRelease;
+  if (values.triton_release) spec.tritonRelease = values.triton_release;
   return spec;
 }
 
@@ -127,8 +129,7 @@ function checkCrossKeys(
   const hasFrom = plugin.has('from');
   if (hasExport && hasFrom) ctx.error('from', 'export and from cannot both be set: the model file comes from one or the other');
   if (from !== undefined && from === name) ctx.error('from', `a model cannot be built from itself ("${name}")`);
-  const isTensorRt = config.platform === 'tensorrt_plan' || (config.platform === undefined && config.backend === 'tensorrt');
-  if (isTensorRt && !hasExport && !hasFrom) {
+  if (isTensorRt(config) && !hasExport && !hasFrom) {
     ctx.error(
       config.platform !== undefined ? 'platform' : 'backend',
       'a TensorRT model needs an ONNX source: set from: <onnx model> or export:',

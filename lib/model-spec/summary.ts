@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { parse } from 'yaml';
+import { fieldFiles } from './keys';
 import { checkModelName } from './model-name';
-
-export type ExportKind = 'torch' | 'command' | 'file';
+import { EXPORT_KINDS, PLUGIN_FIELDS, type ExportKind } from './plugin-keys';
 
 /**
  * What project graph construction needs from a triton.yaml: read leniently and cheaply.
@@ -37,8 +37,6 @@ export interface SpecSummary {
   parsed: boolean;
 }
 
-const EXPORT_KINDS: readonly ExportKind[] = ['torch', 'command', 'file'];
-
 function isMap(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -66,24 +64,22 @@ function plainRelative(value: unknown): string | undefined {
   return path.split('/').some((s) => s === '..' || s === '.') ? undefined : path;
 }
 
+/** The project files the plugin keys name (each table's `files`), plain relative paths only. */
 function modelPaths(doc: Record<string, unknown>): { export: string[]; versions: string[] } {
-  const exp = isMap(doc.export) ? doc.export : {};
-  const torch = isMap(exp.torch) ? exp.torch : {};
-  const examples = isMap(torch.example_inputs) ? Object.values(torch.example_inputs) : [];
-  const samples = isMap(doc.verify) ? doc.verify.samples : undefined;
+  const files = fieldFiles(doc, PLUGIN_FIELDS);
   const plain = (values: unknown[]) => [...new Set(values.map(plainRelative).filter((p): p is string => p !== undefined))];
-  return {
-    export: plain([exp.file, torch.checkpoint, ...examples.filter((v) => typeof v === 'string' && v.endsWith('.npy')), samples]),
-    versions: plain(isMap(doc.previous_versions) ? Object.values(doc.previous_versions) : []),
-  };
+  return { export: plain(files.export), versions: plain(files.build) };
 }
 
 /**
- * The top-level keys of triton.yaml that the export reads: the export and verify sections, what picks
- * the file name and format (platform, backend, default_model_filename), the I/O (names, types, dims),
- * the batch sizes the gate runs at (max_batch_size, dynamic_batching), and from: (inherited keys).
+ * The Triton keys of triton.yaml that the export reads: what picks the file name and format (name,
+ * platform, backend, default_model_filename), the I/O (names, types, dims) and the batch sizes the
+ * gate runs at (max_batch_size, dynamic_batching).
  */
-const EXPORT_READS = ['name', 'export', 'verify', 'platform', 'backend', 'default_model_filename', 'max_batch_size', 'input', 'output', 'dynamic_batching', 'from'];
+const CONFIG_KEYS_THE_EXPORT_READS = ['name', 'platform', 'backend', 'default_model_filename', 'max_batch_size', 'input', 'output', 'dynamic_batching'];
+
+/** The top-level keys the export reads: those Triton keys, and the plugin keys declared `exportReads` (export, verify, from, ...). */
+const EXPORT_READS = [...CONFIG_KEYS_THE_EXPORT_READS, ...Object.entries(PLUGIN_FIELDS).flatMap(([k, f]) => ('exportReads' in f ? [k] : []))];
 
 /** JSON with sorted keys: the same data gives the same text. */
 function canonical(value: unknown): string {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SpecError } from '../errors';
-import type { ModelTensor } from '../types';
+import type { ModelTensor } from '../model-config';
 import { parseSpec } from './load';
-import { engineRequest } from './tensorrt';
+import { engineRequest } from './engine-request';
 
 const F = 'models/m/triton.yaml';
 const tokens: ModelTensor[] = [{ name: 'tokens', data_type: 'TYPE_INT64', dims: [-1] }];

@@ -1,11 +1,12 @@
+import { resolve } from 'node:path';
 import type { Node } from 'yaml';
-import { allHardwareLevels, allPrecisions } from '../releases/tensorrt';
+import { allHardwareLevels, allPrecisions, compareVersions, RELEASES, versionParts, type TensorRtRelease } from '../releases/tensorrt';
 import { tritonReleaseProblem } from '../releases/triton';
-import { SpecError, type Diagnostic } from '../errors';
-import type { EngineRequest, ModelConfig, ModelSpec, Profile, ShapeRange } from '../types';
+import type { ModelConfig } from '../model-config';
 import { describe, isScalar, setOwn, SpecContext, WalkAborted } from './context';
-import type { KeySchema } from './plugin-schema';
+import type { KeySchema } from './keys';
 import { didYouMean } from './suggest';
+import type { Profile, ShapeRange } from './types';
 import { checkKeys, expectBool, expectInt, expectList, expectMap, expectString } from './values';
 import { parseYaml } from './yaml-source';
 
@@ -47,41 +48,117 @@ export function workspaceMiB(value: string | number): number | undefined {
 /** A profile's dims in the editor schema. */
 const DIMS = { type: 'array', items: { type: 'integer', minimum: 0, maximum: 2 ** 31 - 1 } };
 
+/** Refuses a value at a key path (throws). */
+export type Fail = (path: string, message: string) => never;
+
 /** What a key's `request` gets: the model's side of the build, and how to refuse a value. */
 export interface RequestContext {
   inputs: NonNullable<ModelConfig['input']>;
   maxBatchSize: number;
   optBatchSize: number | undefined;
-  fail: (path: string, message: string) => never;
+  /** The project directory (a relative `tensorrt.trtexec` is resolved from it); none for a remote request. */
+  dir?: string;
+  fail: Fail;
+}
+
+/** What a key's `trtexec` gets: the TensorRT release that builds, where trtexec reads and writes, how to refuse. */
+export interface FlagContext {
+  release: TensorRtRelease;
+  paths: PlanPaths;
+  fail: Fail;
+}
+
+/** Where trtexec reads and writes. */
+export interface PlanPaths {
+  onnx: string;
+  plan: string;
+  timingCache?: string;
+}
+
+/** What a key's `ort` gets: the resolved profiles (made when asked), and how to refuse the value on ONNX Runtime. */
+export interface OrtContext {
+  profiles: () => Profile[];
+  refuse: (why: string) => void;
 }
 
 /**
- * One tensorrt: key. `check` reads its triton.yaml value (undefined after reporting a problem);
- * its return type is the key's type in TensorRtSpec; a remote builder runs the same check on the
- * request's value (checkRemoteTensorRt). `request` is what the checked value (undefined when the
- * key is absent) puts into the EngineRequest; `local` keys configure this machine's side only and
- * a remote builder never takes them. `schema` is the key's entry in the editor's JSON schema.
+ * One tensorrt: key, declared once:
+ *   - `check` reads its triton.yaml value (undefined after reporting a problem); its return type is the
+ *     key's type in TensorRtSpec; a remote builder runs the same check on a request's value;
+ *   - `schema`: its entry in the editor's JSON schema;
+ *   - `request`: what the checked value (undefined when the key is absent) puts into the EngineRequest;
+ *   - `trtexec`: the trtexec flags it may emit (`flags`, checked against each release's table) and
+ *     the arguments it adds for a release (`args`, from its own part of the request);
+ *   - `ort`: its ONNX Runtime TensorRT execution provider parameters on an `onnxruntime_onnx` model
+ *     (Triton's onnxruntime_backend reads them); a key without `ort` is refused there;
+ *   - `local`: configures this machine's side only; a remote builder never takes it.
  */
 interface KeyDecl<T, R extends object> {
   schema: KeySchema;
   check: (ctx: SpecContext, value: Node | null, at: string) => T | undefined;
-  request?: (value: T | undefined, c: RequestContext) => R;
+  request: (value: T | undefined, c: RequestContext) => R;
+  trtexec?: { flags: readonly string[]; args: (own: R, c: FlagContext) => string[] };
+  ort?: (value: T, c: OrtContext) => Record<string, string>;
   local?: true;
 }
 
 /** A KeyDecl of any key, as the loops over the table see it. */
 type AnyDecl = KeyDecl<unknown, object>;
 
-const key = <T, R extends object = object>(d: KeyDecl<T, R>): KeyDecl<T, R> => d;
+const key = <T, R extends object>(d: KeyDecl<T, R>): KeyDecl<T, R> => d;
 
 /** The table's entries, each as an AnyDecl. */
 const entries = (): Array<[string, AnyDecl]> => Object.entries(TENSORRT_KEYS) as Array<[string, AnyDecl]>;
 
+/** ONNX Runtime's TensorRT provider precision modes (onnxruntime_backend src/onnxruntime.cc `precision_mode`). */
+const ORT_PRECISIONS: Record<string, string> = { fp32: 'FP32', fp16: 'FP16', bf16: 'BF16', int8: 'INT8' };
+
+const STRONGLY_TYPED_HELP =
+  'TensorRT 11 builds strongly typed networks only and removed --fp16/--bf16/--int8/--fp8/--int4/--best. Put the precision into the ONNX instead (e.g. ' +
+  'python -m modelopt.onnx.autocast --onnx_path model.onnx --output_path model_fp16.onnx, or explicit Q/DQ nodes for int8) ' +
+  'and remove tensorrt.precision';
+
 /**
- * Every tensorrt: key, the ones a builder takes first (the builder protocol's allow-list is these
- * minus the local ones). A new key is one entry here and one line in lib/engine/trtexec-args.ts.
+ * Every tensorrt: key, in the order their trtexec arguments are written. A new key is one entry here:
+ * the parser, the editor schema, TensorRtSpec and the EngineRequest, trtexec's argv, the ONNX Runtime
+ * mapping and the builders' allow-list all derive from it.
  */
 export const TENSORRT_KEYS = {
+  /** As written: dims like the config's (no batch dim) or the full engine shape. */
+  profiles: key({
+    schema: {
+      type: 'array',
+      items: { type: 'object', additionalProperties: { type: 'object', properties: { min: DIMS, opt: DIMS, max: DIMS }, additionalProperties: false } },
+      description: 'Optimization profiles: [{ <input>: { min, opt, max } }, ...] (default: batch 1 / preferred / max_batch_size, other dims from the I/O).',
+    },
+    check: (ctx, value, at): Profile[] | undefined => checkProfiles(ctx, value, at),
+    /** Every profile with every input that has a range (full engine shapes, batch dim first when batching). */
+    request: (given, c): { profiles: Profile[] } => ({ profiles: resolveProfiles(c.inputs, c.maxBatchSize, c.optBatchSize, given, c.fail) }),
+    trtexec: {
+      flags: ['minShapes', 'optShapes', 'maxShapes', 'profile'],
+      args: ({ profiles }, { release, fail }) => {
+        // Without a dynamic dim anywhere there is nothing to give trtexec.
+        const given = profiles.filter((p) => Object.keys(p).length > 0);
+        if (given.length > 1 && !release.flags.has('profile')) {
+          fail('tensorrt.profiles', `several optimization profiles need TensorRT ${release.since('profile')} or newer (trtexec --profile); this machine has ${release.version}`);
+        }
+        return given.flatMap((p, i) => [
+          ...(given.length > 1 ? [`--profile=${i}`] : []),
+          ...(['min', 'opt', 'max'] as const).map((sel) => `--${sel}Shapes=${Object.entries(p).map(([name, range]) => `${name}:${shapeText(range[sel])}`).join(',')}`),
+        ]);
+      },
+    },
+    ort: (given, c): Record<string, string> => {
+      if (given.length !== 1) {
+        c.refuse(`give one profile for ONNX Runtime's TensorRT execution provider (trt_profile_*_shapes), got ${given.length}`);
+        return {};
+      }
+      const [profile] = c.profiles();
+      return Object.fromEntries(
+        (['min', 'opt', 'max'] as const).map((sel) => [`trt_profile_${sel}_shapes`, Object.entries(profile).map(([name, r]) => `${name}:${r[sel].join('x')}`).join(',')]),
+      );
+    },
+  }),
   precision: key({
     schema: { type: 'string', enum: PRECISIONS, description: 'The precision trtexec builds with.' },
     check: (ctx, value, at): string | undefined => {
@@ -93,6 +170,21 @@ export const TENSORRT_KEYS = {
     },
     /** Precisions beyond fp32, each a key of the release table's `precisions`. */
     request: (p): { precision: string[] } => ({ precision: p && p !== 'fp32' ? [p] : [] }),
+    trtexec: {
+      flags: Object.values(RELEASES.precisions),
+      args: ({ precision }, { release, fail }) =>
+        precision.map((p) => {
+          if (release.precision === 'strongly_typed') fail('tensorrt.precision', `"${p}" cannot be used with TensorRT ${release.version}: ${STRONGLY_TYPED_HELP}`);
+          const flag = RELEASES.precisions[p];
+          if (!release.flags.has(flag)) fail('tensorrt.precision', `"${p}" needs TensorRT ${release.since(flag)} or newer; this machine has ${release.version}`);
+          return `--${flag}`;
+        }),
+    },
+    ort: (p, c): Record<string, string> => {
+      if (Object.hasOwn(ORT_PRECISIONS, p)) return { precision_mode: ORT_PRECISIONS[p] };
+      c.refuse(`ONNX Runtime's TensorRT execution provider takes fp32, fp16, bf16 or int8, got ${p}`);
+      return {};
+    },
   }),
   workspace: key({
     schema: {
@@ -108,22 +200,18 @@ export const TENSORRT_KEYS = {
     },
     request: (w, c): { workspaceMiB?: number } =>
       w === undefined ? {} : { workspaceMiB: Math.max(1, Math.ceil(workspaceMiB(w) ?? c.fail('tensorrt.workspace', `expected a size, got ${JSON.stringify(w)}`))) },
-  }),
-  /** As written: dims like the config's (no batch dim) or the full engine shape. */
-  profiles: key({
-    schema: {
-      type: 'array',
-      items: { type: 'object', additionalProperties: { type: 'object', properties: { min: DIMS, opt: DIMS, max: DIMS }, additionalProperties: false } },
-      description: 'Optimization profiles: [{ <input>: { min, opt, max } }, ...] (default: batch 1 / preferred / max_batch_size, other dims from the I/O).',
+    trtexec: {
+      flags: ['memPoolSize'],
+      args: ({ workspaceMiB: mib }, { release }) => (mib === undefined ? [] : [`--memPoolSize=workspace:${mib}${release.memoryPoolUnit}`]),
     },
-    check: (ctx, value, at): Profile[] | undefined => checkProfiles(ctx, value, at),
-    /** Every profile with every input that has a range (full engine shapes, batch dim first when batching). */
-    request: (given, c): { profiles: Profile[] } => ({ profiles: resolveProfiles(c.inputs, c.maxBatchSize, c.optBatchSize, given, c.fail) }),
+    ort: (w) => ({ max_workspace_size_bytes: String(Math.ceil((workspaceMiB(w) ?? 0) * 2 ** 20)) }),
   }),
   builder_optimization_level: key({
     schema: { type: 'integer', minimum: 0, maximum: 5, description: "trtexec's builder optimization level." },
     check: (ctx, value, at): number | undefined => expectInt(ctx, value, at, 0, 5),
     request: (n): { builderOptimizationLevel?: number } => (n === undefined ? {} : { builderOptimizationLevel: n }),
+    trtexec: { flags: ['builderOptimizationLevel'], args: ({ builderOptimizationLevel: n }) => (n === undefined ? [] : [`--builderOptimizationLevel=${n}`]) },
+    ort: (n) => ({ trt_builder_optimization_level: String(n) }),
   }),
   hardware_compatibility: key({
     schema: { type: 'string', enum: [...HARDWARE_COMPATIBILITY, 'sameComputeCapability'], description: "The plan's hardware compatibility level." },
@@ -136,11 +224,18 @@ export const TENSORRT_KEYS = {
       return undefined;
     },
     request: (h): { hardwareCompatibility?: string } => (h === undefined ? {} : { hardwareCompatibility: h }),
+    trtexec: { flags: ['hardwareCompatibilityLevel'], args: ({ hardwareCompatibility: h }, c) => hardwareLevelArgs(h, c) },
+    ort: (h, c): Record<string, string> => {
+      if (h === 'ampere+') return { trt_engine_hw_compatible: 'true' };
+      if (h !== 'none') c.refuse(`ONNX Runtime's TensorRT execution provider offers none or ampere+ (trt_engine_hw_compatible)`);
+      return {};
+    },
   }),
   version_compatible: key({
     schema: { type: 'boolean', description: 'true: a version-compatible plan (--versionCompatible).' },
     check: (ctx, value, at): boolean | undefined => expectBool(ctx, value, at),
     request: (b): { versionCompatible: boolean } => ({ versionCompatible: b === true }),
+    trtexec: { flags: ['versionCompatible'], args: ({ versionCompatible }) => (versionCompatible ? ['--versionCompatible'] : []) },
   }),
   targets: key({
     schema: {
@@ -149,27 +244,33 @@ export const TENSORRT_KEYS = {
       description: 'GPU compute capabilities ("8.0", "9.0"): one plan per target, wired with cc_model_filenames.',
     },
     check: (ctx, value, at): string[] | undefined => checkTargets(ctx, value, at),
+    request: (t): { targets: string[] } => ({ targets: t ?? [] }),
     local: true,
   }),
   builders: key({
     schema: { type: 'array', items: { type: 'string', pattern: '^https?://' }, description: 'URLs of remote engine builders (nx-triton builder).' },
     check: (ctx, value, at): string[] | undefined => checkBuilders(ctx, value, at),
+    request: (b): { builders: string[] } => ({ builders: b ?? [] }),
     local: true,
   }),
   trtexec: key({
-    schema: { type: 'string', description: 'The path of trtexec (default: found on PATH).' },
+    schema: { type: 'string', description: 'The trtexec to run: a path relative to the project, or a name on PATH (default: trtexec on PATH). It runs at build time.' },
     check: (ctx, value, at): string | undefined => expectString(ctx, value, at),
+    /** A path (relative to the project) or a name looked up on PATH. */
+    request: (t, c): { trtexec?: string } => (t === undefined ? {} : { trtexec: (t.includes('/') || t.includes('\\')) && c.dir ? resolve(c.dir, t) : t }),
     local: true,
   }),
   timing_cache: key({
     schema: { type: 'boolean', description: 'Keep a timing cache per fingerprint in the engine store (default true).' },
     check: (ctx, value, at): boolean | undefined => expectBool(ctx, value, at),
     request: (b): { timingCache: boolean } => ({ timingCache: b !== false }),
+    trtexec: { flags: ['timingCacheFile'], args: (_own, { paths }) => (paths.timingCache ? [`--timingCacheFile=${paths.timingCache}`] : []) },
+    ort: (b) => ({ trt_timing_cache_enable: String(b) }),
   }),
 };
 
 type Keys = typeof TENSORRT_KEYS;
-type Checked<D> = D extends KeyDecl<infer T, object> ? T : never;
+type Checked<D> = D extends KeyDecl<infer T, infer _R> ? T : never;
 type Requested<D> = D extends KeyDecl<infer _T, infer R> ? R : never;
 type Intersect<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
 
@@ -189,11 +290,45 @@ export const REMOTE_TENSORRT_KEYS = (Object.keys(TENSORRT_KEYS) as Array<keyof K
   Exclude<keyof Keys, (typeof LOCAL_TENSORRT_KEYS)[number]>
 >;
 
-/** Each key's editor schema by its dotted path (`tensorrt.precision`), for lib/model-spec/plugin-schema.ts. */
+/** Each key's editor schema by its dotted path (`tensorrt.precision`), for PLUGIN_KEY_SCHEMA (lib/model-spec/plugin-keys.ts). */
 export const TENSORRT_KEY_SCHEMA: Readonly<Record<string, KeySchema>> = Object.fromEntries(entries().map(([k, d]) => [`tensorrt.${k}`, d.schema]));
 
 /** The tensorrt: options a remote builder takes. */
 export type RemoteTensorRtSpec = Partial<Pick<TensorRtSpec, (typeof REMOTE_TENSORRT_KEYS)[number]>>;
+
+/** The options of `tensorrt` that a builder takes, as written: what the wire carries. */
+export function remoteTensorRt(trt: TensorRtSpec): RemoteTensorRtSpec {
+  return Object.fromEntries(REMOTE_TENSORRT_KEYS.filter((k) => trt[k] !== undefined).map((k) => [k, trt[k]])) as RemoteTensorRtSpec;
+}
+
+/** The normalised options of the keys, each key's `request` run on its checked value. */
+export function requestOptions(trt: TensorRtSpec, c: RequestContext): EngineOptions {
+  return Object.assign({}, ...entries().map(([k, d]) => d.request(trt[k as keyof TensorRtSpec], c))) as EngineOptions;
+}
+
+/** Every trtexec flag a key may emit, with the key it comes from (for the release check and its messages). */
+export const KEY_FLAGS: ReadonlyArray<readonly [flag: string, key: string]> = entries().flatMap(([k, d]) => (d.trtexec?.flags ?? []).map((f) => [f, `tensorrt.${k}`] as const));
+
+/** The trtexec arguments of the options, key by key in table order. */
+export function keyArgs(options: EngineOptions, c: FlagContext): string[] {
+  return entries().flatMap(([, d]) => d.trtexec?.args(options, c) ?? []);
+}
+
+/**
+ * `tensorrt:` on an ONNX Runtime model: the TensorRT execution provider's parameters, key by key
+ * (`ort` in the table); a key without one is refused at its line (`refuse(key, why)`).
+ */
+export function ortParameters(trt: TensorRtSpec, profiles: () => Profile[], refuse: (key: string, why: string) => void): Record<string, string> {
+  const parameters: Record<string, string> = {};
+  for (const [k, d] of entries()) {
+    const value = trt[k as keyof TensorRtSpec];
+    if (value === undefined) continue;
+    const no = (why: string): void => refuse(k, why);
+    if (!d.ort) no(`builds TensorRT plans (platform: tensorrt_plan); ONNX Runtime's TensorRT execution provider has no such option`);
+    else Object.assign(parameters, d.ort(value, { profiles, refuse: no }));
+  }
+  return parameters;
+}
 
 /**
  * The `tensorrt` object of a remote build request, checked by the same table as a triton.yaml's
@@ -241,6 +376,27 @@ export function checkTritonRelease(ctx: SpecContext, node: Node | null, path: st
   const problem = tritonReleaseProblem(text);
   if (problem) ctx.error(path, problem, node);
   return problem ? undefined : text;
+}
+
+/** `tensorrt.hardware_compatibility` as this release's --hardwareCompatibilityLevel (none: no flag). */
+function hardwareLevelArgs(h: string | undefined, { release, fail }: FlagContext): string[] {
+  if (h === undefined) return [];
+  const level = Object.hasOwn(release.hardwareCompatibility, h) ? release.hardwareCompatibility[h] : undefined;
+  if (level === undefined) {
+    const since = release.levelSince(h);
+    const offered = Object.keys(release.hardwareCompatibility).join(', ') || 'none';
+    fail(
+      'tensorrt.hardware_compatibility',
+      since && compareVersions(versionParts(release.version), versionParts(since)) < 0
+        ? `${h} needs TensorRT ${since} or newer; this machine has ${release.version}`
+        : `TensorRT ${release.version} has no ${h} level (it has: ${offered})`,
+    );
+  }
+  return level === 'none' ? [] : [`--hardwareCompatibilityLevel=${level}`];
+}
+
+function shapeText(dims: number[]): string {
+  return dims.length === 0 ? 'scalar' : dims.join('x');
 }
 
 /** A compute capability, "8.0"; a YAML number written 8.6 is taken as written. */
@@ -336,54 +492,6 @@ function checkShapeRange(ctx: SpecContext, node: Node | null, path: string): Sha
   return { min, opt, max };
 }
 
-/** The spec fields an engine request is made from (a remote builder makes a stand-in of them). */
-export type EngineSpec = Pick<ModelSpec, 'file' | 'name' | 'tensorrt' | 'positions'>;
-
-/**
- * The one EngineRequest of a model: its TensorRT options normalised and its optimization profiles
- * resolved against the model's inputs (`config`: the ModelConfig with its I/O, from the spec,
- * `from:` and the ONNX). Problems are a SpecError placed where the key was written.
- */
-export function engineRequest(spec: EngineSpec, config: ModelConfig): EngineRequest {
-  const trt = spec.tensorrt ?? {};
-  const fail = (path: string, message: string): never => {
-    throw new SpecError([placed(spec, path, message)]);
-  };
-  const inputs = config.input ?? [];
-  if (inputs.length === 0) throw new SpecError([{ file: spec.file, path: '', message: `${spec.name} has no inputs to build a TensorRT engine for` }]);
-  const maxBatchSize = config.max_batch_size ?? 0;
-  const c: RequestContext = { inputs, maxBatchSize, optBatchSize: optBatch(config), fail };
-  const options = entries().map(([k, d]) => d.request?.(trt[k as keyof TensorRtSpec], c) ?? {});
-  const request = Object.assign({ file: spec.file, model: spec.name, maxBatchSize }, ...options, { positions: spec.positions }) as EngineRequest;
-  const max = profileMaxBatch(request.profiles, maxBatchSize);
-  if (maxBatchSize > max) {
-    // Triton refuses a max_batch_size above the engine's profiles' max (tensorrt_backend model_state.cc GetProfileMaxBatchSize).
-    fail(
-      'max_batch_size',
-      `configuration specified max-batch ${maxBatchSize} but TensorRT engine only supports max-batch ${max} ` +
-        `(raise the batch dim of max in tensorrt.profiles, or lower max_batch_size)`,
-    );
-  }
-  return request;
-}
-
-/** A problem at `path`, placed where it (or the nearest key above it) was written when known. */
-export function placed(spec: Pick<ModelSpec, 'file' | 'positions'>, path: string, message: string): Diagnostic {
-  for (let p = path; p; p = p.replace(/(\.[^.[]*|\[[^\]]*\])$/, '')) {
-    const pos = Object.hasOwn(spec.positions, p) ? spec.positions[p] : undefined;
-    if (pos) return { file: spec.file, line: pos.line, col: pos.col, path, message };
-    if (!/[.[]/.test(p)) break;
-  }
-  return { file: spec.file, path, message };
-}
-
-/** The opt batch of the default profile: the largest preferred batch size, if any. */
-export function optBatch(config: ModelConfig): number | undefined {
-  const db = config.dynamic_batching;
-  const sizes = (db?.preferred_batch_size ?? []).map(Number).filter((n) => n > 0 && n <= (config.max_batch_size ?? 0));
-  return sizes.length ? Math.max(...sizes) : undefined;
-}
-
 /** Largest batch the profiles allow, as Triton's TensorRT backend computes it; 0 without batching. */
 export function profileMaxBatch(profiles: Profile[], maxBatchSize: number): number {
   if (maxBatchSize === 0) return 0;
@@ -407,7 +515,7 @@ function resolveProfiles(
   maxBatchSize: number,
   optBatchSize: number | undefined,
   given: Profile[] | undefined,
-  fail: (path: string, message: string) => never,
+  fail: Fail,
 ): Profile[] {
   const list = given ?? [{}];
   if (list.length === 0) fail('tensorrt.profiles', 'expected at least one profile');
@@ -446,7 +554,7 @@ function resolveRange(
   batching: boolean,
   batch: { min: number; opt: number; max: number },
   path: string,
-  fail: (path: string, message: string) => never,
+  fail: Fail,
 ): ShapeRange {
   const sel = (k: keyof ShapeRange): number[] => {
     const value = range[k];
@@ -466,64 +574,4 @@ function resolveRange(
     if (!(min[j] <= opt[j] && opt[j] <= max[j])) fail(path, `dim ${j}: expected min <= opt <= max, got ${min[j]} / ${opt[j]} / ${max[j]}`);
   });
   return { min, opt, max };
-}
-
-/**
- * `tensorrt:` on an ONNX Runtime model: ONNX Runtime's TensorRT execution provider, configured the
- * way Triton's onnxruntime_backend reads `optimization.execution_accelerators.gpu_execution_accelerator`
- * (src/onnxruntime.cc: `precision_mode` FP32/FP16/BF16/INT8, `max_workspace_size_bytes`, other `trt_*`
- * keys passed to the provider as they are). Keys with no provider option are a SpecError.
- */
-export function ortTensorRtAccelerator(spec: EngineSpec, config: ModelConfig): { name: string; parameters: Record<string, string> } | undefined {
-  const trt = spec.tensorrt;
-  if (!trt) return undefined;
-  const problems: Diagnostic[] = [];
-  const refuse = (key: string, why: string): void => void problems.push(placed(spec, `tensorrt.${key}`, why));
-  const parameters: Record<string, string> = {};
-  const precisions: Record<string, string> = { fp32: 'FP32', fp16: 'FP16', bf16: 'BF16', int8: 'INT8' };
-  for (const key of ['targets', 'builders', 'trtexec', 'version_compatible'] as const) {
-    if (trt[key] !== undefined) refuse(key, `builds TensorRT plans (platform: tensorrt_plan); ONNX Runtime's TensorRT execution provider has no such option`);
-  }
-  if (trt.precision !== undefined) {
-    if (Object.hasOwn(precisions, trt.precision)) parameters.precision_mode = precisions[trt.precision];
-    else refuse('precision', `ONNX Runtime's TensorRT execution provider takes fp32, fp16, bf16 or int8, got ${trt.precision}`);
-  }
-  const mib = trt.workspace === undefined ? undefined : workspaceMiB(trt.workspace);
-  if (mib !== undefined) parameters.max_workspace_size_bytes = String(Math.ceil(mib * 2 ** 20));
-  if (trt.builder_optimization_level !== undefined) parameters.trt_builder_optimization_level = String(trt.builder_optimization_level);
-  if (trt.hardware_compatibility === 'ampere+') parameters.trt_engine_hw_compatible = 'true';
-  else if (trt.hardware_compatibility === 'same_compute_capability') refuse('hardware_compatibility', `ONNX Runtime's TensorRT execution provider offers none or ampere+ (trt_engine_hw_compatible)`);
-  if (trt.timing_cache !== undefined) parameters.trt_timing_cache_enable = String(trt.timing_cache);
-  if (trt.profiles !== undefined) {
-    if (trt.profiles.length !== 1) refuse('profiles', `give one profile for ONNX Runtime's TensorRT execution provider (trt_profile_*_shapes), got ${trt.profiles.length}`);
-    else {
-      const [profile] = engineRequest(spec, config).profiles;
-      for (const sel of ['min', 'opt', 'max'] as const) {
-        parameters[`trt_profile_${sel}_shapes`] = Object.entries(profile).map(([name, r]) => `${name}:${r[sel].join('x')}`).join(',');
-      }
-    }
-  }
-  if (problems.length > 0) throw new SpecError(problems);
-  return { name: 'tensorrt', parameters };
-}
-
-/**
- * The config with `tensorrt:` applied for a model that is not tensorrt_plan: an ONNX Runtime model
- * gets the TensorRT execution provider; any other platform has nothing to apply it to (SpecError).
- */
-export function applyTensorRtOptions(spec: EngineSpec, config: ModelConfig): ModelConfig {
-  if (!spec.tensorrt || config.platform === 'tensorrt_plan' || config.backend === 'tensorrt') return config;
-  const ort = config.platform === 'onnxruntime_onnx' || config.backend === 'onnxruntime';
-  if (!ort) {
-    throw new SpecError([placed(spec, 'tensorrt', `applies to tensorrt_plan models (engines) and onnxruntime_onnx models (TensorRT execution provider), not ${config.platform ?? config.backend ?? 'this model'}`)]);
-  }
-  const optimization = (config.optimization ?? {}) as { execution_accelerators?: { gpu_execution_accelerator?: unknown[] } };
-  if ((optimization.execution_accelerators?.gpu_execution_accelerator ?? []).length > 0) {
-    throw new SpecError([placed(spec, 'tensorrt', 'set either tensorrt: or optimization.execution_accelerators.gpu_execution_accelerator, not both')]);
-  }
-  const accelerator = ortTensorRtAccelerator(spec, config)!;
-  return {
-    ...config,
-    optimization: { ...optimization, execution_accelerators: { ...optimization.execution_accelerators, gpu_execution_accelerator: [accelerator] } },
-  };
 }

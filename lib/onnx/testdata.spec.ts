@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UserError } from '../errors';
-import type { OnnxSignature } from '../types';
+import type { OnnxSignature } from './types';
 import { readOnnxSignature } from './read-signature';
 
 const DATA = '/usr/share/libonnx-testdata/data';

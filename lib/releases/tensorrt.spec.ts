@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { STAND_IN_TRTEXEC as TRTEXEC, standInEnv } from '../../test/fixtures/stand-ins';
-import { engineRequest } from '../model-spec/tensorrt';
-import type { TensorRtSpec } from '../types';
+import { engineRequest } from '../model-spec/engine-request';
+import type { TensorRtSpec } from '../model-spec/types';
 import { RELEASES, tensorRtRelease, type ReleaseTable } from './tensorrt';
 import { trtexecArgs } from '../engine/trtexec-args';
 

@@ -5,8 +5,7 @@ import { INT_RANGES } from '../../proto/model-config';
 import { packageRoot } from '../system/package-root';
 import { enumForms } from '../model-spec/enums';
 import { parseSpec } from '../model-spec/load';
-import { PLUGIN_KEY_SCHEMA } from '../model-spec/plugin-schema';
-import { PLUGIN_KEYS } from '../model-spec/plugin-keys';
+import { PLUGIN_KEY_SCHEMA, PLUGIN_KEYS } from '../model-spec/plugin-keys';
 import { withKeySink } from '../model-spec/values';
 
 /**

@@ -8,7 +8,7 @@ import { userErrorMessage } from '../../test/expect-user-error';
 import { SpecError } from '../errors';
 import { engineDir, exportDir } from '../layout';
 import { packageRoot } from '../system/package-root';
-import { runExport } from '../export';
+import { runExport } from './export';
 import { loadSpec } from '../model-spec';
 import { buildModel } from './build';
 

@@ -6,17 +6,19 @@ import { positionOf } from '../config/position';
 import { displayPath as display, loadWorkspaceSpec, resolveFromChain } from '../config/from-chain';
 import { readTorchScriptSignature } from '../config/torchscript-io';
 import { SpecError, UserError, type Diagnostic } from '../errors';
-import { engineDir, exportDir, modelFilename } from '../layout';
+import { engineDir, exportDir, modelFilename, ONNX_FILE, PLAN_FILE, VERSION_FILES } from '../layout';
 import { readOnnxSignature } from '../onnx';
-import { engineCcModelFilenames } from '../engine/targets';
+import { engineCcModelFilenames } from '../engine/publish';
 import { childPath } from '../model-spec/context';
-import type { ModelConfig, ModelSpec, OnnxSignature } from '../types';
+import type { ModelConfig } from '../model-config';
+import type { ModelSpec } from '../model-spec/types';
+import type { OnnxSignature } from '../onnx/types';
 import { isInside } from '../system/copy-tree';
 import { validateModel } from '../repository/validate-repository';
-import { applyTensorRtOptions } from '../model-spec/tensorrt';
+import { applyTensorRtOptions } from '../model-spec/engine-request';
 import { exportCompanions } from '../repository/version-files';
-import { VERSION_FILES } from '../export/filename';
-import { loadsOwnFiles } from '../platforms';
+import { isTensorRt, loadsOwnFiles } from '../platforms';
+import { isEnsemble } from '../model-config';
 import { writeModelEntry, type FileCopy, type VersionSource } from '../repository/write-entry';
 
 export interface BuildModelOptions {
@@ -49,7 +51,7 @@ function exportedModel(workspaceRoot: string, spec: ModelSpec, owner: ModelSpec)
   const dir = exportDir(workspaceRoot, owner.name);
   const own = loadsOwnFiles(owner.config) ? VERSION_FILES : modelFilename(owner.config);
   // For a TensorRT model the export is its ONNX (the engine target makes the plan); a plan given by file: also works.
-  const names = owner.config.platform === 'tensorrt_plan' ? ['model.onnx', 'model.plan'] : [own ?? 'model.onnx'];
+  const names = isTensorRt(owner.config) ? [ONNX_FILE, PLAN_FILE] : [own ?? ONNX_FILE];
   for (const name of names) if (existsSync(join(dir, name))) return join(dir, name);
   const whose = owner === spec ? 'the exported model' : `the exported model of "${owner.name}" (from:)`;
   throw new UserError(
@@ -67,7 +69,7 @@ function versionSource(workspaceRoot: string, spec: ModelSpec, config: ModelConf
   if (model === undefined) return { version, files: [] };
   // A backend that reads files of its own (vLLM's model.json): the export's files are the version directory.
   if (loadsOwnFiles(config) && basename(model) === VERSION_FILES) return { version, from: model };
-  if (config.platform === 'tensorrt_plan' && isOnnxPath(model)) {
+  if (isTensorRt(config) && isOnnxPath(model)) {
     const dir = engineDir(workspaceRoot, spec.name);
     if (!existsSync(dir) || readdirSync(dir).length === 0) {
       throw new UserError(`${spec.file}: the TensorRT engine is missing: ${display(workspaceRoot, dir)} is empty or absent; run the engine target first (nx run ${spec.name}:engine)`);
@@ -196,7 +198,7 @@ export async function buildModel(opts: BuildModelOptions): Promise<BuiltModel> {
   const spec = loadWorkspaceSpec(workspaceRoot, specFile);
   const { chain, fromSpec, owner } = resolveFromChain(spec, opts);
 
-  const ensemble = spec.config.platform === 'ensemble';
+  const ensemble = isEnsemble(spec.config);
   const model = ensemble || !owner ? undefined : exportedModel(workspaceRoot, spec, owner);
   const onnx = model && isOnnxPath(model) ? await readOnnxSignature(model) : undefined;
   const derived = deriveModelConfig(spec, {
@@ -206,7 +208,7 @@ export async function buildModel(opts: BuildModelOptions): Promise<BuiltModel> {
     // TorchScript and python models: I/O from triton.yaml or the torch export's record.
     noSignature: model && !onnx ? { traced: readTorchScriptSignature(dirname(model)) } : undefined,
     // One plan per compute capability (tensorrt.targets): Triton picks the file by the GPU's cc.
-    ccModelFilenames: model && onnx && spec.config.platform === 'tensorrt_plan' ? engineCcModelFilenames(engineDir(workspaceRoot, spec.name)) : undefined,
+    ccModelFilenames: model && onnx && isTensorRt(spec.config) ? engineCcModelFilenames(engineDir(workspaceRoot, spec.name)) : undefined,
   });
   // tensorrt: on an ONNX Runtime model configures its TensorRT execution provider.
   const config = applyTensorRtOptions(spec, derived);

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { runExport } from '../../lib/export';
+import { runExport } from '../../lib/targets/export';
 import { buildModel, type BuiltModel } from '../../lib/targets/build';
 import { validateRepository } from '../../lib/repository/validate-repository';
 import { loadSpec } from '../../lib/model-spec';

@@ -4,10 +4,12 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildEngine } from '../../lib/engine/build-engine';
 import { verifyPlan } from '../../lib/engine/store';
-import type { ModelConfig, ModelSpec } from '../../lib/types';
+import type { ModelConfig } from '../../lib/model-config';
+import type { ModelSpec } from '../../lib/model-spec/types';
 import { DIST, ensureDist } from '../dist';
 import { A100, standInEnv, trtexecBuilds } from '../fixtures/stand-ins';
 import { REPO_ROOT, rmrf, seeded, tempRoot } from './helpers';
+import { engineRequest } from '../../lib/model-spec/engine-request';
 
 const CHILD = join(__dirname, '../children/build-engine.cjs');
 const ONNX = join(REPO_ROOT, 'lib/engine/__fixtures__/relu_batch.onnx');
@@ -78,7 +80,7 @@ const config: ModelConfig = {
 
 function buildHere(dir: string) {
   const spec: ModelSpec = { file: 'models/my_trt/triton.yaml', dir: join(dir, 'models/my_trt'), name: 'my_trt', config, version: 1, previousVersions: {}, positions: {} };
-  return buildEngine({ workspaceRoot: dir, spec, config, onnxPath: ONNX, outDir: join(dir, 'out'), env: env(dir, 0), log: () => undefined });
+  return buildEngine({ workspaceRoot: dir, request: engineRequest(spec, config), onnxPath: ONNX, outDir: join(dir, 'out'), env: env(dir, 0), log: () => undefined });
 }
 
 /** After a killed build: the next one builds, verifies, and the one after that is a store hit. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../lib/errors';
 import { onnxDigest } from '../../lib/engine/key';
-import { runExport } from '../../lib/export';
+import { runExport } from '../../lib/targets/export';
 import { readRepository } from '../../lib/import';
 import { readOnnxSignature } from '../../lib/onnx';
 import { buildModel } from '../../lib/targets/build';

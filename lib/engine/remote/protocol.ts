@@ -20,10 +20,10 @@
  */
 import type { EngineKeyParts } from '../key';
 import type { Fingerprint } from '../fingerprint';
-import { checkRemoteTensorRt, REMOTE_TENSORRT_KEYS, type RemoteTensorRtSpec } from '../../model-spec/tensorrt';
+import { engineRequestFrom } from '../../model-spec/engine-request';
+import { checkRemoteTensorRt, type RemoteTensorRtSpec } from '../../model-spec/tensorrt';
+import type { EngineRequest } from '../../model-spec/types';
 import { tritonReleaseProblem } from '../../releases/triton';
-
-export { REMOTE_TENSORRT_KEYS };
 
 export const PROTOCOL_VERSION = 1;
 export const BUILD_HEADER = 'x-nx-triton-build';
@@ -156,7 +156,7 @@ export function checkBuildRequest(value: unknown): BuildRequest {
     return { name, dims, reshape: { shape: dimList(t.reshape.shape, `${path}.reshape.shape`) } };
   });
   if (!isMap(value.tensorrt)) return fail('tensorrt', 'expected an object');
-  // The options are checked by the same table as triton.yaml's tensorrt: (lib/model-spec/tensorrt.ts).
+  // The options are checked by the same table as triton.yaml's tensorrt: (TENSORRT_KEYS, lib/model-spec/tensorrt.ts).
   const trt = checkRemoteTensorRt(value.tensorrt);
   if ('problems' in trt) throw new ProtocolError(trt.problems.join('; '));
   return {
@@ -175,7 +175,33 @@ export function eventLine(e: BuildEvent): string {
   return JSON.stringify(e) + '\n';
 }
 
-/** `8.0` -> `model_sm80.plan`, `12.0` -> `model_sm120.plan`. */
-export function planFileForTarget(cc: string): string {
-  return `model_sm${cc.replace('.', '')}.plan`;
+/** What a client asks a builder to build: the request's inputs and its remote tensorrt: options, never the local ones. */
+export function toBuildRequest(r: EngineRequest, onnxSha256: string, tritonRelease: string | undefined): BuildRequest {
+  return {
+    onnx_sha256: onnxSha256,
+    model: r.model,
+    max_batch_size: r.maxBatchSize,
+    ...(r.optBatchSize !== undefined ? { opt_batch_size: r.optBatchSize } : {}),
+    inputs: r.inputs,
+    tensorrt: r.remote,
+    ...(tritonRelease !== undefined ? { triton_release: tritonRelease } : {}),
+  };
+}
+
+/**
+ * The EngineRequest a builder builds, made from the checked wire request the way the engine target
+ * makes it from triton.yaml: the same table, the same profile resolution, nothing local (no
+ * targets, builders or trtexec of the client's). Problems are SpecErrors at `build request for <model>`.
+ */
+export function fromBuildRequest(r: BuildRequest): EngineRequest {
+  return engineRequestFrom({
+    file: `build request for ${r.model}`,
+    model: r.model,
+    positions: {},
+    tensorrt: r.tensorrt,
+    inputs: r.inputs,
+    maxBatchSize: r.max_batch_size,
+    ...(r.opt_batch_size !== undefined ? { optBatchSize: r.opt_batch_size } : {}),
+    ...(r.triton_release !== undefined ? { tritonRelease: r.triton_release } : {}),
+  });
 }

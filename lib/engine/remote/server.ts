@@ -6,14 +6,13 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { UserError } from '../../errors';
+import { ONNX_FILE, PLAN_FILE } from '../../layout';
 import { prepareEngine } from '../build-engine';
 import { readFingerprint, tensorRtVersionText, type Fingerprint } from '../fingerprint';
 import type { StoreResult } from '../store';
 import { tensorRtRelease } from '../../releases/tensorrt';
 import { trtexecArgs } from '../trtexec-args';
-import { engineRequest } from '../../model-spec/tensorrt';
 import { readOnnxSignature } from '../../onnx';
-import type { ModelConfig, ModelSpec } from '../../types';
 import { bearerMatches } from './auth';
 import { BOOT_ID, HOST_ID, ownerGone, ownerTag, OWNER_PATTERN } from '../../system/owner';
 import { killRecordedGroup } from '../../system/process-group';
@@ -21,6 +20,7 @@ import {
   BUILD_HEADER,
   decodeBuildRequest,
   eventLine,
+  fromBuildRequest,
   MAX_LOG_LINE_CHARS,
   MAX_REQUEST_HEADER_BYTES,
   PROTOCOL_VERSION,
@@ -272,8 +272,7 @@ async function acceptJob(s: Service, req: IncomingMessage, res: ServerResponse, 
   try {
     request = decodeBuildRequest(req.headers[BUILD_HEADER]);
     // What the engine target checks before building, checked here the same way (and refused before the upload).
-    const spec = remoteSpec(request, jobDir, s.trtexec);
-    trtexecArgs(engineRequest(spec, remoteConfig(request)), tensorRtRelease(tensorRtVersionText(fp.tensorrt)), { onnx: 'model.onnx', plan: 'model.plan' });
+    trtexecArgs(fromBuildRequest(request), tensorRtRelease(tensorRtVersionText(fp.tensorrt)), { onnx: ONNX_FILE, plan: PLAN_FILE });
   } catch (err) {
     if (err instanceof ProtocolError || err instanceof UserError) return void json(res, 400, { error: `bad build request: ${err.message}` }, { connection: 'close' });
     throw err;
@@ -281,7 +280,7 @@ async function acceptJob(s: Service, req: IncomingMessage, res: ServerResponse, 
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > o.maxUploadBytes) return void tooLarge(req, res, o.maxUploadBytes, Number(declared));
 
-  const onnxPath = join(jobDir, 'model.onnx');
+  const onnxPath = join(jobDir, ONNX_FILE);
   req.setTimeout(o.idleTimeoutMs, () => req.destroy(new Error('upload idle timeout')));
   const upload = await mkdir(jobDir, { recursive: true }).then(
     () => receive(req, onnxPath, o.maxUploadBytes, { bytesPerSecond: o.minUploadBytesPerSecond ?? 0, graceMs: o.uploadGraceMs ?? 30_000 }),
@@ -342,8 +341,9 @@ async function runJob(s: Service, res: ServerResponse, job: Job): Promise<void> 
     const started = Date.now();
     const prepared = await prepareEngine({
       workspaceRoot: job.jobDir,
-      spec: remoteSpec(request, job.jobDir, s.trtexec),
-      config: remoteConfig(request),
+      request: fromBuildRequest(request),
+      // The client's options, never its trtexec: that is the builder's own.
+      trtexec: resolveTrtexec(s.trtexec),
       onnxPath,
       outDir: job.jobDir,
       engineCache: s.o.engineCache,
@@ -391,37 +391,12 @@ async function openPlan(get: () => Promise<StoreResult>): Promise<{ got: StoreRe
   }
 }
 
-function remoteSpec(r: BuildRequest, dir: string, trtexec: string): ModelSpec {
-  return {
-    file: `build request for ${r.model}`,
-    dir,
-    name: r.model,
-    config: { name: r.model, platform: 'tensorrt_plan', max_batch_size: r.max_batch_size },
-    version: 1,
-    previousVersions: {},
-    // The client's options, never its trtexec: that is the builder's own.
-    tensorrt: { ...r.tensorrt, trtexec: resolveTrtexec(trtexec) },
-    ...(r.triton_release !== undefined ? { tritonRelease: r.triton_release } : {}),
-    positions: {},
-  };
-}
-
 function clip(line: string): string {
   return line.length > MAX_LOG_LINE_CHARS ? `${line.slice(0, MAX_LOG_LINE_CHARS)}…` : line;
 }
 
 function resolveTrtexec(t: string): string {
   return t.includes('/') || t.includes('\\') ? resolve(t) : t;
-}
-
-function remoteConfig(r: BuildRequest): ModelConfig {
-  return {
-    name: r.model,
-    platform: 'tensorrt_plan',
-    max_batch_size: r.max_batch_size,
-    input: r.inputs.map((t) => ({ name: t.name, dims: t.dims, ...(t.reshape ? { reshape: t.reshape } : {}) })),
-    ...(r.opt_batch_size !== undefined ? { dynamic_batching: { preferred_batch_size: [r.opt_batch_size] } } : {}),
-  };
 }
 
 type Upload = { bytes: number; sha256: string } | 'too-large' | 'too-slow' | 'aborted' | 'no-space';

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEBIAN_PYTHON, requirePython } from '../../../test/pythons';
-import type { ModelConfig } from '../../types';
+import type { ModelConfig } from '../../model-config';
 import { onnxModel, trtModel } from './__fixtures__/configs';
 import { ADD_ONNX, LINEAR_ONNX, planBytes, tempRepo } from './__fixtures__/repo';
 import { checkModelFiles, completeBackend, loadedVersions } from './index';

@@ -1,5 +1,5 @@
 import { protoEnumNames } from '../../../proto/model-config';
-import type { ModelConfig } from '../../types';
+import type { ModelConfig } from '../../model-config';
 
 /** One broken rule: where in the config (`input[0].dims`, `1/model.onnx`) and why. */
 export interface Problem {
@@ -29,13 +29,6 @@ export function enumValue(v: string | number | undefined, enumName: string): str
   return v === undefined ? protoEnumNames(enumName)[0] : typeof v === 'number' ? (protoEnumNames(enumName)[v] ?? String(v)) : v;
 }
 
-export function isTensorRt(config: ModelConfig): boolean {
-  return config.platform === 'tensorrt_plan' || (!config.platform && config.backend === 'tensorrt');
-}
-
-export function isEnsemble(config: ModelConfig): boolean {
-  return config.platform === 'ensemble';
-}
 
 /** `[1, -1, 3]` as Triton prints dims. */
 export function dimsText(dims: number[]): string {

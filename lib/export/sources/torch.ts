@@ -1,24 +1,24 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { TORCHSCRIPT_SIGNATURE_FILE, type TorchScriptSignature } from '../config/torchscript-io';
-import { UserError } from '../errors';
-import { packageRoot } from '../system/package-root';
-import { childPath } from '../model-spec/context';
-import type { ExampleValues, ModelSpec, TorchExport, VerifySpec } from '../types';
-import { torchFormat, type TorchFormat } from './filename';
-import { resolveInsideProject } from './paths';
-import { describeExit, runProcess } from '../system/process';
-import { pythonNotStarted } from '../system/python';
-import { exportError } from './where';
+import type { TorchScriptSignature } from '../../config/torchscript-io';
+import { TORCHSCRIPT_SIGNATURE_FILE, VERIFY_RECORD_FILE } from '../../layout';
+import { UserError } from '../../errors';
+import { packageRoot } from '../../system/package-root';
+import { childPath } from '../../model-spec/context';
+import type { ExampleValues, ModelSpec, TorchExport, VerifySpec } from '../../model-spec/types';
+import { torchFormat, type TorchFormat } from '../filename';
+import { resolveInsideProject } from '../paths';
+import { describeExit, runProcess } from '../../system/process';
+import { pythonNotStarted } from '../../system/python';
+import { exportError } from '../where';
+import type { ExportSource } from '.';
 
 /** Exit codes of python/export_torch.py whose output is a message for the user. */
 const EXIT_NO_TORCH = 3;
 const EXIT_USER_ERROR = 4;
 /** How the helper's one-line JSON reply on stdout begins. */
 const REPLY_STARTS = ['{"result"', '{"error"'];
-/** The gate's record in the export output (never copied into the repository). */
-export const VERIFY_RECORD_FILE = 'verify.json';
 
 export interface TorchExportResult {
   format: TorchFormat;
@@ -230,3 +230,30 @@ interface HelperResult {
   signature?: TorchScriptSignature;
   verify?: VerifyRecord;
 }
+
+/** `; verified at 3 input sizes, max abs err 1.2e-06` for the log line. */
+function verifiedText(record: VerifyRecord | undefined): string {
+  if (!record) return '';
+  const errors = record.cases.flatMap((c) => c.outputs.map((o) => o.max_abs_err ?? 0));
+  return `; verified at ${record.cases.length} input sizes, max abs err ${Math.max(0, ...errors).toPrecision(2)}`;
+}
+
+/** `export.torch`: a torch.nn.Module to ONNX or TorchScript (python/export_torch.py), compared with the module by the fidelity gate. */
+export const torchSource: ExportSource<TorchExport> = {
+  async run({ spec, source, output, python, onLine }) {
+    const result = await exportTorch(spec, source, output, python, onLine);
+    const how = result.exporter ? `${result.format} via ${result.exporter}` : result.format;
+    return {
+      what: `torch ${source.model} (${how}, torch ${result.torchVersion}${verifiedText(result.verify)})`,
+      key: 'export.torch.model',
+      expected:
+        result.format === 'onnx'
+          ? {
+              inputs: Object.keys(result.inputShapes).map((name) => ({ name, dataType: result.inputDtypes[name] ?? 'TYPE_FP32' })),
+              outputs: result.outputNames,
+            }
+          : undefined,
+      gated: true,
+    };
+  },
+};

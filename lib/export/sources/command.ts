@@ -1,7 +1,8 @@
-import { UserError } from '../errors';
-import type { ModelSpec } from '../types';
-import { describeExit, runProcess } from '../system/process';
-import { exportError } from './where';
+import { UserError } from '../../errors';
+import type { ModelSpec } from '../../model-spec/types';
+import { describeExit, runProcess } from '../../system/process';
+import { exportError } from '../where';
+import type { ExportSource } from '.';
 
 /**
  * The argv of `export.command` with `{output}` replaced by the path it must write and `{python}`
@@ -33,3 +34,15 @@ export async function exportCommand(
     );
   }
 }
+
+function shorten(text: string, max = 60): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** `export.command`: the user's own program writes the model file. */
+export const commandSource: ExportSource<string[]> = {
+  async run({ spec, source, output, python, onLine }) {
+    await exportCommand(spec, source, output, python, onLine);
+    return { what: `command ${shorten(source.join(' '))}`, key: 'export.command', gated: false };
+  },
+};

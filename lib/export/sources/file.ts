@@ -1,11 +1,12 @@
 import { constants } from 'node:fs';
 import { copyFile, lstat, mkdir, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
-import type { ModelSpec } from '../types';
-import { companionFiles } from './companions';
-import { loadsOwnFiles } from '../platforms';
-import { isInside, resolveInsideProject } from './paths';
-import { exportError } from './where';
+import type { ModelSpec } from '../../model-spec/types';
+import { companionFiles } from '../companions';
+import { loadsOwnFiles } from '../../platforms';
+import { isInside, resolveInsideProject } from '../paths';
+import { exportError } from '../where';
+import type { ExportSource } from '.';
 
 /**
  * Copies `export.file` (a file or a directory tree) to `output`. Files are copied by the kernel
@@ -67,3 +68,10 @@ function shown(spec: ModelSpec, path: string): string {
   return JSON.stringify(relative(spec.dir, path) || '.');
 }
 
+/** `export.file`: a model file or directory of the project, copied. */
+export const fileSource: ExportSource<string> = {
+  async run({ spec, source, output }) {
+    await exportFile(spec, source, output);
+    return { what: `file ${source}`, key: 'export.file', gated: false };
+  },
+};
