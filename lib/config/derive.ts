@@ -6,7 +6,7 @@ import { sequenceFedInputs, type DataType, type ModelConfig, type ModelTensor } 
 import type { ModelSpec } from '../model-spec/types';
 import type { OnnxDim, OnnxSignature, OnnxTensor } from '../onnx/types';
 import { withLeadingKeys } from './key-order';
-import { positionOf } from './position';
+import { placed } from '../model-spec/positions';
 import { hasNoReadableSignature, torchScriptIo, type TorchScriptSignature } from './torchscript-io';
 
 
@@ -149,9 +149,7 @@ class IoDerivation {
   }
 
   private error(key: keyof ModelConfig, path: string, message: string): void {
-    const origin = this.origin(key);
-    const pos = positionOf(origin, path);
-    this.diagnostics.push({ file: origin.file, line: pos?.line, col: pos?.col, path, message });
+    this.diagnostics.push(placed(this.origin(key), path, message));
   }
 
   tensors(kind: Kind): ModelTensor[] {

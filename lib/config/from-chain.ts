@@ -1,10 +1,10 @@
 import { isAbsolute, relative, sep } from 'node:path';
-import { SpecError, type Diagnostic } from '../errors';
+import { SpecError } from '../errors';
 import { isEnsemble } from '../model-config';
 import { loadSpec } from '../model-spec';
 import type { ModelSpec } from '../model-spec/types';
 import { deriveModelConfig } from './derive';
-import { positionOf } from './position';
+import { placed } from '../model-spec/positions';
 
 export interface FromChainOptions {
   workspaceRoot: string;
@@ -33,9 +33,7 @@ export function loadWorkspaceSpec(workspaceRoot: string, file: string): ModelSpe
 }
 
 function fromProblem(spec: ModelSpec, message: string): SpecError {
-  const pos = positionOf(spec, 'from');
-  const d: Diagnostic = { file: spec.file, line: pos?.line, col: pos?.col, path: 'from', message };
-  return new SpecError([d]);
+  return new SpecError([placed(spec, 'from', message)]);
 }
 
 /**

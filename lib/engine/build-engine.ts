@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, rename, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { UserError } from '../errors';
 import { onnxFileIn, PLAN_FILE } from '../layout';
 import type { EngineRequest } from '../model-spec/types';
 import { readFingerprint, tensorRtVersionText, type Fingerprint, type GpuInfo } from './fingerprint';
 import { canonicalJson, engineKey, onnxDigest, type EngineKeyParts } from './key';
 import { EngineStore, resolveMaxBytes, resolveStoreDir, type StoreResult } from './store';
-import { placed } from '../model-spec/engine-request';
+import { placed } from '../model-spec/positions';
 import { planReleaseMismatch, tensorRtOfTriton } from '../releases/triton';
 import { SpecError } from '../errors';
 import { publishPlans } from './publish';

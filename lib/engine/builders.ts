@@ -1,5 +1,4 @@
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { UserError } from '../errors';
 import { onnxFileIn, PLAN_FILE, planFileForTarget } from '../layout';
 import { buildEngine, prepareEngine, trtexecCommand, type BuildEngineOptions, type PreparedEngine } from './build-engine';

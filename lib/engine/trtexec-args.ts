@@ -1,5 +1,5 @@
 import { SpecError } from '../errors';
-import { placed } from '../model-spec/engine-request';
+import { placed } from '../model-spec/positions';
 import { KEY_FLAGS, keyArgs, type PlanPaths } from '../model-spec/tensorrt';
 import type { EngineRequest } from '../model-spec/types';
 import type { TensorRtRelease } from '../releases/tensorrt';

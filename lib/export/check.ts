@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { onnxElemTypeName, readOnnxSignature } from '../onnx';
 import { onnxTypeForTriton } from '../onnx/elem-types';
 import type { ModelSpec } from '../model-spec/types';

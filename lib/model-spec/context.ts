@@ -1,6 +1,11 @@
 import { Document, isAlias, isMap, isScalar, isSeq, LineCounter, Node, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import type { Diagnostic } from '../errors';
-import type { Position } from './types';
+
+/** Line and column (1-based) where a key path was written in triton.yaml. */
+export interface Position {
+  line: number;
+  col: number;
+}
 
 /** Nodes one file may make us visit, aliases expanded: far above any real triton.yaml. */
 const NODE_BUDGET = 50_000;

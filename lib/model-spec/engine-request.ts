@@ -2,6 +2,7 @@ import { SpecError, type Diagnostic } from '../errors';
 import type { ModelConfig } from '../model-config';
 import { isTensorRt } from '../platforms';
 import { ortParameters, profileMaxBatch, remoteTensorRt, requestOptions, type RequestContext, type TensorRtSpec } from './tensorrt';
+import { placed } from './positions';
 import type { EngineRequest, ModelSpec, Position } from './types';
 
 /**
@@ -85,16 +86,6 @@ export function engineRequestFrom(source: RequestSource): EngineRequest {
 /** The EngineRequest of a model from its triton.yaml and ModelConfig. */
 export function engineRequest(spec: EngineSpec, config: ModelConfig): EngineRequest {
   return engineRequestFrom(requestSource(spec, config));
-}
-
-/** A problem at `path`, placed where it (or the nearest key above it) was written when known. */
-export function placed(where: Pick<ModelSpec, 'file' | 'positions'>, path: string, message: string): Diagnostic {
-  for (let p = path; p; p = p.replace(/(\.[^.[]*|\[[^\]]*\])$/, '')) {
-    const pos = Object.hasOwn(where.positions, p) ? where.positions[p] : undefined;
-    if (pos) return { file: where.file, line: pos.line, col: pos.col, path, message };
-    if (!/[.[]/.test(p)) break;
-  }
-  return { file: where.file, path, message };
 }
 
 /** The opt batch of the default profile: the largest preferred batch size, if any. */

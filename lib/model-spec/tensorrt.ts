@@ -6,7 +6,6 @@ import type { ModelConfig } from '../model-config';
 import { describe, isScalar, setOwn, SpecContext, WalkAborted } from './context';
 import type { KeySchema } from './keys';
 import { didYouMean } from './suggest';
-import type { Profile, ShapeRange } from './types';
 import { checkKeys, expectBool, expectInt, expectList, expectMap, expectString } from './values';
 import { parseYaml } from './yaml-source';
 
@@ -47,6 +46,16 @@ export function workspaceMiB(value: string | number): number | undefined {
 
 /** A profile's dims in the editor schema. */
 const DIMS = { type: 'array', items: { type: 'integer', minimum: 0, maximum: 2 ** 31 - 1 } };
+
+/** min / opt / max of one input's shape in an optimization profile. */
+export interface ShapeRange {
+  min: number[];
+  opt: number[];
+  max: number[];
+}
+
+/** One optimization profile: input name -> its shape range. */
+export type Profile = Record<string, ShapeRange>;
 
 /** Refuses a value at a key path (throws). */
 export type Fail = (path: string, message: string) => never;

@@ -11,15 +11,9 @@ export type { TensorRtSpec };
 export type { ExampleValues, ExportKind, ExportSpec, TorchExport, VerifySpec } from './plugin-keys';
 import type { ExportSpec, VerifySpec } from './plugin-keys';
 
-/** min / opt / max of one input's shape in an optimization profile. */
-export interface ShapeRange {
-  min: number[];
-  opt: number[];
-  max: number[];
-}
-
-/** One optimization profile: input name -> its shape range. */
-export type Profile = Record<string, ShapeRange>;
+export type { Profile, ShapeRange } from './tensorrt';
+export type { Position } from './context';
+import type { Position } from './context';
 
 /**
  * What an engine is built from, made once by lib/model-spec/engine-request.ts out of triton.yaml and
@@ -42,12 +36,6 @@ export interface EngineRequest extends EngineOptions {
   remote: RemoteTensorRtSpec;
   /** Key path -> where it was written in `file` (for messages). */
   positions: Record<string, Position>;
-}
-
-/** Line and column (1-based) where a key path was written in triton.yaml. */
-export interface Position {
-  line: number;
-  col: number;
 }
 
 /** A loaded, checked triton.yaml. */

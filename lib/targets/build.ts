@@ -2,7 +2,7 @@ import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'node
 import { basename, dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { toPbtxt } from '../../proto/text-format';
 import { deriveModelConfig } from '../config/derive';
-import { positionOf } from '../config/position';
+import { placed } from '../model-spec/positions';
 import { displayPath as display, loadWorkspaceSpec, resolveFromChain } from '../config/from-chain';
 import { readTorchScriptSignature } from '../config/torchscript-io';
 import { SpecError, UserError, type Diagnostic } from '../errors';
@@ -39,11 +39,6 @@ export interface BuiltModel {
   config: ModelConfig;
   /** What the entry holds, for the summary line: `config.pbtxt`, `1/model.onnx`, `labels.txt`... */
   files: string[];
-}
-
-function diagnostic(spec: ModelSpec, path: string, message: string): Diagnostic {
-  const pos = positionOf(spec, path);
-  return { file: spec.file, line: pos?.line, col: pos?.col, path, message };
 }
 
 /** The file the export target wrote for `owner`, or a message saying to run it. */
@@ -100,20 +95,20 @@ function projectFile(owner: ModelSpec, path: string, candidates: string[], probl
   const written = candidates[candidates.length - 1];
   const normal = posix.normalize(written.replace(/\\/g, '/'));
   if (written.includes('\0') || isAbsolute(written) || normal === '..' || normal.startsWith('../')) {
-    problems.push(diagnostic(owner, path, `${JSON.stringify(written)} must be a path inside the project directory`));
+    problems.push(placed(owner, path, `${JSON.stringify(written)} must be a path inside the project directory`));
     return undefined;
   }
   for (const candidate of candidates) {
     const full = resolve(owner.dir, candidate);
     if (!existsSync(full) || !statSync(full).isFile()) continue;
     if (!isInside(realpathSync(owner.dir), realpathSync(full))) {
-      problems.push(diagnostic(owner, path, `${JSON.stringify(candidate)} leads outside the project directory (a symbolic link?)`));
+      problems.push(placed(owner, path, `${JSON.stringify(candidate)} leads outside the project directory (a symbolic link?)`));
       return undefined;
     }
     return full;
   }
   const tried = candidates.map((c) => JSON.stringify(c)).join(' or ');
-  problems.push(diagnostic(owner, path, `${tried} does not exist in the project directory ${posix.dirname(owner.file)}`));
+  problems.push(placed(owner, path, `${tried} does not exist in the project directory ${posix.dirname(owner.file)}`));
   return undefined;
 }
 
@@ -161,11 +156,11 @@ function checkPreviousVersion(spec: ModelSpec, n: string, dir: string, problems:
         try {
           target = realpathSync(full);
         } catch {
-          problems.push(diagnostic(spec, path, `${shown} is a broken symbolic link`));
+          problems.push(placed(spec, path, `${shown} is a broken symbolic link`));
           continue;
         }
         if (!isInside(root, target)) {
-          problems.push(diagnostic(spec, path, `${shown} is a symbolic link to ${target}, outside the version directory; copy the file in instead`));
+          problems.push(placed(spec, path, `${shown} is a symbolic link to ${target}, outside the version directory; copy the file in instead`));
           continue;
         }
         if (statSync(target).isDirectory()) continue; // followed (and checked again) by the copy
@@ -234,7 +229,7 @@ export async function buildModel(opts: BuildModelOptions): Promise<BuiltModel> {
     check: async (staged) => {
       // With triton_release, every plan's header is checked against the TensorRT that release ships.
       const problems = await validateModel(staged, config, { dirName: spec.name, repository, tritonRelease: spec.tritonRelease ?? opts.tritonRelease });
-      if (problems.length > 0) throw new SpecError(problems.map((p) => diagnostic(ownerOf(p.path.split(/[.[]/)[0], chain), p.path, p.message)));
+      if (problems.length > 0) throw new SpecError(problems.map((p) => placed(ownerOf(p.path.split(/[.[]/)[0], chain), p.path, p.message)));
       files = listEntry(staged);
     },
   });

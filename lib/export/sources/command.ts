@@ -2,7 +2,7 @@ import { UserError } from '../../errors';
 import type { ModelSpec } from '../../model-spec/types';
 import { describeExit, runProcess } from '../../system/process';
 import { exportError } from '../where';
-import type { ExportSource } from '.';
+import type { ExportSource } from './source';
 
 /**
  * The argv of `export.command` with `{output}` replaced by the path it must write and `{python}`

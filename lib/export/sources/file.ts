@@ -6,7 +6,7 @@ import { companionFiles } from '../companions';
 import { loadsOwnFiles } from '../../platforms';
 import { isInside, resolveInsideProject } from '../paths';
 import { exportError } from '../where';
-import type { ExportSource } from '.';
+import type { ExportSource } from './source';
 
 /**
  * Copies `export.file` (a file or a directory tree) to `output`. Files are copied by the kernel

@@ -12,7 +12,7 @@ import { resolveInsideProject } from '../paths';
 import { describeExit, runProcess } from '../../system/process';
 import { pythonNotStarted } from '../../system/python';
 import { exportError } from '../where';
-import type { ExportSource } from '.';
+import type { ExportSource } from './source';
 
 /** Exit codes of python/export_torch.py whose output is a message for the user. */
 const EXIT_NO_TORCH = 3;

@@ -1,5 +1,4 @@
 import { protoEnumNames } from '../../../proto/model-config';
-import type { ModelConfig } from '../../model-config';
 
 /** One broken rule: where in the config (`input[0].dims`, `1/model.onnx`) and why. */
 export interface Problem {
