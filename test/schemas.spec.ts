@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { EXPORT_KINDS } from '../lib/model-spec/plugin-keys';
 
 /**
  * Every executor's and generator's schema.json (what Nx checks the options against, and what Nx
@@ -105,6 +106,11 @@ describe('schema.json files say what the option types say', () => {
 
   it.each(list.map((e) => [e.name, e] as const))('%s', (_name, e) => {
     expect(schemaProps(e.schema), `${e.schema} against the options type of ${e.source}`).toEqual(types.get(e.name));
+  });
+
+  it("the model generator's --source enum is the export sources", () => {
+    const schema = JSON.parse(readFileSync(join(ROOT, 'generators/model/schema.json'), 'utf8'));
+    expect(schema.properties.source.enum).toEqual(EXPORT_KINDS);
   });
 
   it('fails for a schema that lost a property or calls a required one optional', () => {
