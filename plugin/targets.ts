@@ -3,6 +3,7 @@ import { isTensorRt, runtimeOf } from '../lib/platforms';
 import { EXPORT_SOURCES } from '../lib/model-spec/plugin-keys';
 import type { SpecSummary } from '../lib/model-spec/summary';
 import type { NormalizedPluginOptions } from './options';
+import { SPEC_FILE } from '../lib/layout';
 
 /** Pure: the targets and project settings that one triton.yaml implies. No IO here. */
 
@@ -59,7 +60,7 @@ function exportTarget(summary: SpecSummary, options: NormalizedPluginOptions): T
     cache: true,
     inputs: [
       '{projectRoot}/**/*',
-      '!{projectRoot}/triton.yaml',
+      `!{projectRoot}/${SPEC_FILE}`,
       ...ignoredModelFiles(summary.modelPaths?.export, options),
       ...(copied ? [] : [{ env: 'NX_TRITON_PYTHON' }, { runtime: pythonFingerprintCommand(options.python) }]),
     ],
@@ -79,7 +80,7 @@ function shellQuoted(word: string): string {
 
 /** The engine's runtime input: this machine's GPU/TensorRT, and the builders' when the model uses some. */
 export function engineFingerprintCommand(root: string, summary: SpecSummary): string {
-  return summary.hasBuilders ? `${ENGINE_FINGERPRINT_COMMAND} --builders-of ${shellQuoted(`${root}/triton.yaml`)}` : ENGINE_FINGERPRINT_COMMAND;
+  return summary.hasBuilders ? `${ENGINE_FINGERPRINT_COMMAND} --builders-of ${shellQuoted(`${root}/${SPEC_FILE}`)}` : ENGINE_FINGERPRINT_COMMAND;
 }
 
 function engineTarget(root: string, summary: SpecSummary, options: NormalizedPluginOptions): TargetConfiguration {
@@ -97,7 +98,7 @@ function engineTarget(root: string, summary: SpecSummary, options: NormalizedPlu
     parallelism: false,
     dependsOn: [upstream],
     inputs: [
-      '{projectRoot}/triton.yaml',
+      `{projectRoot}/${SPEC_FILE}`,
       { dependentTasksOutputFiles: '**/*', transitive: true },
       { runtime: engineFingerprintCommand(root, summary) },
     ],

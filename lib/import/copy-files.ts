@@ -60,7 +60,7 @@ export function summarizeImport(plan: ImportPlan): string[] {
   const lines = plan.models.map((m) => {
     const versions = m.versions.length === 1 ? `version ${m.versions[0]}` : `versions ${m.versions.join(', ')}`;
     const copied = m.copies.length > 0 ? `; copied ${listCopies(m)}` : '';
-    return `  ${m.name} -> ${m.projectDir}/triton.yaml (${versions}${copied})`;
+    return `  ${m.name} -> ${m.projectDir}/${SPEC_FILE} (${versions}${copied})`;
   });
   const n = plan.models.length;
   return [`nx-triton: imported ${n} model${n === 1 ? '' : 's'}`, ...lines];
