@@ -61,7 +61,7 @@ describe('export.torch.exporter, example_inputs and verify in triton.yaml', () =
     expect(messageOf(torchYaml('    example_inputs: { x: { constant: a } }\n'))).toBe(`${FILE}:7:28: export.torch.example_inputs.x.constant: expected a number, got string "a"`);
     expect(messageOf(torchYaml('    input_names: [a, a]\n'))).toBe(`${FILE}:7:5: export.torch.input_names: "a" is named twice`);
     expect(messageOf(torchYaml('', 'verify: { dim_sizes: [9, 9] }\n'))).toBe(
-      `${FILE}:3:22: verify.dim_sizes: give two or more different sizes: a size baked into the graph shows only at another size`,
+      `${FILE}:3:11: verify.dim_sizes: give two or more different sizes: a size baked into the graph shows only at another size`,
     );
     expect(messageOf(torchYaml('    example_inputs: { x: { randint: [5, 5] } }\n'))).toBe(
       `${FILE}:7:28: export.torch.example_inputs.x.randint: expected two integers [low, high] with low < high (high is excluded), got a list`,
