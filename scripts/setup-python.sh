@@ -25,14 +25,14 @@ if ! "$torch1/bin/python" -c 'import onnxruntime' >/dev/null 2>&1; then
   rm -rf "$torch1"
   /usr/bin/python3 -m venv --system-site-packages "$torch1"
   # --no-deps: onnxruntime's wheel dependencies would shadow Debian's numpy and protobuf.
-  "$torch1/bin/python" -m pip install -q --progress-bar off --no-deps "$(grep '^onnxruntime==' python/requirements.txt)"
+  "$torch1/bin/python" -m pip install -q --progress-bar off --no-deps "$(grep '^onnxruntime==' scripts/requirements-dev.txt)"
   echo "setup-python: $torch1 has Debian's torch 1.13 and onnxruntime"
 fi
 
 # The venv is made from Debian's interpreter: the python backend's stub needs its libpython3.11.so,
 # which pyenv's static builds lack.
 venv=.venv
-req=python/requirements.txt
+req=scripts/requirements-dev.txt
 stamp="$venv/.nx-triton-requirements"
 if [ -f "$stamp" ] && cmp -s "$stamp" "$req"; then
   echo "setup-python: $venv is up to date ($("$venv/bin/python" -c 'import torch; print("torch", torch.__version__)'))"
