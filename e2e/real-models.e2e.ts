@@ -3,6 +3,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePbtxt } from '../proto/text-format';
 import { A100, standInVars, trtexecBuilds } from '../test/fixtures/stand-ins';
 import { venvPython } from '../test/pythons';
 import { createWorkspace, nxEnv, type Workspace } from './workspace';
@@ -195,6 +196,7 @@ describe('real-world models through a fresh workspace (torch 2.x, the gate on)',
   });
 
   const repository = () => join(ws.root, 'dist/model-repository');
+  const configOf = (model: string) => parsePbtxt(readFileSync(join(repository(), model, 'config.pbtxt'), 'utf8'), model);
   const onnxOf = (model: string, root = ws.root) => join(root, 'dist/models', model, 'export/model.onnx');
   const compare = (model: string, kind: string) =>
     JSON.parse(execFileSync(venvPython(), ['-c', COMPARE_PY, join(ws.root, 'models', model), onnxOf(model), kind], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as number[];
@@ -202,10 +204,13 @@ describe('real-world models through a fresh workspace (torch 2.x, the gate on)',
   it('builds a transformers classifier that returns a ModelOutput: its output is named logits, ids and mask are int64, and the ONNX matches torch on padded batches', () => {
     const r = ws.nx(['run', 'bert_cls:build'], env());
     expect(r.code, r.out).toBe(0);
-    const config = readFileSync(join(repository(), 'bert_cls/config.pbtxt'), 'utf8');
-    expect(config).toMatch(/input \[\n {2}\{\n {4}name: "input_ids"\n {4}data_type: TYPE_INT64\n {4}dims: \[ -1 \]/);
-    expect(config).toMatch(/name: "attention_mask"\n {4}data_type: TYPE_INT64/);
-    expect(config).toMatch(/output \[\n {2}\{\n {4}name: "logits"\n {4}data_type: TYPE_FP32\n {4}dims: \[ 3 \]/);
+    expect(configOf('bert_cls')).toMatchObject({
+      input: [
+        { name: 'input_ids', data_type: 'TYPE_INT64', dims: [-1] },
+        { name: 'attention_mask', data_type: 'TYPE_INT64', dims: [-1] },
+      ],
+      output: [{ name: 'logits', data_type: 'TYPE_FP32', dims: [3] }],
+    });
     const verify = JSON.parse(readFileSync(join(ws.root, 'dist/models/bert_cls/export/verify.json'), 'utf8'));
     expect(verify.cases.map((c: { inputs: Record<string, number[]> }) => c.inputs.input_ids)).toEqual([
       [1, 16],
@@ -224,7 +229,7 @@ describe('real-world models through a fresh workspace (torch 2.x, the gate on)',
     writeFileSync(join(ws.root, 'models/gpt_lm/triton.yaml'), FILES['models/gpt_lm/triton.yaml'].replace('model: net:build', 'model: net:build\n    kwargs: { use_cache: false }'));
     const ok = ws.nx(['run', 'gpt_lm:build'], env());
     expect(ok.code, ok.out).toBe(0);
-    expect(readFileSync(join(repository(), 'gpt_lm/config.pbtxt'), 'utf8')).toMatch(/name: "logits"/);
+    expect(configOf('gpt_lm').output?.map((o) => o.name)).toEqual(['logits']);
     for (const err of compare('gpt_lm', 'text')) expect(err).toBeLessThan(1e-4);
   });
 
@@ -246,11 +251,8 @@ describe('real-world models through a fresh workspace (torch 2.x, the gate on)',
   it('names the input of torchvision and timm vision models images (input_names), without a wrapper module', () => {
     const r = ws.nx(['run-many', '-t', 'build', '-p', 'resnet', 'vit'], env());
     expect(r.code, r.out).toBe(0);
-    for (const model of ['resnet', 'vit']) {
-      const config = readFileSync(join(repository(), model, 'config.pbtxt'), 'utf8');
-      expect(config).toMatch(/input \[\n {2}\{\n {4}name: "images"\n {4}data_type: TYPE_FP32/);
-      expect(config).toMatch(/output \[\n {2}\{\n {4}name: "output__0"\n {4}data_type: TYPE_FP32\n {4}dims: \[ 10 \]/);
-    }
+    expect(configOf('resnet')).toMatchObject({ input: [{ name: 'images', data_type: 'TYPE_FP32', dims: [3, 64, 64] }], output: [{ name: 'output__0', data_type: 'TYPE_FP32', dims: [10] }] });
+    expect(configOf('vit')).toMatchObject({ input: [{ name: 'images', data_type: 'TYPE_FP32', dims: [3, 224, 224] }], output: [{ name: 'output__0', data_type: 'TYPE_FP32', dims: [10] }] });
     for (const err of compare('resnet', 'resnet')) expect(err).toBeLessThan(1e-3);
     for (const err of compare('vit', 'vit')) expect(err).toBeLessThan(1e-3);
   });
@@ -258,8 +260,11 @@ describe('real-world models through a fresh workspace (torch 2.x, the gate on)',
   it('names the outputs of a module that returns a dict by their keys, nested tuples by index, and leaves None out', () => {
     const r = ws.nx(['run', 'heads:build'], env());
     expect(r.code, r.out).toBe(0);
-    const names = [...readFileSync(join(repository(), 'heads/config.pbtxt'), 'utf8').matchAll(/name: "([^"]+)"/g)].map((m) => m[1]);
-    expect(names).toEqual(['heads', 'x', 'scores', 'boxes', 'aux.0']);
+    expect(configOf('heads').output?.map((o) => [o.name, o.dims])).toEqual([
+      ['scores', [3]],
+      ['boxes', [4]],
+      ['aux.0', [1]],
+    ]);
   });
 
   it('gives the same bytes in a second checkout at another path, and its engine comes from the store the first one filled', () => {
@@ -268,7 +273,8 @@ describe('real-world models through a fresh workspace (torch 2.x, the gate on)',
     expect(trtexecBuilds(join(store, 'trtexec.log'))).toBe(1);
     second = mkdtempSync(join(tmpdir(), 'nx-triton-second-checkout-'));
     const copy = join(second, 'somewhere', 'else');
-    cpSync(ws.root, copy, { recursive: true, filter: (src) => !/\/(dist|\.nx)(\/|$)/.test(src.slice(ws.root.length)) });
+    // The checkout, without what a build makes (dist/, .nx/): a clean clone at another path.
+    cpSync(ws.root, copy, { recursive: true, filter: (src) => !/^\/(dist|\.nx)(\/|$)/.test(src.slice(ws.root.length)) });
     const r = execFileSync(join(copy, 'node_modules/.bin/nx'), ['run', 'heads_trt:build'], { cwd: copy, env: { ...process.env, ...nxEnv, ...env() }, encoding: 'utf8' });
     expect(r).toContain('Successfully ran target build');
     for (const file of ['model.onnx', 'model.onnx.data']) {
