@@ -12,6 +12,11 @@ export function engineDir(workspaceRoot: string, modelName: string): string {
   return join(workspaceRoot, 'dist', 'models', modelName, 'engine');
 }
 
+/** Where the `tune` target writes its report (report.md, report.svg, report.json). */
+export function tuneDir(workspaceRoot: string, modelName: string): string {
+  return join(workspaceRoot, 'dist', 'models', modelName, 'tune');
+}
+
 /** Default `repository` plugin option. */
 export const DEFAULT_REPOSITORY = 'dist/model-repository';
 

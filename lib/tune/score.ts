@@ -1,0 +1,78 @@
+/**
+ * What a measured candidate is worth. A candidate is measured at each requested concurrency; a
+ * point is within budget when perf_analyzer measured it (stable by its own criteria), no request
+ * failed, and its p99 latency is at most the budget.
+ *
+ * - objective `throughput`: the candidate qualifies when any point is within budget; its value is
+ *   the highest throughput among those points (more is better).
+ * - objective `latency`: the candidate qualifies when every requested concurrency is within budget;
+ *   its value is the highest p99 among them, the tail latency at the heaviest load asked for (less
+ *   is better).
+ * A candidate that does not qualify is ranked by the lowest p99 it reached (closest to the budget).
+ */
+
+export type Objective = 'throughput' | 'latency';
+
+export interface Point {
+  concurrency: number;
+  /** `ok`: perf_analyzer's stable measurement; `unstable`: none within its trials; `error`: it failed. */
+  status: 'ok' | 'unstable' | 'error';
+  /** infer/s */
+  throughput: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Requests the server counted as failed during the measurement (nv_inference_request_failure). */
+  failures: number;
+  error?: string;
+}
+
+export interface Measured {
+  /** Why the candidate could not be measured (Triton refused the config); no points then. */
+  loadError?: string;
+  points: Point[];
+}
+
+export interface ScoreOptions {
+  objective: Objective;
+  latencyBudgetMs: number;
+}
+
+export interface Score {
+  qualifies: boolean;
+  /** throughput: infer/s; latency: ms (the qualifying value, or the lowest p99 of one that does not qualify). */
+  value: number;
+  /** The point the value comes from. */
+  point?: Point;
+}
+
+export function withinBudget(p: Point, budgetMs: number): boolean {
+  return p.status === 'ok' && p.failures === 0 && p.p99Ms <= budgetMs;
+}
+
+export function score(m: Measured, options: ScoreOptions): Score {
+  const ok = m.points.filter((p) => p.status === 'ok');
+  const inside = m.points.filter((p) => withinBudget(p, options.latencyBudgetMs));
+  if (!m.loadError && options.objective === 'throughput' && inside.length > 0) {
+    const point = inside.reduce((a, b) => (b.throughput > a.throughput ? b : a));
+    return { qualifies: true, value: point.throughput, point };
+  }
+  if (!m.loadError && options.objective === 'latency' && m.points.length > 0 && inside.length === m.points.length) {
+    const point = inside.reduce((a, b) => (b.p99Ms > a.p99Ms ? b : a));
+    return { qualifies: true, value: point.p99Ms, point };
+  }
+  if (ok.length === 0) return { qualifies: false, value: Infinity };
+  const point = ok.reduce((a, b) => (b.p99Ms < a.p99Ms ? b : a));
+  return { qualifies: false, value: point.p99Ms, point };
+}
+
+/**
+ * Whether `a` beats `b` by more than `margin` (a fraction: 0.05 is 5 %). Measurements of one config
+ * differ by a few per cent from run to run; a smaller difference is no reason to change triton.yaml.
+ */
+export function beats(a: Score, b: Score, objective: Objective, margin: number): boolean {
+  if (a.qualifies !== b.qualifies) return a.qualifies;
+  if (a.qualifies && objective === 'throughput') return a.value > b.value * (1 + margin);
+  // Lower is better: a qualifying latency, or how close one that does not qualify came to the budget.
+  if (!Number.isFinite(a.value)) return false;
+  return !Number.isFinite(b.value) || a.value < b.value * (1 - margin);
+}
