@@ -38,3 +38,24 @@ export function writeFiles(root: string, files: Record<string, string>): void {
     writeFileSync(join(root, file), text);
   }
 }
+
+/**
+ * A python-backend model whose every execute() call costs `ms` milliseconds whatever its batch
+ * (Y = 2 X), as the tune tests serve it: what instance counts and dynamic batching change is plain.
+ */
+export function sleepyModelPy(ms: number): string {
+  return `import time
+import numpy as np
+import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    def execute(self, requests):
+        time.sleep(${ms / 1000})
+        out = []
+        for request in requests:
+            x = pb_utils.get_input_tensor_by_name(request, "X").as_numpy()
+            out.append(pb_utils.InferenceResponse([pb_utils.Tensor("Y", (x * 2).astype(np.float32))]))
+        return out
+`;
+}

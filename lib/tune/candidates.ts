@@ -129,7 +129,8 @@ export function searchSpace(model: string, config: ModelConfig, options: SpaceOp
   const frozen: Array<{ knob: KnobName; why: string }> = [];
   const notes: string[] = [];
   const declared = (groups.length === 1 ? (groups[0].kind ?? 'KIND_AUTO') : 'KIND_AUTO') as InstanceKind | 'KIND_AUTO';
-  const wantsGpu = groups.length === 0 ? options.hasGpu : groups.some((g) => (g.kind ?? 'KIND_AUTO') === 'KIND_GPU' || ((g.kind ?? 'KIND_AUTO') === 'KIND_AUTO' && options.hasGpu));
+  // GPU instances where the config asks for them (or leaves it to AUTO) and there is a GPU.
+  const onGpu = options.hasGpu && (groups.length === 0 || groups.some((g) => (g.kind ?? 'KIND_AUTO') === 'KIND_GPU' || (g.kind ?? 'KIND_AUTO') === 'KIND_AUTO'));
   const cpuOk = runsOnCpu(config);
   let gpuAsCpu = false;
   if (!options.hasGpu && groups.some((g) => g.kind === 'KIND_GPU')) {
@@ -139,7 +140,7 @@ export function searchSpace(model: string, config: ModelConfig, options: SpaceOp
     gpuAsCpu = true;
     notes.push('this machine has no GPU: the KIND_GPU instances were measured as KIND_CPU instances; the instance count is not tuned (a count chosen for CPU instances is no count for GPU ones)');
   }
-  const kind: InstanceKind = wantsGpu ? 'KIND_GPU' : declared === 'KIND_MODEL' ? 'KIND_MODEL' : 'KIND_CPU';
+  const kind: InstanceKind = onGpu ? 'KIND_GPU' : declared === 'KIND_MODEL' ? 'KIND_MODEL' : 'KIND_CPU';
   const group = groups[0];
   const count = group?.count && group.count > 0 ? group.count : defaultInstanceCount(kind, backend);
 

@@ -5,13 +5,13 @@ import type { TritonClient } from '../triton/client';
 import type { PerfAnalyzerBinary } from '../triton/perf-analyzer';
 import type { RunningTriton } from '../triton/server';
 import type { ModelConfig } from '../types';
-import { isUnstable, parsePerfCsv, perfError, runPerfAnalyzer, shapeArgs } from './perf-analyzer';
+import { failedRequests, isUnstable, parsePerfCsv, perfError, runPerfAnalyzer, shapeArgs } from './perf-analyzer';
 import type { Measured, Point } from './score';
 
 /**
  * Measures one candidate config on a running server: unload the model, load it with the config as
  * the load API's override (no file changes, no rebuild), warm it up, then one perf_analyzer
- * measurement per requested concurrency, with the failures the server counted meanwhile.
+ * measurement per requested concurrency.
  */
 
 export interface MeasureSettings {
@@ -32,28 +32,6 @@ export interface MeasureContext {
 /** One perf_analyzer run may take 10 windows, twice; anything far beyond is a hang. */
 const PERF_TIMEOUT_MS = 600_000;
 const UNLOAD_TIMEOUT_MS = 120_000;
-
-/** Sum of `nv_inference_request_failure{model="<model>",…}` in Triton's Prometheus text. */
-export function failureCount(metrics: string, model: string): number {
-  let sum = 0;
-  for (const line of metrics.split('\n')) {
-    if (!line.startsWith('nv_inference_request_failure{')) continue;
-    const labels = line.slice(line.indexOf('{') + 1, line.lastIndexOf('}'));
-    if (!labels.split(',').some((l) => l.trim() === `model="${model}"`)) continue;
-    const value = Number(line.slice(line.lastIndexOf('}') + 1).trim().split(/\s+/)[0]);
-    if (Number.isFinite(value)) sum += value;
-  }
-  return sum;
-}
-
-async function failures(ctx: MeasureContext): Promise<number> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${ctx.server.metricsPort}/metrics`, { signal: AbortSignal.timeout(10_000) });
-    return failureCount(await res.text(), ctx.model);
-  } catch {
-    return 0;
-  }
-}
 
 async function unloadAndWait(ctx: MeasureContext): Promise<void> {
   await ctx.client.unload(ctx.model);
@@ -77,7 +55,6 @@ function baseArgs(ctx: MeasureContext, config: ModelConfig): string[] {
 
 async function measurePoint(ctx: MeasureContext, config: ModelConfig, concurrency: number, dir: string): Promise<Point> {
   const csv = join(dir, `c${concurrency}.csv`);
-  const before = await failures(ctx);
   let interval = ctx.settings.measurementIntervalMs;
   let run = await runPerfAnalyzer(
     ctx.perfAnalyzer,
@@ -93,10 +70,11 @@ async function measurePoint(ctx: MeasureContext, config: ModelConfig, concurrenc
       PERF_TIMEOUT_MS,
     );
   }
-  const failed = (await failures(ctx)) - before;
-  const empty = { concurrency, throughput: 0, p50Ms: 0, p99Ms: 0, failures: failed };
-  if (run.exitCode !== 0) {
-    return isUnstable(run.output) ? { ...empty, status: 'unstable', error: 'no stable measurement' } : { ...empty, status: 'error', error: perfError(run.output) };
+  const failed = failedRequests(run.output);
+  const empty = { concurrency, throughput: 0, p50Ms: 0, p99Ms: 0, failures: failed.count };
+  if (run.exitCode !== 0 || failed.count > 0) {
+    if (failed.count === 0 && isUnstable(run.output)) return { ...empty, status: 'unstable', error: 'no stable measurement' };
+    return { ...empty, status: 'error', error: failed.reason ?? perfError(run.output) };
   }
   let row;
   try {
@@ -105,7 +83,7 @@ async function measurePoint(ctx: MeasureContext, config: ModelConfig, concurrenc
     row = undefined;
   }
   if (!row) return { ...empty, status: 'error', error: 'perf_analyzer wrote no result' };
-  return { concurrency, status: 'ok', throughput: row.throughput, p50Ms: row.p50Ms, p99Ms: row.p99Ms, failures: failed };
+  return { concurrency, status: 'ok', throughput: row.throughput, p50Ms: row.p50Ms, p99Ms: row.p99Ms, failures: 0 };
 }
 
 export async function measureConfig(ctx: MeasureContext, config: ModelConfig): Promise<Measured> {

@@ -87,6 +87,17 @@ export function perfError(output: string): string {
   return lines.find((l) => /error|failed|timed out/i.test(l)) ?? lines.at(-1) ?? 'no output';
 }
 
+/**
+ * The requests perf_analyzer saw fail: each client thread stops at its first failed request and it
+ * prints `Thread [<i>] had error: <Triton's reason>`, then exits non-zero. (Triton's own failure
+ * counter, nv_inference_request_failure, is no help here: the bundled 2.51 counted neither a
+ * python model's error responses nor requests its queue policy rejected.)
+ */
+export function failedRequests(output: string): { count: number; reason?: string } {
+  const reasons = [...output.matchAll(/Thread \[\d+\] had error: (.*)/g)].map((m) => m[1].trim());
+  return { count: reasons.length, reason: reasons.length ? `${reasons[0]} (${reasons.length} failed)` : undefined };
+}
+
 export function isUnstable(output: string): boolean {
   return /Failed to obtain stable measurement/.test(output);
 }

@@ -21,7 +21,7 @@ export interface Point {
   throughput: number;
   p50Ms: number;
   p99Ms: number;
-  /** Requests the server counted as failed during the measurement (nv_inference_request_failure). */
+  /** Requests that failed (perf_analyzer stops a client thread at its first failure, and the measurement with it). */
   failures: number;
   error?: string;
 }

@@ -148,18 +148,18 @@ function removePair(text: string, map: YAMLMap, pair: Pair<Node, Node>): string 
 const PROTO_ORDER = (): string[] => modelConfigType().fieldsArray.map((f) => f.name);
 
 /**
- * A new top-level key goes where config.pbtxt's field order puts it: before the first key of the
- * file that comes after it in model_config.proto (and before any comment lines right above that
- * key), or before the plugin keys (export:, verify:, …) when none does; else at the end.
+ * A new top-level key goes where config.pbtxt's field order puts it: after the last key of the file
+ * that comes before it in model_config.proto, before the next key that comes after it or is a
+ * plugin key (export:, verify:, …) and before any comment lines right above that key; else at the end.
  */
 function addTopPair(text: string, root: YAMLMap, key: string, value: unknown): string {
   if (root.flow) return addPair(text, root, key, value);
   const order = PROTO_ORDER();
   const mine = order.indexOf(key);
-  const next = (root.items as Array<Pair<Node, Node>>).find((p) => {
-    const at = order.indexOf(keyOf(p));
-    return at < 0 || at > mine;
-  });
+  const pairs = root.items as Array<Pair<Node, Node>>;
+  const rank = (p: Pair<Node, Node>) => order.indexOf(keyOf(p));
+  const after = pairs.reduce((last, p, i) => (rank(p) >= 0 && rank(p) < mine ? i : last), -1);
+  const next = pairs.slice(after + 1).find((p) => rank(p) < 0 || rank(p) > mine);
   const line = `${key}: ${inline(value)}\n`;
   if (!next) {
     const nl = text.length > 0 && !text.endsWith('\n') ? '\n' : '';
