@@ -44,9 +44,9 @@ describe('nx-triton tune on a repository', () => {
     writeFiles(dir, {
       'repo/sleepy/config.pbtxt':
         'name: "sleepy"\nbackend: "python"\nmax_batch_size: 16\ninput [ { name: "X" data_type: TYPE_FP32 dims: [ 4 ] } ]\noutput [ { name: "Y" data_type: TYPE_FP32 dims: [ 4 ] } ]\ninstance_group [ { kind: KIND_CPU count: 1 } ]\n',
-      'repo/sleepy/1/model.py': sleepyModelPy(20),
+      'repo/sleepy/1/model.py': sleepyModelPy(),
       'models/sleepy/triton.yaml': yaml,
-      'models/sleepy/model.py': sleepyModelPy(20),
+      'models/sleepy/model.py': sleepyModelPy(),
     });
     mkdirSync(join(dir, 'out'));
   });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTritonServer } from '../lib/triton/server';
-import { sleepyModelPy } from '../test/python-models';
+import { SLEEPY_TRITON_YAML, sleepyModelPy } from '../test/python-models';
 import { venvPython } from '../test/pythons';
 import { createWorkspace, type Workspace } from './workspace';
 
@@ -14,21 +14,7 @@ import { createWorkspace, type Workspace } from './workspace';
 // instance, no dynamic batching). The tuned config is then measured by this test's own client.
 
 const BUDGET_MS = 150;
-const YAML = `# yaml-language-server: $schema=../../node_modules/nx-triton/schemas/triton.schema.json
-# sleepy: every execute() call sleeps 20 ms, whatever the batch.
-backend: python              # the python backend runs model.py
-max_batch_size: 16           # clients send up to 16 rows
-
-input:  [{ name: X, data_type: fp32, dims: [4] }]
-output: [{ name: Y, data_type: fp32, dims: [4] }]
-
-instance_group:
-  - kind: cpu                # CPU instances
-    count: 1                 # one of them
-
-# the model file, as it is
-export: { file: model.py }
-`;
+const YAML = readFileSync(SLEEPY_TRITON_YAML, 'utf8');
 
 interface Load {
   throughput: number;
@@ -97,7 +83,7 @@ describe('nx run <model>:tune in a fresh workspace', () => {
     spec = join(ws.root, 'models/sleepy/triton.yaml');
     mkdirSync(join(ws.root, 'models/sleepy'), { recursive: true });
     writeFileSync(spec, YAML);
-    writeFileSync(join(ws.root, 'models/sleepy/model.py'), sleepyModelPy(20));
+    writeFileSync(join(ws.root, 'models/sleepy/model.py'), sleepyModelPy());
   });
   afterAll(() => ws?.remove());
 

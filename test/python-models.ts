@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /**
@@ -39,23 +39,12 @@ export function writeFiles(root: string, files: Record<string, string>): void {
   }
 }
 
-/**
- * A python-backend model whose every execute() call costs `ms` milliseconds whatever its batch
- * (Y = 2 X), as the tune tests serve it: what instance counts and dynamic batching change is plain.
- */
-export function sleepyModelPy(ms: number): string {
-  return `import time
-import numpy as np
-import triton_python_backend_utils as pb_utils
+/** The model.py of the tune tests and benchmark 9: every execute() call costs 20 ms, whatever its batch (Y = 2 X). */
+export const SLEEPY_MODEL_PY = join(__dirname, 'fixtures', 'sleepy', 'model.py');
 
-
-class TritonPythonModel:
-    def execute(self, requests):
-        time.sleep(${ms / 1000})
-        out = []
-        for request in requests:
-            x = pb_utils.get_input_tensor_by_name(request, "X").as_numpy()
-            out.append(pb_utils.InferenceResponse([pb_utils.Tensor("Y", (x * 2).astype(np.float32))]))
-        return out
-`;
+export function sleepyModelPy(): string {
+  return readFileSync(SLEEPY_MODEL_PY, 'utf8');
 }
+
+/** Its triton.yaml as a user starts: one CPU instance, no dynamic batching, with comments (what tune must keep). */
+export const SLEEPY_TRITON_YAML = join(__dirname, 'fixtures', 'sleepy', 'triton.yaml');

@@ -114,9 +114,10 @@ export async function runTune(request: TuneRequest, io: { log: (line: string) =>
     else if (!request.specFile) outcome = { kind: 'no-spec', best, changes, skipped: [], specFile: specDisplay };
     else {
       const applied = applyChanges(readFileSync(request.specFile, 'utf8'), changes, writtenConfig(run.space, best.knobs));
-      checkEdited(applied.text, specDisplay ?? request.specFile);
+      const written = changes.filter((c) => !applied.skipped.some((s) => s.change === c));
+      checkEdited(applied.text, specDisplay ?? request.specFile, written);
       edited = applied.text;
-      outcome = { kind: 'written', best, changes: changes.filter((c) => !applied.skipped.some((s) => s.change === c)), skipped: applied.skipped, specFile: specDisplay };
+      outcome = { kind: 'written', best, changes: written, skipped: applied.skipped, specFile: specDisplay };
     }
   }
 

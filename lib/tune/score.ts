@@ -9,6 +9,11 @@
  *   its value is the highest p99 among them, the tail latency at the heaviest load asked for (less
  *   is better).
  * A candidate that does not qualify is ranked by the lowest p99 it reached (closest to the budget).
+ * Where two candidates tie on that (within the margin), the heaviest concurrency decides: with
+ * `throughput`, the lower p99 there (the config that is closer to serving that load within the
+ * budget); with `latency`, the higher throughput there. So a step that does not pay yet at the
+ * loads within the budget, but carries the heaviest load far better (dynamic batching just over
+ * the budget at concurrency 8, say), is still taken, and the next steps can bring it within.
  */
 
 export type Objective = 'throughput' | 'latency';
@@ -43,6 +48,8 @@ export interface Score {
   value: number;
   /** The point the value comes from. */
   point?: Point;
+  /** The measured point at the heaviest concurrency (what decides a tie). */
+  heaviest?: Point;
 }
 
 export function withinBudget(p: Point, budgetMs: number): boolean {
@@ -52,17 +59,34 @@ export function withinBudget(p: Point, budgetMs: number): boolean {
 export function score(m: Measured, options: ScoreOptions): Score {
   const ok = m.points.filter((p) => p.status === 'ok');
   const inside = m.points.filter((p) => withinBudget(p, options.latencyBudgetMs));
+  const heaviest = ok.reduce<Point | undefined>((a, b) => (!a || b.concurrency > a.concurrency ? b : a), undefined);
+  const extra = heaviest ? { heaviest } : {};
   if (!m.loadError && options.objective === 'throughput' && inside.length > 0) {
     const point = inside.reduce((a, b) => (b.throughput > a.throughput ? b : a));
-    return { qualifies: true, value: point.throughput, point };
+    return { qualifies: true, value: point.throughput, point, ...extra };
   }
   if (!m.loadError && options.objective === 'latency' && m.points.length > 0 && inside.length === m.points.length) {
     const point = inside.reduce((a, b) => (b.p99Ms > a.p99Ms ? b : a));
-    return { qualifies: true, value: point.p99Ms, point };
+    return { qualifies: true, value: point.p99Ms, point, ...extra };
   }
   if (ok.length === 0) return { qualifies: false, value: Infinity };
   const point = ok.reduce((a, b) => (b.p99Ms < a.p99Ms ? b : a));
-  return { qualifies: false, value: point.p99Ms, point };
+  return { qualifies: false, value: point.p99Ms, point, ...extra };
+}
+
+/** Whether `a` is better than `b` on the objective's value by more than the margin. */
+function better(a: Score, b: Score, objective: Objective, margin: number): boolean {
+  if (a.qualifies && objective === 'throughput') return a.value > b.value * (1 + margin);
+  // Lower is better: a qualifying latency, or how close one that does not qualify came to the budget.
+  if (!Number.isFinite(a.value)) return false;
+  return !Number.isFinite(b.value) || a.value < b.value * (1 - margin);
+}
+
+/** The tie-break at the heaviest concurrency: a lower p99 (objective throughput), a higher throughput (latency). */
+function heavierBetter(a: Score, b: Score, objective: Objective, margin: number): boolean {
+  if (!a.heaviest) return false;
+  if (!b.heaviest || a.heaviest.concurrency !== b.heaviest.concurrency) return !b.heaviest || a.heaviest.concurrency > b.heaviest.concurrency;
+  return objective === 'throughput' ? a.heaviest.p99Ms < b.heaviest.p99Ms * (1 - margin) : a.heaviest.throughput > b.heaviest.throughput * (1 + margin);
 }
 
 /**
@@ -71,8 +95,7 @@ export function score(m: Measured, options: ScoreOptions): Score {
  */
 export function beats(a: Score, b: Score, objective: Objective, margin: number): boolean {
   if (a.qualifies !== b.qualifies) return a.qualifies;
-  if (a.qualifies && objective === 'throughput') return a.value > b.value * (1 + margin);
-  // Lower is better: a qualifying latency, or how close one that does not qualify came to the budget.
-  if (!Number.isFinite(a.value)) return false;
-  return !Number.isFinite(b.value) || a.value < b.value * (1 - margin);
+  if (better(a, b, objective, margin)) return true;
+  if (better(b, a, objective, margin) || !Number.isFinite(a.value)) return false;
+  return heavierBetter(a, b, objective, margin);
 }

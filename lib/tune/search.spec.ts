@@ -67,6 +67,16 @@ describe('hillClimb', () => {
     expect(result.candidates.find((c) => c.change === 'instance count 1 → 2')?.score.value).toBeCloseTo(520);
   });
 
+  it('takes a step that ties within the budget but carries the heaviest load far better, so the next step can pay', async () => {
+    // Budget 25 ms at concurrency 1 and 16: only concurrency 1 is within it until the batcher has
+    // more instances; the batcher alone ties there (50 infer/s) but cuts p99 at 16 from 320 ms.
+    const tight = { ...options, latencyBudgetMs: 25 };
+    const result = await hillClimb(space, async (k) => ({ points: [costModel(k, 1), costModel(k, 16)] }), tight);
+    expect(result.candidates[1]).toMatchObject({ change: 'dynamic batching on', score: { qualifies: true, value: 50 } });
+    expect(result.best.knobs).toMatchObject({ batching: true, count: 3 });
+    expect(result.best.score.value).toBeGreaterThan(500);
+  });
+
   it('goes on past a config Triton refused, which never wins', async () => {
     const refusing = async (k: Knobs): Promise<Measured> => (k.count === 2 ? { loadError: 'failed to load: out of memory', points: [] } : measure(k));
     const result = await hillClimb(space, refusing, options);
@@ -121,5 +131,14 @@ describe('score', () => {
     expect(beats(score({ points: [point(1, 52, 21)] }, budget), inside, 'throughput', 0.05)).toBe(false);
     expect(beats(score({ points: [point(1, 53, 21)] }, budget), inside, 'throughput', 0.05)).toBe(true);
     expect(beats(score({ loadError: 'x', points: [] }, budget), far, 'throughput', 0.05)).toBe(false);
+  });
+
+  it('breaks a tie within the margin at the heaviest concurrency: the lower p99 (throughput), the more infer/s (latency)', () => {
+    const built = score({ points: [point(1, 50, 21), point(8, 50, 170)] }, budget);
+    const batching = score({ points: [point(1, 50, 21), point(8, 380, 55)] }, budget);
+    expect(beats(batching, built, 'throughput', 0.05)).toBe(true);
+    expect(beats(built, batching, 'throughput', 0.05)).toBe(false);
+    const latency = { ...budget, objective: 'latency' as const, latencyBudgetMs: 200 };
+    expect(beats(score({ points: [point(1, 50, 21), point(8, 380, 170)] }, latency), score({ points: [point(1, 50, 21), point(8, 50, 170)] }, latency), 'latency', 0.05)).toBe(true);
   });
 });

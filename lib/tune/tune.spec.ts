@@ -32,14 +32,27 @@ class TritonPythonModel:
         return [pb_utils.InferenceResponse(error=pb_utils.TritonError("no good")) for _ in requests]
 `;
 
+// Kills the tritonserver that runs it (the stub's parent) at its first request.
+const CRASHING = `import os
+import signal
+
+
+class TritonPythonModel:
+    def execute(self, requests):
+        os.kill(os.getppid(), signal.SIGKILL)
+        return []
+`;
+
 let repo: string;
 beforeAll(() => {
   repo = mkdtempSync(join(tmpdir(), 'nx-triton-tune-'));
   writeFiles(repo, {
     'sleepy/config.pbtxt': SLEEPY,
-    'sleepy/1/model.py': sleepyModelPy(20),
+    'sleepy/1/model.py': sleepyModelPy(),
     'failing/config.pbtxt': SLEEPY.replace('"sleepy"', '"failing"'),
     'failing/1/model.py': FAILING,
+    'crashing/config.pbtxt': SLEEPY.replace('"sleepy"', '"crashing"'),
+    'crashing/1/model.py': CRASHING,
   });
 });
 afterAll(() => rmSync(repo, { recursive: true, force: true }));
@@ -119,6 +132,17 @@ describe('tuneModel', () => {
     const left = execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(repo));
     expect(left).toEqual([]);
   }, 180_000);
+
+  it("stops with the server's last lines when a candidate kills the server", async () => {
+    const run = tuneModel({ repository: repo, model: 'crashing', concurrency: [2], latencyBudgetMs: 50, objective: 'throughput', maxCandidates: 3, measurementIntervalMs: 1000, python, hasGpu: false, log: () => {} });
+    expect(await userErrorMessage(run)).toMatch(/^nx-triton: tune: tritonserver exited while measuring 1×CPU, (no batching|batching \(max 16\)); its last lines:\n/);
+  }, 120_000);
+
+  it('stops at once when the built config does not load (here: a backend the bundled server lacks)', async () => {
+    writeFiles(repo, { 'onnx/config.pbtxt': 'name: "onnx"\nplatform: "onnxruntime_onnx"\nmax_batch_size: 4\n', 'onnx/1/model.onnx': '' });
+    const run = tuneModel({ repository: repo, model: 'onnx', concurrency: [1], latencyBudgetMs: 50, objective: 'throughput', maxCandidates: 3, measurementIntervalMs: 1000, python, hasGpu: false, log: () => {} });
+    expect(await userErrorMessage(run)).toMatch(/^nx-triton: tune: tritonserver \S+ cannot load onnx as built: .*onnxruntime/);
+  }, 120_000);
 
   it('says so, in one line, when the model is not built', async () => {
     expect(await userErrorMessage(tuneModel({ repository: repo, model: 'nothere', concurrency: [1], latencyBudgetMs: 50, objective: 'throughput', maxCandidates: 1, measurementIntervalMs: 1000, python, log: () => {} }))).toBe(

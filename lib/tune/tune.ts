@@ -7,9 +7,9 @@ import { TritonClient } from '../triton/client';
 import { locatePerfAnalyzer, type PerfAnalyzerBinary } from '../triton/perf-analyzer';
 import { startTritonServer, type RunningTriton } from '../triton/server';
 import type { ModelConfig } from '../types';
-import { candidateConfig, describeKnobs, searchSpace, type SearchSpace } from './candidates';
+import { candidateConfig, describeKnobs, searchSpace, type Knobs, type SearchSpace } from './candidates';
 import { measureConfig, type MeasureSettings } from './measure';
-import type { Objective, Point } from './score';
+import type { Measured, Objective, Point } from './score';
 import { hillClimb, type Candidate, type SearchResult } from './search';
 
 export interface TuneOptions {
@@ -93,7 +93,27 @@ export async function tuneModel(options: TuneOptions): Promise<TuneRun> {
     const client = new TritonClient(server.url, () => running.log());
     const settings: MeasureSettings = { concurrencies: options.concurrency, measurementIntervalMs: options.measurementIntervalMs };
     const ctx = { server, client, perfAnalyzer, model: options.model, settings, log: options.log };
-    const search = await hillClimb(space, (knobs) => measureConfig(ctx, candidateConfig(space, knobs)), {
+    let gone = false;
+    void server.exited.then(() => (gone = true));
+    const measure = async (knobs: Knobs): Promise<Measured> => {
+      let measured: Measured | undefined;
+      let error: unknown;
+      try {
+        measured = await measureConfig(ctx, candidateConfig(space, knobs));
+      } catch (err) {
+        error = err;
+        await Promise.race([running.exited, new Promise((r) => setTimeout(r, 2000))]);
+      }
+      // A server that died under a candidate (a model that crashes it) is the user's to see, with its last lines.
+      if (gone) throw new UserError(`nx-triton: tune: tritonserver exited while measuring ${describeKnobs(knobs)}; its last lines:\n${running.log().split('\n').slice(-15).join('\n')}`);
+      if (error !== undefined) throw error;
+      // Without the built config loaded there is nothing to climb from (a backend this server lacks, a broken model.py).
+      if (measured!.loadError && knobs === space.baseline) {
+        throw new UserError(`nx-triton: tune: tritonserver ${running.binary.binary} cannot load ${options.model} as built: ${measured!.loadError}`);
+      }
+      return measured!;
+    };
+    const search = await hillClimb(space, measure, {
       objective: options.objective,
       latencyBudgetMs: options.latencyBudgetMs,
       maxCandidates: options.maxCandidates,

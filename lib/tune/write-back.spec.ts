@@ -105,7 +105,10 @@ describe('the winner written into triton.yaml', () => {
     const win = { ...space.baseline, batching: true, delayUs: 100 };
     const r = applyChanges(yaml, plannedChanges(space, win), writtenConfig(space, win));
     expect(r.text).toBe('backend: python\nmax_batch_size: 8\n\ndynamic_batching: { max_queue_delay_microseconds: 100 }\n# the model file\n# comes from here\nexport: { file: model.py }\n');
-    checkEdited(r.text, 'models/m/triton.yaml');
+    checkEdited(r.text, 'models/m/triton.yaml', plannedChanges(space, win));
+    expect(() => checkEdited(r.text, 'models/m/triton.yaml', [{ path: ['dynamic_batching', 'max_queue_delay_microseconds'], value: 500 }])).toThrow(
+      'nx-triton: tune: the edited models/m/triton.yaml says dynamic_batching.max_queue_delay_microseconds: 100, not 500 (a bug of nx-triton; the file is left as it was)',
+    );
   });
 
   it('plans nothing when the winner is the built config, and never writes a count measured on CPU for GPU instances', () => {

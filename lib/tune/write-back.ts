@@ -248,7 +248,31 @@ export function writeSpecAtomically(file: string, text: string): void {
   }
 }
 
-/** The edited text loads as a triton.yaml (a failure here is a bug of this module, not the user's). */
-export function checkEdited(text: string, file: string): void {
-  parseSpec(text, file, dirname(file), { checkFiles: false });
+function valueAt(config: unknown, path: Array<string | number>): unknown {
+  return path.reduce<unknown>((v, k) => (v === null || typeof v !== 'object' ? undefined : (v as Record<string, unknown>)[k]), config);
+}
+
+/** A change's value as the spec reads it back: instance kinds by their Triton names. */
+function asRead(change: YamlChange): unknown {
+  if (change.remove) return undefined;
+  return change.path.at(-1) === 'kind' && typeof change.value === 'string' ? `KIND_${change.value.toUpperCase()}` : change.value;
+}
+
+/**
+ * The edited text loads as a triton.yaml and says what each applied change meant. A failure here is
+ * a bug of this module, not a problem of the user's file: a plain Error, and nothing is written.
+ */
+export function checkEdited(text: string, file: string, applied: YamlChange[]): void {
+  let config: ModelConfig;
+  try {
+    config = parseSpec(text, file, dirname(file), { checkFiles: false }).config;
+  } catch (err) {
+    throw new Error(`nx-triton: tune: the edited ${file} would not load (a bug of nx-triton; the file is left as it was):\n${(err as Error).message}`);
+  }
+  for (const change of applied) {
+    const got = valueAt(config, change.path);
+    if (JSON.stringify(got ?? null) !== JSON.stringify(asRead(change) ?? null)) {
+      throw new Error(`nx-triton: tune: the edited ${file} says ${pathText(change.path)}: ${JSON.stringify(got)}, not ${JSON.stringify(asRead(change))} (a bug of nx-triton; the file is left as it was)`);
+    }
+  }
 }
