@@ -10,10 +10,12 @@
  *   is better).
  * A candidate that does not qualify is ranked by the lowest p99 it reached (closest to the budget).
  * Where two candidates tie on that (within the margin), the heaviest concurrency decides: with
- * `throughput`, the lower p99 there (the config that is closer to serving that load within the
- * budget); with `latency`, the higher throughput there. So a step that does not pay yet at the
- * loads within the budget, but carries the heaviest load far better (dynamic batching just over
- * the budget at concurrency 8, say), is still taken, and the next steps can bring it within.
+ * `throughput`, while the best so far is over the budget there, the lower p99 there (the config
+ * that is closer to serving that load within the budget); with `latency`, the higher throughput
+ * there. So a step that does not pay yet at the loads within the budget, but carries the heaviest
+ * load far better (dynamic batching just over the budget at concurrency 8, say), is still taken,
+ * and the next steps can bring it within; once that load is within the budget, a step must add
+ * throughput to be taken.
  */
 
 export type Objective = 'throughput' | 'latency';
@@ -48,8 +50,9 @@ export interface Score {
   value: number;
   /** The point the value comes from. */
   point?: Point;
-  /** The measured point at the heaviest concurrency (what decides a tie). */
+  /** The measured point at the heaviest concurrency (what decides a tie), and whether it is within the budget. */
   heaviest?: Point;
+  heaviestWithin?: boolean;
 }
 
 export function withinBudget(p: Point, budgetMs: number): boolean {
@@ -60,7 +63,7 @@ export function score(m: Measured, options: ScoreOptions): Score {
   const ok = m.points.filter((p) => p.status === 'ok');
   const inside = m.points.filter((p) => withinBudget(p, options.latencyBudgetMs));
   const heaviest = ok.reduce<Point | undefined>((a, b) => (!a || b.concurrency > a.concurrency ? b : a), undefined);
-  const extra = heaviest ? { heaviest } : {};
+  const extra = heaviest ? { heaviest, heaviestWithin: withinBudget(heaviest, options.latencyBudgetMs) } : {};
   if (!m.loadError && options.objective === 'throughput' && inside.length > 0) {
     const point = inside.reduce((a, b) => (b.throughput > a.throughput ? b : a));
     return { qualifies: true, value: point.throughput, point, ...extra };
@@ -82,11 +85,15 @@ function better(a: Score, b: Score, objective: Objective, margin: number): boole
   return !Number.isFinite(b.value) || a.value < b.value * (1 - margin);
 }
 
-/** The tie-break at the heaviest concurrency: a lower p99 (objective throughput), a higher throughput (latency). */
+/**
+ * The tie-break at the heaviest concurrency: a lower p99 while `b` is over the budget there
+ * (objective throughput), a higher throughput (latency).
+ */
 function heavierBetter(a: Score, b: Score, objective: Objective, margin: number): boolean {
   if (!a.heaviest) return false;
   if (!b.heaviest || a.heaviest.concurrency !== b.heaviest.concurrency) return !b.heaviest || a.heaviest.concurrency > b.heaviest.concurrency;
-  return objective === 'throughput' ? a.heaviest.p99Ms < b.heaviest.p99Ms * (1 - margin) : a.heaviest.throughput > b.heaviest.throughput * (1 + margin);
+  if (objective === 'latency') return a.heaviest.throughput > b.heaviest.throughput * (1 + margin);
+  return !b.heaviestWithin && a.heaviest.p99Ms < b.heaviest.p99Ms * (1 - margin);
 }
 
 /**

@@ -138,6 +138,9 @@ describe('score', () => {
     const batching = score({ points: [point(1, 50, 21), point(8, 380, 55)] }, budget);
     expect(beats(batching, built, 'throughput', 0.05)).toBe(true);
     expect(beats(built, batching, 'throughput', 0.05)).toBe(false);
+    // Once the heaviest load is within the budget, a lower p99 there is no reason to move.
+    const within = score({ points: [point(1, 50, 21), point(8, 380, 45)] }, budget);
+    expect(beats(score({ points: [point(1, 50, 21), point(8, 385, 30)] }, budget), within, 'throughput', 0.05)).toBe(false);
     const latency = { ...budget, objective: 'latency' as const, latencyBudgetMs: 200 };
     expect(beats(score({ points: [point(1, 50, 21), point(8, 380, 170)] }, latency), score({ points: [point(1, 50, 21), point(8, 50, 170)] }, latency), 'latency', 0.05)).toBe(true);
   });
