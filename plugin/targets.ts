@@ -1,15 +1,13 @@
 import type { ProjectConfiguration, TargetConfiguration, TargetDependencyConfig } from '@nx/devkit';
-import { runtimeOf } from '../lib/platforms';
-import type { SpecSummary } from '../lib/spec/summary';
+import { isTensorRt, runtimeOf } from '../lib/platforms';
+import { EXPORT_SOURCES } from '../lib/model-spec/plugin-keys';
+import type { SpecSummary } from '../lib/model-spec/summary';
 import type { NormalizedPluginOptions } from './options';
+import { SPEC_FILE } from '../lib/layout';
 
 /** Pure: the targets and project settings that one triton.yaml implies. No IO here. */
 
 export const ENGINE_FINGERPRINT_COMMAND = 'node node_modules/nx-triton/dist/cli/main.js fingerprint';
-
-export function isTensorRt(summary: SpecSummary): boolean {
-  return summary.platform === 'tensorrt_plan';
-}
 
 /** Backslash-escapes what is special inside a double-quoted `${VAR:-word}` of a POSIX shell. */
 function shellDoubleQuoted(word: string): string {
@@ -50,7 +48,8 @@ function ignoredModelFiles(paths: string[] | undefined, options: NormalizedPlugi
 }
 
 function exportTarget(summary: SpecSummary, options: NormalizedPluginOptions): TargetConfiguration {
-  const copied = summary.exportKind === 'file';
+  // A source that runs no Python (export.file: a copy) does not depend on the interpreter.
+  const copied = summary.exportKind !== undefined && !EXPORT_SOURCES[summary.exportKind].python;
   return {
     executor: 'nx-triton:export',
     // A copied file does not depend on the interpreter: no python inputs (each runtime input costs a
@@ -61,7 +60,7 @@ function exportTarget(summary: SpecSummary, options: NormalizedPluginOptions): T
     cache: true,
     inputs: [
       '{projectRoot}/**/*',
-      '!{projectRoot}/triton.yaml',
+      `!{projectRoot}/${SPEC_FILE}`,
       ...ignoredModelFiles(summary.modelPaths?.export, options),
       ...(copied ? [] : [{ env: 'NX_TRITON_PYTHON' }, { runtime: pythonFingerprintCommand(options.python) }]),
     ],
@@ -81,7 +80,7 @@ function shellQuoted(word: string): string {
 
 /** The engine's runtime input: this machine's GPU/TensorRT, and the builders' when the model uses some. */
 export function engineFingerprintCommand(root: string, summary: SpecSummary): string {
-  return summary.hasBuilders ? `${ENGINE_FINGERPRINT_COMMAND} --builders-of ${shellQuoted(`${root}/triton.yaml`)}` : ENGINE_FINGERPRINT_COMMAND;
+  return summary.hasBuilders ? `${ENGINE_FINGERPRINT_COMMAND} --builders-of ${shellQuoted(`${root}/${SPEC_FILE}`)}` : ENGINE_FINGERPRINT_COMMAND;
 }
 
 function engineTarget(root: string, summary: SpecSummary, options: NormalizedPluginOptions): TargetConfiguration {
@@ -99,7 +98,7 @@ function engineTarget(root: string, summary: SpecSummary, options: NormalizedPlu
     parallelism: false,
     dependsOn: [upstream],
     inputs: [
-      '{projectRoot}/triton.yaml',
+      `{projectRoot}/${SPEC_FILE}`,
       { dependentTasksOutputFiles: '**/*', transitive: true },
       { runtime: engineFingerprintCommand(root, summary) },
     ],

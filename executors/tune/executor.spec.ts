@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_REPOSITORY } from '../../lib/layout';
 import { OBJECTIVES, TUNE_DEFAULTS } from '../../lib/targets/tune';
-import tuneExecutor, { TUNE_EXECUTOR_OPTIONS } from './executor';
+import tuneExecutor from './executor';
 
 // What the tune executor takes and refuses before it measures anything (the measuring itself:
 // lib/tune/tune.spec.ts; the target in a workspace: e2e/tune.e2e.ts).
@@ -49,8 +49,8 @@ function buildEntry(): void {
 }
 
 describe('schema.json', () => {
-  it('declares exactly the options of TuneExecutorOptions, with the defaults lib/targets/tune.ts applies', () => {
-    expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(TUNE_EXECUTOR_OPTIONS).sort());
+  // test/schemas.spec.ts ties its properties to TuneExecutorOptions; here, the defaults it states.
+  it('states the defaults lib/targets/tune.ts applies', () => {
     expect(schema.properties.concurrency.default).toEqual(TUNE_DEFAULTS.concurrency);
     expect(schema.properties.latencyBudgetMs.default).toBe(TUNE_DEFAULTS.latencyBudgetMs);
     expect(schema.properties.objective.default).toBe(TUNE_DEFAULTS.objective);

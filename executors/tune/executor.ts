@@ -1,8 +1,5 @@
-import { resolve } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
-import { displayPath, loadWorkspaceSpec } from '../../lib/config/from-chain';
-import { DEFAULT_REPOSITORY, tuneDir } from '../../lib/layout';
-import { parseTuneSettings, runTune } from '../../lib/targets/tune';
+import { runTuneTarget } from '../../lib/targets/tune';
 import { pluginOptionsOf, runForProject } from '../run-for-project';
 
 export interface TuneExecutorOptions {
@@ -26,20 +23,6 @@ export interface TuneExecutorOptions {
   python?: string;
 }
 
-/** Every option, once: schema.json must declare exactly these (executor.spec.ts checks). */
-export const TUNE_EXECUTOR_OPTIONS: { readonly [K in keyof Required<TuneExecutorOptions>]: true } = {
-  repository: true,
-  concurrency: true,
-  latencyBudgetMs: true,
-  objective: true,
-  maxCandidates: true,
-  measurementIntervalMs: true,
-  dryRun: true,
-  tritonserver: true,
-  perfAnalyzer: true,
-  python: true,
-};
-
 function text(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
@@ -51,25 +34,13 @@ function text(value: unknown): string | undefined {
  */
 export default async function tuneExecutor(options: TuneExecutorOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   return runForProject(context, 'tune', async (project) => {
-    const settings = parseTuneSettings(options, (key) => `option ${key}`);
-    const spec = loadWorkspaceSpec(project.workspaceRoot, project.specFile);
     // The target's own options (project.json) first, then the plugin's (nx.json); the env overrides both.
     const plugin = pluginOptionsOf(context);
-    await runTune(
-      {
-        ...settings,
-        repository: resolve(project.workspaceRoot, options.repository ?? DEFAULT_REPOSITORY),
-        model: spec.name,
-        specFile: project.specFile,
-        specDisplay: displayPath(project.workspaceRoot, project.specFile),
-        outDir: tuneDir(project.workspaceRoot, spec.name),
-        dryRun: options.dryRun === true,
-        tritonserver: process.env.NX_TRITON_SERVER ? undefined : (options.tritonserver ?? text(plugin.tritonserver)),
-        perfAnalyzer: process.env.NX_TRITON_PERF_ANALYZER ? undefined : (options.perfAnalyzer ?? text(plugin.perfAnalyzer)),
-        python: options.python ?? text(plugin.python),
-        cwd: project.workspaceRoot,
-      },
-      { log: project.log },
-    );
+    await runTuneTarget(project, {
+      ...options,
+      tritonserver: process.env.NX_TRITON_SERVER ? undefined : (options.tritonserver ?? text(plugin.tritonserver)),
+      perfAnalyzer: process.env.NX_TRITON_PERF_ANALYZER ? undefined : (options.perfAnalyzer ?? text(plugin.perfAnalyzer)),
+      python: options.python ?? text(plugin.python),
+    });
   });
 }

@@ -1,12 +1,15 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
+import { displayPath, loadWorkspaceSpec } from '../config/from-chain';
 import { UserError } from '../errors';
-import { loadSpec } from '../spec';
+import { DEFAULT_REPOSITORY, tuneDir } from '../layout';
+import { loadSpec } from '../model-spec';
 import { renderChartSvg } from '../tune/chart';
 import { bestFound, formatTable, outcomeLines, reportJson, reportMarkdown, type Outcome } from '../tune/report';
 import type { Objective } from '../tune/score';
 import { tuneModel } from '../tune/tune';
 import { applyChanges, checkEdited, plannedChanges, writeSpecAtomically, writtenConfig } from '../tune/write-back';
+import type { ProjectRun } from './project';
 
 /**
  * `tune` (the Nx target and `nx-triton tune`): measure candidate serving configs of one built
@@ -140,4 +143,37 @@ export async function runTune(request: TuneRequest, io: { log: (line: string) =>
   for (const line of outcomeLines(run, outcome)) io.log(`nx-triton tune: ${line}`);
   io.log(`nx-triton tune: report: ${report} (and report.svg) in ${Math.round(run.seconds)} s`);
   return outcome;
+}
+
+/** The `tune` target's options, as its executor has them (the binaries already chosen from nx.json and the env). */
+export interface TuneTargetOptions extends RawTuneSettings {
+  repository?: string;
+  dryRun?: boolean;
+  tritonserver?: string;
+  perfAnalyzer?: string;
+  python?: string;
+}
+
+/** The `tune` target of one model project: its triton.yaml, its built entry, dist/models/<name>/tune/. */
+export async function runTuneTarget(project: ProjectRun, options: TuneTargetOptions): Promise<Outcome> {
+  const settings = parseTuneSettings(options, (key) => `option ${key}`);
+  const root = project.workspaceRoot;
+  const spec = loadWorkspaceSpec(root, project.specFile);
+  const specFile = resolve(root, project.specFile);
+  return runTune(
+    {
+      ...settings,
+      repository: resolve(root, options.repository ?? DEFAULT_REPOSITORY),
+      model: spec.name,
+      specFile,
+      specDisplay: displayPath(root, specFile),
+      outDir: tuneDir(root, spec.name),
+      dryRun: options.dryRun === true,
+      tritonserver: options.tritonserver,
+      perfAnalyzer: options.perfAnalyzer,
+      python: options.python,
+      cwd: root,
+    },
+    { log: project.log },
+  );
 }

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { delimiter, isAbsolute, resolve } from 'node:path';
 import { UserError } from '../errors';
-import { resolvePython } from '../export/python';
+import { resolvePython } from '../system/python';
 import { isExecutable, onPath } from './locate';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../errors';
-import type { ModelConfig } from '../types';
+import type { ModelConfig } from '../model-config';
 import { candidateConfig, describeChange, describeKnobs, knobsKey, runsOnCpu, searchSpace, step, type Knobs } from './candidates';
 
 // The search space of tune: where it starts, what may move on this machine, and the config a point loads.

@@ -1,7 +1,7 @@
 import { UserError } from '../errors';
-import { backendOfPlatform } from '../platforms';
+import { backendOf } from '../platforms';
 import { checkInstanceGroups } from '../repository/rules/instance-group';
-import type { ModelConfig } from '../types';
+import type { ModelConfig } from '../model-config';
 
 /**
  * The search space of `tune`: the serving knobs of one model, where it starts (the built config),
@@ -81,10 +81,6 @@ export interface SearchSpace {
   caps: { count: number; maxBatchSize: number; delayUs: number };
   /** Lines for the report: what was measured differently from what the config says, and why. */
   notes: string[];
-}
-
-function backendOf(config: ModelConfig): string {
-  return config.backend || backendOfPlatform(config.platform ?? '') || '';
 }
 
 /** Triton's count for a group that gives none (core SetDefaultInstanceCount). */

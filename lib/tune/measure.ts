@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { TritonClient } from '../triton/client';
 import type { PerfAnalyzerBinary } from '../triton/perf-analyzer';
 import type { RunningTriton } from '../triton/server';
-import type { ModelConfig } from '../types';
+import type { ModelConfig } from '../model-config';
 import { failedRequests, isUnstable, parsePerfCsv, perfError, runPerfAnalyzer, shapeArgs } from './perf-analyzer';
 import type { Measured, Point } from './score';
 

@@ -1,6 +1,6 @@
 import { UserError } from '../errors';
 import type { PerfAnalyzerBinary } from '../triton/perf-analyzer';
-import type { ModelConfig } from '../types';
+import type { ModelConfig } from '../model-config';
 
 /**
  * Running perf_analyzer (triton-inference-server/perf_analyzer) and reading what it measured.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ModelConfig } from '../types';
+import type { ModelConfig } from '../model-config';
 import { knobsKey, searchSpace, type Knobs } from './candidates';
 import { beats, score, type Measured, type Point } from './score';
 import { hillClimb } from './search';

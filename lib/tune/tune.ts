@@ -6,7 +6,7 @@ import { UserError } from '../errors';
 import { TritonClient } from '../triton/client';
 import { locatePerfAnalyzer, type PerfAnalyzerBinary } from '../triton/perf-analyzer';
 import { startTritonServer, type RunningTriton } from '../triton/server';
-import type { ModelConfig } from '../types';
+import type { ModelConfig } from '../model-config';
 import { candidateConfig, describeKnobs, searchSpace, type Knobs, type SearchSpace } from './candidates';
 import { measureConfig, type MeasureSettings } from './measure';
 import type { Measured, Objective, Point } from './score';

@@ -2,8 +2,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseSpec } from '../spec';
-import type { ModelConfig } from '../types';
+import { parseSpec } from '../model-spec';
+import type { ModelConfig } from '../model-config';
 import { searchSpace, type Knobs } from './candidates';
 import { applyChanges, changeText, checkEdited, plannedChanges, writeSpecAtomically, writtenConfig } from './write-back';
 

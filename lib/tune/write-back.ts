@@ -2,8 +2,8 @@ import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync
 import { basename, dirname, join } from 'node:path';
 import { isMap, isScalar, parseDocument, stringify, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import { modelConfigType } from '../../proto/model-config';
-import { parseSpec } from '../spec';
-import type { ModelConfig } from '../types';
+import { parseSpec } from '../model-spec';
+import type { ModelConfig } from '../model-config';
 import { candidateConfig, type Knobs, type SearchSpace } from './candidates';
 
 /**
