@@ -143,6 +143,8 @@ describe('nx run <model>:tune in a fresh workspace', () => {
       expect(rebuilt.code, rebuilt.out).toBe(0);
       const was = await served(before);
       const now = await served(join(ws.root, 'dist/model-repository'));
+      const fmt = (l: Load) => `${l.throughput.toFixed(1)} infer/s, p99 ${l.p99Ms.toFixed(1)} ms (${l.requests} requests)`;
+      console.log(`tune e2e, our client at concurrency 16: built ${fmt(was)}; tuned ${fmt(now)}; ${(now.throughput / was.throughput).toFixed(1)}x`);
       expect(now.throughput / was.throughput, JSON.stringify({ was, now })).toBeGreaterThanOrEqual(4);
       expect(now.p99Ms, JSON.stringify({ was, now })).toBeLessThanOrEqual(BUDGET_MS);
       expect(existsSync(join(ws.root, 'dist/models/sleepy/tune/report.svg'))).toBe(true);
