@@ -48,7 +48,7 @@ describe('locatePerfAnalyzer', () => {
     expect(() => locatePerfAnalyzer({ python: DEBIAN_PYTHON, env: { PATH: '/usr/bin:/bin' } })).toThrow(
       new UserError(
         'nx-triton: no perf_analyzer found: not set by the "perfAnalyzer" option or NX_TRITON_PERF_ANALYZER, not on PATH, and tritonclient is not installed for /usr/bin/python3; ' +
-          "install it with pip install 'tritonclient[http]==2.50.0' nvidia-cuda-runtime-cu12 (and apt-get install libb64-0d)",
+          'install it with pip install --no-deps tritonclient==2.50.0 nvidia-cuda-runtime-cu12 (only its binary is used) and apt-get install libb64-0d',
       ),
     );
   });

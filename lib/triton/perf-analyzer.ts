@@ -37,7 +37,7 @@ export interface LocatePerfAnalyzerOptions {
 
 /** The one install line for the perf_analyzer the project's Python environment uses (python/requirements.txt). */
 export const PERF_ANALYZER_INSTALL =
-  "pip install 'tritonclient[http]==2.50.0' nvidia-cuda-runtime-cu12 (and apt-get install libb64-0d)";
+  'pip install --no-deps tritonclient==2.50.0 nvidia-cuda-runtime-cu12 (only its binary is used) and apt-get install libb64-0d';
 
 const QUERY = [
   'import json,os,importlib.metadata as m,importlib.util as u',
