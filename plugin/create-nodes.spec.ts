@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as entry from '../index';
 import { createNodes, createNodesV2 } from './create-nodes';
 import type { TritonPluginOptions } from './options';
+import { pythonFingerprintCommand } from './targets';
 
 let workspaceRoot: string;
 
@@ -24,7 +25,7 @@ function write(files: Record<string, string>): string[] {
 
 async function run(files: Record<string, string>, options?: TritonPluginOptions): Promise<CreateNodesResultV2> {
   const context: CreateNodesContextV2 = { nxJsonConfiguration: {}, workspaceRoot };
-  return createNodes[1](write(files), options, context);
+  return createNodes[1](write(files).filter((f) => f.endsWith('triton.yaml')), options, context);
 }
 
 async function project(files: Record<string, string>, root: string, options?: TritonPluginOptions) {
@@ -33,9 +34,8 @@ async function project(files: Record<string, string>, root: string, options?: Tr
   return hit?.[1].projects?.[root];
 }
 
-const PYTHON_RUNTIME =
-  `"\${NX_TRITON_PYTHON:-python3}" -c "import sys,importlib.util as u,importlib.metadata as m;` +
-  `print(sys.version.split()[0],'torch',m.version('torch') if u.find_spec('torch') else 'none')" 2>&1 || true`;
+// The models of these tests name `net:build` with no net.py in the project: `net` is taken for an installed package.
+const PYTHON_RUNTIME = pythonFingerprintCommand('python3', ['net']);
 
 function exportTarget(name: string, technologies: string[], python = 'python3', runtime = PYTHON_RUNTIME) {
   return {
@@ -166,6 +166,12 @@ describe('createNodes', () => {
     });
   });
 
+  it("keys a torch export on the versions of the packages its model module imports", async () => {
+    const files = { 'models/enc/triton.yaml': 'platform: onnxruntime_onnx\nexport:\n  torch:\n    model: net:build\n', 'models/enc/net.py': 'import torch\nfrom transformers import AutoModel\nfrom blocks import B\n', 'models/enc/blocks.py': 'import timm\n' };
+    const inputs = (await project(files, 'models/enc'))?.targets?.export.inputs ?? [];
+    expect(inputs).toContainEqual({ runtime: pythonFingerprintCommand('python3', ['timm', 'torch', 'transformers']) });
+  });
+
   it('adds an export target when export: is set, and takes name: over the directory', async () => {
     const yaml = 'name: my_nn\nplatform: onnxruntime_onnx\nexport:\n  torch:\n    model: net:build\n';
     const tech = ['triton', 'onnx', 'pytorch'];
@@ -282,7 +288,7 @@ describe('createNodes', () => {
       python: '/opt/py env/bin/python"3',
     };
     const yaml = 'platform: tensorrt_plan\nexport:\n  torch: { model: net:build }\n';
-    const runtime = PYTHON_RUNTIME.replace('python3}', '/opt/py env/bin/python\\"3}');
+    const runtime = pythonFingerprintCommand(options.python, ['net']);
     const tech = ['triton', 'onnx', 'tensorrt', 'pytorch'];
     const p = await project({ 'models/custom/triton.yaml': yaml }, 'models/custom', options);
     expect(p?.targets).toEqual({

@@ -14,16 +14,31 @@ function shellDoubleQuoted(word: string): string {
   return word.replace(/[\\"$`}]/g, (c) => `\\${c}`);
 }
 
+/** The packages whose versions decide an export's bytes, whatever the model imports (lib/releases/python-packages.ts). */
+const TOOLCHAIN = ['torch', 'onnx', 'onnxscript', 'onnxruntime', 'numpy'];
+
 /**
- * A runtime input: the export's result depends on the interpreter and torch versions. Cheap (no
- * `import torch`), and it exits 0 whatever is installed: a missing interpreter or torch is hashed
- * as text like any other answer.
+ * A runtime input: the export's result depends on the interpreter and the versions of the packages
+ * that take part — the toolchain (torch, onnx, onnxscript, onnxruntime for the gate, numpy) and
+ * those the model module imports (`imports`, mapped to their distributions by the interpreter, the
+ * standard library left out). Cheap (metadata only, no `import torch`), and it exits 0 whatever is
+ * installed: a missing interpreter or package is hashed as text like any other answer. Models that
+ * import the same packages share one command, which Nx runs once per invocation.
  */
-export function pythonFingerprintCommand(python: string): string {
+export function pythonFingerprintCommand(python: string, imports: readonly string[] = []): string {
   const script =
-    "import sys,importlib.util as u,importlib.metadata as m;" +
-    "print(sys.version.split()[0],'torch',m.version('torch') if u.find_spec('torch') else 'none')";
-  return `"\${NX_TRITON_PYTHON:-${shellDoubleQuoted(python)}}" -c "${script}" 2>&1 || true`;
+    'import sys,importlib.metadata as m\n' +
+    'def v(d):\n try: return m.version(d)\n except Exception: return \'none\'\n' +
+    'n=sys.argv[1:]\n' +
+    'try: p=m.packages_distributions() if n else {}\n' +
+    'except Exception: p={}\n' +
+    's=getattr(sys,\'stdlib_module_names\',())\n' +
+    `t=${JSON.stringify(TOOLCHAIN).replace(/"/g, "'")}\n` +
+    "o=[sys.version.split()[0]]+[d+'=='+v(d) for d in t]\n" +
+    "o+=[d+'=='+v(d) for d in sorted(set(x for i in n if i not in s for x in p.get(i,[]))-set(t))]\n" +
+    "print(' '.join(o))";
+  const names = imports.filter((i) => /^[A-Za-z_]\w*$/.test(i));
+  return `"\${NX_TRITON_PYTHON:-${shellDoubleQuoted(python)}}" -c "${script}"${names.map((n) => ` ${n}`).join('')} 2>&1 || true`;
 }
 
 export function technologies(summary: SpecSummary): string[] {
@@ -62,7 +77,7 @@ function exportTarget(summary: SpecSummary, options: NormalizedPluginOptions): T
       '{projectRoot}/**/*',
       `!{projectRoot}/${SPEC_FILE}`,
       ...ignoredModelFiles(summary.modelPaths?.export, options),
-      ...(copied ? [] : [{ env: 'NX_TRITON_PYTHON' }, { runtime: pythonFingerprintCommand(options.python) }]),
+      ...(copied ? [] : [{ env: 'NX_TRITON_PYTHON' }, { runtime: pythonFingerprintCommand(options.python, summary.modelImports) }]),
     ],
     outputs: [`{workspaceRoot}/dist/models/${summary.name}/export`],
     metadata: {

@@ -71,17 +71,20 @@ def installed(package):
             return None
 
 
-def require(request, package, purpose, key):
-    """`package` installed at the minimum version nx-triton needs for `purpose`, else a UserError that says how to install it."""
+def require(request, package, needs, key, instead=None):
+    """`package` installed at the minimum version nx-triton needs, else a UserError that says who needs
+    it (`needs`: "the fidelity gate needs it to run the exported ONNX") and how to install it, or what
+    to do `instead`."""
     minimum = (request.get("requirements") or {}).get(package)
     have = installed(package)
     if have is not None and (minimum is None or have == "unknown" or version_tuple(have) >= version_tuple(minimum)):
         return
     spec = "%s>=%s" % (package, minimum) if minimum else package
-    why = "is not installed" if have is None else "is %s, older than the %s nx-triton needs" % (have, minimum)
+    why = "is not installed for %s" % sys.executable if have is None else "%s in %s is older than the %s nx-triton needs" % (have, sys.executable, minimum)
     raise UserError(
         key,
-        '%s %s for %s (%s): pip install "%s" (or pip install -r node_modules/nx-triton/python/requirements.txt)' % (package, why, purpose, sys.executable, spec),
+        '%s %s; %s: pip install "%s" (or pip install -r node_modules/nx-triton/python/requirements.txt)%s'
+        % (package, why, needs, spec, ", or " + instead if instead else ""),
     )
 
 
@@ -217,7 +220,8 @@ def flat_module(torch, model, specs, how, key, what):
     exec("def forward(self, %s):\n    return self.flat(self.model(%s))\n" % (", ".join(params), call), scope)
     wrapper = type("FlatOutputs", (torch.nn.Module,), {"forward": scope["forward"]})()
     wrapper.model = model
-    wrapper.flat = lambda result: tuple(t for _, t in flatten(torch, result, key, what))
+    # A single output stays a tensor (a TorchScript module then returns it as the model did).
+    wrapper.flat = lambda result: (lambda flat: flat[0] if len(flat) == 1 else flat)(tuple(t for _, t in flatten(torch, result, key, what)))
     return wrapper.eval()
 
 
@@ -240,9 +244,9 @@ def choose_exporter(torch, request):
         )
     exporter = requested or ("dynamo" if has_dynamo(torch) and torch_version(torch) >= DYNAMO_DEFAULT_FROM else "torchscript")
     if exporter == "dynamo":
-        default = "" if requested else "torch %s's default exporter, " % torch.__version__.split("+")[0]
-        require(request, "onnxscript", "%sthe dynamo exporter (or set exporter: torchscript, the deprecated TorchScript-based one)" % default, key)
-    require(request, "onnx", "torch's ONNX exporters", key)
+        which = "the dynamo exporter" if requested else "the dynamo exporter (torch %s's default)" % torch.__version__.split("+")[0]
+        require(request, "onnxscript", "%s needs it" % which, key, "set exporter: torchscript (the deprecated TorchScript-based exporter)")
+    require(request, "onnx", "torch's ONNX exporters need it", key)
     return exporter
 
 
@@ -414,7 +418,7 @@ def export(torch, request):
     verify = request.get("verify")
     exporter = choose_exporter(torch, request) if fmt == "onnx" else None
     if verify and fmt == "onnx":
-        require(request, "onnxruntime", "the fidelity gate, which runs the exported ONNX (or set verify: false)", "verify")
+        require(request, "onnxruntime", "the fidelity gate needs it to run the exported ONNX", "verify", "set verify: false")
     batched = request.get("batched", True)
     specs = [InputSpec(torch, i, batched, i.get("key") or "export.torch.input_shapes") for i in request["inputs"]]
 
@@ -433,10 +437,6 @@ def export(torch, request):
     except Exception as exc:
         raise failure(values_key, "%s on %s" % (what, used), exc, project)
     flat = flatten(torch, result, "export.torch.model", what)
-    for path, out in flat:
-        if out.dtype.is_floating_point and not bool(torch.isfinite(out).all()):
-            shown = ".".join(str(p) for p in path) or "the output"
-            raise UserError(values_key, "%s gives NaN or Inf (%s) on %s; change the values with export.torch.example_inputs" % (what, shown, used))
     wrapped = flat_module(torch, model, specs, how, "export.torch.model", what)
 
     output_names = list(request.get("output_names") or [])
@@ -447,6 +447,9 @@ def export(torch, request):
             "export.torch.output_names",
             "%d name(s) given but the model returns %d output tensor(s) (%s)" % (len(output_names), len(flat), ", ".join(names_of([p for p, _ in flat], fmt))),
         )
+    for name, (_, out) in zip(output_names, flat):
+        if out.dtype.is_floating_point and not bool(torch.isfinite(out).all()):
+            raise UserError(values_key, '%s gives NaN or Inf in output "%s" on %s; change the values with export.torch.example_inputs' % (what, name, used))
 
     result = {"output_names": output_names, "torch_version": torch.__version__, "format": fmt}
     if fmt == "onnx":
@@ -560,7 +563,7 @@ def main(argv):
     os.chdir(project_dir)
     try:
         check_module_exists(request)
-        require(request, "torch", "export.torch", "export.torch.model")
+        require(request, "torch", "export.torch needs it", "export.torch.model")
     except UserError as exc:
         reply({"error": {"key": exc.key, "message": exc.message}})
         sys.exit(EXIT_USER_ERROR)

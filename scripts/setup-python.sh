@@ -4,7 +4,7 @@
 #   - .venv/, a virtual environment of that same interpreter with a torch 2.x from PyPI, onnx,
 #     onnxscript, onnxruntime (the dynamo exporter and the fidelity gate), nvidia-pytriton (the real
 #     tritonserver and its python backend) and tritonclient, with tritonclient 2.50.0's perf_analyzer
-#     (python/requirements-perf-analyzer.txt, installed without its dependencies).
+#     (scripts/requirements-perf-analyzer.txt, installed without its dependencies).
 # Idempotent: a complete .venv (its stamp matches requirements) is left as it is. pip keeps wheels in
 # its cache, so a re-run after `rm -rf .venv` downloads nothing. Prints the time it took.
 set -euo pipefail
@@ -26,15 +26,15 @@ if ! "$torch1/bin/python" -c 'import onnxruntime' >/dev/null 2>&1; then
   rm -rf "$torch1"
   /usr/bin/python3 -m venv --system-site-packages "$torch1"
   # --no-deps: onnxruntime's wheel dependencies would shadow Debian's numpy and protobuf.
-  "$torch1/bin/python" -m pip install -q --progress-bar off --no-deps "$(grep '^onnxruntime==' python/requirements.txt)"
+  "$torch1/bin/python" -m pip install -q --progress-bar off --no-deps "$(grep '^onnxruntime==' scripts/requirements-dev.txt)"
   echo "setup-python: $torch1 has Debian's torch 1.13 and onnxruntime"
 fi
 
 # The venv is made from Debian's interpreter: the python backend's stub needs its libpython3.11.so,
 # which pyenv's static builds lack.
 venv=.venv
-req=python/requirements.txt
-perf=python/requirements-perf-analyzer.txt
+req=scripts/requirements-dev.txt
+perf=scripts/requirements-perf-analyzer.txt
 stamp="$venv/.nx-triton-requirements"
 if [ -f "$stamp" ] && cat "$req" "$perf" | cmp -s "$stamp" -; then
   echo "setup-python: $venv is up to date ($("$venv/bin/python" -c 'import torch; print("torch", torch.__version__)'))"
