@@ -1,7 +1,7 @@
 import { UserError } from '../errors';
 import { backendOf } from '../platforms';
 import { checkInstanceGroups } from '../repository/rules/instance-group';
-import type { ModelConfig } from '../model-config';
+import { isEnsemble, type ModelConfig } from '../model-config';
 
 /**
  * The search space of `tune`: the serving knobs of one model, where it starts (the built config),
@@ -114,7 +114,7 @@ function num(v: number | string | undefined): number {
  * only), a GPU-only backend on a machine without a GPU.
  */
 export function searchSpace(model: string, config: ModelConfig, options: SpaceOptions): SearchSpace {
-  if (config.platform === 'ensemble' || config.ensemble_scheduling) {
+  if (isEnsemble(config) || config.ensemble_scheduling) {
     throw new UserError(`nx-triton: tune: ${model} is an ensemble: it runs no instances of its own; tune the models its steps name`);
   }
   if (config.model_transaction_policy?.decoupled) {
