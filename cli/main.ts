@@ -26,6 +26,10 @@ const verbs: Record<string, { summary: string; load: () => Verb }> = {
     load: () => require('./serve') as Verb,
   },
   inspect: { summary: 'inspect <model.onnx> [--json]   print an ONNX model\'s inputs and outputs', load: () => require('./inspect') as Verb },
+  tune: {
+    summary: 'tune <repository> --model NAME [--spec triton.yaml] [--concurrency 1,8,32] [--latencyBudgetMs 50] [--dryRun] ...   measure serving configs with perf_analyzer, write the best',
+    load: () => require('./tune') as Verb,
+  },
 };
 
 function usage(): string {

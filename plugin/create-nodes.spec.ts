@@ -108,6 +108,22 @@ function serveTarget(name: string, technologies: string[], options: Record<strin
   };
 }
 
+function tuneTarget(name: string, technologies: string[], repository = 'dist/model-repository', build = 'build') {
+  return {
+    executor: 'nx-triton:tune',
+    options: { repository },
+    cache: false,
+    dependsOn: [build],
+    parallelism: false,
+    outputs: [`{workspaceRoot}/dist/models/${name}/tune`],
+    metadata: {
+      description: `Measure serving configs of ${name} with perf_analyzer and write the best into triton.yaml`,
+      technologies,
+      help: { command: 'npx nx-triton tune --help', example: { options: { concurrency: [1, 8, 32], latencyBudgetMs: 50 } } },
+    },
+  };
+}
+
 function engineTarget(name: string, dependsOn: unknown[], options: Record<string, unknown> = {}) {
   return {
     executor: 'nx-triton:engine',
@@ -146,7 +162,7 @@ describe('createNodes', () => {
       root: 'models/plain',
       projectType: 'library',
       metadata: { technologies: tech },
-      targets: { build: buildTarget('plain', tech, []), serve: serveTarget('plain', tech) },
+      targets: { build: buildTarget('plain', tech, []), serve: serveTarget('plain', tech), tune: tuneTarget('plain', tech) },
     });
   });
 
@@ -164,7 +180,7 @@ describe('createNodes', () => {
       root: 'models/nn',
       projectType: 'library',
       metadata: { technologies: tech },
-      targets: { export: exportTarget('my_nn', tech), build: buildTarget('my_nn', tech, ['export']), serve: serveTarget('my_nn', tech) },
+      targets: { export: exportTarget('my_nn', tech), build: buildTarget('my_nn', tech, ['export']), serve: serveTarget('my_nn', tech), tune: tuneTarget('my_nn', tech) },
     });
   });
 
@@ -179,7 +195,7 @@ describe('createNodes', () => {
       targets: {
         engine: engineTarget('nn_trt', [{ target: 'export', dependencies: true }]),
         build: buildTarget('nn_trt', tech, ['engine']),
-        serve: serveTarget('nn_trt', tech),
+        serve: serveTarget('nn_trt', tech), tune: tuneTarget('nn_trt', tech),
       },
     });
   });
@@ -192,14 +208,14 @@ describe('createNodes', () => {
       export: fileExportTarget('trt', tech, 'model.onnx'),
       engine: engineTarget('trt', ['export'], {}),
       build: buildTarget('trt', tech, ['export', 'engine']),
-      serve: serveTarget('trt', tech),
+      serve: serveTarget('trt', tech), tune: tuneTarget('trt', tech),
     });
   });
 
   // Issue 12.7: a TensorRT model imported with its plan (export: { file: model.plan }) has no engine target.
   it('makes no engine target for a TensorRT model whose export is a plan file', async () => {
     const trt = await project({ 'trt/triton.yaml': 'platform: tensorrt_plan\nexport:\n  file: model.plan\n' }, 'trt');
-    expect(Object.keys(trt?.targets ?? {})).toEqual(['export', 'build', 'serve']);
+    expect(Object.keys(trt?.targets ?? {})).toEqual(['export', 'build', 'serve', 'tune']);
     expect(trt?.targets?.build?.dependsOn).not.toContain('engine');
   });
 
@@ -228,7 +244,7 @@ describe('createNodes', () => {
       root: 'models/pipeline',
       projectType: 'library',
       metadata: { technologies: tech },
-      targets: { build: buildTarget('pipeline', tech, []), serve: serveTarget('pipeline', tech) },
+      targets: { build: buildTarget('pipeline', tech, []), serve: serveTarget('pipeline', tech), tune: tuneTarget('pipeline', tech) },
     });
   });
 
@@ -246,12 +262,12 @@ describe('createNodes', () => {
       root: 'models/broken',
       projectType: 'library',
       metadata: { technologies: tech },
-      targets: { build: buildTarget('broken', tech, []), serve: serveTarget('broken', tech) },
+      targets: { build: buildTarget('broken', tech, []), serve: serveTarget('broken', tech), tune: tuneTarget('broken', tech) },
     });
     expect(results.find(([f]) => f === 'models/list/triton.yaml')?.[1].projects?.['models/list']?.name).toBe('list');
     const badName = results.find(([f]) => f === 'models/bad_name/triton.yaml')?.[1].projects?.['models/bad_name'];
     expect(badName?.name).toBe('bad_name');
-    expect(Object.keys(badName?.targets ?? {})).toEqual(['export', 'build', 'serve']);
+    expect(Object.keys(badName?.targets ?? {})).toEqual(['export', 'build', 'serve', 'tune']);
   });
 
   it('does not stall on an alias bomb', async () => {
@@ -280,6 +296,7 @@ describe('createNodes', () => {
       trt: { ...engineTarget('custom', ['onnx']), metadata: { ...engineTarget('custom', ['onnx']).metadata, technologies: tech } },
       'triton-build': buildTarget('custom', tech, ['onnx', 'trt'], 'out/repo', { build: 'triton-build', export: 'onnx' }),
       serve: serveTarget('custom', tech, { repository: 'out/repo' }, 'triton-build'),
+      tune: tuneTarget('custom', tech, 'out/repo', 'triton-build'),
     });
   });
 

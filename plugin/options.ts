@@ -14,6 +14,8 @@ export interface TritonPluginOptions {
   tritonserver?: string;
   /** The Triton container release that serves the repository ("24.08"); per model: `triton_release`. */
   tritonRelease?: string;
+  /** The perf_analyzer binary of the `tune` target (env NX_TRITON_PERF_ANALYZER overrides it). */
+  perfAnalyzer?: string;
 }
 
 export interface NormalizedPluginOptions {
@@ -32,6 +34,8 @@ export interface NormalizedPluginOptions {
   tritonserver?: string;
   /** Nx 24+ knows `readyWhen` on continuous targets (the `serve` target's readiness probe). */
   readyWhen: boolean;
+  /** The tune executor reads it from nx.json itself (see plugin/targets.ts tuneTarget). */
+  perfAnalyzer?: string;
 }
 
 let nxMajor: number | undefined;
@@ -83,6 +87,8 @@ export function normalizeOptions(options: TritonPluginOptions | undefined, works
   if (engineCache !== undefined) normalized.engineCache = engineCache;
   const tritonserver = text(given, 'tritonserver');
   if (tritonserver !== undefined) normalized.tritonserver = tritonserver;
+  const perfAnalyzer = text(given, 'perfAnalyzer');
+  if (perfAnalyzer !== undefined) normalized.perfAnalyzer = perfAnalyzer;
   const tritonRelease = text(given, 'tritonRelease');
   const releaseProblem = tritonRelease === undefined ? undefined : tritonReleaseProblem(tritonRelease);
   if (releaseProblem) throw new Error(`nx-triton: plugin option "tritonRelease": ${releaseProblem}`);
@@ -90,6 +96,9 @@ export function normalizeOptions(options: TritonPluginOptions | undefined, works
   const names = [normalized.buildTargetName, normalized.exportTargetName, normalized.engineTargetName];
   if (names.includes('serve')) {
     throw new Error(`nx-triton: plugin options buildTargetName, exportTargetName and engineTargetName cannot be "serve" (the serve target's name)`);
+  }
+  if (names.includes('tune')) {
+    throw new Error(`nx-triton: plugin options buildTargetName, exportTargetName and engineTargetName cannot be "tune" (the tune target's name)`);
   }
   if (new Set(names).size !== names.length) {
     throw new Error(`nx-triton: plugin options buildTargetName, exportTargetName and engineTargetName must differ (got ${names.join(', ')})`);

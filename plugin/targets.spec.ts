@@ -13,7 +13,7 @@ describe('targets', () => {
     const options = normalizeOptions({}, '/ws');
     const project = buildProject('m/t', readSpecSummary('platform: tensorrt_plan\nfrom: x\n', '/ws/m/t'), options);
     expect(project.targets?.engine.options).toEqual({});
-    expect(Object.keys(project.targets ?? {})).toEqual(['engine', 'build', 'serve']);
+    expect(Object.keys(project.targets ?? {})).toEqual(['engine', 'build', 'serve', 'tune']);
   });
 });
 
@@ -76,5 +76,34 @@ describe('serve target', () => {
     const old = buildProject('models/pipe', readSpecSummary(yaml, '/ws/models/pipe'), { ...options, readyWhen: false }).targets?.serve;
     expect(old?.continuous).toBe(true);
     expect(old).not.toHaveProperty('readyWhen');
+  });
+});
+
+describe('tune target', () => {
+  const options = normalizeOptions({ perfAnalyzer: '/opt/sdk/perf_analyzer', repository: 'out/repo' }, '/ws');
+  const project = buildProject('models/sleepy', readSpecSummary('backend: python\nmax_batch_size: 8\n', '/ws/models/sleepy'), options);
+
+  it('is always there, never cached, alone, after this build, with the report as its output', () => {
+    expect(project.targets?.tune).toEqual({
+      executor: 'nx-triton:tune',
+      options: { repository: 'out/repo' },
+      cache: false,
+      dependsOn: ['build'],
+      parallelism: false,
+      outputs: ['{workspaceRoot}/dist/models/sleepy/tune'],
+      metadata: expect.objectContaining({ technologies: ['triton', 'python'] }),
+    });
+    // perfAnalyzer (like python and tritonserver) is read from nx.json by the executor: no task hash depends on it.
+    expect(JSON.stringify(project.targets)).not.toContain('/opt/sdk/perf_analyzer');
+    expect(options.perfAnalyzer).toBe('/opt/sdk/perf_analyzer');
+  });
+
+  it('takes the build target under its configured name, and keeps the name tune for itself', () => {
+    const renamed = normalizeOptions({ buildTargetName: 'repo-entry' }, '/ws');
+    expect(buildProject('models/m', readSpecSummary('backend: python\n', '/ws/models/m'), renamed).targets?.tune.dependsOn).toEqual(['repo-entry']);
+    expect(() => normalizeOptions({ buildTargetName: 'tune' }, '/ws')).toThrow(
+      'nx-triton: plugin options buildTargetName, exportTargetName and engineTargetName cannot be "tune" (the tune target\'s name)',
+    );
+    expect(() => normalizeOptions({ perfAnalyzer: 7 } as never, '/ws')).toThrow('nx-triton: plugin option "perfAnalyzer" must be a string (got 7)');
   });
 });

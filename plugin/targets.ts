@@ -181,6 +181,31 @@ function serveTarget(summary: SpecSummary, options: NormalizedPluginOptions): Ta
   };
 }
 
+/** The target that tunes a model's serving config; its name is fixed (DESIGN). */
+export const TUNE_TARGET_NAME = 'tune';
+
+function tuneTarget(summary: SpecSummary, options: NormalizedPluginOptions): TargetConfiguration {
+  return {
+    executor: 'nx-triton:tune',
+    // The build's own option only, as for serve: every target's options are in the hash of all the
+    // project's tasks, so python, tritonserver and perfAnalyzer are read from nx.json when it runs.
+    options: { repository: options.repository },
+    // It measures this machine and edits triton.yaml: a cached result would be a stale measurement.
+    cache: false,
+    // It measures the built entry, so the build runs first (ensembles are refused: no members needed).
+    dependsOn: [options.buildTargetName],
+    // Timings taken while other tasks run are skewed: no task runs beside it.
+    parallelism: false,
+    // Nx keeps the report (report.md, report.svg, report.json) as the task's output.
+    outputs: [`{workspaceRoot}/dist/models/${summary.name}/tune`],
+    metadata: {
+      description: `Measure serving configs of ${summary.name} with perf_analyzer and write the best into triton.yaml`,
+      technologies: technologies(summary),
+      help: { command: 'npx nx-triton tune --help', example: { options: { concurrency: [1, 8, 32], latencyBudgetMs: 50 } } },
+    },
+  };
+}
+
 /** A TensorRT model whose `export.file` is a plan (an imported model): served as it is, no engine target. */
 function exportsPlan(summary: SpecSummary): boolean {
   return summary.exportKind === 'file' && (summary.modelPaths?.export ?? []).some((p) => /\.(plan|engine)$/.test(p));
@@ -199,6 +224,7 @@ export function buildTargets(root: string, summary: SpecSummary, options: Normal
   }
   targets[options.buildTargetName] = buildTarget(summary, options, own);
   targets[SERVE_TARGET_NAME] = serveTarget(summary, options);
+  targets[TUNE_TARGET_NAME] = tuneTarget(summary, options);
   return targets;
 }
 

@@ -42,8 +42,14 @@ export class TritonClient {
     private readonly log: () => string = () => '',
   ) {}
 
-  async load(model: string): Promise<LoadResult> {
-    const { status, json } = await call(`${this.url}/v2/repository/models/${encodeURIComponent(model)}/load`, 'POST', {});
+  /**
+   * Loads (or reloads) a model. With `config`, Triton takes that whole config instead of the
+   * directory's config.pbtxt (the load API's `parameters.config`, a JSON string; core's
+   * JsonToModelConfig reads it as protobuf JSON with the config.pbtxt field names): nothing on disk changes.
+   */
+  async load(model: string, options: { config?: object } = {}): Promise<LoadResult> {
+    const body = options.config === undefined ? {} : { parameters: { config: JSON.stringify(options.config) } };
+    const { status, json } = await call(`${this.url}/v2/repository/models/${encodeURIComponent(model)}/load`, 'POST', body);
     if (status === 200) return { ok: true };
     let error = errorOf(json).trim();
     if (/failed to poll from model repository/.test(error)) {
