@@ -17,6 +17,18 @@ describe('targets', () => {
   });
 });
 
+describe('export target', () => {
+  it("has nx.json's tritonRelease in its options (its cache key) for a torch export only: an unset opset is chosen to fit it", () => {
+    const options = normalizeOptions({ tritonRelease: '24.01' }, '/ws');
+    const exportOf = (yaml: string) => buildProject('models/m', readSpecSummary(yaml, '/ws/models/m'), options).targets?.export.options;
+    expect(exportOf('platform: onnxruntime_onnx\nexport: { torch: { model: net:build } }\n')).toMatchObject({ tritonRelease: '24.01' });
+    expect(exportOf('platform: onnxruntime_onnx\nexport: { file: model.onnx }\n')).not.toHaveProperty('tritonRelease');
+    expect(exportOf('platform: onnxruntime_onnx\nexport: { command: [python, make.py, "{output}"] }\n')).not.toHaveProperty('tritonRelease');
+    const without = buildProject('models/m', readSpecSummary('platform: onnxruntime_onnx\nexport: { torch: { model: net:build } }\n', '/ws/models/m'), normalizeOptions({}, '/ws'));
+    expect(without.targets?.export.options).not.toHaveProperty('tritonRelease');
+  });
+});
+
 describe('engine fingerprint runtime input', () => {
   const options = normalizeOptions({}, '/ws');
   const runtimeOf = (yaml: string, root = 'models/t') =>

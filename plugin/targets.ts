@@ -56,7 +56,12 @@ function exportTarget(summary: SpecSummary, options: NormalizedPluginOptions): T
     // process per hash), and no option in the project's hash.
     // triton.yaml is hashed as exportDigest (the keys the export reads), not as a file: editing
     // instance_group or another config-only key must not re-run a long export.
-    options: { ...(copied ? {} : { python: options.python }), ...(summary.exportDigest ? { exportDigest: summary.exportDigest } : {}) },
+    // tritonRelease: an unset export.torch.opset is chosen to fit it, so it is part of a torch export's key.
+    options: {
+      ...(copied ? {} : { python: options.python }),
+      ...(summary.exportKind === 'torch' && options.tritonRelease !== undefined ? { tritonRelease: options.tritonRelease } : {}),
+      ...(summary.exportDigest ? { exportDigest: summary.exportDigest } : {}),
+    },
     cache: true,
     inputs: [
       '{projectRoot}/**/*',

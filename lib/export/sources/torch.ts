@@ -12,6 +12,7 @@ import { resolveInsideProject } from '../paths';
 import { describeExit, runProcess } from '../../system/process';
 import { pythonNotStarted } from '../../system/python';
 import { exportError } from '../where';
+import { opsetForRelease } from '../../releases/onnxruntime';
 import type { ExportSource } from './source';
 
 /** Exit codes of python/export_torch.py whose output is a message for the user. */
@@ -115,7 +116,7 @@ export function torchRequest(spec: ModelSpec, torch: TorchExport, output: string
     inputs,
     batched,
     output_names: torch.output_names ?? (spec.config.output ?? []).flatMap((o) => o.name ?? []),
-    opset: torch.opset ?? null,
+    opset: torch.opset ?? (format === 'onnx' ? opsetForRelease(spec.tritonRelease) : undefined) ?? null,
     format,
     script,
     exporter: torch.exporter ?? null,
