@@ -13,6 +13,7 @@ import { describeExit, runProcess } from '../../system/process';
 import { pythonNotStarted } from '../../system/python';
 import { exportError } from '../where';
 import { opsetForRelease } from '../../releases/onnxruntime';
+import { isTensorRt } from '../../platforms';
 import type { ExportSource } from './source';
 
 /** Exit codes of python/export_torch.py whose output is a message for the user. */
@@ -116,7 +117,7 @@ export function torchRequest(spec: ModelSpec, torch: TorchExport, output: string
     inputs,
     batched,
     output_names: torch.output_names ?? (spec.config.output ?? []).flatMap((o) => o.name ?? []),
-    opset: torch.opset ?? (format === 'onnx' ? opsetForRelease(spec.tritonRelease) : undefined) ?? null,
+    opset: torch.opset ?? (format === 'onnx' && !isTensorRt(spec.config) ? opsetForRelease(spec.tritonRelease) : undefined) ?? null,
     format,
     script,
     exporter: torch.exporter ?? null,
