@@ -9,7 +9,7 @@ type Verb = { run(argv: string[]): Promise<number> };
  */
 const verbs: Record<string, { summary: string; load: () => Verb }> = {
   validate: {
-    summary: 'validate <repository> [--config-only] [--json]   check a Triton repository as Triton would load it',
+    summary: 'validate <repository> [--config-only] [--json] [--triton-release YY.MM]   check a Triton repository as Triton would load it',
     load: () => require('./validate') as Verb,
   },
   fingerprint: {

@@ -99,7 +99,7 @@ function serveTarget(name: string, technologies: string[], options: Record<strin
     continuous: true,
     cache: false,
     dependsOn: [build, { target: build, dependencies: true }],
-    readyWhen: { url: 'http://127.0.0.1:{options.httpPort ?? 8000}/v2/health/ready' },
+    readyWhen: { signal: true },
     metadata: {
       description: `Serve ${name} (and the models it needs) with tritonserver on ${options.repository ?? 'dist/model-repository'}/ until Ctrl-C`,
       technologies,

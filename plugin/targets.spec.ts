@@ -17,6 +17,18 @@ describe('targets', () => {
   });
 });
 
+describe('export target', () => {
+  it("has nx.json's tritonRelease in its options (its cache key) for a torch export only: an unset opset is chosen to fit it", () => {
+    const options = normalizeOptions({ tritonRelease: '24.01' }, '/ws');
+    const exportOf = (yaml: string) => buildProject('models/m', readSpecSummary(yaml, '/ws/models/m'), options).targets?.export.options;
+    expect(exportOf('platform: onnxruntime_onnx\nexport: { torch: { model: net:build } }\n')).toMatchObject({ tritonRelease: '24.01' });
+    expect(exportOf('platform: onnxruntime_onnx\nexport: { file: model.onnx }\n')).not.toHaveProperty('tritonRelease');
+    expect(exportOf('platform: onnxruntime_onnx\nexport: { command: [python, make.py, "{output}"] }\n')).not.toHaveProperty('tritonRelease');
+    const without = buildProject('models/m', readSpecSummary('platform: onnxruntime_onnx\nexport: { torch: { model: net:build } }\n', '/ws/models/m'), normalizeOptions({}, '/ws'));
+    expect(without.targets?.export.options).not.toHaveProperty('tritonRelease');
+  });
+});
+
 describe('engine fingerprint runtime input', () => {
   const options = normalizeOptions({}, '/ws');
   const runtimeOf = (yaml: string, root = 'models/t') =>
@@ -70,9 +82,10 @@ describe('serve target', () => {
     expect(serve).not.toHaveProperty('outputs');
   });
 
-  it('is ready when Triton answers /v2/health/ready on the task\'s httpPort (nx 24), and has no readyWhen on nx 22/23', () => {
+  it('is ready when the executor signals it, once Triton answers /v2/health/ready on the port it really has (nx 24); no readyWhen on nx 22/23', () => {
     expect(options.readyWhen).toBe(true); // this repository runs nx 24
-    expect(serve?.readyWhen).toEqual({ url: 'http://127.0.0.1:{options.httpPort ?? 8000}/v2/health/ready' });
+    // Issue 22 N17: a url probe is filled from the options before the task starts, so --httpPort=0 polled port 0.
+    expect(serve?.readyWhen).toEqual({ signal: true });
     const old = buildProject('models/pipe', readSpecSummary(yaml, '/ws/models/pipe'), { ...options, readyWhen: false }).targets?.serve;
     expect(old?.continuous).toBe(true);
     expect(old).not.toHaveProperty('readyWhen');

@@ -71,7 +71,12 @@ function exportTarget(summary: SpecSummary, options: NormalizedPluginOptions): T
     // process per hash), and no option in the project's hash.
     // triton.yaml is hashed as exportDigest (the keys the export reads), not as a file: editing
     // instance_group or another config-only key must not re-run a long export.
-    options: { ...(copied ? {} : { python: options.python }), ...(summary.exportDigest ? { exportDigest: summary.exportDigest } : {}) },
+    // tritonRelease: an unset export.torch.opset is chosen to fit it, so it is part of a torch export's key.
+    options: {
+      ...(copied ? {} : { python: options.python }),
+      ...(summary.exportKind === 'torch' && options.tritonRelease !== undefined ? { tritonRelease: options.tritonRelease } : {}),
+      ...(summary.exportDigest ? { exportDigest: summary.exportDigest } : {}),
+    },
     cache: true,
     inputs: [
       '{projectRoot}/**/*',
@@ -156,11 +161,13 @@ function buildTarget(summary: SpecSummary, options: NormalizedPluginOptions, own
 export const SERVE_TARGET_NAME = 'serve';
 
 /**
- * Nx 24's readiness probe of `serve`: Triton's readiness endpoint, on the port the task runs with
- * (Triton's default 8000 unless `--httpPort` is given). `/v2/health/ready` answers 200 only once
- * every model it was asked to load is ready (Triton's strict readiness).
+ * Nx 24's readiness check of `serve`: the executor signals it (nx's emitReadySignal) once Triton's
+ * `/v2/health/ready` answers 200, which it does only when every model it was asked to load is ready
+ * (Triton's strict readiness), with the URL the server listens on; Nx hands that URL to the tasks
+ * that waited as NX_READY_URL. A `url` probe would be filled in from the options before the task
+ * starts, so with `--httpPort=0` (a free port) it would poll port 0 until Nx gave up.
  */
-export const SERVE_READY_URL = 'http://127.0.0.1:{options.httpPort ?? 8000}/v2/health/ready';
+export const SERVE_READY_WHEN = { signal: true } as const;
 
 function serveTarget(summary: SpecSummary, options: NormalizedPluginOptions): TargetConfiguration {
   return {
@@ -172,7 +179,7 @@ function serveTarget(summary: SpecSummary, options: NormalizedPluginOptions): Ta
     cache: false,
     // This model's entry and those of the models it needs (ensemble members, `from:` sources).
     dependsOn: [options.buildTargetName, { target: options.buildTargetName, dependencies: true }],
-    ...(options.readyWhen ? { readyWhen: { url: SERVE_READY_URL } } : {}),
+    ...(options.readyWhen ? { readyWhen: SERVE_READY_WHEN } : {}),
     metadata: {
       description: `Serve ${summary.name} (and the models it needs) with tritonserver on ${options.repository}/ until Ctrl-C`,
       technologies: technologies(summary),

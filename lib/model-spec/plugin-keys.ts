@@ -330,9 +330,12 @@ export const PLUGIN_FIELDS = {
     schema: {
       type: 'string',
       pattern: '^[0-9]{2}\\.[0-9]{2}$',
-      description: 'The Triton container release that serves the model (e.g. "24.08"); a TensorRT plan must be built by the TensorRT it ships.',
+      description:
+        'The Triton container release that serves the model (e.g. "24.08"); a TensorRT plan must be built by the TensorRT it ships, an ONNX model must have an IR version and opsets its ONNX Runtime loads (an unset export.torch.opset is chosen to fit).',
     },
     check: (ctx, value, at): string | undefined => checkTritonRelease(ctx, value, at),
+    // An unset export.torch.opset is chosen to fit it.
+    exportReads: true,
   }),
 } satisfies Fields;
 

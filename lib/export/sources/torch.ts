@@ -14,6 +14,8 @@ import { resolveInsideProject } from '../paths';
 import { describeExit, runProcess } from '../../system/process';
 import { pythonNotStarted } from '../../system/python';
 import { exportError } from '../where';
+import { opsetForRelease } from '../../releases/onnxruntime';
+import { isTensorRt } from '../../platforms';
 import type { ExportSource } from './source';
 
 /** Exit codes of python/export_torch.py whose output is a message for the user. */
@@ -142,7 +144,7 @@ export function torchRequest(spec: ModelSpec, torch: TorchExport, output: string
     input_names: torch.input_names ?? null,
     batched,
     output_names: torch.output_names ?? (spec.config.output ?? []).flatMap((o) => o.name ?? []),
-    opset: torch.opset ?? null,
+    opset: torch.opset ?? (format === 'onnx' && !isTensorRt(spec.config) ? opsetForRelease(spec.tritonRelease) : undefined) ?? null,
     format,
     script,
     exporter: torch.exporter ?? null,
