@@ -20,6 +20,10 @@ const verbs: Record<string, { summary: string; load: () => Verb }> = {
     summary: 'builder [--host 127.0.0.1] [--port 8000] [--jobs N] ...   run a remote TensorRT engine builder',
     load: () => require('./builder') as Verb,
   },
+  doctor: {
+    summary: 'doctor [--python PATH] [--json]   what this machine will use (python, its packages, the exporter, tritonserver, trtexec, GPU, perf_analyzer) and how to get what is missing',
+    load: () => require('./doctor') as Verb,
+  },
   schema: { summary: 'schema   print the JSON Schema of triton.yaml (for editors)', load: () => require('./schema') as Verb },
   serve: {
     summary: 'serve <repository> [--model NAME]... [--http-port N] [--tritonserver PATH]   run tritonserver on a repository until Ctrl-C',
