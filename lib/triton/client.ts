@@ -16,12 +16,12 @@ export interface InferTensor {
   data: Array<number | string | boolean>;
 }
 
-async function call(url: string, method: 'GET' | 'POST', body?: unknown): Promise<{ status: number; json: unknown }> {
+async function call(url: string, method: 'GET' | 'POST', body?: unknown, timeoutMs = 120_000): Promise<{ status: number; json: unknown }> {
   const res = await fetch(url, {
     method,
     headers: body === undefined ? undefined : { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(120_000),
+    signal: AbortSignal.timeout(timeoutMs),
   });
   const text = await res.text();
   let json: unknown = text;
@@ -42,8 +42,9 @@ export class TritonClient {
     private readonly log: () => string = () => '',
   ) {}
 
-  async load(model: string): Promise<LoadResult> {
-    const { status, json } = await call(`${this.url}/v2/repository/models/${encodeURIComponent(model)}/load`, 'POST', {});
+  /** `timeoutMs`: how long to wait for Triton's answer, which comes once the load is done (default 120 s). */
+  async load(model: string, options: { timeoutMs?: number } = {}): Promise<LoadResult> {
+    const { status, json } = await call(`${this.url}/v2/repository/models/${encodeURIComponent(model)}/load`, 'POST', {}, options.timeoutMs);
     if (status === 200) return { ok: true };
     let error = errorOf(json).trim();
     if (/failed to poll from model repository/.test(error)) {
@@ -76,8 +77,21 @@ export class TritonClient {
     return json as Array<{ name: string; version?: string; state?: string; reason?: string }>;
   }
 
-  async infer(model: string, inputs: InferTensor[]): Promise<InferTensor[]> {
-    const { status, json } = await call(`${this.url}/v2/models/${encodeURIComponent(model)}/infer`, 'POST', { inputs });
+  /** Throws on a network error (fetch's) or an answer other than 200. */
+  async live(): Promise<void> {
+    const { status, json } = await call(`${this.url}/v2/health/live`, 'GET', undefined, 10_000);
+    if (status !== 200) throw new Error(`GET /v2/health/live: ${status} ${errorOf(json)}`);
+  }
+
+  /** Whether Triton says the model is ready (`GET /v2/models/<m>/ready` answers 200). */
+  async modelReady(model: string): Promise<boolean> {
+    const { status } = await call(`${this.url}/v2/models/${encodeURIComponent(model)}/ready`, 'GET', undefined, 10_000);
+    return status === 200;
+  }
+
+  async infer(model: string, inputs: InferTensor[], options: { parameters?: Record<string, unknown>; timeoutMs?: number } = {}): Promise<InferTensor[]> {
+    const body = options.parameters ? { inputs, parameters: options.parameters } : { inputs };
+    const { status, json } = await call(`${this.url}/v2/models/${encodeURIComponent(model)}/infer`, 'POST', body, options.timeoutMs);
     if (status !== 200) throw new Error(`infer ${model}: ${status} ${errorOf(json)}`);
     return (json as { outputs: InferTensor[] }).outputs;
   }
