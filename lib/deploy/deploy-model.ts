@@ -4,7 +4,7 @@ import { UserError } from '../errors';
 import { deployStateKeys } from '../layout';
 import { pidAlive } from '../pid-alive';
 import type { ModelConfig } from '../types';
-import { EMPTY_SHA256, parseState, scanEntry, type EntryFile, type Journal, type Manifest, type ManifestFile } from './manifest';
+import { EMPTY_SHA256, isPythonCache, parseState, scanEntry, type EntryFile, type Journal, type Manifest, type ManifestFile } from './manifest';
 import { planModel, recordedSha, staleEntries, topEntry, type Live } from './plan';
 import { formatBytes, uploadProgress } from './progress';
 import { redactSecrets } from './secrets';
@@ -78,7 +78,8 @@ export async function deployModel(ctx: DeployContext, model: string): Promise<Mo
 
   const target = await scanEntry(ctx.builtRepository, model, ctx.segmentProblem, ctx.hashCache);
   const config = ctx.readConfig(model);
-  const [manifestBytes, journalBytes, stored] = await Promise.all([store.get(keys.manifest(model)), store.get(keys.journal(model)), store.list(dir)]);
+  const [manifestBytes, journalBytes, listed] = await Promise.all([store.get(keys.manifest(model)), store.get(keys.journal(model)), store.list(dir)]);
+  const stored = listed.filter((o) => !isPythonCache(o.key.slice(dir.length)));
   const manifest = parseState<Manifest>(manifestBytes, model);
   const journal = parseState<Journal>(journalBytes, model);
   if (journal && journal.host === hostname() && journal.pid !== process.pid && pidAlive(journal.pid)) {
@@ -139,7 +140,7 @@ export async function deployModel(ctx: DeployContext, model: string): Promise<Mo
   ctx.log(`${label}: uploading ${plan.puts.length} file(s) (${formatBytes(putBytes)}), deleting ${plan.deletes.length}, in ${store.url}/${model}/`);
 
   const id = journal?.id ?? deployId();
-  const threshold = Math.max(0, manifest?.newestMtimeMs ?? 0, journal?.newestMtimeMs ?? 0, ...stored.map((o) => o.mtimeMs));
+  const threshold = Math.max(0, manifest?.newestMtimeMs ?? 0, journal?.newestMtimeMs ?? 0, ...listed.map((o) => o.mtimeMs));
   const record: Journal = {
     nxTriton: 1,
     model,
@@ -259,7 +260,9 @@ async function makeTritonSeeIt(
     if (Date.now() > deadline) throw new UserError(`${ctx.store.url}: the store's modification times did not move past ${new Date(threshold).toISOString()}; Triton would not see the change`);
     await new Promise((r) => setTimeout(r, 250));
     for (const entry of stale) {
-      const candidates = after.filter((o) => topEntry(o.key.slice(dir.length)) === entry && !o.key.endsWith('/')).sort((a, b) => a.size - b.size);
+      const candidates = after
+        .filter((o) => topEntry(o.key.slice(dir.length)) === entry && !o.key.endsWith('/') && !isPythonCache(o.key.slice(dir.length)))
+        .sort((a, b) => a.size - b.size);
       const pick = candidates[0];
       if (!pick) continue;
       const rel = pick.key.slice(dir.length);
@@ -286,7 +289,7 @@ async function rollBack(
   const { store } = ctx;
   const keys = deployStateKeys(ctx.base);
   const dir = `${ctx.base}/${model}/`;
-  const now = await store.list(dir);
+  const now = (await store.list(dir)).filter((o) => !isPythonCache(o.key.slice(dir.length)));
   const previous = record.previous.files;
   const changed = new Set<string>();
   for (const [rel, key] of Object.entries(record.backups)) {

@@ -60,6 +60,15 @@ export interface EntryFile {
 
 export const EMPTY_SHA256 = createHash('sha256').digest('hex');
 
+/**
+ * Python's bytecode caches (`__pycache__/`): Python writes them beside the modules it imports, so
+ * the python backend's stub writes them into a local repository it serves from. Not part of a
+ * model: never deployed, compared or deleted.
+ */
+export function isPythonCache(rel: string): boolean {
+  return rel.split('/').includes('__pycache__');
+}
+
 function isInside(root: string, path: string): boolean {
   const rel = relative(root, path);
   return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !rel.startsWith(sep));
@@ -98,6 +107,7 @@ export async function scanEntry(
     for (const name of names) {
       const path = join(at, name);
       const childRel = `${rel}${name}`;
+      if (isPythonCache(childRel)) continue;
       let st = await lstat(path);
       if (st.isSymbolicLink()) {
         const real = await realpath(path).catch(() => undefined);

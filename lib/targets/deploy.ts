@@ -31,6 +31,8 @@ export interface DeployOptions {
   cwd?: string;
   /** Models deployed at once (each model's own files go one after another). */
   concurrency?: number;
+  /** Tests: each model's deploy stops after saving the previous files, as a deploy killed there. */
+  stopAfter?: 'backup';
   log: (line: string) => void;
 }
 
@@ -123,6 +125,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeploySummary> 
               sample: (m) => recordedSample(options.workspaceRoot, m),
               readConfig: (m) => readConfig(built, m),
               dryRun: options.dryRun,
+              stopAfter: options.stopAfter,
             },
             model,
           );

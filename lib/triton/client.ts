@@ -27,8 +27,40 @@ async function call(url: string, method: 'GET' | 'POST', body?: unknown, timeout
   let json: unknown = text;
   try {
     json = text ? JSON.parse(text) : undefined;
-  } catch {}
+  } catch {
+    try {
+      json = JSON.parse(nonFiniteAsNull(text));
+    } catch {}
+  }
   return { status: res.status, json };
+}
+
+/**
+ * Triton writes non-finite numbers of an answer as the bare words NaN, Infinity and -Infinity
+ * (measured: an FP32 output of [nan, inf, -inf] comes as `"data":[NaN,Infinity,-Infinity]`),
+ * which JSON has not: they become null, outside strings only.
+ */
+export function nonFiniteAsNull(text: string): string {
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      out += c;
+      if (c === '\\') out += text[++i] ?? '';
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    const word = /^(-?Infinity|NaN)/.exec(text.slice(i, i + 9));
+    if (!inString && word) {
+      out += 'null';
+      i += word[0].length - 1;
+      continue;
+    }
+    out += c;
+  }
+  return out;
 }
 
 function errorOf(json: unknown): string {
