@@ -28,8 +28,8 @@ function project(root, name, verify) {
 }
 
 export async function bench() {
-  const { runExport } = requireDist('./lib/export/index.js');
-  const { loadSpec } = requireDist('./lib/spec/index.js');
+  const { runExport } = requireDist('./lib/targets/export.js');
+  const { loadSpec } = requireDist('./lib/model-spec/index.js');
   const root = ensureDir(join(workDir, 'b6'));
   const specs = { on: loadSpec(project(root, 'gated', true)), off: loadSpec(project(root, 'ungated', false)) };
   const time = async (spec) => {

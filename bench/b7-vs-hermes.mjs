@@ -44,7 +44,7 @@ export function benchPython() {
 
 /** Whether this build of nx-triton has the fidelity gate (`verify:`); without it 7d is left out. */
 function hasFidelityGate() {
-  return requireDist('./lib/spec/plugin-keys.js').PLUGIN_KEYS.has('verify');
+  return requireDist('./lib/model-spec/plugin-keys.js').PLUGIN_KEYS.has('verify');
 }
 
 /** `verify`: true = the gate's default, false = `verify: false`, undefined = no such key in this build. */

@@ -24,8 +24,8 @@ const ROOT = path.resolve(__dirname, '..');
 const DIST = path.resolve(process.env.DIST ?? path.join(ROOT, 'dist'));
 const MIB = Number(process.argv[2] ?? 1024);
 const TOKEN = 'bench-token-0123456789abcdef';
-const { encodeBuildRequest, BUILD_HEADER } = require(path.join(DIST, 'lib/builder/protocol.js'));
-const { requestPlan } = require(path.join(DIST, 'lib/builder/client.js'));
+const { encodeBuildRequest, BUILD_HEADER } = require(path.join(DIST, 'lib/engine/remote/protocol.js'));
+const { requestPlan } = require(path.join(DIST, 'lib/engine/remote/client.js'));
 
 /** relu_batch.onnx with a doc_string of the wanted size: still a valid ONNX model. */
 function makeOnnx(file) {

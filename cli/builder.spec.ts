@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TOKEN_ENV } from '../lib/builder/auth';
+import { TOKEN_ENV } from '../lib/engine/remote/auth';
 import { run } from './builder';
 
 /** Runs the verb with its output captured; none of these start a builder. */

@@ -2,8 +2,8 @@ import { parseArgs } from 'node:util';
 import { formatFingerprint } from '../lib/engine/fingerprint';
 import { resolveStoreDir } from '../lib/engine/store';
 import { UserError } from '../lib/errors';
-import { loadServerToken, TOKEN_ENV } from '../lib/builder/auth';
-import { startBuilder } from '../lib/builder/server';
+import { loadServerToken, TOKEN_ENV } from '../lib/engine/remote/auth';
+import { startBuilder } from '../lib/engine/remote/server';
 import { processIo, type Io } from './args';
 
 const USAGE = `usage: nx-triton builder [--host 127.0.0.1] [--port 8000] [--token-file FILE | --insecure-no-auth]

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
-import { TOKEN_ENV, tokenRefusal } from '../lib/builder/auth';
-import { describeBuilder, probeBuilder, type BuilderInfo } from '../lib/builder/client';
+import { TOKEN_ENV, tokenRefusal } from '../lib/engine/remote/auth';
+import { describeBuilder, probeBuilder, type BuilderInfo } from '../lib/engine/remote/client';
 import { formatFingerprint, readFingerprint } from '../lib/engine/fingerprint';
 import { describeError } from '../lib/errors';
-import { loadSpec } from '../lib/spec';
+import { loadSpec } from '../lib/model-spec';
 
 const USAGE = 'usage: nx-triton fingerprint [--json] [--builders-of <triton.yaml>]';
 

@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UserError } from '../lib/errors';
-import { modelsNeeded } from '../lib/triton/closure';
-import { serveUntilStopped } from '../lib/triton/serve';
+import { runServe } from '../lib/targets/serve';
 import { processIo, type Io } from './args';
 
 const USAGE = `usage: nx-triton serve <repository> [--model NAME]... [--http-port N] [--grpc-port N] [--metrics-port N]
@@ -51,11 +50,10 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
   }
   try {
     const repository = resolve(positionals[0]);
-    const models = values.model?.length ? modelsNeeded(repository, values.model) : '*';
-    await serveUntilStopped(
+    await runServe(
       {
         repository,
-        models,
+        models: values.model,
         httpPort: port(values['http-port'], '--http-port', 8000),
         grpcPort: port(values['grpc-port'], '--grpc-port', 0),
         metricsPort: port(values['metrics-port'], '--metrics-port', 0),

@@ -1,6 +1,6 @@
 import { describeError, formatDiagnostic, UserError } from '../lib/errors';
 import { checkRepository } from '../lib/repository/validate-repository';
-import { tritonReleaseProblem } from '../lib/triton-release';
+import { tritonReleaseProblem } from '../lib/releases/triton';
 import { parseOneArg, processIo, type Io } from './args';
 
 const USAGE = 'usage: nx-triton validate <repository> [--config-only] [--json] [--triton-release YY.MM]';

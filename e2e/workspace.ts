@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensureDist } from '../test/dist';
+import { requirePeer } from '../test/lane';
 
 export const repoRoot = resolve(__dirname, '..');
 
@@ -49,6 +50,7 @@ function run(root: string, file: string, args: string[], env: NodeJS.ProcessEnv 
  * `devkitVersion` is accepted for older callers and ignored: init chooses the devkit.
  */
 export function createWorkspace(opts: { nxVersion?: string; devkitVersion?: string } = {}): Workspace {
+  requirePeer('an Nx workspace');
   const nxVersion = opts.nxVersion ?? '24.0.6';
   const root = mkdtempSync(join(tmpdir(), 'nx-triton-e2e-'));
   writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'e2e-ws', version: '0.0.0', private: true }, null, 2));

@@ -3,19 +3,11 @@ import { join } from 'node:path';
 import { logger, type ExecutorContext } from '@nx/devkit';
 import { loadWorkspaceSpec } from '../lib/config/from-chain';
 import { UserError } from '../lib/errors';
-import { withProgress } from '../lib/progress';
+import { SPEC_FILE } from '../lib/layout';
+import { withProgress } from '../lib/system/progress';
+import type { ProjectRun } from '../lib/targets/project';
 
-const SPEC_FILE = 'triton.yaml';
 
-/** What an executor needs of the workspace to run lib/ for its project. */
-export interface ProjectRun {
-  workspaceRoot: string;
-  /** The project's triton.yaml (absolute). */
-  specFile: string;
-  /** The triton.yaml of the project named `name`, if it has one (for `from:`). */
-  resolveSpecFile: (name: string) => string | undefined;
-  log: (line: string) => void;
-}
 
 /** The triton.yaml of the workspace project `name`, if that project has one. */
 function specFileOf(context: ExecutorContext, name: string): string | undefined {
@@ -25,7 +17,7 @@ function specFileOf(context: ExecutorContext, name: string): string | undefined 
   return existsSync(file) ? file : undefined;
 }
 
-/** Steps that may take minutes: they print progress lines with the elapsed time (lib/progress.ts). */
+/** Steps that may take minutes: they print progress lines with the elapsed time (lib/system/progress.ts). */
 const LONG_STEPS: ReadonlySet<string> = new Set(['export', 'engine']);
 
 /** Options every executor takes (each executor's schema.json declares them). */

@@ -1,19 +1,84 @@
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { runtimeOf } from './platforms';
-import type { ModelConfig } from './types';
+import type { ModelConfig } from './model-config';
+
+/**
+ * Every path and file name nx-triton reads from a workspace or writes into it: one place, so a
+ * file name is never spelled twice. (The engine store's own entries are its format: lib/engine/store.ts.)
+ */
+
+/** The file that makes a directory a model project. */
+export const SPEC_FILE = 'triton.yaml';
+
+/** Default `repository` plugin option. */
+export const DEFAULT_REPOSITORY = 'dist/model-repository';
+
+/** Where the targets of model `modelName` write: `dist/models/<name>/<target>/`. */
+function modelOutput(workspaceRoot: string, modelName: string, target: string): string {
+  return join(workspaceRoot, 'dist', 'models', modelName, target);
+}
 
 /** Where the `export` target writes: the model under the file name it gets in the version dir. */
 export function exportDir(workspaceRoot: string, modelName: string): string {
-  return join(workspaceRoot, 'dist', 'models', modelName, 'export');
+  return modelOutput(workspaceRoot, modelName, 'export');
 }
 
 /** Where the `engine` target writes its plan(s). */
 export function engineDir(workspaceRoot: string, modelName: string): string {
-  return join(workspaceRoot, 'dist', 'models', modelName, 'engine');
+  return modelOutput(workspaceRoot, modelName, 'engine');
 }
 
-/** Default `repository` plugin option. */
-export const DEFAULT_REPOSITORY = 'dist/model-repository';
+/** Where the `tune` target writes its report. */
+export function tuneDir(workspaceRoot: string, modelName: string): string {
+  return modelOutput(workspaceRoot, modelName, 'tune');
+}
+
+/** The fidelity gate's record in the export output (never copied into the repository). */
+export const VERIFY_RECORD_FILE = 'verify.json';
+
+/**
+ * What `export.torch` learnt about the TorchScript module it saved (TorchScript itself carries no
+ * readable signature): written beside `model.pt` in the export directory, a dot file so it never
+ * lands in the repository.
+ */
+export const TORCHSCRIPT_SIGNATURE_FILE = '.torchscript-signature.json';
+
+/**
+ * The export of a model whose backend reads files of its own from the version directory (vLLM's
+ * `model.json`, tensorrtllm, a python model with its own `runtime`: lib/platforms.ts loadsOwnFiles):
+ * `export/version/`, the files of its version directory as they are named.
+ */
+export const VERSION_FILES = 'version';
+
+/** ONNX's file name, and the file inside Triton's `model.onnx/` directory form (ONNX with external data). */
+export const ONNX_FILE = 'model.onnx';
+
+/** An ONNX model given as a file or as a `model.onnx/` directory: the `.onnx` file to read. */
+export function onnxFileIn(path: string): string {
+  try {
+    return statSync(path).isDirectory() ? join(path, ONNX_FILE) : path;
+  } catch {
+    return path;
+  }
+}
+
+/** The engine target's plan (one GPU target). */
+export const PLAN_FILE = 'model.plan';
+
+/** `8.0` -> `model_sm80.plan`, `12.0` -> `model_sm120.plan`: one plan per compute capability (`tensorrt.targets`). */
+export function planFileForTarget(cc: string): string {
+  return `model_sm${cc.replace('.', '')}.plan`;
+}
+
+/** A plan file the engine target writes: `model.plan` or `model_smXY.plan`. */
+export const PLAN_FILE_PATTERN = /^model(_sm\d+)?\.plan$/;
+
+/** What the engine target writes beside its plans: the engine's key and what it was built from (Triton ignores it). */
+export const PROVENANCE_FILE = 'engine.json';
+
+/** An ensemble's version directory holds this (empty) file: Nx does not restore empty directories. */
+export const EMPTY_VERSION_MARKER = '.nx-triton-ensemble';
 
 /**
  * The file (or directory) name Triton looks for in a version directory:

@@ -1,4 +1,4 @@
-import type { ModelConfig } from './types';
+import type { ModelConfig } from './model-config';
 
 /** What a model file is: Triton checks some for a file, some for a directory. */
 export type FileKind = 'file' | 'dir';
@@ -55,6 +55,26 @@ export function backendOfPlatform(platform: string): string | undefined {
   return RUNTIMES.find((r) => r.platform === platform)?.backend;
 }
 
+/** The platforms Triton knows: each runtime's, and `ensemble` (core src/model_config_utils.cc, ValidateModelConfig). */
+export const KNOWN_PLATFORMS: readonly string[] = [...RUNTIMES.flatMap((r) => (r.platform ? [r.platform] : [])), 'ensemble'];
+
+/** Backends Triton pairs with a platform; any other backend name is a custom backend. */
+export const PAIRED_BACKENDS: ReadonlySet<string> = new Set(RUNTIMES.flatMap((r) => (r.platform ? [r.backend] : [])));
+
+/** The backend a config runs on: `backend`, else its platform's ('' when neither says). */
+export function backendOf(config: Pick<ModelConfig, 'platform' | 'backend'>): string {
+  return config.backend || backendOfPlatform(config.platform ?? '') || '';
+}
+
+/**
+ * Whether a model is served by Triton's TensorRT backend: `platform: tensorrt_plan` or
+ * `backend: tensorrt` (the one test of "is TensorRT": the engine target, the export's file, the
+ * parser's need for an ONNX source and the rules all ask this).
+ */
+export function isTensorRt(config: Pick<ModelConfig, 'platform' | 'backend'>): boolean {
+  return backendOf(config) === 'tensorrt';
+}
+
 /**
  * Backends that load one model file from each version directory. Others (vLLM, tensorrtllm, custom
  * backends, a python model with its own `runtime`) need none there — validate asks none of them —
@@ -78,7 +98,7 @@ export function loadsOwnFiles(config: ModelConfig): boolean {
 /** Whether Triton needs a model file in each version directory of this (auto-completed) config. */
 export function needsModelFile(config: ModelConfig): boolean {
   if (config.platform === 'ensemble') return false;
-  const backend = config.backend || backendOfPlatform(config.platform ?? '') || '';
+  const backend = backendOf(config);
   if (backend === 'python' && config.runtime) return false;
   return MODEL_FILE_BACKENDS.has(backend);
 }

@@ -9,9 +9,10 @@ import {
 } from '@nx/devkit';
 import type { TritonPluginOptions } from './options';
 import { summaryOf } from './summaries';
+import { SPEC_FILE } from '../lib/layout';
 
 function specFileOf(root: string): string {
-  return root === '.' || root === '' ? 'triton.yaml' : `${root}/triton.yaml`;
+  return root === '.' || root === '' ? SPEC_FILE : `${root}/${SPEC_FILE}`;
 }
 
 /**

@@ -5,8 +5,9 @@ import { UserError } from '../lib/errors';
 import { normalizeOptions, type TritonPluginOptions } from './options';
 import { summaryOf } from './summaries';
 import { buildProject } from './targets';
+import { SPEC_FILE } from '../lib/layout';
 
-export const SPEC_GLOB = '**/triton.yaml';
+export const SPEC_GLOB = `**/${SPEC_FILE}`;
 
 /** Workspace-relative triton.yaml -> its project root (`.` for one at the workspace root). */
 function projectRootOf(file: string): string {

@@ -1,6 +1,6 @@
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { DEFAULT_REPOSITORY } from '../lib/layout';
-import { tritonReleaseProblem } from '../lib/triton-release';
+import { tritonReleaseProblem } from '../lib/releases/triton';
 
 /** The `options` of nx-triton's entry in nx.json `plugins`, as the user wrote them. */
 export interface TritonPluginOptions {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { readSpecSummary, type SpecSummary } from '../lib/spec/summary';
+import { readSpecSummary, type SpecSummary } from '../lib/model-spec/summary';
 
 /**
  * createNodes and createDependencies run in the same plugin worker and both need each triton.yaml's

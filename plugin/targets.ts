@@ -1,15 +1,12 @@
 import type { ProjectConfiguration, TargetConfiguration, TargetDependencyConfig } from '@nx/devkit';
-import { runtimeOf } from '../lib/platforms';
-import type { SpecSummary } from '../lib/spec/summary';
+import { isTensorRt, runtimeOf } from '../lib/platforms';
+import { EXPORT_SOURCES } from '../lib/model-spec/plugin-keys';
+import type { SpecSummary } from '../lib/model-spec/summary';
 import type { NormalizedPluginOptions } from './options';
 
 /** Pure: the targets and project settings that one triton.yaml implies. No IO here. */
 
 export const ENGINE_FINGERPRINT_COMMAND = 'node node_modules/nx-triton/dist/cli/main.js fingerprint';
-
-export function isTensorRt(summary: SpecSummary): boolean {
-  return summary.platform === 'tensorrt_plan';
-}
 
 /** Backslash-escapes what is special inside a double-quoted `${VAR:-word}` of a POSIX shell. */
 function shellDoubleQuoted(word: string): string {
@@ -50,7 +47,8 @@ function ignoredModelFiles(paths: string[] | undefined, options: NormalizedPlugi
 }
 
 function exportTarget(summary: SpecSummary, options: NormalizedPluginOptions): TargetConfiguration {
-  const copied = summary.exportKind === 'file';
+  // A source that runs no Python (export.file: a copy) does not depend on the interpreter.
+  const copied = summary.exportKind !== undefined && !EXPORT_SOURCES[summary.exportKind].python;
   return {
     executor: 'nx-triton:export',
     // A copied file does not depend on the interpreter: no python inputs (each runtime input costs a

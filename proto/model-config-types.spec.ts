@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { packageRoot } from '../lib/package-root';
+import { packageRoot } from '../lib/system/package-root';
 import { MODEL_CONFIG_TYPES_FILE, modelConfigTypesText } from './model-config-types';
 
-describe('lib/model-config.generated.ts', () => {
+describe('lib/model-config/generated.ts', () => {
   it('is what the generator writes from proto/model_config.proto (run `npm run build` after editing the proto)', () => {
     expect(readFileSync(join(packageRoot(), MODEL_CONFIG_TYPES_FILE), 'utf8')).toBe(modelConfigTypesText());
   });

@@ -9,7 +9,7 @@ import { modelConfigRoot } from './model-config';
  * the committed copy is checked against this text by proto/model-config-types.spec.ts.
  */
 
-export const MODEL_CONFIG_TYPES_FILE = 'lib/model-config.generated.ts';
+export const MODEL_CONFIG_TYPES_FILE = 'lib/model-config/generated.ts';
 
 /** The scalar proto types and their TypeScript forms. */
 const SCALARS: Readonly<Record<string, string>> = {

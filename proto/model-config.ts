@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import * as protobuf from 'protobufjs';
-import { packageRoot } from '../lib/package-root';
+import { packageRoot } from '../lib/system/package-root';
 
 let root: protobuf.Root | undefined;
 

@@ -1,4 +1,4 @@
-// Writes lib/model-config.generated.ts (the TypeScript shape of inference.ModelConfig) from the
+// Writes lib/model-config/generated.ts (the TypeScript shape of inference.ModelConfig) from the
 // built dist/: run by `npm run build` after tsc. Generated, never edited: see proto/model-config-types.ts.
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

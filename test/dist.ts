@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { requirePeer } from './lane';
 
 /** Tests that need plain `node` child processes run the built package from here. */
 const ROOT = resolve(__dirname, '..');
@@ -44,6 +45,7 @@ function sleep(ms: number): void {
  * workers, so one builds under a lock while the others wait: none runs children against half-written JS.
  */
 export function ensureDist(): void {
+  requirePeer('the built package (dist/)');
   if (!stale()) return;
   mkdirSync(join(LOCK, '..'), { recursive: true });
   const deadline = Date.now() + 5 * 60_000;

@@ -12,6 +12,10 @@
                          writes FILE: y = x + bias, where bias [4] is an initializer that is also
                          a graph input (an overridable initializer, as in Triton's QA
                          L0_initializer_as_input)
+  make-elementwise FILE Add|Abs
+                         writes FILE: sum = x + y, or y = |x|, FLOAT [3, 4, 5]
+The unit tests' committed fixtures (lib/repository/rules/__fixtures__/{add,abs,initializer-input}.onnx)
+were made with the last two.
 """
 import json
 import sys
@@ -222,6 +226,22 @@ def make_initializer_input(path):
     onnx.save_model(model, path)
 
 
+def make_elementwise(path, op):
+    """x (and y for Add) FLOAT [3, 4, 5] -> one output of the same shape: the unit tests' small committed fixtures."""
+    names = ["x", "y"] if op == "Add" else ["x"]
+    out = "sum" if op == "Add" else "y"
+    graph = helper.make_graph(
+        [helper.make_node(op, names, [out])],
+        op.lower(),
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [3, 4, 5]) for n in names],
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, [3, 4, 5])],
+    )
+    model = helper.make_model(graph, producer_name="nx-triton-fixtures", opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save_model(model, path)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "dump":
         dump()
@@ -231,5 +251,7 @@ if __name__ == "__main__":
         make_nested(sys.argv[2], sys.argv[3])
     elif sys.argv[1] == "make-initializer-input":
         make_initializer_input(sys.argv[2])
+    elif sys.argv[1] == "make-elementwise":
+        make_elementwise(sys.argv[2], sys.argv[3])
     else:
         sys.exit(f"unknown command {sys.argv[1]}")

@@ -4,6 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { requirePeer } from './lane';
 
 export const PROTOC = '/usr/bin/protoc';
 const REPO_PROTO_DIR = join(__dirname, '..', 'proto');
@@ -27,6 +28,7 @@ function protocArgs(mode: '--encode' | '--decode', opts: ProtocOptions): string[
 }
 
 function runProtoc(args: string[], input: Buffer): Buffer {
+  requirePeer('protoc');
   try {
     return execFileSync(PROTOC, args, { input, maxBuffer: 256 * 1024 * 1024, stdio: ['pipe', 'pipe', 'pipe'] });
   } catch (err) {

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { requirePeer } from './lane';
 
 /**
  * The interpreters the suite runs exports under, both set up by scripts/setup-python.sh:
@@ -27,6 +28,7 @@ export const TORCH_PYTHONS: readonly TorchPython[] = [
 
 /** The path of an interpreter, after checking that it exists. */
 export function requirePython(path: string): string {
+  requirePeer(`Python (${path})`);
   if (!existsSync(path)) throw new Error(`${path} is missing: run scripts/setup-python.sh first`);
   return path;
 }

@@ -7,7 +7,8 @@ import { TritonClient, type InferTensor } from '../lib/triton/client';
 import { locateTritonServer } from '../lib/triton/locate';
 import { startTritonServer, writeBundlePythonBackend } from '../lib/triton/server';
 import { venvPython } from './pythons';
-import type { ModelConfig } from '../lib/types';
+import type { ModelConfig } from '../lib/model-config';
+import { requirePeer } from './lane';
 
 /**
  * The real Triton server as a test oracle for a built repository.
@@ -119,6 +120,7 @@ export async function loadWithTriton(
   python = venvPython(),
   opts: { unloadEach?: boolean; pythonBackends?: Record<string, string> } = {},
 ): Promise<{ results: OracleResult[]; client: TritonClient; stop: () => Promise<void> }> {
+  requirePeer('tritonserver');
   const backends = opts.pythonBackends ? pythonBackendDirectory(python, opts.pythonBackends) : undefined;
   const extraArgs = backends ? [`--backend-directory=${backends}`] : [];
   const removeBackends = () => backends && rmSync(backends, { recursive: true, force: true });

@@ -3,11 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { exportDir } from '../../lib/layout';
+import { ABS_ONNX } from '../../lib/repository/rules/__fixtures__/repo';
 import { parsePbtxt } from '../../proto/text-format';
 import buildExecutor from './executor';
-
-// A real ONNX graph from Debian's ONNX test data: x [3, 4, 5] FLOAT -> y [3, 4, 5] FLOAT.
-const ABS_ONNX = '/usr/share/libonnx-testdata/data/node/test_abs/model.onnx';
 
 let ws: string;
 

@@ -1,6 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { DEFAULT_REPOSITORY } from '../../lib/layout';
-import { buildModel } from '../../lib/repository/build-model';
+import { buildModel } from '../../lib/targets/build';
 import { runForProject, type CommonOptions } from '../run-for-project';
 
 export interface BuildExecutorOptions extends CommonOptions {

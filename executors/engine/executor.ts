@@ -1,12 +1,5 @@
-import { existsSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
-import { deriveModelConfig } from '../../lib/config';
-import { loadWorkspaceSpec, resolveFromChain } from '../../lib/config/from-chain';
-import { buildEngines } from '../../lib/builder/engines';
-import { UserError } from '../../lib/errors';
-import { engineDir, exportDir } from '../../lib/layout';
-import { readOnnxSignature } from '../../lib/onnx';
+import { runEngineTarget } from '../../lib/targets/engine';
 import { pluginOptionsOf, runForProject, type CommonOptions } from '../run-for-project';
 
 export interface EngineExecutorOptions extends CommonOptions {
@@ -22,29 +15,11 @@ export interface EngineExecutorOptions extends CommonOptions {
  */
 export default async function engineExecutor(options: EngineExecutorOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   return runForProject(context, 'engine', async (project) => {
-    const { workspaceRoot } = project;
-    const spec = loadWorkspaceSpec(workspaceRoot, project.specFile);
-    if (spec.config.platform !== 'tensorrt_plan') {
-      throw new UserError(`${spec.file}: platform: the engine target builds tensorrt_plan models; this one is ${spec.config.platform ?? 'not set'}`);
-    }
-    const { fromSpec, owner = spec } = resolveFromChain(spec, project);
-    const onnxPath = join(exportDir(workspaceRoot, owner.name), 'model.onnx');
-    if (!existsSync(onnxPath)) {
-      throw new UserError(`${spec.file}: no ONNX model at ${relative(workspaceRoot, onnxPath)}: run ${owner.name}:export first`);
-    }
-    const onnxFile = statSync(onnxPath).isDirectory() ? join(onnxPath, 'model.onnx') : onnxPath;
-    const onnx = await readOnnxSignature(onnxFile);
-    const config = deriveModelConfig(spec, { onnx, onnxFile: relative(workspaceRoot, onnxFile), fromSpec });
-    await buildEngines({
-      workspaceRoot,
-      spec,
-      config,
-      onnxPath,
-      externalData: onnx.externalData,
-      outDir: engineDir(workspaceRoot, spec.name),
+    await runEngineTarget({
+      ...project,
+      // Read from nx.json, not from the target's options: the store's location is not in the cache key.
       engineCache: options.engineCache ?? text(pluginOptionsOf(context).engineCache),
       tritonRelease: options.tritonRelease,
-      log: project.log,
     });
   }, options);
 }

@@ -2,8 +2,7 @@ import { resolve } from 'node:path';
 import { logger, type ExecutorContext } from '@nx/devkit';
 import { UserError } from '../../lib/errors';
 import { DEFAULT_REPOSITORY } from '../../lib/layout';
-import { modelsNeeded } from '../../lib/triton/closure';
-import { serveUntilStopped } from '../../lib/triton/serve';
+import { runServe } from '../../lib/targets/serve';
 import { pluginOptionsOf, runForProject } from '../run-for-project';
 
 export interface ServeExecutorOptions {
@@ -41,15 +40,13 @@ function port(value: unknown, key: string, fallback: number): number {
 export default async function serveExecutor(options: ServeExecutorOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   return runForProject(context, 'serve', async (project) => {
     const repository = resolve(project.workspaceRoot, options.repository ?? DEFAULT_REPOSITORY);
-    const roots = [context.projectName as string, ...(options.models ?? [])];
-    const models = modelsNeeded(repository, roots);
     // The target's own options (project.json) first, then the plugin's (nx.json).
     const plugin = pluginOptionsOf(context);
     const tritonserver = options.tritonserver ?? text(plugin.tritonserver);
-    await serveUntilStopped(
+    await runServe(
       {
         repository,
-        models,
+        models: [context.projectName as string, ...(options.models ?? [])],
         httpPort: port(options.httpPort, 'httpPort', DEFAULT_HTTP_PORT),
         grpcPort: port(options.grpcPort, 'grpcPort', 0),
         metricsPort: port(options.metricsPort, 'metricsPort', 0),

@@ -2,7 +2,7 @@ import { isAbsolute, join, posix, resolve } from 'node:path';
 import { getProjects, globAsync, logger, type GeneratorCallback, type Tree } from '@nx/devkit';
 import { assertNoClashes, planImport, readRepository, summarizeImport, writeImportedFiles } from '../../lib/import';
 import { schemaModeline } from '../../lib/schema/modeline';
-import { readSpecSummary } from '../../lib/spec/summary';
+import { readSpecSummary } from '../../lib/model-spec/summary';
 
 export interface ImportGeneratorSchema {
   /** The Triton model repository, relative to the workspace root or absolute. */

@@ -3,7 +3,7 @@ import { addProjectConfiguration, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { parse } from 'yaml';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { parseSpec } from '../../lib/spec';
+import { parseSpec } from '../../lib/model-spec';
 import { modelGenerator } from './generator';
 import type { ModelGeneratorSchema } from './options';
 

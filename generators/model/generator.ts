@@ -2,9 +2,9 @@ import { join, posix } from 'node:path';
 import { formatFiles, generateFiles, getProjects, globAsync, logger, readNxJson, type GeneratorCallback, type Tree } from '@nx/devkit';
 import { UserError } from '../../lib/errors';
 import { DEFAULT_REPOSITORY, modelFilename } from '../../lib/layout';
-import { packageRoot } from '../../lib/package-root';
+import { packageRoot } from '../../lib/system/package-root';
 import { schemaModeline } from '../../lib/schema/modeline';
-import { readSpecSummary, type SpecSummary } from '../../lib/spec/summary';
+import { readSpecSummary, type SpecSummary } from '../../lib/model-spec/summary';
 import { normalizeModelOptions, type ModelGeneratorSchema, type ModelOptions, type Platform, type Source } from './options';
 
 export type { ModelGeneratorSchema } from './options';

@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { UserError } from '../../lib/errors';
-import { checkModelName } from '../../lib/spec/model-name';
-import { didYouMean } from '../../lib/spec/suggest';
+import { checkModelName } from '../../lib/model-spec/model-name';
+import { didYouMean } from '../../lib/model-spec/suggest';
 
 export const PLATFORMS = ['onnxruntime_onnx', 'tensorrt_plan', 'pytorch_libtorch', 'python', 'ensemble'] as const;
 export type Platform = (typeof PLATFORMS)[number];

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SpecError } from '../errors';
-import type { ModelConfig, ModelSpec, OnnxSignature, OnnxTensor, Position } from '../types';
+import type { ModelConfig } from '../model-config';
+import type { ModelSpec, Position } from '../model-spec/types';
+import type { OnnxSignature, OnnxTensor } from '../onnx/types';
 import { deriveModelConfig } from './derive';
 
 const ONNX_FILE = 'dist/models/my_nn/export/model.onnx';

@@ -1,10 +1,12 @@
 import { SpecError, type Diagnostic } from '../errors';
+import { isTensorRt } from '../platforms';
 import { onnxElemTypeName, tritonTypeForOnnx } from '../onnx/elem-types';
-import { didYouMean } from '../spec/suggest';
-import type { DataType, ModelConfig, ModelSpec, ModelTensor, OnnxDim, OnnxSignature, OnnxTensor } from '../types';
-import { sequenceFedInputs } from '../repository/rules/sequence';
+import { didYouMean } from '../model-spec/suggest';
+import { sequenceFedInputs, type DataType, type ModelConfig, type ModelTensor } from '../model-config';
+import type { ModelSpec } from '../model-spec/types';
+import type { OnnxDim, OnnxSignature, OnnxTensor } from '../onnx/types';
 import { withLeadingKeys } from './key-order';
-import { positionOf } from './position';
+import { placed } from '../model-spec/positions';
 import { hasNoReadableSignature, torchScriptIo, type TorchScriptSignature } from './torchscript-io';
 
 
@@ -56,7 +58,7 @@ export function deriveModelConfig(spec: ModelSpec, source: ModelSource = {}): Mo
 function inherited(from: ModelConfig, own: ModelConfig): ModelConfig {
   const out = structuredClone(from);
   for (const k of NOT_INHERITED) delete out[k];
-  if (own.platform === 'tensorrt_plan') out.instance_group = gpuKindsOnly(out.instance_group);
+  if (isTensorRt(own)) out.instance_group = gpuKindsOnly(out.instance_group);
   return out;
 }
 
@@ -72,6 +74,41 @@ function gpuKindsOnly(groups: ModelConfig['instance_group']): ModelConfig['insta
     const { kind: _cpu, ...rest } = g;
     return rest;
   });
+}
+
+/**
+ * Triton dims of a graph shape, as Triton's onnxruntime backend auto-completes them: dynamic dims -1,
+ * the batch dim dropped when batching (a per-item scalar becomes dims [1] with an empty reshape).
+ * Undefined for a scalar, which has no dims without batching and no batch dim with it.
+ */
+function tritonDims(shape: readonly OnnxDim[], batching: boolean): Pick<ModelTensor, 'dims' | 'reshape'> | undefined {
+  const all = shape.map((d) => (isFixed(d) ? d : -1));
+  if (all.length === 0) return undefined;
+  if (!batching) return { dims: all };
+  const dims = all.slice(1);
+  return dims.length === 0 ? { dims: [1], reshape: { shape: [] } } : { dims };
+}
+
+/**
+ * The inputs and outputs of an ONNX graph as Triton's onnxruntime backend auto-completes a config
+ * that leaves them out (what an ensemble over such a model sees).
+ * Undefined when Triton could not complete the config from it (a tensor it cannot serve, or a graph that
+ * cannot be batched as `max_batch_size` asks).
+ */
+export function ioFromOnnx(config: ModelConfig, onnx: OnnxSignature): { input: ModelTensor[]; output: ModelTensor[] } | undefined {
+  const batching = (config.max_batch_size ?? 0) > 0;
+  const fed = new Set(sequenceFedInputs(config));
+  const tensors = [...onnx.inputs.filter((g) => !fed.has(g.name)), ...onnx.outputs];
+  if (batching && tensors.some((g) => g.shape !== null && (g.shape.length === 0 || isFixed(g.shape[0])))) return undefined;
+  const convert = (g: OnnxTensor): ModelTensor | undefined => {
+    const data_type = tritonTypeForOnnx(g.elemType);
+    const dims = g.shape === null ? undefined : tritonDims(g.shape, batching);
+    return data_type && dims ? { name: g.name, data_type, ...dims } : undefined;
+  };
+  const input = onnx.inputs.filter((g) => !fed.has(g.name)).map(convert);
+  const output = onnx.outputs.map(convert);
+  const all = (list: Array<ModelTensor | undefined>): list is ModelTensor[] => list.every((t) => t !== undefined);
+  return all(input) && all(output) ? { input, output } : undefined;
 }
 
 /** `[N, 3, 224, 224]`, unknown dims as `?`. */
@@ -112,9 +149,7 @@ class IoDerivation {
   }
 
   private error(key: keyof ModelConfig, path: string, message: string): void {
-    const origin = this.origin(key);
-    const pos = positionOf(origin, path);
-    this.diagnostics.push({ file: origin.file, line: pos?.line, col: pos?.col, path, message });
+    this.diagnostics.push(placed(this.origin(key), path, message));
   }
 
   tensors(kind: Kind): ModelTensor[] {
@@ -179,18 +214,12 @@ class IoDerivation {
       this.error(key, path, `${this.describe(kind, g)} has no shape (unknown rank) in ${this.onnxFile}; declare it under ${kind}: with data_type and dims`);
       return undefined;
     }
-    const all = g.shape.map((d) => (isFixed(d) ? d : -1));
-    if (!this.batching) {
-      if (all.length === 0) {
-        this.error(key, path, `${this.describe(kind, g)} is a scalar (rank 0) in ${this.onnxFile}, but Triton needs non-empty dims; with max_batch_size: 0 it cannot be served as is (export it with shape [1], or batch the model)`);
-        return undefined;
-      }
-      return { dims: all };
+    const dims = tritonDims(g.shape, this.batching);
+    if (!dims && !this.batching) {
+      this.error(key, path, `${this.describe(kind, g)} is a scalar (rank 0) in ${this.onnxFile}, but Triton needs non-empty dims; with max_batch_size: 0 it cannot be served as is (export it with shape [1], or batch the model)`);
     }
     // A graph scalar has no batch dim: checkBatchDims reports it.
-    if (all.length === 0) return undefined;
-    const dims = all.slice(1);
-    return dims.length === 0 ? { dims: [1], reshape: { shape: [] } } : { dims };
+    return dims;
   }
 
   private fromGraph(kind: Kind, g: OnnxTensor): ModelTensor | undefined {

@@ -1,9 +1,10 @@
 import { isAbsolute, relative, sep } from 'node:path';
-import { SpecError, type Diagnostic } from '../errors';
-import { loadSpec } from '../spec';
-import type { ModelSpec } from '../types';
+import { SpecError } from '../errors';
+import { isEnsemble } from '../model-config';
+import { loadSpec } from '../model-spec';
+import type { ModelSpec } from '../model-spec/types';
 import { deriveModelConfig } from './derive';
-import { positionOf } from './position';
+import { placed } from '../model-spec/positions';
 
 export interface FromChainOptions {
   workspaceRoot: string;
@@ -32,9 +33,7 @@ export function loadWorkspaceSpec(workspaceRoot: string, file: string): ModelSpe
 }
 
 function fromProblem(spec: ModelSpec, message: string): SpecError {
-  const pos = positionOf(spec, 'from');
-  const d: Diagnostic = { file: spec.file, line: pos?.line, col: pos?.col, path: 'from', message };
-  return new SpecError([d]);
+  return new SpecError([placed(spec, 'from', message)]);
 }
 
 /**
@@ -42,10 +41,10 @@ function fromProblem(spec: ModelSpec, message: string): SpecError {
  * An ensemble's `from:` is not followed: it has no model file of its own.
  */
 export function resolveFromChain(spec: ModelSpec, opts: FromChainOptions): FromChain {
-  const ensemble = spec.config.platform === 'ensemble';
+  const ensemble = isEnsemble(spec.config);
   const chain = [spec];
   let current = spec;
-  while (!current.export && current.from !== undefined && current.config.platform !== 'ensemble') {
+  while (!current.export && current.from !== undefined && !isEnsemble(current.config)) {
     const name = current.from;
     if (chain.some((s) => s.name === name)) {
       const cycle = [...chain.map((s) => s.name), name].map((n) => JSON.stringify(n)).join(' -> ');

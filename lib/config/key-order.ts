@@ -1,4 +1,4 @@
-import type { ModelConfig } from '../types';
+import type { ModelConfig } from '../model-config';
 
 /** The keys config.pbtxt opens with, in this order; the rest follow in the order they were given. */
 const LEADING_KEYS: ReadonlyArray<keyof ModelConfig> = ['name', 'platform', 'backend', 'max_batch_size', 'input', 'output'];

@@ -2,17 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SpecError, type Diagnostic } from '../errors';
 import { RUNTIMES } from '../platforms';
-import type { DataType, ModelConfig, ModelSpec, ModelTensor } from '../types';
-import { childPath } from '../spec/context';
+import type { DataType, ModelConfig, ModelTensor } from '../model-config';
+import type { ModelSpec } from '../model-spec/types';
+import { childPath } from '../model-spec/context';
 import { withLeadingKeys } from './key-order';
-import { positionOf } from './position';
+import { placed } from '../model-spec/positions';
+import { TORCHSCRIPT_SIGNATURE_FILE } from '../layout';
 
-/**
- * What `export.torch` learnt about the TorchScript module it saved (TorchScript itself carries no
- * readable signature): written beside `model.pt` in the export directory, a dot file so it never
- * lands in the repository.
- */
-export const TORCHSCRIPT_SIGNATURE_FILE = '.torchscript-signature.json';
 
 export interface TorchScriptTensor {
   name: string;
@@ -61,10 +57,7 @@ type Kind = 'input' | 'output';
  */
 export function torchScriptIo(spec: ModelSpec, config: ModelConfig, signature?: TorchScriptSignature): ModelConfig {
   const problems: Diagnostic[] = [];
-  const error = (path: string, message: string) => {
-    const pos = positionOf(spec, path);
-    problems.push({ file: spec.file, line: pos?.line, col: pos?.col, path, message });
-  };
+  const error = (path: string, message: string) => void problems.push(placed(spec, path, message));
   const batching = typeof config.max_batch_size === 'number' && config.max_batch_size > 0;
   const out: ModelConfig = { ...config };
   for (const kind of ['input', 'output'] as const) {

@@ -1,24 +1,24 @@
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, rename, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { UserError } from '../errors';
-import type { ModelConfig, ModelSpec } from '../types';
+import { onnxFileIn, PLAN_FILE } from '../layout';
+import type { EngineRequest } from '../model-spec/types';
 import { readFingerprint, tensorRtVersionText, type Fingerprint, type GpuInfo } from './fingerprint';
 import { canonicalJson, engineKey, onnxDigest, type EngineKeyParts } from './key';
 import { EngineStore, resolveMaxBytes, resolveStoreDir, type StoreResult } from './store';
-import { engineRequest, placed } from '../spec/tensorrt';
-import { planReleaseMismatch, tensorRtOfTriton } from '../triton-release';
+import { placed } from '../model-spec/positions';
+import { planReleaseMismatch, tensorRtOfTriton } from '../releases/triton';
 import { SpecError } from '../errors';
 import { publishPlans } from './publish';
-import { tensorRtRelease } from './releases';
+import { tensorRtRelease } from '../releases/tensorrt';
 import { normalisedOptions, trtexecArgs } from './trtexec-args';
-import { forgetGroup, recordGroup } from './process-group';
+import { forgetGroup, recordGroup } from '../system/process-group';
 
 export interface BuildEngineOptions {
   workspaceRoot: string;
-  spec: ModelSpec;
-  /** The model's ModelConfig with its I/O (from the spec, `from:` and the ONNX). */
-  config: ModelConfig;
+  /** What to build: the model's tensorrt: options and profiles (lib/model-spec/engine-request.ts). */
+  request: EngineRequest;
   /** The ONNX file, or a `model.onnx/` directory holding `model.onnx` and its external data. */
   onnxPath: string;
   /** External-data locations of the ONNX (relative to it), as its graph names them. */
@@ -32,8 +32,10 @@ export interface BuildEngineOptions {
   fingerprint?: Fingerprint;
   /** The ONNX digest when already known (e.g. hashed while it was uploaded). */
   onnxDigest?: EngineKeyParts['onnx'];
-  /** The nx.json plugin option `tritonRelease`; the spec's `triton_release` wins. */
+  /** The nx.json plugin option `tritonRelease`; the request's (the model's `triton_release`) wins. */
   tritonRelease?: string;
+  /** The trtexec to run instead of the request's `tensorrt.trtexec` (a builder runs its own). */
+  trtexec?: string;
   /** Makes the plan instead of the local trtexec (e.g. a remote builder): writes `tmpPlanPath`. */
   buildPlan?: (tmpPlanPath: string, plan: { key: string; parts: EngineKeyParts }) => Promise<{ command: string[] }>;
   /** When set, trtexec runs in its own process group, recorded in this file while it runs (see process-group.ts). */
@@ -68,10 +70,10 @@ export async function buildEngine(o: BuildEngineOptions): Promise<BuildEngineRes
   const { key, parts, fingerprint, get } = await prepareEngine(o);
   for (let attempt = 1; ; attempt++) {
     const got: StoreResult = await get();
-    if (got.hit) o.log(`engine ${o.spec.name}: from the engine store (${key.slice(0, 12)}), no trtexec run`);
+    if (got.hit) o.log(`engine ${o.request.model}: from the engine store (${key.slice(0, 12)}), no trtexec run`);
     try {
-      await publishPlans(o.outDir, [{ file: 'model.plan', key, parts, got }], false);
-      return { key, parts, hit: got.hit, planPath: join(o.outDir, 'model.plan'), fingerprint };
+      await publishPlans(o.outDir, [{ file: PLAN_FILE, key, parts, got }], false);
+      return { key, parts, hit: got.hit, planPath: join(o.outDir, PLAN_FILE), fingerprint };
     } catch (err) {
       // Another process may evict the entry between the lookup and the copy: look it up again.
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw err;
@@ -82,33 +84,32 @@ export async function buildEngine(o: BuildEngineOptions): Promise<BuildEngineRes
 /** Checks the inputs, computes the engine key for the building machine, and opens the engine store. */
 export async function prepareEngine(o: BuildEngineOptions): Promise<PreparedEngine> {
   const env = o.env ?? process.env;
-  const spec = o.spec;
-  const trtexec = trtexecCommand(spec);
+  const request = o.request;
+  const trtexec = trtexecCommand(o);
   const fingerprint = o.fingerprint ?? (await readFingerprint({ trtexec, env }));
   if (fingerprint.tensorrt === 'no-tensorrt') {
     throw new UserError(
-      `${spec.file}: cannot build the TensorRT engine of ${spec.name}: trtexec ("${trtexec}") not found or not answering; ` +
+      `${request.file}: cannot build the TensorRT engine of ${request.model}: trtexec ("${trtexec}") not found or not answering; ` +
         `put TensorRT's bin directory on PATH or set tensorrt.trtexec`,
     );
   }
   if (fingerprint.gpu === 'no-gpu') {
     throw new UserError(
-      `${spec.file}: cannot build the TensorRT engine of ${spec.name}: no NVIDIA GPU found (nvidia-smi failed); ` +
+      `${request.file}: cannot build the TensorRT engine of ${request.model}: no NVIDIA GPU found (nvidia-smi failed); ` +
         `an engine is built on the kind of GPU it will run on`,
     );
   }
   const gpu = fingerprint.gpu;
   const trtVersion = tensorRtVersionText(fingerprint.tensorrt);
-  const onnxFile = (await stat(o.onnxPath).catch(() => undefined))?.isDirectory() ? join(o.onnxPath, 'model.onnx') : o.onnxPath;
+  const onnxFile = onnxFileIn(o.onnxPath);
   if (!(await stat(onnxFile).catch(() => undefined))?.isFile()) {
-    throw new UserError(`${spec.file}: ONNX model for ${spec.name} not found at ${onnxFile} (run its export first)`);
+    throw new UserError(`${request.file}: ONNX model for ${request.model} not found at ${onnxFile} (run its export first)`);
   }
 
-  const request = engineRequest(spec, o.config);
   const release = tensorRtRelease(trtVersion);
   const serving = checkServingRelease(o, trtVersion, request.versionCompatible, o.fingerprint ? 'the builder' : 'this machine');
   const argsFor = (planPath: string, timingCachePath?: string): string[] => trtexecArgs(request, release, { onnx: onnxFile, plan: planPath, timingCache: timingCachePath });
-  const options = normalisedOptions(argsFor('model.plan'));
+  const options = normalisedOptions(argsFor(PLAN_FILE));
 
   const store = new EngineStore(resolveStoreDir({ engineCache: o.engineCache, workspaceRoot: o.workspaceRoot, env }), {
     maxBytes: resolveMaxBytes({ env }),
@@ -117,14 +118,14 @@ export async function prepareEngine(o: BuildEngineOptions): Promise<PreparedEngi
   const parts: EngineKeyParts = {
     onnx: o.onnxDigest ?? (await onnxDigest(onnxFile, o.externalData ?? [], store.hashCacheDir)),
     tensorrt: trtVersion,
-    gpu: gpuPart(gpu, spec),
+    gpu: gpuPart(gpu, request),
     os: fingerprint.os,
     arch: fingerprint.arch,
     options,
     ...(serving ? { triton_tensorrt: serving } : {}),
   };
   const key = engineKey(parts);
-  o.log(`engine ${spec.name}: key ${key.slice(0, 12)} (TensorRT ${trtVersion}, ${gpu.name} cc ${gpu.computeCapability}, store ${store.root})`);
+  o.log(`engine ${request.model}: key ${key.slice(0, 12)} (TensorRT ${trtVersion}, ${gpu.name} cc ${gpu.computeCapability}, store ${store.root})`);
 
   const timingId = createHash('sha256')
     .update(canonicalJson({ trt: trtVersion, gpu: gpu.name, cc: gpu.computeCapability, os: fingerprint.os, arch: fingerprint.arch }))
@@ -137,7 +138,7 @@ export async function prepareEngine(o: BuildEngineOptions): Promise<PreparedEngi
     const timing = `${tmpPlan}.timing`;
     if (useTiming) await copyFile(shared, timing).catch(() => undefined);
     const args = argsFor(tmpPlan, useTiming ? timing : undefined);
-    await runTrtexec(trtexec, args, spec.name, env, o.log, o.trtexecGroupFile);
+    await runTrtexec(trtexec, args, request.model, env, o.log, o.trtexecGroupFile);
     if (useTiming) {
       // Each build works on its own copy; the shared cache is replaced in one rename.
       await mkdir(dirname(shared), { recursive: true });
@@ -154,9 +155,9 @@ export async function prepareEngine(o: BuildEngineOptions): Promise<PreparedEngi
  * must be the one that release ships (or an older one of its major for a version-compatible plan):
  * refused here, before trtexec runs. Returns the release's TensorRT version, for the engine key.
  */
-export function checkServingRelease(o: Pick<BuildEngineOptions, 'spec' | 'tritonRelease'>, trtVersion: string, versionCompatible: boolean, who = 'this machine'): string | undefined {
-  const spec = o.spec;
-  const release = spec.tritonRelease ?? o.tritonRelease;
+export function checkServingRelease(o: Pick<BuildEngineOptions, 'request' | 'tritonRelease'>, trtVersion: string, versionCompatible: boolean, who = 'this machine'): string | undefined {
+  const request = o.request;
+  const release = request.tritonRelease ?? o.tritonRelease;
   if (release === undefined) return undefined;
   const problem = planReleaseMismatch(trtVersion, release, versionCompatible);
   if (problem === undefined) return tensorRtOfTriton(release);
@@ -166,26 +167,24 @@ export function checkServingRelease(o: Pick<BuildEngineOptions, 'spec' | 'triton
       `or set the Triton release that really serves the model` +
       (versionCompatible ? '' : `; tensorrt.version_compatible: true lets an older TensorRT ${serves.split('.')[0]}.x build it`)
     : '';
-  if (spec.tritonRelease !== undefined) {
-    throw new SpecError([placed(spec, 'triton_release', `${problem}; ${who} has TensorRT ${trtVersion}${fix}`)]);
+  if (request.tritonRelease !== undefined) {
+    throw new SpecError([placed(request, 'triton_release', `${problem}; ${who} has TensorRT ${trtVersion}${fix}`)]);
   }
-  throw new SpecError([{ file: spec.file, path: '', message: `nx.json plugin option tritonRelease: ${problem}; ${who} has TensorRT ${trtVersion}${fix}` }]);
+  throw new SpecError([{ file: request.file, path: '', message: `nx.json plugin option tritonRelease: ${problem}; ${who} has TensorRT ${trtVersion}${fix}` }]);
 }
 
-/** The trtexec a spec asks for: `tensorrt.trtexec` (a path relative to the project, or a name on PATH), else `trtexec`. */
-export function trtexecCommand(spec: ModelSpec): string {
-  const t = spec.tensorrt?.trtexec;
-  if (!t) return 'trtexec';
-  return t.includes('/') || t.includes('\\') ? resolve(spec.dir, t) : t;
+/** The trtexec that builds: the caller's (a builder's own), else the request's `tensorrt.trtexec`, else `trtexec` on PATH. */
+export function trtexecCommand(o: Pick<BuildEngineOptions, 'request' | 'trtexec'>): string {
+  return o.trtexec ?? o.request.trtexec ?? 'trtexec';
 }
 
 /** What of the GPU the key holds: the exact GPU, or only what the hardware-compatibility level ties the plan to. */
-export function gpuPart(gpu: GpuInfo, spec: ModelSpec): EngineKeyParts['gpu'] {
-  const level = spec.tensorrt?.hardware_compatibility;
+export function gpuPart(gpu: GpuInfo, request: EngineRequest): EngineKeyParts['gpu'] {
+  const level = request.hardwareCompatibility;
   if (level === 'ampere+') {
     const major = Number(gpu.computeCapability.split('.')[0]);
     if (Number.isFinite(major) && major < 8) {
-      throw new UserError(`${spec.file}: tensorrt.hardware_compatibility: ampere+ engines are built on Ampere or newer GPUs; this one is ${gpu.name} (cc ${gpu.computeCapability})`);
+      throw new UserError(`${request.file}: tensorrt.hardware_compatibility: ampere+ engines are built on Ampere or newer GPUs; this one is ${gpu.name} (cc ${gpu.computeCapability})`);
     }
     return { hardware_compatibility: 'ampere+' };
   }

@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, readFileSync } from 'node:fs';
 import { copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PLAN_FILE, PLAN_FILE_PATTERN, PROVENANCE_FILE } from '../layout';
 import type { EngineKeyParts } from './key';
 import type { StoreResult } from './store';
-
-/** What the engine target writes beside its plans; build-model reads `targets` from it (lib/builder/targets.ts). */
-export const PROVENANCE_FILE = 'engine.json';
 
 /** One plan as engine.json records it. */
 export interface PlanRecord {
@@ -31,7 +29,6 @@ export interface PlanToPublish {
   got: StoreResult;
 }
 
-const PLAN_FILE = /^model(_sm\d+)?\.plan$/;
 
 function record(p: PlanToPublish): PlanRecord {
   return { key: p.key, parts: p.parts, plan: { size: p.got.manifest.plan.size, sha256: p.got.manifest.plan.sha256 } };
@@ -65,6 +62,32 @@ export async function publishPlans(outDir: string, plans: PlanToPublish[], withT
   }
   const keep = plans.map((p) => p.file);
   for (const name of await readdir(outDir).catch(() => [] as string[])) {
-    if (PLAN_FILE.test(name) && !keep.includes(name)) await rm(join(outDir, name), { force: true });
+    if (PLAN_FILE_PATTERN.test(name) && !keep.includes(name)) await rm(join(outDir, name), { force: true });
   }
+}
+
+/**
+ * `cc_model_filenames` for the plans an engine target wrote with `tensorrt.targets`
+ * (compute capability -> `model_smXY.plan`, from its engine.json), or undefined for a single plan.
+ */
+export function engineCcModelFilenames(engineDir: string): Record<string, string> | undefined {
+  let provenance: { targets?: Record<string, { file?: unknown }> };
+  try {
+    provenance = JSON.parse(readFileSync(join(engineDir, PROVENANCE_FILE), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const targets = provenance.targets;
+  if (!targets || typeof targets !== 'object') return undefined;
+  const out: Record<string, string> = {};
+  const byCc = Object.keys(targets).sort((a, b) => {
+    const [am, an] = a.split('.').map(Number);
+    const [bm, bn] = b.split('.').map(Number);
+    return am - bm || an - bn;
+  });
+  for (const cc of byCc) {
+    const file = targets[cc]?.file;
+    if (/^\d+\.\d+$/.test(cc) && typeof file === 'string' && PLAN_FILE_PATTERN.test(file) && file !== PLAN_FILE) out[cc] = file;
+  }
+  return Object.keys(out).length ? out : undefined;
 }

@@ -4,8 +4,8 @@ import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors';
 import { canonicalJson, engineKey, sha256File, type EngineKeyParts } from './key';
-import { pidAlive } from '../pid-alive';
-import { ownerGone, ownerTag, OWNER_PATTERN } from './owner';
+import { pidAlive } from '../system/pid-alive';
+import { ownerGone, ownerTag, OWNER_PATTERN } from '../system/owner';
 
 export const DEFAULT_MAX_BYTES = 50 * 2 ** 30;
 const PLAN = 'model.plan';

@@ -5,9 +5,11 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { STAND_IN_TRTEXEC as TRTEXEC, standInEnv } from '../../test/fixtures/stand-ins';
 import { UserError } from '../errors';
-import { engineRequest, profileMaxBatch } from '../spec/tensorrt';
-import type { ModelTensor, TensorRtSpec } from '../types';
-import { tensorRtRelease } from './releases';
+import { engineRequest } from '../model-spec/engine-request';
+import { profileMaxBatch } from '../model-spec/tensorrt';
+import type { ModelTensor } from '../model-config';
+import type { TensorRtSpec } from '../model-spec/types';
+import { tensorRtRelease } from '../releases/tensorrt';
 import { EMITTED_FLAGS, normalisedOptions, trtexecArgs } from './trtexec-args';
 
 const ONNX = resolve(__dirname, '__fixtures__/tokens.onnx');
@@ -26,7 +28,7 @@ interface ArgsOptions {
   timingCachePath: string;
 }
 
-/** The request made as the engine target makes it (lib/spec engineRequest), then trtexecArgs for `trtVersion`. */
+/** The request made as the engine target makes it (lib/model-spec engineRequest), then trtexecArgs for `trtVersion`. */
 function args(trtVersion: string, tensorrt: TensorRtSpec = {}, o: Partial<ArgsOptions> = {}): string[] {
   const maxBatch = o.maxBatchSize ?? 8;
   const config = {

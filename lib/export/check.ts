@@ -1,22 +1,18 @@
 import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { onnxElemTypeName, readOnnxSignature } from '../onnx';
-import type { ModelSpec, OnnxSignature } from '../types';
+import { onnxTypeForTriton } from '../onnx/elem-types';
+import type { ModelSpec } from '../model-spec/types';
+import type { OnnxSignature } from '../onnx/types';
 import { checkExternalData } from './companions';
 import { exportError } from './where';
+import { onnxFileIn } from '../layout';
 
 /** What a torch export promised: the graph is checked against it. */
 export interface ExpectedGraph {
   inputs: Array<{ name: string; dataType?: string }>;
   outputs: string[];
 }
-
-/** Triton type -> ONNX element type number, for the types a torch export can feed. */
-const ONNX_TYPE: Record<string, number> = {
-  TYPE_FP32: 1, TYPE_UINT8: 2, TYPE_INT8: 3, TYPE_INT16: 5, TYPE_INT32: 6, TYPE_INT64: 7,
-  TYPE_BOOL: 9, TYPE_FP16: 10, TYPE_FP64: 11, TYPE_BF16: 16,
-};
 
 /**
  * Checks what the export wrote: it exists and is not empty, and an ONNX model (a `.onnx` file, or a
@@ -35,7 +31,7 @@ export async function checkExported(
   if (info.isDirectory() && (await readdir(output)).length === 0) {
     throw exportError(spec, key, `the export wrote an empty directory ${shownPath}`);
   }
-  const onnxFile = info.isDirectory() ? join(output, 'model.onnx') : output;
+  const onnxFile = onnxFileIn(output);
   if (!onnxFile.endsWith('.onnx') || !existsSync(onnxFile)) return undefined;
   let signature: OnnxSignature;
   try {
@@ -63,7 +59,7 @@ function checkGraph(spec: ModelSpec, key: string, shownPath: string, sig: OnnxSi
     throw exportError(spec, key, `${shownPath} has outputs [${outputs.join(', ')}], expected [${expected.outputs.join(', ')}]`);
   }
   for (const input of expected.inputs) {
-    const want = input.dataType ? ONNX_TYPE[input.dataType] : undefined;
+    const want = input.dataType ? onnxTypeForTriton(input.dataType) : undefined;
     const actual = sig.inputs.find((i) => i.name === input.name);
     if (want !== undefined && actual && actual.elemType !== want) {
       throw exportError(

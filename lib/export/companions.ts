@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, posix, relative } from 'node:path';
 import { readOnnxSignature } from '../onnx';
-import type { ModelSpec } from '../types';
+import type { ModelSpec } from '../model-spec/types';
 import { exportError } from './where';
 
 /** A file that must travel with the model file: `src` absolute, `dest` absolute in the export. */

@@ -1,21 +1,10 @@
-import { modelFilename } from '../layout';
-import { loadsOwnFiles, RUNTIMES } from '../platforms';
-import type { ModelSpec } from '../types';
+import { modelFilename, ONNX_FILE, PLAN_FILE, VERSION_FILES } from '../layout';
+import { isTensorRt, loadsOwnFiles, RUNTIMES } from '../platforms';
+import type { ModelSpec } from '../model-spec/types';
 import { exportError } from './where';
 
 export type TorchFormat = 'onnx' | 'torchscript';
 
-/**
- * The export of a model whose backend reads files of its own from the version directory (vLLM's
- * `model.json`, tensorrtllm, a python model with its own `runtime`: lib/platforms.ts loadsOwnFiles):
- * `export/version/`, the files of its version directory as they are named — `export.file`'s file,
- * or a directory's contents.
- */
-export const VERSION_FILES = 'version';
-
-function isTensorRt(spec: ModelSpec): boolean {
-  return spec.config.platform === 'tensorrt_plan' || spec.config.backend === 'tensorrt';
-}
 
 /** A prebuilt plan given as `file:`, copied as it is instead of feeding the engine target. */
 function isPlanFile(path: string): boolean {
@@ -28,12 +17,12 @@ function isPlanFile(path: string): boolean {
  * (`model.onnx`) unless `file:` names a ready-made plan.
  */
 export function exportFilename(spec: ModelSpec): string {
-  if (isTensorRt(spec)) return spec.export && 'file' in spec.export && isPlanFile(spec.export.file) ? 'model.plan' : 'model.onnx';
+  if (isTensorRt(spec.config)) return spec.export && 'file' in spec.export && isPlanFile(spec.export.file) ? PLAN_FILE : ONNX_FILE;
   if (loadsOwnFiles(spec.config)) return VERSION_FILES;
   const name = modelFilename(spec.config);
   // No platform or backend: an ONNX file makes an onnxruntime_onnx model, as the build infers.
   const onnxFile = spec.export && 'file' in spec.export && spec.export.file.endsWith('.onnx');
-  if (!name && onnxFile && !spec.config.platform && !spec.config.backend) return 'model.onnx';
+  if (!name && onnxFile && !spec.config.platform && !spec.config.backend) return ONNX_FILE;
   if (!name) {
     const what = spec.config.platform ?? spec.config.backend ?? 'no platform or backend';
     throw exportError(spec, 'export', `a model with ${what} has no model file to export`);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseSpec } from '../spec';
-import type { ModelSpec } from '../types';
-import { torchRequest, verifyBatchSizes } from './torch';
+import { parseSpec } from '../model-spec';
+import type { ModelSpec } from '../model-spec/types';
+import { torchRequest, verifyBatchSizes } from './sources/torch';
 
 /** The keys of export.torch and verify as triton.yaml spells them, and what the export request makes of them. */
 

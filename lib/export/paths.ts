@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import type { ModelSpec } from '../types';
+import type { ModelSpec } from '../model-spec/types';
 import { exportError } from './where';
 
 /** True when `child` is `parent` or lies under it. */

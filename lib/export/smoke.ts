@@ -1,9 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { packageRoot } from '../package-root';
-import type { ModelSpec } from '../types';
-import { runProcess } from './process';
-import { VERIFY_RECORD_FILE } from './torch';
+import { packageRoot } from '../system/package-root';
+import type { ModelSpec } from '../model-spec/types';
+import { runProcess } from '../system/process';
+import { VERIFY_RECORD_FILE } from '../layout';
 import { exportError } from './where';
 
 /** python/smoke_onnx.py's exit code for a model that failed the run. */

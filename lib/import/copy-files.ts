@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describeError, UserError } from '../errors';
-import { copyPath } from '../repository/copy-tree';
+import { copyPath } from '../system/copy-tree';
 import type { ImportPlan, ModelPlan } from './plan';
+import { SPEC_FILE } from '../layout';
 
 export interface WriteOptions {
   /** Also write each triton.yaml (the Nx generator writes them through its Tree instead). */
@@ -20,9 +21,9 @@ async function copyModel(projectDir: string, plan: ModelPlan, repositoryRoot: st
       // The kernel copies (or reflinks, on CoW file systems): model files never pass through memory.
       await copyPath(copy.src, join(staging, copy.dest), {}, repositoryRoot);
     }
-    if (options.writeYaml) await writeFile(join(staging, 'triton.yaml'), plan.yaml);
+    if (options.writeYaml) await writeFile(join(staging, SPEC_FILE), plan.yaml);
     const tops = new Set(plan.copies.map((c) => c.dest.split('/')[0]));
-    if (options.writeYaml) tops.add('triton.yaml');
+    if (options.writeYaml) tops.add(SPEC_FILE);
     for (const top of [...tops].sort()) await rename(join(staging, top), join(projectDir, top));
   } finally {
     await rm(staging, { recursive: true, force: true });

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, sy
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadSpec } from '../spec';
+import { loadSpec } from '../model-spec';
 import { writeImportedFiles } from './copy-files';
 import { assertNoClashes, findClashes, normalizeDirectory, planImport } from './plan';
 import { readRepository } from './read-repository';

@@ -1,8 +1,8 @@
 import { join, posix } from 'node:path';
 import { UserError } from '../errors';
-import { modelFilename } from '../layout';
+import { modelFilename, SPEC_FILE } from '../layout';
 import { loadsOwnFiles, needsModelFile } from '../platforms';
-import type { ModelConfig } from '../types';
+import type { ModelConfig } from '../model-config';
 import type { RepositoryListing, RepositoryModel } from './read-repository';
 import { configToYaml } from './to-yaml';
 
@@ -59,7 +59,7 @@ function describeRuntime(config: ModelConfig): string {
 
 /** The newest version's files: beside triton.yaml, or under versions/<n>/ when a name would clash there. */
 function newestBase(model: RepositoryModel, entries: string[]): string {
-  const taken = new Set(['triton.yaml', VERSIONS_DIR, ...model.namedFiles.map((f) => f.split('/')[0])]);
+  const taken = new Set([SPEC_FILE, VERSIONS_DIR, ...model.namedFiles.map((f) => f.split('/')[0])]);
   const newest = model.versions[model.versions.length - 1];
   return entries.some((e) => taken.has(e)) ? `${VERSIONS_DIR}/${newest.version}/` : '';
 }

@@ -4,9 +4,9 @@ import { NotRegularFileError, readRegularFile } from '../../proto/read-regular-f
 import { parsePbtxt } from '../../proto/text-format';
 import { SpecError, UserError } from '../errors';
 import { autoCompleteBackend, type AutoCompleted, type FileKind } from '../platforms';
-import { isInside } from '../repository/copy-tree';
-import { checkModelName } from '../spec/model-name';
-import type { ModelConfig } from '../types';
+import { isInside } from '../system/copy-tree';
+import { checkModelName } from '../model-spec/model-name';
+import type { ModelConfig } from '../model-config';
 
 export interface VersionDir {
   version: number;

@@ -3,14 +3,14 @@ import * as protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { modelConfigType } from '../../proto/model-config';
 import { canonicalConfig, configsEqual, parsePbtxt } from '../../proto/text-format';
-import { parseSpec } from '../spec';
-import { unknownPlatformMessage } from '../spec/platform';
-import type { ModelConfig } from '../types';
+import { parseSpec } from '../model-spec';
+import { unknownPlatformMessage } from '../model-spec/platform';
+import type { ModelConfig } from '../model-config';
 import { configToYaml } from './to-yaml';
 
 const DIR = '/workspace/models/my_model';
 
-/** The triton.yaml as lib/spec loads it: its config must be the original message (plus the name). */
+/** The triton.yaml as lib/model-spec loads it: its config must be the original message (plus the name). */
 function loadBack(yaml: string) {
   return parseSpec(yaml, 'models/my_model/triton.yaml', DIR, { checkFiles: false });
 }
@@ -171,7 +171,7 @@ function messageArb(type: protobuf.Type, depth: number): fc.Arbitrary<Record<str
 }
 
 describe('configToYaml on random configs', () => {
-  it('loads back through lib/spec as the same message', () => {
+  it('loads back through lib/model-spec as the same message', () => {
     const type = modelConfigType();
     fc.assert(
       fc.property(messageArb(type, 0), (random) => {

@@ -2,7 +2,7 @@ import * as protobuf from 'protobufjs';
 import { Document, isMap, isScalar, isSeq, type Node, Pair, Scalar, stringify, visit, YAMLMap, YAMLSeq } from 'yaml';
 import { modelConfigType } from '../../proto/model-config';
 import { UserError } from '../errors';
-import type { ModelConfig } from '../types';
+import type { ModelConfig } from '../model-config';
 
 /** The plugin's keys of an imported project (written after the Triton keys). */
 export interface ImportedKeys {
@@ -41,7 +41,7 @@ const isIntegerType = (type: string) => /^(u?int|sint|s?fixed)(32|64)$/.test(typ
 
 /**
  * A field's value for the YAML document: 64-bit integers beyond 2^53 as BigInt (written as plain
- * digits, which lib/spec reads exactly), integer map keys as numbers, non-finite floats refused
+ * digits, which lib/model-spec reads exactly), integer map keys as numbers, non-finite floats refused
  * (YAML `.inf` is not a value triton.yaml takes).
  */
 function toYamlValue(field: protobuf.Field, value: unknown, path: string): unknown {

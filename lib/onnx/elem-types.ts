@@ -1,4 +1,4 @@
-import type { DataType } from '../types';
+import type { DataType } from '../model-config';
 
 /** ONNX `TensorProto.DataType` names, indexed by number (onnx.proto). */
 const NAMES = [
@@ -63,4 +63,10 @@ const TRITON: Readonly<Record<number, DataType>> = {
 /** The Triton `DataType` name for an ONNX element type, or undefined when Triton has none. */
 export function tritonTypeForOnnx(n: number): DataType | undefined {
   return TRITON[n];
+}
+
+/** The ONNX element type of a Triton `DataType` (the same table read backwards), or undefined. */
+export function onnxTypeForTriton(dataType: string): number | undefined {
+  const hit = Object.entries(TRITON).find(([, t]) => t === dataType);
+  return hit ? Number(hit[0]) : undefined;
 }

@@ -1,4 +1,4 @@
-import type { OnnxDim, OnnxSignature, OnnxTensor } from '../types';
+import type { OnnxDim, OnnxSignature, OnnxTensor } from './types';
 import { onnxElemTypeName } from './elem-types';
 
 /** `[batch, 3, 224, 224]`; `?` for an unknown dim, `(unknown rank)` when there is no shape. */

@@ -1,8 +1,9 @@
 import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors';
-import type { OnnxDim, OnnxSignature, OnnxTensor } from '../types';
+import type { OnnxDim, OnnxSignature, OnnxTensor } from './types';
 import { expectWire, readFields, Wire, WireError, WireReader, type Tag } from './wire';
+import { ONNX_FILE } from '../layout';
 
 /*
  * Field numbers from proto/onnx.proto. Only the fields that make up the signature are decoded,
@@ -86,11 +87,11 @@ function resolveModelFile(file: string): string {
   if (st.isFile()) return file;
   // Opening a FIFO blocks until someone writes to it; a device never ends.
   if (!st.isDirectory()) throw new UserError(`${file}: not a regular file`);
-  const inner = join(file, 'model.onnx');
+  const inner = join(file, ONNX_FILE);
   const innerSt = statSync(inner, { throwIfNoEntry: false });
   if (innerSt?.isFile()) return inner;
   if (innerSt) throw new UserError(`${inner}: not a regular file`);
-  throw new UserError(`${file}: a directory without model.onnx`);
+  throw new UserError(`${file}: a directory without ${ONNX_FILE}`);
 }
 
 function fsError(file: string, err: unknown): unknown {

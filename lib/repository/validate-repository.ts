@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { NotRegularFileError, readRegularFile } from '../../proto/read-regular-file';
 import { parsePbtxt } from '../../proto/text-format';
 import { SpecError, UserError } from '../errors';
-import type { ModelConfig } from '../types';
+import type { ModelConfig } from '../model-config';
 import type { Problem } from './rules';
 import { checkEnsemble, checkModelConfig, checkModelFiles, completeBackend, loadedVersions, versionDirs, withOnnxIo } from './rules';
 

@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { VERIFY_RECORD_FILE } from '../export/torch';
+import { VERIFY_RECORD_FILE } from '../layout';
 import type { FileCopy } from './write-entry';
 
 /**

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../errors';
-import { EMPTY_VERSION_MARKER, writeModelEntry } from './write-entry';
+import { EMPTY_VERSION_MARKER } from '../layout';
+import { writeModelEntry } from './write-entry';
 
 let root: string;
 let repo: string;

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { UserError } from '../errors';
-import { checkModelName } from '../spec/model-name';
-import { copyPath, fsyncPath } from './copy-tree';
-import { pidAlive } from '../pid-alive';
+import { checkModelName } from '../model-spec/model-name';
+import { copyPath, fsyncPath } from '../system/copy-tree';
+import { pidAlive } from '../system/pid-alive';
+import { EMPTY_VERSION_MARKER } from '../layout';
 
 export interface FileCopy {
   src: string;
@@ -33,7 +34,7 @@ export interface WriteEntryOptions {
  * restore empty directories from its cache, and Triton needs the version directory to exist.
  * Triton ignores it: an ensemble has no model file to look for.
  */
-export const EMPTY_VERSION_MARKER = '.nx-triton-ensemble';
+
 
 const SIDE_DIR = /^(tmp|old)-(\d+)-([0-9a-f]{12})$/;
 

@@ -11,9 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelGenerator } from '../../generators/model/generator';
 import type { ModelGeneratorSchema } from '../../generators/model/options';
 import { SpecError } from '../errors';
-import { parseSpec } from '../spec/load';
-import { PLUGIN_KEY_SCHEMA } from '../spec/plugin-schema';
-import { PLUGIN_KEYS } from '../spec/plugin-keys';
+import { parseSpec } from '../model-spec/load';
+import { PLUGIN_KEY_SCHEMA, PLUGIN_KEYS } from '../model-spec/plugin-keys';
 import { buildSchema, probePluginKeys, schemaText } from './build';
 import { INSTALLED_SCHEMA, schemaModeline } from './modeline';
 
@@ -79,12 +78,12 @@ describe('schemas/triton.schema.json, generated from the proto and the checker',
     expect(schemaText()).toBe(`${JSON.stringify(schema, null, 2)}\n`);
   });
 
-  it('every plugin key the checker knows is in the schema, described in lib/spec/plugin-schema.ts', () => {
+  it('every plugin key the checker knows is in the schema, declared with its schema in lib/model-spec/plugin-keys.ts', () => {
     const tree = probePluginKeys();
     const paths = [...tree.entries()].flatMap(([parent, keys]) => keys.map((k) => (parent ? `${parent}.${k}` : k)));
     expect(paths).toEqual(expect.arrayContaining(['version', 'export.torch.model', 'tensorrt.precision']));
     const undescribed = paths.filter((p) => PLUGIN_KEY_SCHEMA[p] === undefined);
-    expect(undescribed, 'describe these keys in PLUGIN_KEY_SCHEMA (lib/spec/plugin-schema.ts)').toEqual([]);
+    expect(undescribed, 'declare these keys with a schema in their table (lib/model-spec/plugin-keys.ts)').toEqual([]);
     const torch = (schema.properties as any).export.properties.torch;
     expect(Object.keys(torch.properties)).toEqual(tree.get('export.torch'));
     expect(torch.additionalProperties).toBe(false);
@@ -111,7 +110,7 @@ describe('schemas/triton.schema.json, generated from the proto and the checker',
     }
   });
 
-  // A sample of lib/spec/load.spec.ts's bad specs: the schema refuses each at the key the checker names.
+  // A sample of lib/model-spec/load.spec.ts's bad specs: the schema refuses each at the key the checker names.
   const BAD: Array<[string, string]> = [
     ['unknown enum value', 'instance_group:\n  - count: 4\n    kind: gpuu\n'],
     ['misspelt key', 'max_batchsize: 8\n'],

@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors';
-import { checkModelName } from '../spec/model-name';
+import { checkModelName } from '../model-spec/model-name';
 import { parsePbtxt } from '../../proto/text-format';
 
 /**

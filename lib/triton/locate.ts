@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { UserError } from '../errors';
-import { resolvePython } from '../export/python';
+import { resolvePython } from '../system/python';
 
 /**
  * Where the `tritonserver` binary comes from, first match wins:

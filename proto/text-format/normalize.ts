@@ -4,7 +4,7 @@
  */
 import * as protobuf from 'protobufjs';
 import { SpecError } from '../../lib/errors';
-import type { ModelConfig } from '../../lib/types';
+import type { ModelConfig } from '../../lib/model-config';
 import { INT_RANGES, modelConfigType } from '../model-config';
 import { canonicalFloat32, fullName, integerValue, is64, RESERVED_KEY, type FieldLike, type Plain } from './common';
 

@@ -1,7 +1,7 @@
 /** Tokens -> ModelConfig, after libprotobuf's `TextFormat::Parser` (its rules and messages, with line and column). */
 import * as protobuf from 'protobufjs';
 import { SpecError } from '../../lib/errors';
-import type { ModelConfig } from '../../lib/types';
+import type { ModelConfig } from '../../lib/model-config';
 import { INT_RANGES, modelConfigType } from '../model-config';
 import { canonicalFloat32, fullName, integerValue, RESERVED_KEY, type FieldLike, type Plain } from './common';
 import { canonicalConfig, join } from './normalize';

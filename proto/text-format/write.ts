@@ -5,7 +5,7 @@
  * text-format.spec.ts, "protobufjs toText bug").
  */
 import { toText } from 'protobufjs/ext/textformat.js';
-import type { ModelConfig } from '../../lib/types';
+import type { ModelConfig } from '../../lib/model-config';
 import { modelConfigType } from '../model-config';
 import { toMessage } from './normalize';
 

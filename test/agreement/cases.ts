@@ -6,8 +6,8 @@ import { parsePbtxt, toPbtxt } from '../../proto/text-format';
 import { modelFilename } from '../../lib/layout';
 import { checkRepository } from '../../lib/repository/validate-repository';
 import { LINEAR_ONNX, planBytes } from '../../lib/repository/rules/__fixtures__/repo';
-import type { ModelEnsembling_Step } from '../../lib/model-config.generated';
-import type { ModelConfig } from '../../lib/types';
+import type { ModelEnsembling_Step } from '../../lib/model-config/generated';
+import type { ModelConfig } from '../../lib/model-config';
 
 /**
  * The cases of the agreement test: every config and repository our validate tests check, as

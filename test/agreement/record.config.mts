@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     root: new URL('../..', import.meta.url).pathname,
-    include: ['lib/repository/rules/*.spec.ts', 'lib/repository/validate-repository.spec.ts', 'cli/validate.spec.ts'],
+    include: ['lib/repository/rules/*.spec.ts', 'lib/repository/validate-repository.int.spec.ts', 'cli/validate.spec.ts'],
     setupFiles: ['test/agreement/record.setup.ts'],
     fileParallelism: false,
     testTimeout: 60_000,

@@ -5,6 +5,7 @@
 const { join } = require('node:path');
 const [dist, json] = process.argv.slice(2);
 const { buildEngine } = require(join(dist, 'lib/engine/build-engine.js'));
+const { engineRequest } = require(join(dist, 'lib/model-spec/engine-request.js'));
 const o = JSON.parse(json);
 const config = o.config ?? {
   name: 'my_trt',
@@ -15,7 +16,7 @@ const config = o.config ?? {
 };
 const spec = o.spec ?? { file: 'models/my_trt/triton.yaml', dir: join(o.workspaceRoot, 'models/my_trt'), name: 'my_trt', config, version: 1, previousVersions: {}, positions: {} };
 const log = (line) => process.stdout.write(`${line}\n`);
-buildEngine({ workspaceRoot: o.workspaceRoot, spec, config, onnxPath: o.onnxPath, outDir: o.outDir, log }).then(
+buildEngine({ workspaceRoot: o.workspaceRoot, request: engineRequest(spec, config), onnxPath: o.onnxPath, outDir: o.outDir, log }).then(
   (r) => process.stdout.write(`built ${r.hit ? 'hit' : 'miss'} ${r.key}\n`),
   (err) => {
     process.stdout.write(`error: ${err && err.name}: ${err && err.message}\n`);

@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { runExport } from '../../lib/export';
-import { buildModel, type BuiltModel } from '../../lib/repository/build-model';
+import { runExport } from '../../lib/targets/export';
+import { buildModel, type BuiltModel } from '../../lib/targets/build';
 import { validateRepository } from '../../lib/repository/validate-repository';
-import { loadSpec } from '../../lib/spec';
+import { loadSpec } from '../../lib/model-spec';
 import { TORCH1_PYTHON } from '../pythons';
 import { expectTritonServes, type InferCase } from '../triton-oracle';
 

@@ -5,7 +5,9 @@ import { join, relative, resolve } from 'node:path';
 
 export const REPO_ROOT = resolve(__dirname, '../..');
 /** A real ONNX graph from Debian's ONNX test data: x [3, 4, 5] FLOAT -> y [3, 4, 5] FLOAT. */
-export const ABS_ONNX = '/usr/share/libonnx-testdata/data/node/test_abs/model.onnx';
+import { ABS_ONNX } from '../../lib/repository/rules/__fixtures__/repo';
+
+export { ABS_ONNX };
 
 /** mulberry32: a small seeded PRNG, so every "random" moment is the same on every run. */
 export function seeded(seed: number): () => number {

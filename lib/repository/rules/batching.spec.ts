@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { BatchInput, BatchOutput, ModelQueuePolicy } from '../../model-config.generated';
-import type { ModelConfig } from '../../types';
+import type { BatchInput, BatchOutput, ModelQueuePolicy } from '../../model-config/generated';
+import type { ModelConfig } from '../../model-config';
 import { onnxModel } from './__fixtures__/configs';
 import { checkModelConfig } from './index';
 

@@ -1,6 +1,6 @@
 import { protoEnumNames } from '../../../proto/model-config';
-import type { ModelQueuePolicy } from '../../model-config.generated';
-import type { ModelConfig } from '../../types';
+import type { ModelQueuePolicy } from '../../model-config/generated';
+import type { ModelConfig } from '../../model-config';
 import type { Problem } from './problem';
 import { enumValue, tensorNames } from './problem';
 

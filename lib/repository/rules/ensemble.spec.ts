@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parsePbtxt, toPbtxt } from '../../../proto/text-format';
-import type { ModelConfig } from '../../types';
+import type { ModelConfig } from '../../model-config';
 import { pipeline, stepsOf } from './__fixtures__/pipeline';
 import { checkEnsemble, checkModelConfig } from './index';
 

@@ -1,6 +1,7 @@
-import type { ModelConfig, ModelTensor } from '../../types';
+import type { ModelConfig, ModelTensor } from '../../model-config';
 import type { Problem } from './problem';
-import { dimsText, enumValue, isEnsemble, tensorNames } from './problem';
+import { isEnsemble } from '../../model-config';
+import { dimsText, enumValue, tensorNames } from './problem';
 
 interface Step {
   index: number;

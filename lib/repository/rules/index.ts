@@ -1,4 +1,4 @@
-import type { ModelConfig } from '../../types';
+import type { ModelConfig } from '../../model-config';
 import { checkBatchIO, checkDynamicBatching, checkResponseCache, checkSchedulingChoice, checkVersionPolicy } from './batching';
 import { checkEnsembleStructure } from './ensemble';
 import { checkInstanceGroups } from './instance-group';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ModelInstanceGroup_Kind } from '../../model-config.generated';
-import type { ModelConfig } from '../../types';
+import type { ModelInstanceGroup_Kind } from '../../model-config/generated';
+import type { ModelConfig } from '../../model-config';
 import { onnxModel, trtModel } from './__fixtures__/configs';
 import { checkModelConfig } from './index';
 

@@ -1,7 +1,8 @@
 import { protoEnumNames } from '../../../proto/model-config';
-import type { ModelConfig } from '../../types';
+import type { ModelConfig } from '../../model-config';
 import type { Problem } from './problem';
-import { isEnsemble, isTensorRt } from './problem';
+import { isEnsemble } from '../../model-config';
+import { isTensorRt } from '../../platforms';
 
 /** `inference.ModelInstanceGroup.Kind`, read from proto/model_config.proto. */
 const kinds = (): readonly string[] => protoEnumNames('inference.ModelInstanceGroup.Kind');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DataType, ModelTensor } from '../../types';
+import type { DataType, ModelTensor } from '../../model-config';
 import { onnxModel, trtModel } from './__fixtures__/configs';
 import { checkModelConfig } from './index';
 

@@ -1,6 +1,7 @@
-import type { ModelConfig, ModelTensor } from '../../types';
+import type { ModelConfig, ModelTensor } from '../../model-config';
 import type { Problem } from './problem';
-import { enumValue, isTensorRt } from './problem';
+import { isTensorRt } from '../../platforms';
+import { enumValue } from './problem';
 
 const WILDCARD = -1;
 

@@ -1,11 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEBIAN_PYTHON, requirePython } from '../../../test/pythons';
-import type { ModelConfig } from '../../types';
+import type { ModelConfig } from '../../model-config';
 import { onnxModel, trtModel } from './__fixtures__/configs';
-import { ADD_ONNX, LINEAR_ONNX, planBytes, tempRepo } from './__fixtures__/repo';
+import { ADD_ONNX, INITIALIZER_INPUT_ONNX, LINEAR_ONNX, planBytes, tempRepo } from './__fixtures__/repo';
 import { checkModelFiles, completeBackend, loadedVersions } from './index';
 
 let cleanup: Array<() => void> = [];
@@ -151,8 +149,7 @@ describe('ONNX signature against the config', () => {
     // wants that count to equal the model's inputs without initializers, then looks each config
     // input up among the inputs and the overridable initializers together; an optional input is
     // refused when max_batch_size is not 0.
-    const dir = model({ 'm/1': { dir: true } });
-    execFileSync(requirePython(DEBIAN_PYTHON), [join(__dirname, '../../../test/onnx-testdata.py'), 'make-initializer-input', join(dir, '1', 'model.onnx')], { stdio: 'ignore' });
+    const dir = model({ 'm/1/model.onnx': { copy: INITIALIZER_INPUT_ONNX } });
     const x = { name: 'x', data_type: 'TYPE_FP32', dims: [4] };
     const bias = { name: 'bias', data_type: 'TYPE_FP32', dims: [4] };
     const add = (input: Array<Record<string, unknown>>, maxBatch = 0) =>

@@ -1,16 +1,15 @@
 import type { Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, normalize, sep } from 'node:path';
-import { deriveModelConfig } from '../../config/derive';
+import { ioFromOnnx } from '../../config/derive';
 import { modelFilename } from '../../layout';
-import { autoCompleteBackend, MODEL_FILE_BACKENDS, RUNTIMES, type FileKind } from '../../platforms';
+import { autoCompleteBackend, backendOf, MODEL_FILE_BACKENDS, RUNTIMES, type FileKind } from '../../platforms';
 import { readOnnxSignature } from '../../onnx';
-import type { ModelConfig } from '../../types';
-import { backendOfPlatform } from './name-platform';
+import type { ModelConfig } from '../../model-config';
 import { compareOnnxSignature } from './onnx-vs-config';
 import { planHeaderProblem, readPlanHeader } from './plan-header';
 import type { Problem } from './problem';
-import { isEnsemble } from './problem';
+import { isEnsemble } from '../../model-config';
 
 /** Folders Triton skips when it looks for versions (model_lifecycle.cc VersionsToLoad). */
 const NOT_VERSIONS = new Set(['warmup', 'initial_state', 'configs']);
@@ -97,7 +96,7 @@ function inside(dir: string, name: string): string | undefined {
 type Shape = 'file' | 'dir' | 'either';
 
 function expectedShape(config: ModelConfig): Shape {
-  const backend = config.backend || backendOfPlatform(config.platform ?? '') || '';
+  const backend = backendOf(config);
   if (config.platform === 'tensorflow_savedmodel') return 'dir';
   if (backend === 'onnxruntime' || config.default_model_filename) return 'either';
   if (['tensorrt', 'pytorch', 'python', 'openvino', 'dali'].includes(backend)) return 'file';
@@ -118,7 +117,7 @@ const FILE_BACKENDS = MODEL_FILE_BACKENDS;
 async function checkVersionFiles(modelDir: string, config: ModelConfig, version: number): Promise<Problem[]> {
   const problems: Problem[] = [];
   const file = modelFilename(config);
-  const backend = config.backend || backendOfPlatform(config.platform ?? '') || '';
+  const backend = backendOf(config);
   // A python model with its own `runtime` (e.g. a python-based backend) may have no model.py.
   if (!file || !FILE_BACKENDS.has(backend) || (backend === 'python' && config.runtime)) return problems;
   const rel = `${version}/${file}`;
@@ -154,7 +153,7 @@ async function checkModelContents(modelDir: string, config: ModelConfig, version
   const file = modelFilename(config);
   if (!file) return [];
   const dir = join(modelDir, String(version));
-  const backend = config.backend || backendOfPlatform(config.platform ?? '');
+  const backend = backendOf(config);
   const problems: Problem[] = [];
   if (backend === 'onnxruntime') {
     const path = inside(dir, file);
@@ -256,12 +255,8 @@ export async function withOnnxIo(config: ModelConfig, modelDir: string): Promise
   const name = modelFilename(config);
   const file = latest !== undefined && name ? await onnxFile(join(modelDir, String(latest), name)) : undefined;
   if (!file) return config;
-  try {
-    const onnx = await readOnnxSignature(file);
-    const spec = { file: `${config.name}/config.pbtxt`, dir: modelDir, name: String(config.name ?? ''), config, version: 1, previousVersions: {}, positions: {} };
-    const derived = deriveModelConfig(spec, { onnx, onnxFile: file });
-    return { ...config, input: config.input?.length ? config.input : derived.input, output: config.output?.length ? config.output : derived.output };
-  } catch {
-    return config;
-  }
+  const onnx = await readOnnxSignature(file).catch(() => undefined);
+  const derived = onnx && ioFromOnnx(config, onnx);
+  if (!derived) return config;
+  return { ...config, input: config.input?.length ? config.input : derived.input, output: config.output?.length ? config.output : derived.output };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ModelConfig } from '../../types';
+import type { ModelConfig } from '../../model-config';
 import { onnxModel } from './__fixtures__/configs';
 import { checkModelConfig } from './index';
 

@@ -1,24 +1,6 @@
-import { RUNTIMES } from '../../platforms';
-import type { ModelConfig } from '../../types';
+import { backendOfPlatform, KNOWN_PLATFORMS, PAIRED_BACKENDS } from '../../platforms';
+import type { ModelConfig } from '../../model-config';
 import type { Problem } from './problem';
-
-/** The backend each platform Triton knows loads through (lib/platforms.ts). */
-const PLATFORM_BACKEND: Record<string, string> = {
-  ...Object.fromEntries(RUNTIMES.flatMap((r) => (r.platform ? [[r.platform, r.backend]] : []))),
-  ensemble: '',
-};
-
-/** Backends Triton pairs with a platform; any other backend name is a custom backend. */
-const PAIRED_BACKENDS = new Set(RUNTIMES.flatMap((r) => (r.platform ? [r.backend] : [])));
-
-export function knownPlatforms(): string[] {
-  return Object.keys(PLATFORM_BACKEND);
-}
-
-/** The backend Triton derives from a platform (undefined for an unknown platform). */
-export function backendOfPlatform(platform: string): string | undefined {
-  return PLATFORM_BACKEND[platform];
-}
 
 export function checkNamePlatform(config: ModelConfig, ctx: { dirName?: string } = {}): Problem[] {
   const problems: Problem[] = [];
@@ -46,17 +28,17 @@ export function checkNamePlatform(config: ModelConfig, ctx: { dirName?: string }
     if (!config.default_model_filename) {
       problems.push({ path: 'platform', message: "must specify 'platform' or 'backend'" });
     }
-  } else if (platform && !(platform in PLATFORM_BACKEND)) {
+  } else if (platform && !KNOWN_PLATFORMS.includes(platform)) {
     if (!backend) {
       problems.push({
         path: 'platform',
-        message: `unexpected platform type '${platform}' (known: ${knownPlatforms().join(', ')}; or set 'backend')`,
+        message: `unexpected platform type '${platform}' (known: ${KNOWN_PLATFORMS.join(', ')}; or set 'backend')`,
       });
     }
-  } else if (platform && backend && PAIRED_BACKENDS.has(backend) && PLATFORM_BACKEND[platform] !== backend) {
+  } else if (platform && backend && PAIRED_BACKENDS.has(backend) && backendOfPlatform(platform) !== backend) {
     problems.push({
       path: 'backend',
-      message: `unexpected 'platform' and 'backend' pair, got:${platform}, ${backend} (platform ${platform} loads with backend '${PLATFORM_BACKEND[platform]}')`,
+      message: `unexpected 'platform' and 'backend' pair, got:${platform}, ${backend} (platform ${platform} loads with backend '${backendOfPlatform(platform)}')`,
     });
   }
 

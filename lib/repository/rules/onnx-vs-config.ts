@@ -1,8 +1,9 @@
 import { tritonTypeForOnnx } from '../../onnx';
-import type { ModelConfig, ModelTensor, OnnxDim, OnnxSignature, OnnxTensor } from '../../types';
+import type { ModelConfig, ModelTensor } from '../../model-config';
+import type { OnnxDim, OnnxSignature, OnnxTensor } from '../../onnx/types';
 import type { Problem } from './problem';
 import { dimsText, enumValue } from './problem';
-import { sequenceFedInputs } from './sequence';
+import { sequenceFedInputs } from '../../model-config';
 
 function modelDims(shape: OnnxDim[]): number[] {
   return shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1));

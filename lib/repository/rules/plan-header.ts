@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import { planReleaseMismatch } from '../../triton-release';
+import { planReleaseMismatch } from '../../releases/triton';
 
 export interface PlanHeader {
   /** TensorRT major.minor.patch.build read from bytes 24..27 (plans from TensorRT 8.6 on). */

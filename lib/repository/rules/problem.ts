@@ -1,5 +1,4 @@
 import { protoEnumNames } from '../../../proto/model-config';
-import type { ModelConfig } from '../../types';
 
 /** One broken rule: where in the config (`input[0].dims`, `1/model.onnx`) and why. */
 export interface Problem {
@@ -10,7 +9,7 @@ export interface Problem {
 }
 
 /**
- * The rules take the typed ModelConfig (lib/model-config.generated.ts) as parsePbtxt or lib/config
+ * The rules take the typed ModelConfig (lib/model-config/generated.ts) as parsePbtxt or lib/config
  * give it: proto3 defaults left out (absent reads as 0, "", false or the enum's first value), 64-bit
  * integers as numbers or, beyond 2^53, decimal strings (read with Number()), and an enum number the
  * proto does not name kept as that number (proto3 enums are open).
@@ -29,13 +28,6 @@ export function enumValue(v: string | number | undefined, enumName: string): str
   return v === undefined ? protoEnumNames(enumName)[0] : typeof v === 'number' ? (protoEnumNames(enumName)[v] ?? String(v)) : v;
 }
 
-export function isTensorRt(config: ModelConfig): boolean {
-  return config.platform === 'tensorrt_plan' || (!config.platform && config.backend === 'tensorrt');
-}
-
-export function isEnsemble(config: ModelConfig): boolean {
-  return config.platform === 'ensemble';
-}
 
 /** `[1, -1, 3]` as Triton prints dims. */
 export function dimsText(dims: number[]): string {

@@ -1,8 +1,8 @@
 import { protoEnumNames } from '../../../proto/model-config';
-import type { ModelConfig } from '../../types';
+import type { ModelConfig } from '../../model-config';
 import type { Problem } from './problem';
 import { enumValue } from './problem';
-import type { ModelSequenceBatching_Control } from '../../model-config.generated';
+import type { ModelSequenceBatching_Control } from '../../model-config/generated';
 
 /** `inference.ModelSequenceBatching.Control.Kind`, read from proto/model_config.proto. */
 const controlKinds = (): readonly string[] => protoEnumNames('inference.ModelSequenceBatching.Control.Kind');
@@ -95,18 +95,4 @@ export function checkSequenceBatching(config: ModelConfig): Problem[] {
     problems.push({ path: 'sequence_batching.oldest', message: 'only one of direct, oldest may be set' });
   }
   return problems;
-}
-
-/**
- * The model inputs the sequence batcher feeds, never the client: each `control_input` tensor
- * (START, END, READY, CORRID) and each `state`'s `input_name`. Triton's ONNX backend counts them
- * with the config's inputs (onnxruntime_backend src/onnxruntime.cc, ValidateInputs: the expected
- * input count adds the sequence controls and states), as in Triton's `simple_sequence` example.
- */
-export function sequenceFedInputs(config: ModelConfig): string[] {
-  const sb = config.sequence_batching;
-  if (!sb) return [];
-  const controls = (sb.control_input ?? []).map((c) => c.name ?? '');
-  const states = (sb.state ?? []).map((s) => s.input_name ?? '');
-  return [...controls, ...states].filter(Boolean);
 }

@@ -1,4 +1,4 @@
-import type { ModelConfig } from '../../../types';
+import type { ModelConfig } from '../../../model-config';
 
 /** A config Triton loads: the base every rule test changes one thing in. */
 export function onnxModel(over: Partial<ModelConfig> = {}): ModelConfig {

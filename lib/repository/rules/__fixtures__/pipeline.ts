@@ -1,4 +1,4 @@
-import type { ModelConfig } from '../../../types';
+import type { ModelConfig } from '../../../model-config';
 
 /** preprocess (python) -> classifier (onnx) -> postprocess (python), wrapped in an ensemble. */
 export function pipeline(): { ensemble: ModelConfig; members: Map<string, ModelConfig> } {

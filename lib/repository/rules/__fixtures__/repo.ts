@@ -4,8 +4,12 @@ import { dirname, join } from 'node:path';
 
 /** linear.onnx: x FLOAT [batch, 4] -> y FLOAT [batch, 2] (torch.nn.Linear(4, 2)). */
 export const LINEAR_ONNX = join(__dirname, 'linear.onnx');
-/** ONNX's own test_add: x, y FLOAT [3, 4, 5] -> sum FLOAT [3, 4, 5]. */
-export const ADD_ONNX = '/usr/share/libonnx-testdata/data/node/test_add/model.onnx';
+/** add.onnx: x, y FLOAT [3, 4, 5] -> sum FLOAT [3, 4, 5] (test/onnx-testdata.py make-elementwise). */
+export const ADD_ONNX = join(__dirname, 'add.onnx');
+/** abs.onnx: x FLOAT [3, 4, 5] -> y FLOAT [3, 4, 5] (test/onnx-testdata.py make-elementwise). */
+export const ABS_ONNX = join(__dirname, 'abs.onnx');
+/** initializer-input.onnx: y = x + bias, bias [4] an overridable initializer (test/onnx-testdata.py make-initializer-input). */
+export const INITIALIZER_INPUT_ONNX = join(__dirname, 'initializer-input.onnx');
 
 /** A temp directory with files: `{ 'm/config.pbtxt': 'text', 'm/1/model.onnx': { copy: path } }`. */
 export function tempRepo(files: Record<string, string | Buffer | { copy: string } | { dir: true }>): { dir: string; done: () => void } {
