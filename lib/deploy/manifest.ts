@@ -3,7 +3,7 @@ import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { sha256File } from '../engine/key';
 import { UserError } from '../errors';
-import { checkModelName } from '../spec/model-name';
+import { checkModelName } from '../model-spec/model-name';
 import { checkKey } from './store';
 
 /**

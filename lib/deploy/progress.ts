@@ -1,4 +1,4 @@
-import { progressIntervalMs } from '../progress';
+import { progressIntervalMs } from '../system/progress';
 
 /**
  * Progress lines of a model's uploads: bytes sent of the total, and the rate over the last few

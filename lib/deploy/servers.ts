@@ -1,6 +1,6 @@
 import { UserError } from '../errors';
 import { TritonClient } from '../triton/client';
-import type { ModelConfig } from '../types';
+import type { ModelConfig } from '../model-config';
 import { smokeCase, type RecordedSample } from './smoke';
 
 /**

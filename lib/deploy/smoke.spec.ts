@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ModelConfig } from '../types';
+import type { ModelConfig } from '../model-config';
 import { decodeRecorded, smokeCase, SMOKE_TOLERANCE_FACTOR, type RecordedSample } from './smoke';
 
 // The smoke inference's request and its checks, without a server (with the real Triton:

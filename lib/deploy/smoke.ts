@@ -1,5 +1,5 @@
 import type { InferTensor } from '../triton/client';
-import type { DataType, ModelConfig } from '../types';
+import type { DataType, ModelConfig } from '../model-config';
 
 /**
  * The one inference a deploy runs on each server after a load: the export's recorded sample

@@ -11,7 +11,7 @@ import type { RecordedSample } from '../deploy/smoke';
 import { UserError } from '../errors';
 import { exportDir } from '../layout';
 import { modelsNeeded } from '../triton/closure';
-import type { ModelConfig } from '../types';
+import type { ModelConfig } from '../model-config';
 
 /** `deploy`: the Nx target (one model) and `nx-triton deploy` (a repository, or some models and what they need). */
 export interface DeployOptions {
