@@ -7,7 +7,9 @@ import { processIo, type Io } from './args';
 const USAGE = `usage: nx-triton serve <repository> [--model NAME]... [--http-port N] [--grpc-port N] [--metrics-port N]
                        [--tritonserver PATH] [--python PATH]
 Runs tritonserver on the repository (every model, or the --model ones and the models their
-ensembles need) on 127.0.0.1 until Ctrl-C. Ports default to 8000 (HTTP) and free ports (gRPC,
+ensembles need) on 127.0.0.1 until Ctrl-C. The repository is a directory or a bucket in Triton's
+form, s3://host:port/bucket/prefix (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or
+AWS_PROFILE, as Triton reads them). Ports default to 8000 (HTTP) and free ports (gRPC,
 metrics). The binary: --tritonserver, env NX_TRITON_SERVER, tritonserver on PATH, or the server
 bundled in nvidia-pytriton of --python (env NX_TRITON_PYTHON, default python3).`;
 
@@ -49,7 +51,8 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
     return 2;
   }
   try {
-    const repository = resolve(positionals[0]);
+    // A directory, or a bucket in Triton's own form (s3://host:port/bucket/prefix, s3://bucket/prefix).
+    const repository = positionals[0].startsWith('s3://') ? positionals[0] : resolve(positionals[0]);
     await runServe(
       {
         repository,

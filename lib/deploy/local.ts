@@ -55,17 +55,25 @@ export class LocalStore implements Store {
     return err;
   }
 
+  /** The repository directory, or the nearest directory above it that exists (created as needed), is a writable directory. */
   async check(): Promise<void> {
+    let at = this.location.dir;
     try {
-      const st = await stat(this.root);
-      if (!st.isDirectory()) throw new UserError(`${this.url}: ${this.root} is not a directory`);
-      await access(this.root, constants.W_OK);
-      const here = await lstat(this.location.dir).catch(() => undefined);
+      const here = await lstat(at).catch(() => undefined);
       if (here?.isSymbolicLink()) throw new UserError(`${this.url} is a symbolic link; give the directory it points to`);
       if (here && !here.isDirectory()) throw new UserError(`${this.url} is not a directory`);
+      for (;;) {
+        const st = await stat(at).catch(() => undefined);
+        if (st) {
+          if (!st.isDirectory()) throw new UserError(`${this.url}: ${at} is not a directory`);
+          await access(at, constants.W_OK);
+          return;
+        }
+        if (dirname(at) === at) throw new UserError(`${this.url}: no directory above it exists`);
+        at = dirname(at);
+      }
     } catch (err) {
-      if (errno(err) === 'ENOENT') throw new UserError(`${this.url}: its parent directory ${this.root} does not exist`);
-      if (errno(err) === 'EACCES') throw new UserError(`${this.url}: ${this.root} is not writable`);
+      if (errno(err) === 'EACCES') throw new UserError(`${this.url}: ${at} is not writable`);
       throw this.fail(err, 'checking the destination');
     }
   }

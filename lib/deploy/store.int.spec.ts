@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
@@ -180,8 +180,13 @@ describe('the local store', () => {
     expect(statSync(join(dir, 'n', 'config.pbtxt')).ino).not.toBe(first);
   });
 
-  it('says in one line that the parent directory is missing', async () => {
+  it('makes the directories it needs, and says in one line when the path is a file', async () => {
     const store = new LocalStore({ kind: 'local', dir: join(tmp, 'no', 'such', 'repo'), url: join(tmp, 'no', 'such', 'repo') });
-    await expect(store.check()).rejects.toThrow(`${join(tmp, 'no', 'such', 'repo')}: its parent directory ${join(tmp, 'no', 'such')} does not exist`);
+    await store.check();
+    await store.putBytes('repo/m/config.pbtxt', Buffer.from('x'));
+    expect(readFileSync(join(tmp, 'no', 'such', 'repo', 'm', 'config.pbtxt'), 'utf8')).toBe('x');
+    writeFileSync(join(tmp, 'a-file'), '');
+    const onFile = new LocalStore({ kind: 'local', dir: join(tmp, 'a-file', 'repo'), url: join(tmp, 'a-file', 'repo') });
+    await expect(onFile.check()).rejects.toThrow(`${join(tmp, 'a-file', 'repo')}: ${join(tmp, 'a-file')} is not a directory`);
   });
 });

@@ -78,8 +78,12 @@ export async function runDeploy(options: DeployOptions): Promise<DeploySummary> 
   const servers = [...new Set((options.servers ?? []).map((s) => serverUrl(s, options.allowHttp ?? false)))];
   const destination = openDestination(options.to, { allowHttp: options.allowHttp, cwd });
   try {
-    const models = options.models?.length ? (options.withMembers ? modelsNeeded(built, options.models) : options.models) : builtModels(built);
+    const all = builtModels(built);
+    const models = options.models?.length ? (options.withMembers ? modelsNeeded(built, options.models) : options.models) : all;
     if (models.length === 0) throw new UserError(`nx-triton deploy: no models in ${built}`);
+    for (const m of models) {
+      if (!all.includes(m)) throw new UserError(`nx-triton deploy: model ${m} is not in the built repository ${built} (no ${join(built, m, 'config.pbtxt')}; build it first)`);
+    }
     // Nothing is written before the destination and every server have answered.
     await destination.store.check();
     const checked = await checkServers(servers);
