@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addModelFiles, addModelPy, writeFiles } from '../../test/python-models';
 import { venvPython } from '../../test/pythons';
 import { startSeaweedFs, type SeaweedFs } from '../../test/seaweedfs.cjs';
-import { deployStateKeys } from '../layout';
+import { deployStateKeys, exportDir } from '../layout';
 import { TritonClient } from '../triton/client';
 import { freePort, startTritonServer, type RunningTriton } from '../triton/server';
 import { runDeploy } from './deploy';
@@ -297,6 +297,28 @@ describe.each([
     await deploy();
     expect((await runStatus({ to: dest.to, servers: [server!.url], log: () => undefined })).differences).toEqual([]);
     expect(await answer('pipe')).toEqual([8, 9]);
+  }, 120_000);
+
+  it("compares the answer with the export's recorded sample where there is one (dist/models/<m>/export/verify.json)", async () => {
+    const ws = mkdtempSync(join(tmp, 'ws-'));
+    const f32 = (values: number[]): string => Buffer.from(Float32Array.from(values).buffer).toString('base64');
+    mkdirSync(exportDir(ws, 'add'), { recursive: true });
+    const sample = {
+      inputs: [{ name: 'X', datatype: 'FP32', shape: [1, 2], data: f32([1, 2]) }],
+      outputs: [{ name: 'Y', datatype: 'FP32', shape: [1, 2], data: f32([4, 5]), atol: 1e-4, rtol: 1e-3 }],
+    };
+    writeFileSync(join(exportDir(ws, 'add'), 'verify.json'), JSON.stringify({ sample }));
+    writeFiles(built, { 'add/1/model.py': addModelPy(3) });
+    lines.length = 0;
+    await deploy({ models: ['add'], workspaceRoot: ws });
+    expect(lines).toContain(`nx-triton deploy: add: ready on ${server!.url}, smoke inference passed (recorded sample)`);
+    writeFiles(built, { 'add/1/model.py': addModelPy(4) });
+    const err = (await deploy({ models: ['add'], workspaceRoot: ws }).catch((e: Error) => e)) as Error;
+    expect(err.message).toBe(
+      `nx-triton deploy: add: ${server!.url}: smoke inference (recorded sample): output Y differs from the export's recorded output in 2 of 2 element(s) (max abs error 1.00; atol 0.001, rtol 0.01); the previous files were put back and reloaded on ${server!.url}`,
+    );
+    expect(await answer('add')).toEqual([4, 5]);
+    writeFiles(built, { 'add/1/model.py': addModelPy(3) });
   }, 120_000);
 });
 
