@@ -95,7 +95,8 @@ export async function runStatus(options: StatusOptions): Promise<StatusResult> {
         if (typeof v.index === 'string' || !manifest) continue;
         const entry = v.index.get(model);
         if (entry?.state !== 'READY') {
-          found.push(`${model}: not ready on ${v.url} (${entry ? `${entry.state ?? 'UNAVAILABLE'}${entry.reason ? `: ${entry.reason}` : ''}` : 'not in its index'})`);
+          const why = !entry ? 'not in its index' : entry.state ? `${entry.state}${entry.reason ? `: ${entry.reason}` : ''}` : 'never loaded';
+          found.push(`${model}: not ready on ${v.url} (${why})`);
           continue;
         }
         ready++;
