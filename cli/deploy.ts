@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
 import { UserError } from '../lib/errors';
-import { redactSecrets } from '../lib/deploy/secrets';
 import { runDeploy } from '../lib/targets/deploy';
 import { processIo, type Io } from './args';
 
@@ -61,7 +60,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
     return 0;
   } catch (err) {
     if (!(err instanceof UserError)) throw err;
-    io.err(`${redactSecrets(err.message.startsWith('nx-triton') ? err.message : `nx-triton deploy: ${err.message}`)}\n`);
+    io.err(`${err.message.startsWith('nx-triton') ? err.message : `nx-triton deploy: ${err.message}`}\n`);
     return 1;
   }
 }

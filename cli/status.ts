@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
 import { UserError } from '../lib/errors';
-import { redactSecrets } from '../lib/deploy/secrets';
 import { runStatus } from '../lib/targets/status';
 import { processIo, type Io } from './args';
 
@@ -43,7 +42,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
     return result.differences.length === 0 ? 0 : 1;
   } catch (err) {
     if (!(err instanceof UserError)) throw err;
-    io.err(`${redactSecrets(err.message.startsWith('nx-triton') ? err.message : `nx-triton status: ${err.message}`)}\n`);
+    io.err(`${err.message.startsWith('nx-triton') ? err.message : `nx-triton status: ${err.message}`}\n`);
     return 1;
   }
 }

@@ -102,14 +102,20 @@ export const DEPLOY_STATE_SUFFIX = '.nx-triton';
 
 export function deployStateKeys(base: string): {
   manifest: (model: string) => string;
+  /** The prefix of every manifest. */
+  manifests: string;
   journal: (model: string) => string;
+  /** The prefix of every journal. */
+  journals: string;
   backups: (model: string) => string;
   backup: (model: string, id: string, rel: string) => string;
 } {
   const state = `${base}${DEPLOY_STATE_SUFFIX}`;
   return {
     manifest: (model) => `${state}/manifests/${model}.json`,
+    manifests: `${state}/manifests/`,
     journal: (model) => `${state}/journal/${model}.json`,
+    journals: `${state}/journal/`,
     backups: (model) => `${state}/backup/${model}/`,
     backup: (model, id, rel) => `${state}/backup/${model}/${id}/${rel}`,
   };

@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
-import { deployEnvironment } from '../../lib/deploy/environments';
 import { DEFAULT_REPOSITORY } from '../../lib/layout';
-import { runDeploy } from '../../lib/targets/deploy';
+import { runDeployTarget } from '../../lib/targets/deploy';
 import { pluginOptionsOf, runForProject } from '../run-for-project';
 
 export interface DeployExecutorOptions {
@@ -22,16 +21,13 @@ export interface DeployExecutorOptions {
 export default async function deployExecutor(options: DeployExecutorOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   // Not runForProject's generic --dry-run: deploy's own reads the destination and prints its plan.
   return runForProject(context, 'deploy', async (project) => {
-    const [, environment] = deployEnvironment(pluginOptionsOf(context), options.environment ?? context.configurationName);
-    await runDeploy({
-      builtRepository: resolve(project.workspaceRoot, options.repository ?? DEFAULT_REPOSITORY),
-      to: environment.repository,
-      servers: environment.servers,
-      allowHttp: environment.allowHttp,
-      models: [context.projectName as string],
-      dryRun: options.dryRun,
+    await runDeployTarget({
+      pluginOptions: pluginOptionsOf(context),
+      environment: options.environment ?? context.configurationName,
       workspaceRoot: project.workspaceRoot,
-      cwd: project.workspaceRoot,
+      builtRepository: resolve(project.workspaceRoot, options.repository ?? DEFAULT_REPOSITORY),
+      model: context.projectName as string,
+      dryRun: options.dryRun,
       log: project.log,
     });
   });

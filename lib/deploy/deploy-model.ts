@@ -4,6 +4,7 @@ import { UserError } from '../errors';
 import { deployStateKeys } from '../layout';
 import { pidAlive } from '../system/pid-alive';
 import type { ModelConfig } from '../model-config';
+import type { ManifestCache } from './manifest-cache';
 import { EMPTY_SHA256, isPythonCache, parseState, scanEntry, type EntryFile, type Journal, type Manifest, type ManifestFile } from './manifest';
 import { planModel, recordedSha, staleEntries, topEntry, type Live } from './plan';
 import { formatBytes, uploadProgress } from './progress';
@@ -39,9 +40,19 @@ export interface DeployContext {
   /** The export's recorded smoke sample of a model, if it has one. */
   sample?: (model: string) => RecordedSample | undefined;
   /** Parse config.pbtxt of the built entry. */
-  readConfig: (model: string) => ModelConfig;
+  readConfig: (model: string) => Promise<ModelConfig>;
   dryRun?: boolean;
+  /** Where sha256s of unchanged files are remembered (by path, size, mtime and inode), so a redeploy does not read them again. */
   hashCache?: string;
+  /**
+   * What the caller listed already for all its models (one listing each of the repository, the
+   * journals and the manifests, instead of requests per model), and the manifests by model.
+   */
+  prefetched?: { live: Map<string, StoredObject[]>; journals: Set<string>; manifest: (model: string) => Promise<Buffer | undefined> };
+  /** Remembers each manifest written, by the etag the store gave it (manifest-cache.ts). */
+  manifestCache?: ManifestCache;
+  /** At most this many files uploaded at once across models (each multipart upload holds a few parts in memory). */
+  uploads?: Limiter;
   /** Tests: stop after the journal and the saved copies are written, as a killed deploy would. */
   stopAfter?: 'backup';
 }
@@ -61,6 +72,29 @@ const PROGRESS_MIN_BYTES = 64 * 2 ** 20;
 /** How long to keep writing an object again until the store's clock passes what Triton saw. */
 const NEWER_TIMEOUT_MS = 15_000;
 
+/** A counting semaphore: at most `max` tasks at once. */
+export class Limiter {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly max: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.max) await new Promise<void>((ok) => this.waiting.push(ok));
+    this.running++;
+    try {
+      return await task();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+function limited<T>(limiter: Limiter | undefined, task: () => Promise<T>): Promise<T> {
+  return limiter ? limiter.run(task) : task();
+}
+
 function deployId(): string {
   return `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
 }
@@ -77,8 +111,15 @@ export async function deployModel(ctx: DeployContext, model: string): Promise<Mo
   const { store } = ctx;
 
   const target = await scanEntry(ctx.builtRepository, model, ctx.segmentProblem, ctx.hashCache);
-  const config = ctx.readConfig(model);
-  const [manifestBytes, journalBytes, listed] = await Promise.all([store.get(keys.manifest(model)), store.get(keys.journal(model)), store.list(dir)]);
+  // Parsed only when a server needs it (the rollout's smoke inference): a redeploy without servers never loads the proto.
+  let parsed: ModelConfig | undefined;
+  const config = async (): Promise<ModelConfig> => (parsed ??= await ctx.readConfig(model));
+  const pre = ctx.prefetched;
+  const [manifestBytes, journalBytes, listed] = await Promise.all([
+    pre ? pre.manifest(model) : store.get(keys.manifest(model)),
+    pre && !pre.journals.has(model) ? undefined : store.get(keys.journal(model)),
+    pre ? (pre.live.get(model) ?? []) : store.list(dir),
+  ]);
   const stored = listed.filter((o) => !isPythonCache(o.key.slice(dir.length)));
   const manifest = parseState<Manifest>(manifestBytes, model);
   const journal = parseState<Journal>(journalBytes, model);
@@ -122,7 +163,7 @@ export async function deployModel(ctx: DeployContext, model: string): Promise<Mo
     const missing = ctx.servers.filter((s) => !readyBefore.get(s)!.has(model));
     ctx.log(`${label}: unchanged in ${store.url}${missing.length ? `; loading it where it is not ready: ${missing.map((s) => s.url).join(', ')}` : ''}`);
     for (const server of missing) {
-      const why = await rollOut(server, model, { config, sample, readyBefore: readyBefore.get(server)!, log: ctx.log, label });
+      const why = await rollOut(server, model, { config: await config(), sample, readyBefore: readyBefore.get(server)!, log: ctx.log, label });
       if (why) {
         await server.client.unload(model).catch(() => undefined);
         throw new UserError(`${label}: ${server.url}: ${why}`);
@@ -137,6 +178,7 @@ export async function deployModel(ctx: DeployContext, model: string): Promise<Mo
     const aborted = await store.abortIncompleteUploads?.(dir);
     if (aborted) ctx.log(`${label}: aborted ${aborted} unfinished multipart upload(s) it left`);
   }
+  if (plan.drifted.length) ctx.log(`${label}: ${plan.drifted.join(', ')} changed in ${store.url} since the last deploy: recorded again and reloaded`);
   ctx.log(`${label}: uploading ${plan.puts.length} file(s) (${formatBytes(putBytes)}), deleting ${plan.deletes.length}, in ${store.url}/${model}/`);
 
   const id = journal?.id ?? deployId();
@@ -176,7 +218,8 @@ export async function deployModel(ctx: DeployContext, model: string): Promise<Mo
     try {
       for (const f of plan.puts) {
         const onBytes = (sent: number): void => progress?.file(f.rel, sent);
-        if (f.path) await store.putFile(liveKey(f.rel), f.path, { sha256: f.sha256, onBytes });
+        const path = f.path;
+        if (path) await limited(ctx.uploads, () => store.putFile(liveKey(f.rel), path, { sha256: f.sha256, onBytes }));
         else await store.putBytes(liveKey(f.rel), Buffer.alloc(0), { sha256: f.sha256, onBytes });
         result.uploadedFiles++;
         result.uploadedBytes += f.size;
@@ -186,12 +229,12 @@ export async function deployModel(ctx: DeployContext, model: string): Promise<Mo
     }
     if (plan.deletes.length) await store.remove(plan.deletes.map(liveKey));
     result.deleted = plan.deletes.length;
-    const changed = new Set([...plan.puts.map((f) => topEntry(f.rel)), ...plan.deletes.map(topEntry)]);
+    const changed = new Set([...plan.puts.map((f) => topEntry(f.rel)), ...plan.deletes.map(topEntry), ...plan.drifted.map(topEntry)]);
     newest = await makeTritonSeeIt(ctx, dir, changed, threshold, (rel) => built.get(rel));
 
     for (const server of ctx.servers) {
       touchedServers = [...touchedServers, server];
-      const why = await rollOut(server, model, { config, sample, readyBefore: readyBefore.get(server)!, log: ctx.log, label });
+      const why = await rollOut(server, model, { config: await config(), sample, readyBefore: readyBefore.get(server)!, log: ctx.log, label });
       if (why) throw new UserError(`${label}: ${server.url}: ${why}`);
       result.loadedOn.push(server.url);
     }
@@ -228,7 +271,7 @@ export async function deployModel(ctx: DeployContext, model: string): Promise<Mo
     files,
     newestMtimeMs: Math.max(newest, ...after.map((o) => o.mtimeMs)),
   };
-  await store.putBytes(keys.manifest(model), json(deployed));
+  await writeManifest(ctx, model, deployed);
   await store.remove([keys.journal(model)]);
   const saved = await store.list(keys.backups(model));
   if (saved.length) await store.remove(saved.map((o) => o.key));
@@ -237,6 +280,13 @@ export async function deployModel(ctx: DeployContext, model: string): Promise<Mo
       (result.loadedOn.length ? `; serving on ${result.loadedOn.join(', ')}` : ''),
   );
   return result;
+}
+
+async function writeManifest(ctx: DeployContext, model: string, manifest: Manifest): Promise<void> {
+  const key = deployStateKeys(ctx.base).manifest(model);
+  const bytes = json(manifest);
+  const written = await ctx.store.putBytes(key, bytes);
+  await ctx.manifestCache?.put(ctx.store.url, key, written.etag, bytes);
 }
 
 /**
@@ -313,7 +363,7 @@ async function rollBack(
     const files: Record<string, ManifestFile> = {};
     for (const [rel, f] of Object.entries(previous)) files[rel] = { ...f, etag: byKey.get(rel)?.etag };
     const restored: Manifest = { nxTriton: 1, model, deployedAt: new Date().toISOString(), files, newestMtimeMs: Math.max(newest, ...after.map((o) => o.mtimeMs)) };
-    await store.putBytes(keys.manifest(model), json(restored));
+    await writeManifest(ctx, model, restored);
   } else await store.remove([keys.manifest(model)]);
 
   const reloaded: string[] = [];

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, copyFile, link, lstat, mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, utimes } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
-import { sha256File } from '../engine/key';
+import { sha256Cached } from './hash-cache';
 import { UserError } from '../errors';
 import type { LocalLocation } from './location';
 import type { PutOptions, Store, StoredObject } from './store';
@@ -115,7 +115,7 @@ export class LocalStore implements Store {
 
   async sha256Of(key: string): Promise<string | undefined> {
     try {
-      return await sha256File(await this.path(key));
+      return await sha256Cached(await this.path(key));
     } catch (err) {
       if (errno(err) === 'ENOENT' || errno(err) === 'EISDIR') return undefined;
       throw this.fail(err, `reading ${key}`);

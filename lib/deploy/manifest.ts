@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { join, relative, sep } from 'node:path';
-import { sha256File } from '../engine/key';
+import { sha256Cached } from './hash-cache';
 import { UserError } from '../errors';
 import { checkModelName } from '../model-spec/model-name';
 import { checkKey } from './store';
@@ -61,6 +62,16 @@ export interface EntryFile {
 export const EMPTY_SHA256 = createHash('sha256').digest('hex');
 
 /**
+ * Deploy's caches on this machine (`~/.cache/nx-triton/deploy/`, or under XDG_CACHE_HOME), only ever
+ * to skip work: `hashes`, the sha256 of files it read, by path, size, mtime and inode (as the engine
+ * store does for ONNX files: an unchanged built file is not read again); `manifests`, manifests by
+ * their etag in the store (manifest-cache.ts).
+ */
+export function deployCacheDir(which: 'hashes' | 'manifests', env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'nx-triton', 'deploy', which);
+}
+
+/**
  * Python's bytecode caches (`__pycache__/`): Python writes them beside the modules it imports, so
  * the python backend's stub writes them into a local repository it serves from. Not part of a
  * model: never deployed, compared or deleted.
@@ -117,7 +128,7 @@ export async function scanEntry(
       if (st.isDirectory()) await walk(path, `${childRel}/`);
       else if (st.isFile()) {
         checkKey(childRel, `${model}: file`, segmentProblem);
-        files.push({ rel: childRel, path, size: st.size, sha256: await sha256File(path, hashCache) });
+        files.push({ rel: childRel, path, size: st.size, sha256: await sha256Cached(path, hashCache) });
       } else throw new UserError(`nx-triton deploy: ${join(repository, model, childRel)} is not a regular file`);
     }
   };

@@ -33,6 +33,16 @@ describe('planModel', () => {
     });
   });
 
+  it('takes a stored file rewritten behind its back as a change even when it now holds the built bytes (recorded again, reloaded)', () => {
+    const manifest = { files: { 'config.pbtxt': { sha256: 'c1', size: 10, etag: 'e1' }, '1/model.py': { sha256: 'p1', size: 10, etag: 'e2' } } } as unknown as Manifest;
+    const target = [file('config.pbtxt', 'c1'), file('1/model.py', 'p2')];
+    // 1/model.py was replaced in the bucket by someone else, with the bytes now built
+    const live = liveOf(object('config.pbtxt', 'e1'), object('1/model.py', 'e9'));
+    const plan = planModel(target, live, new Map([['config.pbtxt', 'c1'], ['1/model.py', 'p2']]), manifest, undefined);
+    expect(plan).toMatchObject({ unchanged: false, puts: [], deletes: [], drifted: ['1/model.py'] });
+    expect(planModel(target, liveOf(object('config.pbtxt', 'e1'), object('1/model.py', 'e2')), new Map([['config.pbtxt', 'c1'], ['1/model.py', 'p1']]), manifest, undefined).drifted).toEqual([]);
+  });
+
   it('completes an unfinished deploy: its previous state stays what a rollback restores, its saved copies are kept', () => {
     const journal: Journal = {
       nxTriton: 1,

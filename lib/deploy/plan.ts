@@ -35,6 +35,12 @@ export interface Plan {
   previous: Journal['previous'];
   /** Saved already by the unfinished deploy this one completes. */
   savedBackups: Record<string, string>;
+  /**
+   * Stored objects that are not what the manifest recorded (rewritten or added behind nx-triton's
+   * back, or missing), though their content may be the built one: the manifest is written again,
+   * and Triton made to reload them, so the servers serve what the repository holds.
+   */
+  drifted: string[];
 }
 
 /**
@@ -66,15 +72,22 @@ export function planModel(target: EntryFile[], live: Live, liveSha: Map<string, 
     for (const [rel, object] of live) files[rel] = { sha256: liveSha.get(rel) ?? null, size: object.size, etag: object.etag };
     previous = { files, manifest: manifest !== undefined };
   }
+  const drifted = manifest
+    ? [
+        ...[...live].filter(([rel, o]) => manifest.files[rel]?.etag !== o.etag || manifest.files[rel]?.size !== o.size).map(([rel]) => rel),
+        ...Object.keys(manifest.files).filter((rel) => !live.has(rel)),
+      ].sort()
+    : [];
   const touched = new Set([...puts.map((f) => f.rel), ...deletes]);
   const backups = [...touched].filter((rel) => rel in previous.files && !(rel in saved) && !rel.endsWith('/')).sort();
   return {
-    unchanged: !journal && puts.length === 0 && deletes.length === 0,
+    unchanged: !journal && puts.length === 0 && deletes.length === 0 && drifted.length === 0,
     puts: writeOrder(puts),
     deletes,
     backups,
     previous,
     savedBackups: saved,
+    drifted,
   };
 }
 

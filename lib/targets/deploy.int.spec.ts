@@ -293,6 +293,8 @@ describe.each([
       await weed.client.send(new PutObjectCommand({ Bucket: weed.bucket, Key: key, Body: addModelPy(3) }));
     } else writeFileSync(join(dest.to, 'add/1/model.py'), addModelPy(3));
     await client.unload('pipe');
+    // Triton unloads in the background: the index says UNLOADING for a moment.
+    while ((await client.index()).find((m) => m.name === 'pipe')?.state === 'UNLOADING') await new Promise((r) => setTimeout(r, 100));
     const status = await runStatus({ to: dest.to, servers: [server!.url], log: () => undefined });
     expect(status.differences).toEqual([`add/1/model.py: changed since it was deployed`, `pipe: not ready on ${server!.url} (UNAVAILABLE: unloaded)`]);
     // The next deploy puts it right.

@@ -1,16 +1,18 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parsePbtxt } from '../../proto/text-format';
-import { deployModel, type ModelResult } from '../deploy/deploy-model';
+import { deployModel, Limiter, type ModelResult } from '../deploy/deploy-model';
 import { openDestination } from '../deploy/destination';
+import { deployEnvironment } from '../deploy/environments';
 import { serverUrl } from '../deploy/location';
 import { formatBytes } from '../deploy/progress';
 import { redactSecrets } from '../deploy/secrets';
 import { checkServers } from '../deploy/servers';
 import type { RecordedSample } from '../deploy/smoke';
 import { UserError } from '../errors';
-import { exportDir } from '../layout';
-import { modelsNeeded } from '../triton/closure';
+import { deployCacheDir } from '../deploy/manifest';
+import { ManifestCache } from '../deploy/manifest-cache';
+import type { StoredObject } from '../deploy/store';
+import { deployStateKeys, exportDir } from '../layout';
 import type { ModelConfig } from '../model-config';
 
 /** `deploy`: the Nx target (one model) and `nx-triton deploy` (a repository, or some models and what they need). */
@@ -48,9 +50,16 @@ function builtModels(repository: string): string[] {
     .sort();
 }
 
-function readConfig(repository: string, model: string): ModelConfig {
+// The config.pbtxt parser (protobufjs and the proto) and the ensemble closure are loaded only when a
+// config is read: an unchanged redeploy without servers reads none.
+async function readConfig(repository: string, model: string): Promise<ModelConfig> {
+  const { parsePbtxt } = await import('../../proto/text-format.js');
   const file = join(repository, model, 'config.pbtxt');
   return parsePbtxt(readFileSync(file, 'utf8'), file);
+}
+
+async function modelsNeeded(repository: string, roots: string[]): Promise<string[]> {
+  return (await import('../triton/closure.js')).modelsNeeded(repository, roots);
 }
 
 /** The export's recorded smoke sample (verify.json `sample`), when the workspace has one for the model. */
@@ -67,19 +76,55 @@ function recordedSample(workspaceRoot: string | undefined, model: string): Recor
 }
 
 /** The ensemble members of `model` among `selected` (ensemble_scheduling.step[].model_name). */
-function membersOf(repository: string, model: string, selected: Set<string>): string[] {
-  const steps = readConfig(repository, model).ensemble_scheduling?.step ?? [];
+async function membersOf(repository: string, model: string, selected: Set<string>): Promise<string[]> {
+  // Only an ensemble's config is parsed here (the proto's parser costs a redeploy tens of ms).
+  if (!readFileSync(join(repository, model, 'config.pbtxt'), 'utf8').includes('ensemble_scheduling')) return [];
+  const steps = (await readConfig(repository, model)).ensemble_scheduling?.step ?? [];
   return [...new Set(steps.map((s) => s.model_name ?? ''))].filter((m) => m !== model && selected.has(m));
 }
 
+/** The `deploy` target: one model to the environment of nx.json's `deploy` that the configuration names (the first by default). */
+export async function runDeployTarget(o: {
+  pluginOptions: Record<string, unknown>;
+  environment?: string;
+  workspaceRoot: string;
+  builtRepository: string;
+  model: string;
+  dryRun?: boolean;
+  log: (line: string) => void;
+}): Promise<DeploySummary> {
+  const [, environment] = deployEnvironment(o.pluginOptions, o.environment);
+  return runDeploy({
+    builtRepository: o.builtRepository,
+    to: environment.repository,
+    servers: environment.servers,
+    allowHttp: environment.allowHttp,
+    models: [o.model],
+    dryRun: o.dryRun,
+    workspaceRoot: o.workspaceRoot,
+    cwd: o.workspaceRoot,
+    log: o.log,
+  });
+}
+
+/** Any error it ends with has passed redactSecrets (a store's answer could echo a credential). */
 export async function runDeploy(options: DeployOptions): Promise<DeploySummary> {
+  try {
+    return await deployAll(options);
+  } catch (err) {
+    if (err instanceof UserError) throw new UserError(redactSecrets(err.message));
+    throw err;
+  }
+}
+
+async function deployAll(options: DeployOptions): Promise<DeploySummary> {
   const cwd = options.cwd ?? process.cwd();
   const built = resolve(cwd, options.builtRepository);
   const servers = [...new Set((options.servers ?? []).map((s) => serverUrl(s, options.allowHttp ?? false)))];
   const destination = openDestination(options.to, { allowHttp: options.allowHttp, cwd });
   try {
     const all = builtModels(built);
-    const models = options.models?.length ? (options.withMembers ? modelsNeeded(built, options.models) : options.models) : all;
+    const models = options.models?.length ? (options.withMembers ? await modelsNeeded(built, options.models) : options.models) : all;
     if (models.length === 0) throw new UserError(`nx-triton deploy: no models in ${built}`);
     for (const m of models) {
       if (!all.includes(m)) throw new UserError(`nx-triton deploy: model ${m} is not in the built repository ${built} (no ${join(built, m, 'config.pbtxt')}; build it first)`);
@@ -88,25 +133,34 @@ export async function runDeploy(options: DeployOptions): Promise<DeploySummary> 
     await destination.store.check();
     const checked = await checkServers(servers);
     const selected = new Set(models);
-    const members = new Map(models.map((m) => [m, membersOf(built, m, selected)]));
+    const members = new Map(await Promise.all(models.map(async (m) => [m, await membersOf(built, m, selected)] as const)));
     const done = new Map<string, Promise<ModelResult | undefined>>();
     const failures: string[] = [];
     const results: ModelResult[] = [];
-    // A small pool: members before the ensembles that call them, independent models side by side.
-    let running = 0;
-    const waiters: Array<() => void> = [];
-    const slot = async (): Promise<void> => {
-      if (running < (options.concurrency ?? 4)) {
-        running++;
-        return;
-      }
-      await new Promise<void>((ok) => waiters.push(ok));
-      running++;
+    // One listing of the repository and one of the unfinished deploys, for every model.
+    const { store, base } = destination;
+    const live = new Map<string, StoredObject[]>();
+    for (const o of await store.list(`${base}/`)) {
+      const model = o.key.slice(base.length + 1).split('/')[0];
+      live.set(model, [...(live.get(model) ?? []), o]);
+    }
+    const keys = deployStateKeys(base);
+    const journals = new Set((await store.list(keys.journals)).map((o) => o.key.slice(keys.journals.length).replace(/\.json$/, '')));
+    const manifestEtags = new Map((await store.list(keys.manifests)).map((o) => [o.key, o.etag]));
+    const manifestCache = new ManifestCache(deployCacheDir('manifests'));
+    const manifest = async (model: string): Promise<Buffer | undefined> => {
+      const key = keys.manifest(model);
+      const etag = manifestEtags.get(key);
+      if (etag === undefined) return undefined;
+      const cached = await manifestCache.get(store.url, key, etag);
+      if (cached) return cached;
+      const bytes = await store.get(key);
+      if (bytes) await manifestCache.put(store.url, key, etag, bytes);
+      return bytes;
     };
-    const release = (): void => {
-      running--;
-      waiters.shift()?.();
-    };
+    // Models side by side (members before the ensembles that call them); uploads two files at a time.
+    const models_ = new Limiter(options.concurrency ?? 8);
+    const uploads = new Limiter(2);
     const deployOne = (model: string): Promise<ModelResult | undefined> => {
       let p = done.get(model);
       if (p) return p;
@@ -116,9 +170,8 @@ export async function runDeploy(options: DeployOptions): Promise<DeploySummary> 
           failures.push(`nx-triton deploy: ${model}: not deployed, a model it uses failed`);
           return undefined;
         }
-        await slot();
         try {
-          const r = await deployModel(
+          const r = await models_.run(() => deployModel(
             {
               store: destination.store,
               base: destination.base,
@@ -130,17 +183,19 @@ export async function runDeploy(options: DeployOptions): Promise<DeploySummary> 
               readConfig: (m) => readConfig(built, m),
               dryRun: options.dryRun,
               stopAfter: options.stopAfter,
+              hashCache: deployCacheDir('hashes'),
+              prefetched: { live, journals, manifest },
+              manifestCache,
+              uploads,
             },
             model,
-          );
+          ));
           results.push(r);
           return r;
         } catch (err) {
           if (!(err instanceof UserError)) throw err;
           failures.push(err.message);
           return undefined;
-        } finally {
-          release();
         }
       })();
       done.set(model, p);

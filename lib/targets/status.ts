@@ -1,4 +1,5 @@
 import { parsePbtxt } from '../../proto/text-format';
+import { UserError } from '../errors';
 import { configDrift } from '../deploy/config-drift';
 import { openDestination } from '../deploy/destination';
 import { serverUrl } from '../deploy/location';
@@ -35,7 +36,17 @@ interface ServerView {
   index: Map<string, { state?: string; reason?: string }> | string;
 }
 
+/** Any error it ends with has passed redactSecrets (a store's answer could echo a credential). */
 export async function runStatus(options: StatusOptions): Promise<StatusResult> {
+  try {
+    return await status(options);
+  } catch (err) {
+    if (err instanceof UserError) throw new UserError(redactSecrets(err.message));
+    throw err;
+  }
+}
+
+async function status(options: StatusOptions): Promise<StatusResult> {
   const servers = [...new Set((options.servers ?? []).map((s) => serverUrl(s, options.allowHttp ?? false)))];
   const destination = openDestination(options.to, { allowHttp: options.allowHttp, cwd: options.cwd });
   const { store, base } = destination;
@@ -43,7 +54,7 @@ export async function runStatus(options: StatusOptions): Promise<StatusResult> {
   const state = `${base}${DEPLOY_STATE_SUFFIX}`;
   try {
     await store.check();
-    const [live, manifestObjects, journalObjects] = await Promise.all([store.list(`${base}/`), store.list(`${state}/manifests/`), store.list(`${state}/journal/`)]);
+    const [live, manifestObjects, journalObjects] = await Promise.all([store.list(`${base}/`), store.list(`${state}/manifests/`), store.list(keys.journals)]);
     const byModel = new Map<string, StoredObject[]>();
     for (const o of live) {
       if (isPythonCache(o.key)) continue;
@@ -51,7 +62,7 @@ export async function runStatus(options: StatusOptions): Promise<StatusResult> {
       byModel.set(model, [...(byModel.get(model) ?? []), o]);
     }
     const named = (objects: StoredObject[], prefix: string) => objects.map((o) => o.key.slice(prefix.length)).filter((k) => k.endsWith('.json')).map((k) => k.slice(0, -5));
-    const models = [...new Set([...byModel.keys(), ...named(manifestObjects, `${state}/manifests/`), ...named(journalObjects, `${state}/journal/`)])].sort();
+    const models = [...new Set([...byModel.keys(), ...named(manifestObjects, `${state}/manifests/`), ...named(journalObjects, keys.journals)])].sort();
     const views: ServerView[] = await Promise.all(
       servers.map(async (url) => {
         const client = new TritonClient(url);
