@@ -141,7 +141,10 @@ describe.each([
   beforeAll(() => {
     dest = makeDestination();
     built = mkdtempSync(join(tmp, 'built-'));
-    writeFiles(built, { ...addModelFiles('add', 1), 'pipe/config.pbtxt': PIPE_CONFIG, 'pipe/1/.nx-triton-ensemble': '' });
+    // The ensemble's version directory is empty, as in a hand-made repository (the build puts a
+    // marker file in it: e2e/deploy.e2e.ts): S3 shows it only with an object under it.
+    writeFiles(built, { ...addModelFiles('add', 1), 'pipe/config.pbtxt': PIPE_CONFIG });
+    mkdirSync(join(built, 'pipe', '1'));
   });
   afterAll(async () => {
     await server?.stop();
@@ -158,12 +161,14 @@ describe.each([
       [
         `${dest.base}/add/1/model.py`,
         `${dest.base}/add/config.pbtxt`,
-        `${dest.base}/pipe/1/.nx-triton-ensemble`,
+        // S3: a zero-byte `1/` object, which core's S3 listing takes as the directory itself; on disk, the directory
+        ...(dest.to.startsWith('s3://') ? [`${dest.base}/pipe/1/`] : []),
         `${dest.base}/pipe/config.pbtxt`,
         stateKeys().manifest('add'),
         stateKeys().manifest('pipe'),
       ].sort(),
     );
+    if (!dest.to.startsWith('s3://')) expect(readdirSync(join(dest.to, 'pipe', '1'))).toEqual([]);
     const manifest = JSON.parse((await dest.read(stateKeys().manifest('add')))!.toString());
     expect(manifest.files['1/model.py'].sha256).toBe(sha(Buffer.from(addModelPy(1))));
     // Members first: the ensemble after the model it calls.
