@@ -47,7 +47,7 @@ export interface Store {
 
 /**
  * Why `rel` cannot be a key below a model (or a model name a key segment), or undefined: keys
- * never leave where they belong. `tritonCharset`: the S3 custom-endpoint rule (location.ts).
+ * never leave where they belong. `segmentProblem`: the destination's rule for names (Triton's S3 character set, location.ts).
  */
 export function keyProblem(rel: string, segmentProblem?: (segment: string) => string | undefined): string | undefined {
   if (rel.length === 0) return 'it is empty';
