@@ -17,6 +17,7 @@ const BENCHMARKS = [
   { id: '6', title: 'fidelity gate on a resnet18 export', load: () => import('./b6-verify-gate.mjs') },
   { id: '7', title: 'side by side with hermes.quiver (MLP + resnet18)', load: () => import('./b7-vs-hermes.mjs') },
   { id: '8', title: 'nx-triton deploy vs aws s3 sync to the same SeaweedFS', load: () => import('./b8-deploy.mjs') },
+  { id: '9', title: 'tune a model whose every call costs 20 ms', load: () => import('./b9-tune.mjs') },
 ];
 
 function selected() {
@@ -28,12 +29,17 @@ function fmtRatio(x) {
   return `${x < 0.001 ? x.toExponential(1) : x.toFixed(x < 0.1 ? 4 : 2)}x`;
 }
 
+/** A time in ms, or a value in the row's own unit (`unit: 'infer/s'`). */
+function fmtValue(x, unit) {
+  return unit ? `${x.toFixed(1)} ${unit}` : fmtMs(x);
+}
+
 function table(rows) {
   const head = ['#', 'benchmark', 'ours (median)', 'baseline (median)', 'ratio', 'goal', 'result'];
   const body = rows.map((r) =>
     r.error
       ? [r.id, r.name, '-', '-', '-', r.goal ?? '-', `ERROR: ${r.error.split('\n')[0]}`]
-      : [r.id, r.name, fmtMs(r.ours), fmtMs(r.baseline), fmtRatio(r.ratio), r.goal, r.met === null ? 'info' : r.met ? 'met' : 'MISSED'],
+      : [r.id, r.name, fmtValue(r.ours, r.unit), fmtValue(r.baseline, r.unit), fmtRatio(r.ratio), r.goal, r.met === null ? 'info' : r.met ? 'met' : 'MISSED'],
   );
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => String(b[i]).length)));
   const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;

@@ -9,7 +9,7 @@ type Verb = { run(argv: string[]): Promise<number> };
  */
 const verbs: Record<string, { summary: string; load: () => Verb }> = {
   validate: {
-    summary: 'validate <repository> [--config-only] [--json]   check a Triton repository as Triton would load it',
+    summary: 'validate <repository> [--config-only] [--json] [--triton-release YY.MM]   check a Triton repository as Triton would load it',
     load: () => require('./validate') as Verb,
   },
   fingerprint: {
@@ -19,6 +19,10 @@ const verbs: Record<string, { summary: string; load: () => Verb }> = {
   builder: {
     summary: 'builder [--host 127.0.0.1] [--port 8000] [--jobs N] ...   run a remote TensorRT engine builder',
     load: () => require('./builder') as Verb,
+  },
+  doctor: {
+    summary: 'doctor [--python PATH] [--json]   what this machine will use (python, its packages, the exporter, tritonserver, trtexec, GPU, perf_analyzer) and how to get what is missing',
+    load: () => require('./doctor') as Verb,
   },
   schema: { summary: 'schema   print the JSON Schema of triton.yaml (for editors)', load: () => require('./schema') as Verb },
   serve: {
@@ -33,6 +37,10 @@ const verbs: Record<string, { summary: string; load: () => Verb }> = {
   status: {
     summary: 'status --to <repository> [--server URL]...   compare deployed manifests with the repository and the servers',
     load: () => require('./status') as Verb,
+  },
+  tune: {
+    summary: 'tune <repository> --model NAME [--spec triton.yaml] [--concurrency 1,8,32] [--latencyBudgetMs 50] [--dryRun] ...   measure serving configs with perf_analyzer, write the best',
+    load: () => require('./tune') as Verb,
   },
 };
 

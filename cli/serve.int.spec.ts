@@ -84,7 +84,7 @@ describe('nx-triton serve (arguments)', () => {
     const port = (taken.address() as AddressInfo).port;
     try {
       // Were another server ready on the port, the readiness poll would take its answer for ours.
-      expect(await cli(repo, '--http-port', String(port))).toEqual({
+      expect(await cli(repo, '--http-port', String(port), '--python', venvPython())).toEqual({
         code: 1,
         out: '',
         err: `nx-triton serve: port ${port} (HTTP) on 127.0.0.1 is already in use; choose another one\n`,

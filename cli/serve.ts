@@ -1,17 +1,19 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UserError } from '../lib/errors';
-import { runServe } from '../lib/targets/serve';
+import { cliServeSettings, runServe } from '../lib/targets/serve';
 import { processIo, type Io } from './args';
 
 const USAGE = `usage: nx-triton serve <repository> [--model NAME]... [--http-port N] [--grpc-port N] [--metrics-port N]
                        [--tritonserver PATH] [--python PATH]
 Runs tritonserver on the repository (every model, or the --model ones and the models their
-ensembles need) on 127.0.0.1 until Ctrl-C. The repository is a directory or a bucket in Triton's
-form, s3://host:port/bucket/prefix (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or
-AWS_PROFILE, as Triton reads them). Ports default to 8000 (HTTP) and free ports (gRPC,
-metrics). The binary: --tritonserver, env NX_TRITON_SERVER, tritonserver on PATH, or the server
-bundled in nvidia-pytriton of --python (env NX_TRITON_PYTHON, default python3).`;
+ensembles need) on 127.0.0.1 until Ctrl-C. Ports default to 8000 (HTTP) and free ports (gRPC,
+metrics). The binary: --tritonserver, env NX_TRITON_SERVER, nx.json's "tritonserver" option,
+tritonserver on PATH, or the server bundled in nvidia-pytriton of --python (env NX_TRITON_PYTHON,
+nx.json's "python" option, default python3). nx.json: the nearest one up from the current directory.
+It refuses, before starting, models whose backend the server lacks (nvidia-pytriton's has python only).
+The repository may also be a bucket in Triton's form, s3://host:port/bucket/prefix (credentials from
+AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE, as Triton reads them).`;
 
 function port(text: string | undefined, flag: string, fallback: number): number {
   if (text === undefined) return fallback;
@@ -60,8 +62,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
         httpPort: port(values['http-port'], '--http-port', 8000),
         grpcPort: port(values['grpc-port'], '--grpc-port', 0),
         metricsPort: port(values['metrics-port'], '--metrics-port', 0),
-        tritonserver: values.tritonserver,
-        python: values.python,
+        ...cliServeSettings({ tritonserver: values.tritonserver, python: values.python }),
       },
       { info: (line) => io.out(`${line}\n`), log: (line) => io.out(`${line}\n`) },
     );

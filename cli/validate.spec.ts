@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { STAND_IN_TRTEXEC, standInEnv } from '../test/fixtures/stand-ins';
 import { LINEAR_ONNX, tempRepo } from '../lib/repository/rules/__fixtures__/repo';
+import { stampedOnnx } from '../lib/repository/rules/__fixtures__/stamp';
 import { run } from './validate';
 
 let cleanup: Array<() => void> = [];
@@ -118,5 +119,30 @@ describe('nx-triton validate', () => {
     );
     expect((await cli(r.dir, '--triton-release', '24.13')).err).toMatch(/^nx-triton validate: --triton-release: "24\.13" is not a Triton release nx-triton knows/);
     expect(await cli(r.dir)).toEqual({ code: 0, out: 'ok: 1 model\n', err: '' });
+  });
+
+  it('--triton-release checks every ONNX model\'s IR version and opsets against the ONNX Runtime that release ships: one line per model', async () => {
+    const r = tempRepo({
+      'dynamo/config.pbtxt': CONFIG.replace('"linear"', '"dynamo"'),
+      'dynamo/1/model.onnx': stampedOnnx(LINEAR_ONNX, 10, { '': 18 }),
+      'linear/config.pbtxt': CONFIG,
+      'linear/1/model.onnx': { copy: LINEAR_ONNX },
+      'new_opset/config.pbtxt': CONFIG.replace('"linear"', '"new_opset"'),
+      'new_opset/1/model.onnx': stampedOnnx(LINEAR_ONNX, 9, { '': 20 }),
+    });
+    cleanup.push(r.done);
+    expect(await cli(r.dir)).toEqual({ code: 0, out: 'ok: 3 models\n', err: '' });
+    expect(await cli(r.dir, '--triton-release', '24.05')).toEqual({ code: 0, out: 'ok: 3 models\n', err: '' });
+    const bad = await cli(r.dir, '--triton-release', '24.01');
+    expect(bad.code).toBe(1);
+    expect(bad.out.split('\n')).toEqual([
+      'dynamo/config.pbtxt: 1/model.onnx: ONNX IR 10, opset 18: Triton 24.01 ships ONNX Runtime 1.16.3, which loads IR 9, opset 19 at most; ' +
+        "re-export it with IR 9 or lower: torch's dynamo exporter writes IR 10 at any opset, its TorchScript-based one fits at opset 19 or lower " +
+        '(export.torch.exporter: torchscript, export.torch.opset: 19); or serve it with Triton 24.05 or newer (ONNX Runtime 1.18.0)',
+      'new_opset/config.pbtxt: 1/model.onnx: ONNX IR 9, opset 20: Triton 24.01 ships ONNX Runtime 1.16.3, which loads IR 9, opset 19 at most; ' +
+        're-export it at opset 19 or lower (export.torch.opset: 19); or serve it with Triton 24.03 or newer (ONNX Runtime 1.17.2)',
+      '',
+    ]);
+    expect(bad.err).toBe('2 problems in 2 of 3 models\n');
   });
 });

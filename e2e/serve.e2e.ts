@@ -1,9 +1,10 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TritonClient } from '../lib/triton/client';
 import { freePort, isReady } from '../lib/triton/server';
+import { LINEAR_ONNX } from '../lib/repository/rules/__fixtures__/repo';
 import { addModelPy } from '../test/python-models';
 import { venvPython } from '../test/pythons';
 import { createWorkspace, nxEnv, type Workspace } from './workspace';
@@ -58,6 +59,10 @@ describe('nx run <model>:serve in a fresh workspace', () => {
       mkdirSync(join(ws.root, file, '..'), { recursive: true });
       writeFileSync(join(ws.root, file), text);
     }
+    // An ONNX model: nvidia-pytriton's server has no onnxruntime backend.
+    mkdirSync(join(ws.root, 'models/linear'), { recursive: true });
+    writeFileSync(join(ws.root, 'models/linear/triton.yaml'), 'platform: onnxruntime_onnx\nmax_batch_size: 8\nexport: { file: model.onnx }\n');
+    copyFileSync(LINEAR_ONNX, join(ws.root, 'models/linear/model.onnx'));
   });
   afterAll(() => ws?.remove());
 
@@ -70,7 +75,7 @@ describe('nx run <model>:serve in a fresh workspace', () => {
       continuous: true,
       cache: false,
       dependsOn: ['build', { target: 'build', dependencies: true }],
-      readyWhen: { url: 'http://127.0.0.1:{options.httpPort ?? 8000}/v2/health/ready' },
+      readyWhen: { signal: true },
     });
   });
 
@@ -115,15 +120,29 @@ describe('nx run <model>:serve in a fresh workspace', () => {
     expect(await isReady(url)).toBe(false);
   }, 400_000);
 
-  it('a task that waits for serve to be ready (readyWhen) infers, and nx stops the server when it is done', async () => {
-    const port = await freePort();
-    // The user's own settings beside the inferred target: a fixed port, and a smoke test that waits for readiness.
-    writeFileSync(join(ws.root, 'models/pipe/project.json'), JSON.stringify({ targets: { serve: { options: { httpPort: port } } } }));
+  // Issue 19.11: the target checks the server's backends before it starts one.
+  it('refuses to serve an ONNX model with nvidia-pytriton\'s server, in one line naming the model, the backend and a full Triton', async () => {
+    const r = ws.nx(['run', 'linear:serve', '--httpPort=0'], env);
+    expect(r.code, r.out).not.toBe(0);
+    expect(r.out).toMatch(
+      /nx-triton serve: no backend for a model it is to load: onnxruntime \(linear\)\. tritonserver \S+ \(from nvidia-pytriton\) is nvidia-pytriton's, which has the python backend only\. Serve it with a full Triton: NGC's container nvcr\.io\/nvidia\/tritonserver:<YY\.MM>-py3/,
+    );
+    expect(r.out).not.toContain('try specifying runtime');
+    expect(processesWith(join(ws.root, 'dist/model-repository'))).toEqual([]);
+  }, 400_000);
+
+  // Issue 22 N17: with --httpPort=0 (a free port) a url probe, filled in from the options before the task
+  // starts, polled port 0; the executor now signals readiness with the URL Triton listens on, which nx
+  // hands to the waiting task as NX_READY_URL.
+  it('a task that waits for serve to be ready (readyWhen) infers at the URL it is given, on a free port, and nx stops the server when it is done', async () => {
+    // The user's own settings beside the inferred target: a free port, and a smoke test that waits for readiness.
+    writeFileSync(join(ws.root, 'models/pipe/project.json'), JSON.stringify({ targets: { serve: { options: { httpPort: 0 } } } }));
     mkdirSync(join(ws.root, 'smoke'), { recursive: true });
     writeFileSync(
       join(ws.root, 'smoke/infer.mjs'),
-      `const res = await fetch('http://127.0.0.1:${port}/v2/models/pipe/infer', { method: 'POST', body: JSON.stringify({ inputs: [{ name: 'IN', shape: [1, 2], datatype: 'FP32', data: [10, 20] }] }) });\n` +
-        `console.log('SMOKE ' + res.status + ' ' + JSON.stringify((await res.json()).outputs[0].data));\n`,
+      `const base = process.env.NX_READY_URL;\n` +
+        `const res = await fetch(new URL('v2/models/pipe/infer', base), { method: 'POST', body: JSON.stringify({ inputs: [{ name: 'IN', shape: [1, 2], datatype: 'FP32', data: [10, 20] }] }) });\n` +
+        `console.log('SMOKE ' + base + ' ' + res.status + ' ' + JSON.stringify((await res.json()).outputs[0].data));\n`,
     );
     writeFileSync(
       join(ws.root, 'smoke/project.json'),
@@ -140,9 +159,11 @@ describe('nx run <model>:serve in a fresh workspace', () => {
       child.on('exit', (code) => ok({ code, out: text }));
     });
     expect(r.code, r.out).toBe(0);
-    expect(r.out).toContain('SMOKE 200 [12,22]');
+    const smoke = /SMOKE (http:\/\/127\.0\.0\.1:(\d+)\/) 200 \[12,22\]/.exec(r.out);
+    expect(smoke, r.out).not.toBeNull();
+    expect(Number(smoke![2])).toBeGreaterThan(0);
     await until('no server left', () => processesWith(join(ws.root, 'dist/model-repository')).length === 0, 30_000);
-    expect(await isReady(`http://127.0.0.1:${port}`)).toBe(false);
+    expect(await isReady(smoke![1].slice(0, -1))).toBe(false);
   }, 400_000);
 });
 

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as entry from '../index';
 import { createNodes, createNodesV2 } from './create-nodes';
 import type { TritonPluginOptions } from './options';
+import { pythonFingerprintCommand } from './targets';
 
 let workspaceRoot: string;
 
@@ -24,7 +25,7 @@ function write(files: Record<string, string>): string[] {
 
 async function run(files: Record<string, string>, options?: TritonPluginOptions): Promise<CreateNodesResultV2> {
   const context: CreateNodesContextV2 = { nxJsonConfiguration: {}, workspaceRoot };
-  return createNodes[1](write(files), options, context);
+  return createNodes[1](write(files).filter((f) => f.endsWith('triton.yaml')), options, context);
 }
 
 async function project(files: Record<string, string>, root: string, options?: TritonPluginOptions) {
@@ -33,9 +34,8 @@ async function project(files: Record<string, string>, root: string, options?: Tr
   return hit?.[1].projects?.[root];
 }
 
-const PYTHON_RUNTIME =
-  `"\${NX_TRITON_PYTHON:-python3}" -c "import sys,importlib.util as u,importlib.metadata as m;` +
-  `print(sys.version.split()[0],'torch',m.version('torch') if u.find_spec('torch') else 'none')" 2>&1 || true`;
+// The models of these tests name `net:build` with no net.py in the project: `net` is taken for an installed package.
+const PYTHON_RUNTIME = pythonFingerprintCommand('python3', ['net']);
 
 function exportTarget(name: string, technologies: string[], python = 'python3', runtime = PYTHON_RUNTIME) {
   return {
@@ -99,11 +99,27 @@ function serveTarget(name: string, technologies: string[], options: Record<strin
     continuous: true,
     cache: false,
     dependsOn: [build, { target: build, dependencies: true }],
-    readyWhen: { url: 'http://127.0.0.1:{options.httpPort ?? 8000}/v2/health/ready' },
+    readyWhen: { signal: true },
     metadata: {
       description: `Serve ${name} (and the models it needs) with tritonserver on ${options.repository ?? 'dist/model-repository'}/ until Ctrl-C`,
       technologies,
       help: { command: 'npx nx-triton serve --help', example: { options: { httpPort: 8000 } } },
+    },
+  };
+}
+
+function tuneTarget(name: string, technologies: string[], repository = 'dist/model-repository', build = 'build') {
+  return {
+    executor: 'nx-triton:tune',
+    options: { repository },
+    cache: false,
+    dependsOn: [build],
+    parallelism: false,
+    outputs: [`{workspaceRoot}/dist/models/${name}/tune`],
+    metadata: {
+      description: `Measure serving configs of ${name} with perf_analyzer and write the best into triton.yaml`,
+      technologies,
+      help: { command: 'npx nx-triton tune --help', example: { options: { concurrency: [1, 8, 32], latencyBudgetMs: 50 } } },
     },
   };
 }
@@ -146,8 +162,14 @@ describe('createNodes', () => {
       root: 'models/plain',
       projectType: 'library',
       metadata: { technologies: tech },
-      targets: { build: buildTarget('plain', tech, []), serve: serveTarget('plain', tech) },
+      targets: { build: buildTarget('plain', tech, []), serve: serveTarget('plain', tech), tune: tuneTarget('plain', tech) },
     });
+  });
+
+  it("keys a torch export on the versions of the packages its model module imports", async () => {
+    const files = { 'models/enc/triton.yaml': 'platform: onnxruntime_onnx\nexport:\n  torch:\n    model: net:build\n', 'models/enc/net.py': 'import torch\nfrom transformers import AutoModel\nfrom blocks import B\n', 'models/enc/blocks.py': 'import timm\n' };
+    const inputs = (await project(files, 'models/enc'))?.targets?.export.inputs ?? [];
+    expect(inputs).toContainEqual({ runtime: pythonFingerprintCommand('python3', ['timm', 'torch', 'transformers']) });
   });
 
   it('adds an export target when export: is set, and takes name: over the directory', async () => {
@@ -158,7 +180,7 @@ describe('createNodes', () => {
       root: 'models/nn',
       projectType: 'library',
       metadata: { technologies: tech },
-      targets: { export: exportTarget('my_nn', tech), build: buildTarget('my_nn', tech, ['export']), serve: serveTarget('my_nn', tech) },
+      targets: { export: exportTarget('my_nn', tech), build: buildTarget('my_nn', tech, ['export']), serve: serveTarget('my_nn', tech), tune: tuneTarget('my_nn', tech) },
     });
   });
 
@@ -173,7 +195,7 @@ describe('createNodes', () => {
       targets: {
         engine: engineTarget('nn_trt', [{ target: 'export', dependencies: true }]),
         build: buildTarget('nn_trt', tech, ['engine']),
-        serve: serveTarget('nn_trt', tech),
+        serve: serveTarget('nn_trt', tech), tune: tuneTarget('nn_trt', tech),
       },
     });
   });
@@ -186,14 +208,14 @@ describe('createNodes', () => {
       export: fileExportTarget('trt', tech, 'model.onnx'),
       engine: engineTarget('trt', ['export'], {}),
       build: buildTarget('trt', tech, ['export', 'engine']),
-      serve: serveTarget('trt', tech),
+      serve: serveTarget('trt', tech), tune: tuneTarget('trt', tech),
     });
   });
 
   // Issue 12.7: a TensorRT model imported with its plan (export: { file: model.plan }) has no engine target.
   it('makes no engine target for a TensorRT model whose export is a plan file', async () => {
     const trt = await project({ 'trt/triton.yaml': 'platform: tensorrt_plan\nexport:\n  file: model.plan\n' }, 'trt');
-    expect(Object.keys(trt?.targets ?? {})).toEqual(['export', 'build', 'serve']);
+    expect(Object.keys(trt?.targets ?? {})).toEqual(['export', 'build', 'serve', 'tune']);
     expect(trt?.targets?.build?.dependsOn).not.toContain('engine');
   });
 
@@ -222,7 +244,7 @@ describe('createNodes', () => {
       root: 'models/pipeline',
       projectType: 'library',
       metadata: { technologies: tech },
-      targets: { build: buildTarget('pipeline', tech, []), serve: serveTarget('pipeline', tech) },
+      targets: { build: buildTarget('pipeline', tech, []), serve: serveTarget('pipeline', tech), tune: tuneTarget('pipeline', tech) },
     });
   });
 
@@ -240,12 +262,12 @@ describe('createNodes', () => {
       root: 'models/broken',
       projectType: 'library',
       metadata: { technologies: tech },
-      targets: { build: buildTarget('broken', tech, []), serve: serveTarget('broken', tech) },
+      targets: { build: buildTarget('broken', tech, []), serve: serveTarget('broken', tech), tune: tuneTarget('broken', tech) },
     });
     expect(results.find(([f]) => f === 'models/list/triton.yaml')?.[1].projects?.['models/list']?.name).toBe('list');
     const badName = results.find(([f]) => f === 'models/bad_name/triton.yaml')?.[1].projects?.['models/bad_name'];
     expect(badName?.name).toBe('bad_name');
-    expect(Object.keys(badName?.targets ?? {})).toEqual(['export', 'build', 'serve']);
+    expect(Object.keys(badName?.targets ?? {})).toEqual(['export', 'build', 'serve', 'tune']);
   });
 
   it('does not stall on an alias bomb', async () => {
@@ -266,7 +288,7 @@ describe('createNodes', () => {
       python: '/opt/py env/bin/python"3',
     };
     const yaml = 'platform: tensorrt_plan\nexport:\n  torch: { model: net:build }\n';
-    const runtime = PYTHON_RUNTIME.replace('python3}', '/opt/py env/bin/python\\"3}');
+    const runtime = pythonFingerprintCommand(options.python, ['net']);
     const tech = ['triton', 'onnx', 'tensorrt', 'pytorch'];
     const p = await project({ 'models/custom/triton.yaml': yaml }, 'models/custom', options);
     expect(p?.targets).toEqual({
@@ -274,6 +296,7 @@ describe('createNodes', () => {
       trt: { ...engineTarget('custom', ['onnx']), metadata: { ...engineTarget('custom', ['onnx']).metadata, technologies: tech } },
       'triton-build': buildTarget('custom', tech, ['onnx', 'trt'], 'out/repo', { build: 'triton-build', export: 'onnx' }),
       serve: serveTarget('custom', tech, { repository: 'out/repo' }, 'triton-build'),
+      tune: tuneTarget('custom', tech, 'out/repo', 'triton-build'),
     });
   });
 

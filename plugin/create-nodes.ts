@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { createNodesFromFiles, type CreateNodesV2 } from '@nx/devkit';
 import { UserError } from '../lib/errors';
 import { normalizeOptions, type TritonPluginOptions } from './options';
-import { summaryOf } from './summaries';
+import { summaryOf, withModelImports } from './summaries';
 import { buildProject } from './targets';
 import { SPEC_FILE } from '../lib/layout';
 
@@ -62,7 +62,7 @@ export const createNodes: CreateNodesV2<TritonPluginOptions> = [
         const duplicate = duplicates.get(file);
         if (duplicate) throw new UserError(duplicate);
         const root = projectRootOf(file);
-        const summary = summaryOf(join(context.workspaceRoot, file));
+        const summary = withModelImports(summaryOf(join(context.workspaceRoot, file)), join(context.workspaceRoot, root));
         return { projects: { [root]: buildProject(root, summary, normalized) } };
       },
       files,

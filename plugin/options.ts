@@ -17,6 +17,8 @@ export interface TritonPluginOptions {
   tritonRelease?: string;
   /** Deploy environments: each a configuration of the `deploy` target (lib/deploy/environments.ts). */
   deploy?: Record<string, { repository: string; servers?: string[]; allowHttp?: boolean }>;
+  /** The perf_analyzer binary of the `tune` target (env NX_TRITON_PERF_ANALYZER overrides it). */
+  perfAnalyzer?: string;
 }
 
 export interface NormalizedPluginOptions {
@@ -37,6 +39,8 @@ export interface NormalizedPluginOptions {
   readyWhen: boolean;
   /** The names of the deploy environments, nx.json's order (the first is the default configuration); none: no deploy target. */
   deployEnvironments: string[];
+  /** The tune executor reads it from nx.json itself (see plugin/targets.ts tuneTarget). */
+  perfAnalyzer?: string;
 }
 
 let nxMajor: number | undefined;
@@ -90,6 +94,8 @@ export function normalizeOptions(options: TritonPluginOptions | undefined, works
   if (engineCache !== undefined) normalized.engineCache = engineCache;
   const tritonserver = text(given, 'tritonserver');
   if (tritonserver !== undefined) normalized.tritonserver = tritonserver;
+  const perfAnalyzer = text(given, 'perfAnalyzer');
+  if (perfAnalyzer !== undefined) normalized.perfAnalyzer = perfAnalyzer;
   const tritonRelease = text(given, 'tritonRelease');
   const releaseProblem = tritonRelease === undefined ? undefined : tritonReleaseProblem(tritonRelease);
   if (releaseProblem) throw new Error(`nx-triton: plugin option "tritonRelease": ${releaseProblem}`);
@@ -100,6 +106,9 @@ export function normalizeOptions(options: TritonPluginOptions | undefined, works
   }
   if (names.includes('serve')) {
     throw new Error(`nx-triton: plugin options buildTargetName, exportTargetName and engineTargetName cannot be "serve" (the serve target's name)`);
+  }
+  if (names.includes('tune')) {
+    throw new Error(`nx-triton: plugin options buildTargetName, exportTargetName and engineTargetName cannot be "tune" (the tune target's name)`);
   }
   if (new Set(names).size !== names.length) {
     throw new Error(`nx-triton: plugin options buildTargetName, exportTargetName and engineTargetName must differ (got ${names.join(', ')})`);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { modelModuleImports } from '../lib/export/python-imports';
 import { readSpecSummary, type SpecSummary } from '../lib/model-spec/summary';
 
 /**
@@ -21,4 +22,13 @@ export function summaryOf(absoluteFile: string): SpecSummary {
   const summary = readSpecSummary(text, dirname(absoluteFile));
   parsed.set(absoluteFile, { text, summary });
   return summary;
+}
+
+/**
+ * A torch export's summary with the packages its model module imports, for the export's cache key:
+ * read on each call (the module may change while triton.yaml does not), once per project and run.
+ */
+export function withModelImports(summary: SpecSummary, projectDir: string): SpecSummary {
+  if (summary.torchModel === undefined) return summary;
+  return { ...summary, modelImports: modelModuleImports(projectDir, summary.torchModel) };
 }

@@ -13,7 +13,19 @@ describe('targets', () => {
     const options = normalizeOptions({}, '/ws');
     const project = buildProject('m/t', readSpecSummary('platform: tensorrt_plan\nfrom: x\n', '/ws/m/t'), options);
     expect(project.targets?.engine.options).toEqual({});
-    expect(Object.keys(project.targets ?? {})).toEqual(['engine', 'build', 'serve']);
+    expect(Object.keys(project.targets ?? {})).toEqual(['engine', 'build', 'serve', 'tune']);
+  });
+});
+
+describe('export target', () => {
+  it("has nx.json's tritonRelease in its options (its cache key) for a torch export only: an unset opset is chosen to fit it", () => {
+    const options = normalizeOptions({ tritonRelease: '24.01' }, '/ws');
+    const exportOf = (yaml: string) => buildProject('models/m', readSpecSummary(yaml, '/ws/models/m'), options).targets?.export.options;
+    expect(exportOf('platform: onnxruntime_onnx\nexport: { torch: { model: net:build } }\n')).toMatchObject({ tritonRelease: '24.01' });
+    expect(exportOf('platform: onnxruntime_onnx\nexport: { file: model.onnx }\n')).not.toHaveProperty('tritonRelease');
+    expect(exportOf('platform: onnxruntime_onnx\nexport: { command: [python, make.py, "{output}"] }\n')).not.toHaveProperty('tritonRelease');
+    const without = buildProject('models/m', readSpecSummary('platform: onnxruntime_onnx\nexport: { torch: { model: net:build } }\n', '/ws/models/m'), normalizeOptions({}, '/ws'));
+    expect(without.targets?.export.options).not.toHaveProperty('tritonRelease');
   });
 });
 
@@ -70,9 +82,10 @@ describe('serve target', () => {
     expect(serve).not.toHaveProperty('outputs');
   });
 
-  it('is ready when Triton answers /v2/health/ready on the task\'s httpPort (nx 24), and has no readyWhen on nx 22/23', () => {
+  it('is ready when the executor signals it, once Triton answers /v2/health/ready on the port it really has (nx 24); no readyWhen on nx 22/23', () => {
     expect(options.readyWhen).toBe(true); // this repository runs nx 24
-    expect(serve?.readyWhen).toEqual({ url: 'http://127.0.0.1:{options.httpPort ?? 8000}/v2/health/ready' });
+    // Issue 22 N17: a url probe is filled from the options before the task starts, so --httpPort=0 polled port 0.
+    expect(serve?.readyWhen).toEqual({ signal: true });
     const old = buildProject('models/pipe', readSpecSummary(yaml, '/ws/models/pipe'), { ...options, readyWhen: false }).targets?.serve;
     expect(old?.continuous).toBe(true);
     expect(old).not.toHaveProperty('readyWhen');
@@ -119,5 +132,34 @@ describe('deploy target', () => {
     );
     expect(() => targetsWith({ deploy: { 'my env': { repository: '/srv/m' } } })).toThrow(/environment name "my env" must be letters, digits/);
     expect(() => targetsWith({ buildTargetName: 'deploy', deploy: { staging: { repository: '/srv/m' } } })).toThrow(/cannot be "deploy"/);
+  });
+});
+
+describe('tune target', () => {
+  const options = normalizeOptions({ perfAnalyzer: '/opt/sdk/perf_analyzer', repository: 'out/repo' }, '/ws');
+  const project = buildProject('models/sleepy', readSpecSummary('backend: python\nmax_batch_size: 8\n', '/ws/models/sleepy'), options);
+
+  it('is always there, never cached, alone, after this build, with the report as its output', () => {
+    expect(project.targets?.tune).toEqual({
+      executor: 'nx-triton:tune',
+      options: { repository: 'out/repo' },
+      cache: false,
+      dependsOn: ['build'],
+      parallelism: false,
+      outputs: ['{workspaceRoot}/dist/models/sleepy/tune'],
+      metadata: expect.objectContaining({ technologies: ['triton', 'python'] }),
+    });
+    // perfAnalyzer (like python and tritonserver) is read from nx.json by the executor: no task hash depends on it.
+    expect(JSON.stringify(project.targets)).not.toContain('/opt/sdk/perf_analyzer');
+    expect(options.perfAnalyzer).toBe('/opt/sdk/perf_analyzer');
+  });
+
+  it('takes the build target under its configured name, and keeps the name tune for itself', () => {
+    const renamed = normalizeOptions({ buildTargetName: 'repo-entry' }, '/ws');
+    expect(buildProject('models/m', readSpecSummary('backend: python\n', '/ws/models/m'), renamed).targets?.tune.dependsOn).toEqual(['repo-entry']);
+    expect(() => normalizeOptions({ buildTargetName: 'tune' }, '/ws')).toThrow(
+      'nx-triton: plugin options buildTargetName, exportTargetName and engineTargetName cannot be "tune" (the tune target\'s name)',
+    );
+    expect(() => normalizeOptions({ perfAnalyzer: 7 } as never, '/ws')).toThrow('nx-triton: plugin option "perfAnalyzer" must be a string (got 7)');
   });
 });

@@ -3,6 +3,7 @@ import { isTensorRt, runtimeOf } from '../lib/platforms';
 import { EXPORT_SOURCES } from '../lib/model-spec/plugin-keys';
 import type { SpecSummary } from '../lib/model-spec/summary';
 import type { NormalizedPluginOptions } from './options';
+import { SPEC_FILE } from '../lib/layout';
 
 /** Pure: the targets and project settings that one triton.yaml implies. No IO here. */
 
@@ -13,16 +14,31 @@ function shellDoubleQuoted(word: string): string {
   return word.replace(/[\\"$`}]/g, (c) => `\\${c}`);
 }
 
+/** The packages whose versions decide an export's bytes, whatever the model imports (lib/releases/python-packages.ts). */
+const TOOLCHAIN = ['torch', 'onnx', 'onnxscript', 'onnxruntime', 'numpy'];
+
 /**
- * A runtime input: the export's result depends on the interpreter and torch versions. Cheap (no
- * `import torch`), and it exits 0 whatever is installed: a missing interpreter or torch is hashed
- * as text like any other answer.
+ * A runtime input: the export's result depends on the interpreter and the versions of the packages
+ * that take part — the toolchain (torch, onnx, onnxscript, onnxruntime for the gate, numpy) and
+ * those the model module imports (`imports`, mapped to their distributions by the interpreter, the
+ * standard library left out). Cheap (metadata only, no `import torch`), and it exits 0 whatever is
+ * installed: a missing interpreter or package is hashed as text like any other answer. Models that
+ * import the same packages share one command, which Nx runs once per invocation.
  */
-export function pythonFingerprintCommand(python: string): string {
+export function pythonFingerprintCommand(python: string, imports: readonly string[] = []): string {
   const script =
-    "import sys,importlib.util as u,importlib.metadata as m;" +
-    "print(sys.version.split()[0],'torch',m.version('torch') if u.find_spec('torch') else 'none')";
-  return `"\${NX_TRITON_PYTHON:-${shellDoubleQuoted(python)}}" -c "${script}" 2>&1 || true`;
+    'import sys,importlib.metadata as m\n' +
+    'def v(d):\n try: return m.version(d)\n except Exception: return \'none\'\n' +
+    'n=sys.argv[1:]\n' +
+    'try: p=m.packages_distributions() if n else {}\n' +
+    'except Exception: p={}\n' +
+    's=getattr(sys,\'stdlib_module_names\',())\n' +
+    `t=${JSON.stringify(TOOLCHAIN).replace(/"/g, "'")}\n` +
+    "o=[sys.version.split()[0]]+[d+'=='+v(d) for d in t]\n" +
+    "o+=[d+'=='+v(d) for d in sorted(set(x for i in n if i not in s for x in p.get(i,[]))-set(t))]\n" +
+    "print(' '.join(o))";
+  const names = imports.filter((i) => /^[A-Za-z_]\w*$/.test(i));
+  return `"\${NX_TRITON_PYTHON:-${shellDoubleQuoted(python)}}" -c "${script}"${names.map((n) => ` ${n}`).join('')} 2>&1 || true`;
 }
 
 export function technologies(summary: SpecSummary): string[] {
@@ -55,13 +71,18 @@ function exportTarget(summary: SpecSummary, options: NormalizedPluginOptions): T
     // process per hash), and no option in the project's hash.
     // triton.yaml is hashed as exportDigest (the keys the export reads), not as a file: editing
     // instance_group or another config-only key must not re-run a long export.
-    options: { ...(copied ? {} : { python: options.python }), ...(summary.exportDigest ? { exportDigest: summary.exportDigest } : {}) },
+    // tritonRelease: an unset export.torch.opset is chosen to fit it, so it is part of a torch export's key.
+    options: {
+      ...(copied ? {} : { python: options.python }),
+      ...(summary.exportKind === 'torch' && options.tritonRelease !== undefined ? { tritonRelease: options.tritonRelease } : {}),
+      ...(summary.exportDigest ? { exportDigest: summary.exportDigest } : {}),
+    },
     cache: true,
     inputs: [
       '{projectRoot}/**/*',
-      '!{projectRoot}/triton.yaml',
+      `!{projectRoot}/${SPEC_FILE}`,
       ...ignoredModelFiles(summary.modelPaths?.export, options),
-      ...(copied ? [] : [{ env: 'NX_TRITON_PYTHON' }, { runtime: pythonFingerprintCommand(options.python) }]),
+      ...(copied ? [] : [{ env: 'NX_TRITON_PYTHON' }, { runtime: pythonFingerprintCommand(options.python, summary.modelImports) }]),
     ],
     outputs: [`{workspaceRoot}/dist/models/${summary.name}/export`],
     metadata: {
@@ -79,7 +100,7 @@ function shellQuoted(word: string): string {
 
 /** The engine's runtime input: this machine's GPU/TensorRT, and the builders' when the model uses some. */
 export function engineFingerprintCommand(root: string, summary: SpecSummary): string {
-  return summary.hasBuilders ? `${ENGINE_FINGERPRINT_COMMAND} --builders-of ${shellQuoted(`${root}/triton.yaml`)}` : ENGINE_FINGERPRINT_COMMAND;
+  return summary.hasBuilders ? `${ENGINE_FINGERPRINT_COMMAND} --builders-of ${shellQuoted(`${root}/${SPEC_FILE}`)}` : ENGINE_FINGERPRINT_COMMAND;
 }
 
 function engineTarget(root: string, summary: SpecSummary, options: NormalizedPluginOptions): TargetConfiguration {
@@ -97,7 +118,7 @@ function engineTarget(root: string, summary: SpecSummary, options: NormalizedPlu
     parallelism: false,
     dependsOn: [upstream],
     inputs: [
-      '{projectRoot}/triton.yaml',
+      `{projectRoot}/${SPEC_FILE}`,
       { dependentTasksOutputFiles: '**/*', transitive: true },
       { runtime: engineFingerprintCommand(root, summary) },
     ],
@@ -140,11 +161,13 @@ function buildTarget(summary: SpecSummary, options: NormalizedPluginOptions, own
 export const SERVE_TARGET_NAME = 'serve';
 
 /**
- * Nx 24's readiness probe of `serve`: Triton's readiness endpoint, on the port the task runs with
- * (Triton's default 8000 unless `--httpPort` is given). `/v2/health/ready` answers 200 only once
- * every model it was asked to load is ready (Triton's strict readiness).
+ * Nx 24's readiness check of `serve`: the executor signals it (nx's emitReadySignal) once Triton's
+ * `/v2/health/ready` answers 200, which it does only when every model it was asked to load is ready
+ * (Triton's strict readiness), with the URL the server listens on; Nx hands that URL to the tasks
+ * that waited as NX_READY_URL. A `url` probe would be filled in from the options before the task
+ * starts, so with `--httpPort=0` (a free port) it would poll port 0 until Nx gave up.
  */
-export const SERVE_READY_URL = 'http://127.0.0.1:{options.httpPort ?? 8000}/v2/health/ready';
+export const SERVE_READY_WHEN = { signal: true } as const;
 
 function serveTarget(summary: SpecSummary, options: NormalizedPluginOptions): TargetConfiguration {
   return {
@@ -156,7 +179,7 @@ function serveTarget(summary: SpecSummary, options: NormalizedPluginOptions): Ta
     cache: false,
     // This model's entry and those of the models it needs (ensemble members, `from:` sources).
     dependsOn: [options.buildTargetName, { target: options.buildTargetName, dependencies: true }],
-    ...(options.readyWhen ? { readyWhen: { url: SERVE_READY_URL } } : {}),
+    ...(options.readyWhen ? { readyWhen: SERVE_READY_WHEN } : {}),
     metadata: {
       description: `Serve ${summary.name} (and the models it needs) with tritonserver on ${options.repository}/ until Ctrl-C`,
       technologies: technologies(summary),
@@ -191,6 +214,31 @@ function deployTarget(summary: SpecSummary, options: NormalizedPluginOptions): T
   };
 }
 
+/** The target that tunes a model's serving config; its name is fixed (DESIGN). */
+export const TUNE_TARGET_NAME = 'tune';
+
+function tuneTarget(summary: SpecSummary, options: NormalizedPluginOptions): TargetConfiguration {
+  return {
+    executor: 'nx-triton:tune',
+    // The build's own option only, as for serve: every target's options are in the hash of all the
+    // project's tasks, so python, tritonserver and perfAnalyzer are read from nx.json when it runs.
+    options: { repository: options.repository },
+    // It measures this machine and edits triton.yaml: a cached result would be a stale measurement.
+    cache: false,
+    // It measures the built entry, so the build runs first (ensembles are refused: no members needed).
+    dependsOn: [options.buildTargetName],
+    // Timings taken while other tasks run are skewed: no task runs beside it.
+    parallelism: false,
+    // Nx keeps the report (report.md, report.svg, report.json) as the task's output.
+    outputs: [`{workspaceRoot}/dist/models/${summary.name}/tune`],
+    metadata: {
+      description: `Measure serving configs of ${summary.name} with perf_analyzer and write the best into triton.yaml`,
+      technologies: technologies(summary),
+      help: { command: 'npx nx-triton tune --help', example: { options: { concurrency: [1, 8, 32], latencyBudgetMs: 50 } } },
+    },
+  };
+}
+
 /** A TensorRT model whose `export.file` is a plan (an imported model): served as it is, no engine target. */
 function exportsPlan(summary: SpecSummary): boolean {
   return summary.exportKind === 'file' && (summary.modelPaths?.export ?? []).some((p) => /\.(plan|engine)$/.test(p));
@@ -209,6 +257,7 @@ export function buildTargets(root: string, summary: SpecSummary, options: Normal
   }
   targets[options.buildTargetName] = buildTarget(summary, options, own);
   targets[SERVE_TARGET_NAME] = serveTarget(summary, options);
+  targets[TUNE_TARGET_NAME] = tuneTarget(summary, options);
   // Only where nx.json's deploy has an environment.
   if (options.deployEnvironments.length > 0) targets[DEPLOY_TARGET_NAME] = deployTarget(summary, options);
   return targets;

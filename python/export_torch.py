@@ -2,18 +2,19 @@
 
 Usage: python export_torch.py <request.json>
 
-The request (written by lib/export/torch.ts) names the project directory, the "module:callable"
-that builds the model, its kwargs, an optional state_dict checkpoint, the inputs (name, shape with
-null for dynamic dims, data type, example values), the output names, the format, the ONNX exporter,
-the path to write and the fidelity gate's settings. On success one JSON line is printed on stdout:
-{"result": {...}}; a problem for the user is one JSON line {"error": {"key": ..., "message": ...}}
-and exit code 4.
+The request (written by lib/export/sources/torch.ts) names the project directory, the
+"module:callable" that builds the model, its kwargs, an optional state_dict checkpoint, the inputs
+(name, shape with null for dynamic dims, data type, example values), the output names, the format,
+the ONNX exporter, the path to write, the fidelity gate's settings and the minimum versions of the
+packages each step needs. On success one JSON line is printed on stdout: {"result": {...}}; a problem
+for the user is one JSON line {"error": {"key": ..., "message": ...}} and exit code 4.
 
 Exit codes: 0 ok, 2 bad request, 3 torch missing, 4 a problem for the user.
 """
 
 import contextlib
 import importlib
+import importlib.metadata
 import importlib.util
 import inspect
 import json
@@ -21,9 +22,10 @@ import keyword
 import os
 import sys
 import tempfile
-import traceback
 
-from nxt_values import UserError, InputSpec, triton_type, show_shape
+from nxt_errors import UserError, failure, first_line, frame_in_text, is_data_dependent, root_cause
+from nxt_outputs import flatten, names_of
+from nxt_values import InputSpec, triton_type
 
 EXIT_BAD_REQUEST = 2
 EXIT_NO_TORCH = 3
@@ -34,6 +36,8 @@ BATCH_PROBE_SIZE = 3
 DYNAMIC_PROBE_SIZE = 17
 # torch.onnx.export defaults to the dynamo exporter from this version on.
 DYNAMO_DEFAULT_FROM = (2, 9)
+# torch.onnx.export(dynamo=True) came with this version.
+DYNAMO_FROM = (2, 5)
 
 
 def fail(code, message):
@@ -42,24 +46,46 @@ def fail(code, message):
     sys.exit(code)
 
 
-def user_failure(key, what, exc):
-    """`<what> failed: <Type>: <msg>` plus the traceback frames outside nx-triton's helpers."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if os.path.dirname(os.path.abspath(f.filename)) != here]
-    lines = ["%s failed: %s" % (what, "".join(traceback.format_exception_only(type(exc), exc)).strip())]
-    if frames:
-        lines.append("Traceback (most recent call last, last frames):")
-        for entry in traceback.format_list(frames[-8:]):
-            lines.extend(entry.rstrip("\n").split("\n"))
-    return UserError(key, "\n".join(lines))
+def version_tuple(text):
+    parts = []
+    for p in text.split("+")[0].split("."):
+        digits = "".join(c for c in p if c.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts) or (0,)
 
 
 def torch_version(torch):
-    parts = torch.__version__.split("+")[0].split(".")
+    return version_tuple(torch.__version__)[:2]
+
+
+def installed(package):
+    """The installed version of a distribution; "unknown" for one importable without metadata (a distro's own build)."""
     try:
-        return (int(parts[0]), int(parts[1]))
-    except (IndexError, ValueError):
-        return (0, 0)
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        try:
+            return "unknown" if importlib.util.find_spec(package.replace("-", "_")) is not None else None
+        except (ImportError, ValueError):
+            return None
+
+
+def require(request, package, needs, key, instead=None):
+    """`package` installed at the minimum version nx-triton needs, else a UserError that says who needs
+    it (`needs`: "the fidelity gate needs it to run the exported ONNX") and how to install it, or what
+    to do `instead`."""
+    minimum = (request.get("requirements") or {}).get(package)
+    have = installed(package)
+    if have is not None and (minimum is None or have == "unknown" or version_tuple(have) >= version_tuple(minimum)):
+        return
+    spec = "%s>=%s" % (package, minimum) if minimum else package
+    why = "is not installed for %s" % sys.executable if have is None else "%s in %s is older than the %s nx-triton needs" % (have, sys.executable, minimum)
+    raise UserError(
+        key,
+        '%s %s; %s: pip install "%s" (or pip install -r node_modules/nx-triton/python/requirements.txt)%s'
+        % (package, why, needs, spec, ", or " + instead if instead else ""),
+    )
 
 
 def check_module_exists(request):
@@ -72,41 +98,50 @@ def check_module_exists(request):
     if not found:
         raise UserError(
             "export.torch.model",
-            'no module "%s": neither %s.py nor %s/ is in the project directory, and %s has no such module installed'
-            % (top, top, top, sys.executable),
+            'no module "%s": neither %s.py nor %s/ is in the project directory, and %s has no such module installed' % (top, top, top, sys.executable),
         )
+
+
+def load_checkpoint(torch, path):
+    """The state_dict, loaded with weights_only where torch has it: a checkpoint never runs code."""
+    try:
+        takes = "weights_only" in inspect.signature(torch.load).parameters
+    except (TypeError, ValueError):
+        takes = False
+    return torch.load(path, map_location="cpu", weights_only=True) if takes else torch.load(path, map_location="cpu")
 
 
 def build_model(torch, request):
     spec = request["model"]
     key = "export.torch.model"
+    project = request["project_dir"]
     module_name, _, attr_path = spec.partition(":")
     try:
         target = importlib.import_module(module_name)
     except Exception as exc:
-        raise user_failure(key, 'importing "%s"' % module_name, exc)
+        raise failure(key, 'importing "%s"' % module_name, exc, project)
     for part in attr_path.split("."):
         if not hasattr(target, part):
             where = getattr(target, "__file__", None)
-            shown = os.path.relpath(where, request["project_dir"]) if where else module_name
+            shown = os.path.relpath(where, project) if where else module_name
             raise UserError(key, '"%s" has no "%s" (%s)' % (module_name if target is sys.modules.get(module_name) else spec, part, shown))
         target = getattr(target, part)
     try:
         model = target(**(request.get("kwargs") or {}))
-    except Exception as exc:  # the user's code: report it with its traceback
-        raise user_failure(key, '"%s"' % spec, exc)
+    except Exception as exc:  # the user's code
+        raise failure(key, '"%s"' % spec, exc, project)
     if not isinstance(model, torch.nn.Module):
         raise UserError(key, '"%s" returned %s, not a torch.nn.Module' % (spec, type(model).__name__))
     checkpoint = request.get("checkpoint")
     if checkpoint:
-        shown = os.path.relpath(checkpoint, request["project_dir"])
+        shown = os.path.relpath(checkpoint, project)
         try:
-            state = torch.load(checkpoint, map_location="cpu")
+            state = load_checkpoint(torch, checkpoint)
             if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
                 state = state["state_dict"]
             model.load_state_dict(state)
         except Exception as exc:
-            raise user_failure("export.torch.checkpoint", '"%s"' % shown, exc)
+            raise failure("export.torch.checkpoint", 'loading "%s"' % shown, exc, project)
     return model.eval()
 
 
@@ -117,61 +152,77 @@ def forward_signature(model):
         return None
 
 
-def show_signature(model, sig):
+def show_signature(model, sig, project):
     where = ""
     try:
         code = model.forward.__func__.__code__
-        where = " (%s:%d)" % (os.path.relpath(code.co_filename), code.co_firstlineno)
+        inside = os.path.abspath(code.co_filename).startswith(os.path.abspath(project) + os.sep)
+        where = " (%s:%d)" % (os.path.relpath(code.co_filename, project) if inside else code.co_filename, code.co_firstlineno)
     except (AttributeError, ValueError):
         pass
     return "forward%s%s" % (str(sig).replace("(", "(self, ", 1) if sig.parameters else "(self)", where)
 
 
-def binding(model, specs):
-    """'name' (inputs passed by keyword) or 'position' (only for forward(*args)); checks the names."""
+def binding(model, specs, request):
+    """'name' (inputs passed by keyword) or 'position' (export.torch.input_names, or a forward(*args)); checks the names."""
     sig = forward_signature(model)
+    project = request["project_dir"]
+    P = inspect.Parameter
+    params = list(sig.parameters.values()) if sig else []
+    positional = [p for p in params if p.kind in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD)]
+    var_pos = any(p.kind == P.VAR_POSITIONAL for p in params)
+    if request.get("input_names"):
+        # The i-th name is Triton's for forward's i-th parameter.
+        if sig is not None and not var_pos and len(specs) > len(positional):
+            raise UserError(
+                "export.torch.input_names",
+                "%d names for %s, which takes %d positional input(s)" % (len(specs), show_signature(model, sig, project), len(positional)),
+            )
+        required = [p.name for p in positional[len(specs):] if p.default is P.empty]
+        if required:
+            raise UserError("export.torch.input_names", "%s also needs %s, which input_names does not name" % (show_signature(model, sig, project), ", ".join('"%s"' % n for n in required)))
+        return "position"
     if sig is None:
         return "position"
-    P = inspect.Parameter
-    params = list(sig.parameters.values())
     named = [p.name for p in params if p.kind in (P.POSITIONAL_OR_KEYWORD, P.KEYWORD_ONLY)]
-    var_pos = any(p.kind == P.VAR_POSITIONAL for p in params)
     var_kw = any(p.kind == P.VAR_KEYWORD for p in params)
     if var_pos and not named:
         return "position"
     names = [s.name for s in specs]
     for s in specs:
         if s.name not in named and not var_kw:
-            raise UserError(s.key, '"%s" is not a parameter of %s; input names are forward\'s parameter names' % (s.name, show_signature(model, sig)))
+            raise UserError(
+                s.key,
+                '"%s" is not a parameter of %s; input names are forward\'s parameter names (or set export.torch.input_names)' % (s.name, show_signature(model, sig, project)),
+            )
     required = [p.name for p in params if p.kind in (P.POSITIONAL_OR_KEYWORD, P.KEYWORD_ONLY, P.POSITIONAL_ONLY) and p.default is P.empty]
     missing = [n for n in required if n not in names]
     if missing:
         raise UserError(
             "export.torch.input_shapes",
-            "%s needs %s, which input_shapes does not give" % (show_signature(model, sig), ", ".join('"%s"' % n for n in missing)),
+            "%s needs %s, which input_shapes does not give" % (show_signature(model, sig, project), ", ".join('"%s"' % n for n in missing)),
         )
     return "name"
 
 
-def named_module(torch, model, specs, how):
-    """The model behind forward(<input names, in the file's order>): it passes them on by name
-    (or by position for forward(*args)). Exporters and the tracer see the config's names and order."""
+def flat_module(torch, model, specs, how, key, what):
+    """The model behind forward(<input names, in order>), returning its outputs as the one flat tuple
+    every exporter, the tracer and the gate see (nxt_outputs.flatten). It passes the inputs on by name,
+    or by position (export.torch.input_names, forward(*args))."""
     names = [s.name for s in specs]
-    usable = all(n.isidentifier() and not keyword.iskeyword(n) and n not in ("self", "model") for n in names)
+    usable = all(n.isidentifier() and not keyword.iskeyword(n) and n not in ("self", "model", "flat") for n in names)
     params = names if usable and len(set(names)) == len(names) else ["input_%d" % i for i in range(len(names))]
     if how == "position":
         call = ", ".join(params)
     else:
         call = "**{%s}" % ", ".join("%r: %s" % (n, p) for n, p in zip(names, params))
     scope = {}
-    exec("def forward(self, %s):\n    return self.model(%s)\n" % (", ".join(params), call), scope)
-    wrapper = type("NamedInputs", (torch.nn.Module,), {"forward": scope["forward"]})()
+    exec("def forward(self, %s):\n    return self.flat(self.model(%s))\n" % (", ".join(params), call), scope)
+    wrapper = type("FlatOutputs", (torch.nn.Module,), {"forward": scope["forward"]})()
     wrapper.model = model
+    # A single output stays a tensor (a TorchScript module then returns it as the model did).
+    wrapper.flat = lambda result: (lambda flat: flat[0] if len(flat) == 1 else flat)(tuple(t for _, t in flatten(torch, result, key, what)))
     return wrapper.eval()
-
-
-def as_outputs(result):
-    return tuple(result) if isinstance(result, (tuple, list)) else (result,)
 
 
 def has_dynamo(torch):
@@ -181,25 +232,22 @@ def has_dynamo(torch):
         return False
 
 
-def choose_exporter(torch, requested):
-    """The ONNX exporter: as asked, else torch's own default (dynamo from 2.9, TorchScript-based before)."""
-    dynamo = has_dynamo(torch)
-    if requested == "dynamo" and not dynamo:
+def choose_exporter(torch, request):
+    """The ONNX exporter: as asked, else torch's own default (dynamo from 2.9, TorchScript-based before),
+    with the packages it needs installed."""
+    requested = request.get("exporter")
+    key = "export.torch.exporter" if requested else "export.torch.model"
+    if requested == "dynamo" and not has_dynamo(torch):
         raise UserError(
             "export.torch.exporter",
-            "torch %s has no dynamo exporter (torch.onnx.export(dynamo=True) came with torch 2.5); use exporter: torchscript or a newer torch"
-            % torch.__version__,
+            "torch %s has no dynamo exporter (torch.onnx.export(dynamo=True) came with torch 2.5); use exporter: torchscript or a newer torch" % torch.__version__,
         )
-    if requested == "dynamo" and importlib.util.find_spec("onnxscript") is None:
-        raise UserError(
-            "export.torch.exporter",
-            "the dynamo exporter needs onnxscript, which %s does not have (pip install onnxscript), or use exporter: torchscript" % sys.executable,
-        )
-    if requested:
-        return requested
-    if dynamo and torch_version(torch) >= DYNAMO_DEFAULT_FROM and importlib.util.find_spec("onnxscript") is not None:
-        return "dynamo"
-    return "torchscript"
+    exporter = requested or ("dynamo" if has_dynamo(torch) and torch_version(torch) >= DYNAMO_DEFAULT_FROM else "torchscript")
+    if exporter == "dynamo":
+        which = "the dynamo exporter" if requested else "the dynamo exporter (torch %s's default)" % torch.__version__.split("+")[0]
+        require(request, "onnxscript", "%s needs it" % which, key, "set exporter: torchscript (the deprecated TorchScript-based exporter)")
+    require(request, "onnx", "torch's ONNX exporters need it", key)
+    return exporter
 
 
 def dynamic_axes_for(specs, output_names):
@@ -257,17 +305,25 @@ def captured_output():
                 sys.stderr.flush()
 
 
-def root_cause(exc):
-    while exc.__cause__ is not None:
-        exc = exc.__cause__
-    return exc
-
-
-def first_line(exc):
-    """The exception's first line (and the next when the first ends with a colon)."""
-    text = [l.strip() for l in str(exc).strip().split("\n") if l.strip()]
-    shown = " ".join(text[:2]) if len(text) > 1 and text[0].endswith(":") else (text[0] if text else "")
-    return "%s: %s" % (type(exc).__name__, shown)
+def dynamo_failure(exc, request, what):
+    """Why torch.export could not capture the model, and what to do about it."""
+    cause = root_cause(exc)
+    project = request["project_dir"]
+    key = "export.torch.exporter" if request.get("exporter") else "export.torch.model"
+    where = frame_in_text("%s\n%s" % (exc, cause), project)
+    at = " at %s" % where if where else ""
+    if is_data_dependent(cause) or is_data_dependent(exc):
+        return UserError(
+            key,
+            "%s: the model's control flow depends on a tensor's values%s (a branch, loop or size taken from a tensor), which torch.export "
+            "cannot capture; rewrite it with torch.where or torch.cond. The TorchScript-based exporter would record only the branch the "
+            "example inputs take (%s)" % (what, at, first_line(cause)),
+        )
+    return UserError(
+        key,
+        "%s: torch.export could not capture the model for the dynamo exporter%s (%s); exporter: torchscript may export it, and the "
+        "fidelity gate then checks that it computes what torch does" % (what, at, first_line(cause)),
+    )
 
 
 def export_onnx(torch, wrapped, inputs, specs, output_names, request, exporter, what):
@@ -276,29 +332,67 @@ def export_onnx(torch, wrapped, inputs, specs, output_names, request, exporter, 
         kwargs["opset_version"] = int(request["opset"])
     if exporter == "dynamo":
         kwargs.update(dynamo=True, dynamic_shapes=dynamic_shapes_for(torch, specs), verbose=False)
-        key = "export.torch.exporter" if request.get("exporter") else "export.torch.model"
         try:
             with captured_output():
                 torch.onnx.export(wrapped, inputs, request["output"], **kwargs)
         except Exception as exc:
-            capture = type(exc).__name__ == "TorchExportError"
-            raise UserError(
-                key,
-                "%s: %s (%s); try exporter: torchscript"
-                % (
-                    what,
-                    "torch.export could not capture the model for the dynamo exporter" if capture else "the dynamo exporter failed",
-                    first_line(root_cause(exc)),
-                ),
-            )
-        return
-    kwargs.update(dynamic_axes=dynamic_axes_for(specs, output_names), do_constant_folding=True)
-    if has_dynamo(torch):
-        kwargs["dynamo"] = False
-    try:
-        torch.onnx.export(wrapped, inputs, request["output"], **kwargs)
-    except Exception as exc:
-        raise user_failure("export.torch.model", what + " (torchscript exporter)", exc)
+            raise dynamo_failure(exc, request, what)
+    else:
+        kwargs.update(dynamic_axes=dynamic_axes_for(specs, output_names), do_constant_folding=True)
+        if has_dynamo(torch):
+            kwargs["dynamo"] = False
+        try:
+            torch.onnx.export(wrapped, inputs, request["output"], **kwargs)
+        except Exception as exc:
+            raise failure("export.torch.model", what + " (torchscript exporter)", exc, request["project_dir"])
+    strip_paths(request["output"])
+
+
+# Node metadata the dynamo exporter writes that holds this machine's paths (the Python stack of each
+# op: `File "/home/me/ws/models/enc/net.py", line 12`, the venv's torch files).
+PATH_METADATA = ("pkg.torch.onnx.stack_trace",)
+
+
+def strip_paths(path):
+    """The exported ONNX without what carries this checkout's or this machine's paths, so the same model
+    gives the same bytes anywhere (engine keys and caches are shared). Only the model proto is rewritten;
+    external data files are left as they are."""
+    import onnx
+
+    model = onnx.load(path, load_external_data=False)
+    changed = False
+
+    def graph(g):
+        nonlocal changed
+        for node in g.node:
+            nodes(node)
+            for a in node.attribute:
+                if a.HasField("g"):
+                    graph(a.g)
+                for sub in a.graphs:
+                    graph(sub)
+
+    def nodes(node):
+        nonlocal changed
+        # onnx before 1.16 has no node metadata (and no exporter that writes it).
+        has_metadata = "metadata_props" in node.DESCRIPTOR.fields_by_name
+        keep = [p for p in node.metadata_props if p.key not in PATH_METADATA] if has_metadata else []
+        if has_metadata and len(keep) != len(node.metadata_props):
+            del node.metadata_props[:]
+            node.metadata_props.extend(keep)
+            changed = True
+        if node.doc_string:
+            node.doc_string = ""
+            changed = True
+
+    graph(model.graph)
+    for f in model.functions:
+        for node in f.node:
+            nodes(node)
+    if changed:
+        with open(path + ".tmp", "wb") as out:
+            out.write(model.SerializeToString())
+        os.replace(path + ".tmp", path)
 
 
 def check_opset(request, torch, exporter):
@@ -319,57 +413,43 @@ def check_opset(request, torch, exporter):
 def export(torch, request):
     fmt = request["format"]
     what = 'export.torch.model "%s"' % request["model"]
+    project = request["project_dir"]
     seed = int(request.get("seed") or 0)
     verify = request.get("verify")
-    if verify and fmt == "onnx" and importlib.util.find_spec("onnxruntime") is None:
-        raise UserError(
-            "verify",
-            "the fidelity gate runs the exported ONNX in onnxruntime, which %s does not have: "
-            "install it (pip install onnxruntime) or set verify: false" % sys.executable,
-        )
-    exporter = choose_exporter(torch, request.get("exporter")) if fmt == "onnx" else None
-    specs = [
-        InputSpec(torch, i["name"], i["shape"], i.get("data_type") or "TYPE_FP32", i.get("values"), request.get("batched", True), request["project_dir"])
-        for i in request["inputs"]
-    ]
-    for s, i in zip(specs, request["inputs"]):
-        s.key = i.get("key") or "export.torch.input_shapes"
+    exporter = choose_exporter(torch, request) if fmt == "onnx" else None
+    if verify and fmt == "onnx":
+        require(request, "onnxruntime", "the fidelity gate needs it to run the exported ONNX", "verify", "set verify: false")
+    batched = request.get("batched", True)
+    specs = [InputSpec(torch, i, batched, i.get("key") or "export.torch.input_shapes") for i in request["inputs"]]
 
     torch.manual_seed(seed)
     model = build_model(torch, request)
-    how = binding(model, specs)
-    wrapped = named_module(torch, model, specs, how)
+    how = binding(model, specs, request)
+    values_key = "export.torch.example_inputs" if request.get("example_inputs_given") else "export.torch.model"
 
     generator = torch.Generator().manual_seed(seed)
     sizes = [s.example_sizes() for s in specs]
     inputs = tuple(s.tensor(torch, z, generator) for s, z in zip(specs, sizes))
-    values_key = "export.torch.example_inputs" if request.get("example_inputs_given") else "export.torch.model"
-    used = "the example inputs %s (%s; change the values with export.torch.example_inputs, e.g. { %s: { randint: [0, 2] } }, and the sizes with fixed dims in input_shapes)" % (
-        ", ".join(s.describe(z) for s, z in zip(specs, sizes)),
-        null_sizes(specs),
-        specs[-1].name if specs else "input",
-    )
+    used = "the example inputs %s (%s)" % (", ".join(s.describe(z) for s, z in zip(specs, sizes)), null_sizes(specs))
     try:
         with torch.no_grad():
-            outputs = as_outputs(wrapped(*inputs))
+            result = model(*inputs) if how == "position" else model(**dict((s.name, t) for s, t in zip(specs, inputs)))
     except Exception as exc:
-        raise user_failure(values_key, "%s on %s" % (what, used), exc)
-    n_outputs = len(outputs)
-    for i, out in enumerate(outputs):
-        if isinstance(out, torch.Tensor) and out.dtype.is_floating_point and not bool(torch.isfinite(out).all()):
-            raise UserError(values_key, "%s gives NaN or Inf (output %d) on %s" % (what, i, used))
+        raise failure(values_key, "%s on %s" % (what, used), exc, project)
+    flat = flatten(torch, result, "export.torch.model", what)
+    wrapped = flat_module(torch, model, specs, how, "export.torch.model", what)
 
     output_names = list(request.get("output_names") or [])
     if not output_names:
-        if fmt == "torchscript":
-            output_names = ["OUTPUT__%d" % i for i in range(n_outputs)]
-        else:
-            output_names = ["output"] if n_outputs == 1 else ["output_%d" % i for i in range(n_outputs)]
-    elif len(output_names) != n_outputs:
+        output_names = names_of([p for p, _ in flat], fmt)
+    elif len(output_names) != len(flat):
         raise UserError(
             "export.torch.output_names",
-            "%d name(s) given but the model returns %d output(s)" % (len(output_names), n_outputs),
+            "%d name(s) given but the model returns %d output tensor(s) (%s)" % (len(output_names), len(flat), ", ".join(names_of([p for p, _ in flat], fmt))),
         )
+    for name, (_, out) in zip(output_names, flat):
+        if out.dtype.is_floating_point and not bool(torch.isfinite(out).all()):
+            raise UserError(values_key, '%s gives NaN or Inf in output "%s" on %s; change the values with export.torch.example_inputs' % (what, name, used))
 
     result = {"output_names": output_names, "torch_version": torch.__version__, "format": fmt}
     if fmt == "onnx":
@@ -391,11 +471,12 @@ def export(torch, request):
         except UserError:
             raise
         except Exception as exc:
-            raise user_failure("export.torch.model", what + " (TorchScript)", exc)
+            raise failure("export.torch.model", what + " (TorchScript)", exc, project)
+    result["inputs"] = [{"name": s.name, "data_type": triton_type(torch, s.dtype)} for s in specs]
     if verify:
         import nxt_verify
 
-        by_name = fmt == "torchscript" and bool(request.get("script"))
+        by_name = fmt == "torchscript" and bool(request.get("script")) and how == "name"
         result["verify"] = nxt_verify.run_gate(torch, reference, specs, fmt, request["output"], output_names, verify, what, by_name)
         result["verify"]["exporter"] = exporter or ("script" if request.get("script") else "trace")
         result["verify"]["torch"] = torch.__version__
@@ -420,28 +501,23 @@ def torchscript_signature(torch, module, request, specs, inputs, output_names, h
     )
 
     def call(values):
-        if how == "name":
-            return as_outputs(module(**dict((s.name, v) for s, v in zip(specs, values))))
-        return as_outputs(module(*values))
+        out = module(**dict((s.name, v) for s, v in zip(specs, values))) if how == "name" else module(*values)
+        return [t for _, t in flatten(torch, out, "export.torch.model", what)]
 
     with torch.no_grad():
         first = call(inputs)
         try:
             second = call(probe)
         except Exception as exc:
-            raise user_failure(
+            raise failure(
                 "export.torch.model",
                 what + " (the TorchScript module fails when the dynamic dims (null in input_shapes) take other sizes"
                 " %s; trace-baked shapes? try script: true or fixed dims)" % ", ".join("%s%s" % (s.name, list(t.shape)) for s, t in zip(specs, probe)),
                 exc,
+                request["project_dir"],
             )
     outputs = []
     for name, a, b in zip(output_names, first, second):
-        if not isinstance(a, torch.Tensor) or not isinstance(b, torch.Tensor):
-            raise UserError(
-                "export.torch.output_names",
-                'output "%s" is a %s, not a tensor; Triton\'s pytorch backend serves tensors' % (name, type(a).__name__),
-            )
         data_type = triton_type(torch, a.dtype)
         if data_type is None:
             raise UserError("export.torch.output_names", 'output "%s" is %s, which Triton cannot serve' % (name, a.dtype))
@@ -487,19 +563,15 @@ def main(argv):
     os.chdir(project_dir)
     try:
         check_module_exists(request)
+        require(request, "torch", "export.torch needs it", "export.torch.model")
     except UserError as exc:
         reply({"error": {"key": exc.key, "message": exc.message}})
         sys.exit(EXIT_USER_ERROR)
 
     try:
         import torch
-    except ImportError:
-        fail(
-            EXIT_NO_TORCH,
-            'nx-triton: torch is not installed for %s (install it with "pip install torch", '
-            'or on Debian "apt-get install python3-torch", or point the plugin\'s "python" option '
-            "/ NX_TRITON_PYTHON at an interpreter that has it)" % sys.executable,
-        )
+    except ImportError as exc:
+        fail(EXIT_NO_TORCH, "nx-triton: torch cannot be imported by %s (%s): point the plugin's \"python\" option or NX_TRITON_PYTHON at an interpreter that has it" % (sys.executable, exc))
 
     try:
         # The user's prints must not mix with the result line.

@@ -1,7 +1,11 @@
-"""Example tensors for nx-triton's torch export: their sizes, their values, and how to describe them.
+"""Example tensors for nx-triton's torch export: their type, sizes and values, and how to describe them.
 
 Shared by export_torch.py (the export's example inputs) and nxt_verify.py (the fidelity gate's cases).
 """
+
+import re
+
+from nxt_errors import UserError
 
 # Sizes that a dynamic dim (null in input_shapes) takes in the export's example inputs. Never 1: the
 # tracer would bake broadcasting of size-1 dims into the graph, and torch.export specialises 0 and 1.
@@ -22,17 +26,11 @@ DTYPES = {
     "FP64": "float64",
 }
 
-# What `export.torch.example_inputs.<input>` may name, and what it means.
-VALUE_KINDS = ("zeros", "ones", "randint", "uniform", "normal", "npy")
+# numpy dtype name -> Triton data type, for a .npy that sets an input's type.
+NUMPY_TYPES = {name: "TYPE_" + key for key, name in DTYPES.items() if key != "BF16"}
 
-
-class UserError(Exception):
-    """A problem for the user to fix; `key` is the triton.yaml key path it belongs to."""
-
-    def __init__(self, key, message):
-        Exception.__init__(self, message)
-        self.key = key
-        self.message = message
+# An input named like a mask gets padded masks by default.
+MASK_NAME = re.compile(r"(^|_)mask$", re.I)
 
 
 def triton_key(data_type):
@@ -40,13 +38,12 @@ def triton_key(data_type):
     return key[5:] if key.startswith("TYPE_") else key
 
 
-def torch_dtype(torch, data_type, input_name):
+def torch_dtype(torch, data_type, input_name, key):
     name = DTYPES.get(triton_key(data_type))
     if name is None:
         raise UserError(
-            "input",
-            'input "%s": data_type %s cannot be fed to a torch model (one of %s)'
-            % (input_name, data_type, ", ".join("TYPE_" + k for k in DTYPES)),
+            key,
+            'input "%s": data_type %s cannot be fed to a torch model (one of %s)' % (input_name, data_type, ", ".join("TYPE_" + k for k in DTYPES)),
         )
     return getattr(torch, name)
 
@@ -58,32 +55,66 @@ def triton_type(torch, dtype):
     return None
 
 
-def default_values(dtype):
-    """normal(0, 1) for floating types, ones for integers and bools."""
-    return {"normal": [0.0, 1.0]} if dtype.is_floating_point else "ones"
+def kind_of(values):
+    """`zeros`, `randint`, `npy`, ... for any form of the values."""
+    if values is None:
+        return None
+    if isinstance(values, str):
+        return values
+    return next(iter(values))
 
 
 def describe_values(values):
+    kind = kind_of(values)
     if isinstance(values, str):
         return values
-    kind, arg = next(iter(values.items()))
+    arg = values[kind]
     if kind == "npy":
         return arg["shown"]
+    if kind == "constant":
+        return "constant %s" % arg
+    if kind == "padding_mask":
+        return "padding_mask"
     return "%s%s" % (kind, list(arg))
 
 
 class InputSpec(object):
-    """One input: its name, shape (None = dynamic), dtype, values, and whether dim 0 is Triton's batch."""
+    """One input: its name, shape (None = dynamic), dtype, values, and whether dim 0 is Triton's batch.
 
-    def __init__(self, torch, name, shape, data_type, values, batched, project_dir):
-        self.name = name
-        self.shape = list(shape)
-        self.dtype = torch_dtype(torch, data_type, name)
-        self.values = values if values is not None else default_values(self.dtype)
-        self.batched = batched and len(self.shape) > 0 and self.shape[0] is None
+    Its type is, in this order: the example entry's `dtype`, the input's `data_type` in `input:`, the
+    .npy file's type, int64 for `randint` and `padding_mask`, else fp32. Its values default to
+    padding masks for an input named like a mask (`attention_mask`, `*_mask`: so int64 unless a type is
+    given), else normal(0, 1) for floating types and ones for integers and bools.
+    """
+
+    def __init__(self, torch, entry, batched, key):
+        self.name = entry["name"]
+        self.shape = list(entry["shape"])
+        self.key = key
+        self.values_key = entry.get("values_key") or key
+        values = entry.get("values")
+        if values is None and MASK_NAME.search(self.name):
+            # A mask input sees padded batches, as at serving time.
+            values = "padding_mask"
         self.array = None
-        if isinstance(self.values, dict) and "npy" in self.values:
-            self.array = load_npy(torch, self, self.values["npy"])
+        if kind_of(values) == "npy":
+            self.array = load_npy(self, values["npy"])
+        data_type = entry.get("dtype") or entry.get("data_type") or self._implied_type(values)
+        self.dtype = torch_dtype(torch, data_type, self.name, self.values_key if entry.get("dtype") else key)
+        if self.array is not None:
+            check_array(self, self.array, self.values_key, values["npy"]["shown"])
+        if values is None:
+            values = {"normal": [0.0, 1.0]} if self.dtype.is_floating_point else "ones"
+        self.values = values
+        self.batched = batched and len(self.shape) > 0 and self.shape[0] is None
+
+    def _implied_type(self, values):
+        if self.array is not None:
+            found = NUMPY_TYPES.get(str(self.array.dtype))
+            if found is None:
+                raise UserError(self.values_key, "%s holds %s values, which no Triton input type takes" % (describe_values(values), self.array.dtype))
+            return found
+        return "TYPE_INT64" if kind_of(values) in ("randint", "padding_mask") else "TYPE_FP32"
 
     def is_batch_dim(self, axis):
         return axis == 0 and self.batched
@@ -109,43 +140,62 @@ class InputSpec(object):
         return "%s%s %s %s" % (self.name, list(sizes), str(self.dtype).replace("torch.", ""), describe_values(self.values))
 
 
+def padding_mask(torch, sizes, generator):
+    """Ones with a zero tail of random length per row (along the last dim), at least one 1 per row: a
+    padded batch of sequences of different lengths."""
+    if len(sizes) == 0:
+        return torch.ones(sizes, dtype=torch.int64)
+    length = sizes[-1]
+    rows = 1
+    for d in sizes[:-1]:
+        rows *= d
+    if rows == 0 or length == 0:
+        return torch.ones(sizes, dtype=torch.int64)
+    keep = torch.randint(1, length + 1, (rows, 1), generator=generator)
+    # The first row is never padded: a batch of one is a full sequence, as at serving time.
+    keep[0, 0] = length
+    mask = (torch.arange(length).unsqueeze(0) < keep).to(torch.int64)
+    return mask.reshape(sizes)
+
+
 def make_tensor(torch, values, sizes, dtype, generator):
     if values == "zeros":
         return torch.zeros(sizes, dtype=dtype)
     if values == "ones":
         return torch.ones(sizes, dtype=dtype)
-    kind, (a, b) = next(iter(values.items()))
+    kind = kind_of(values)
+    if kind == "padding_mask":
+        return padding_mask(torch, sizes, generator).to(dtype)
+    if kind == "constant":
+        return torch.full(sizes, values["constant"], dtype=torch.float64).to(dtype)
+    a, b = values[kind]
     if kind == "randint":
         return torch.randint(int(a), int(b), sizes, generator=generator, dtype=torch.int64).to(dtype)
     if kind == "uniform":
         return (torch.rand(sizes, generator=generator, dtype=torch.float64) * (float(b) - float(a)) + float(a)).to(dtype)
     if kind == "normal":
         return (torch.randn(sizes, generator=generator, dtype=torch.float64) * float(b) + float(a)).to(dtype)
-    raise UserError("export.torch.example_inputs", "unknown values %r (one of %s)" % (values, ", ".join(VALUE_KINDS)))
+    raise UserError("export.torch.example_inputs", "unknown values %r" % (values,))
 
 
-def load_npy(torch, spec, npy):
+def load_npy(spec, npy):
     import numpy
 
-    key = "export.torch.example_inputs.%s" % spec.name
     try:
-        array = numpy.load(npy["path"], allow_pickle=False)
+        return numpy.load(npy["path"], allow_pickle=False)
     except Exception as exc:
-        raise UserError(key, "%s is not a readable .npy file: %s" % (npy["shown"], exc))
-    check_array(torch, spec, array, key, npy["shown"])
-    return array
+        raise UserError(spec.values_key, "%s is not a readable .npy file: %s" % (npy["shown"], exc))
 
 
-def check_array(torch, spec, array, key, shown):
+def check_array(spec, array, key, shown):
     """An array given for an input has its rank, its fixed dims and its dtype."""
     want = str(spec.dtype).replace("torch.", "")
     if str(array.dtype) != want:
-        raise UserError(key, "%s holds %s values, but input %s is %s" % (shown, array.dtype, spec.name, want))
+        raise UserError(key, "%s holds %s values, but input %s is %s (set dtype: in its example_inputs entry, or convert the array)" % (shown, array.dtype, spec.name, want))
     if array.ndim != len(spec.shape) or any(d is not None and int(d) != s for d, s in zip(spec.shape, array.shape)):
         raise UserError(
             key,
-            "%s has shape %s, but input_shapes.%s is %s (null = any size)"
-            % (shown, list(array.shape), spec.name, show_shape(spec.shape)),
+            "%s has shape %s, but input_shapes.%s is %s (null = any size)" % (shown, list(array.shape), spec.name, show_shape(spec.shape)),
         )
 
 

@@ -10,7 +10,9 @@ import re
 
 import numpy
 
-from nxt_values import UserError, check_array, show_shape
+from nxt_errors import UserError
+from nxt_outputs import flatten
+from nxt_values import check_array, show_shape
 
 # Per output dtype: (atol, rtol) unless verify.atol / verify.rtol say otherwise. Integer and bool
 # outputs must be equal. fp32 is tighter than a half-precision model can be, looser than
@@ -21,7 +23,7 @@ DEFAULT_TOLERANCES = {
     "float16": (1e-2, 1e-2),
     "bfloat16": (1e-2, 1e-2),
 }
-# Sizes of dynamic dims that are not the batch dim: the export's example size and another.
+# Sizes of dynamic dims that are not the batch dim (verify.dim_sizes): the export's example size and another.
 OTHER_SIZES = (16, 9)
 SEED = 1
 
@@ -30,17 +32,17 @@ def dtype_name(value):
     return str(value.dtype).replace("torch.", "")
 
 
-def as_outputs(result):
-    return tuple(result) if isinstance(result, (tuple, list)) else (result,)
+def flat_outputs(torch, result):
+    return [t for _, t in flatten(torch, result, "export.torch.model", "the model")]
 
 
-def verify_cases(specs, batch_sizes):
-    """The sizes of every input per case: each batch size once, every other dynamic dim at two sizes."""
-    count = max(len(batch_sizes), len(OTHER_SIZES)) if any(None in s.shape for s in specs) else 1
+def verify_cases(specs, batch_sizes, dim_sizes=OTHER_SIZES):
+    """The sizes of every input per case: each batch size once, every other dynamic dim at each of `dim_sizes`."""
+    count = max(len(batch_sizes), len(dim_sizes)) if any(None in s.shape for s in specs) else 1
     cases = []
     for k in range(count):
         batch = batch_sizes[k % len(batch_sizes)]
-        other = OTHER_SIZES[k % len(OTHER_SIZES)]
+        other = dim_sizes[k % len(dim_sizes)]
         sizes = {}
         for s in specs:
             if s.array is not None and k == 0:
@@ -73,7 +75,7 @@ def load_samples(torch, specs, samples):
             )),
         )
     for s in specs:
-        check_array(torch, s, arrays[s.name], key, "%s[%s]" % (samples["shown"], s.name))
+        check_array(s, arrays[s.name], key, "%s[%s]" % (samples["shown"], s.name))
         s.array = arrays[s.name]
 
 
@@ -103,7 +105,7 @@ class Runner(object):
             return [numpy.asarray(o) for o in self.session.run(None, feed)]
         with self.torch.no_grad():
             result = self.module(**inputs) if self.by_name else self.module(*inputs.values())
-            return [to_numpy(self.torch, o) for o in as_outputs(result)]
+            return [to_numpy(self.torch, o) for o in flat_outputs(self.torch, result)]
 
 
 def to_numpy(torch, tensor):
@@ -166,20 +168,23 @@ def run_gate(torch, model, specs, fmt, path, output_names, verify, what, by_name
     if verify.get("samples"):
         load_samples(torch, specs, verify["samples"])
     batch_sizes = verify.get("batch_sizes") or [1]
+    dim_sizes = verify.get("dim_sizes") or OTHER_SIZES
     generator = torch.Generator().manual_seed(SEED)
     # torch first, then the exported model: onnxruntime's spinning threads would slow torch's.
     runs = []
-    for sizes in verify_cases(specs, batch_sizes):
+    for sizes in verify_cases(specs, batch_sizes, dim_sizes):
         inputs = dict((s.name, s.tensor(torch, sizes[s.name], generator)) for s in specs)
         shapes = ", ".join("%s%s" % (n, list(t.shape)) for n, t in inputs.items())
         try:
             with torch.no_grad():
-                reference = as_outputs(model(**inputs) if by_name else model(*inputs.values()))
+                reference = flat_outputs(torch, model(**inputs) if by_name else model(*inputs.values()))
+        except UserError:
+            raise
         except Exception as exc:
             raise UserError(
                 "verify",
-                "%s fails at input shapes %s (a size the gate runs every dynamic dim at; set verify.batch_sizes, "
-                "fixed dims in input_shapes, or verify: false): %s" % (what, shapes, one_line(exc)),
+                "%s fails at input shapes %s, sizes the gate runs the dynamic dims at (verify.batch_sizes, verify.dim_sizes; "
+                "a dim the model cannot take other sizes of belongs in input_shapes as a fixed dim): %s" % (what, shapes, one_line(exc)),
             )
         runs.append((inputs, [(dtype_name(r), to_numpy(torch, r)) for r in reference]))
     runner = Runner(torch, fmt, path, by_name)
@@ -292,7 +297,10 @@ def failure_table(record, fmt):
             lines.append("  %s  %s  %s" % (r[0].ljust(widths[0]), r[1].ljust(widths[1]), r[2]))
         else:
             lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-    lines.append("(set verify.atol / verify.rtol to loosen the tolerances, or verify: false to skip the gate)")
+    lines.append(
+        "(a size baked into the graph fails at one input shape only; a model exported in reduced precision may need "
+        "verify.atol / verify.rtol for its precision)"
+    )
     return "\n".join(lines)
 
 

@@ -10,7 +10,10 @@
 #   2. the trtexec flags chosen for this TensorRT version are accepted and build a plan;
 #   3. the plan header has the `ftrt` magic and this TensorRT's version at bytes 24..26;
 #   4. a second build is a store hit (no trtexec run), also after the output dir is deleted;
-#   5. `trtexec --loadEngine` deserializes the plan.
+#   5. `trtexec --loadEngine` deserializes the plan;
+#   6. where tritonserver and perf_analyzer are found too (NGC's Triton container with tritonclient
+#      2.50.0 or the SDK's perf_analyzer): `nx-triton tune` measures a python model's KIND_GPU
+#      instances as GPU instances and tunes their count (skipped, and said so, otherwise).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -83,5 +86,28 @@ echo "gpu-smoke: trtexec --loadEngine"
 trtexec --loadEngine="$plan" --shapes=x:4x4 --iterations=1 --warmUp=0 --duration=0 | tee "$work/load.log" >/dev/null ||
   { tail -n 20 "$work/load.log" >&2; fail "trtexec could not load the plan"; }
 grep -q '&&&& PASSED TensorRT.trtexec' "$work/load.log" || fail "trtexec --loadEngine did not report PASSED"
+
+tune_on_gpu() {
+  # The tune tests' model (20 ms per call) with one KIND_GPU instance, in a repository of its own.
+  mkdir -p "$work/tune/repo/sleepy/1"
+  cp "$repo/test/fixtures/sleepy/model.py" "$work/tune/repo/sleepy/1/model.py"
+  printf '%s\n' 'name: "sleepy"' 'backend: "python"' 'max_batch_size: 16' \
+    'input [ { name: "X" data_type: TYPE_FP32 dims: [ 4 ] } ]' 'output [ { name: "Y" data_type: TYPE_FP32 dims: [ 4 ] } ]' \
+    'instance_group [ { kind: KIND_GPU count: 1 } ]' >"$work/tune/repo/sleepy/config.pbtxt"
+  node "$repo/dist/cli/main.js" tune "$work/tune/repo" --model sleepy --out "$work/tune/out" \
+    --concurrency 16 --latencyBudgetMs 150 --maxCandidates 6 || fail "nx-triton tune failed"
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const kinds = [...new Set(r.candidates.map((c) => c.knobs.kind))];
+    console.log(`gpu-smoke: tune: ${r.candidates.length} candidates, kinds ${kinds.join(",")}, winner #${r.winner}, notes: ${r.notes.join("; ") || "none"}`);
+    if (r.notes.length || !kinds.includes("KIND_GPU") || r.frozen.some((f) => f.knob === "instance_count") || !r.winner) process.exit(1);
+  ' "$work/tune/out/report.json" || fail "tune did not measure and tune GPU instances"
+}
+if command -v tritonserver >/dev/null 2>&1 && { [ -n "${NX_TRITON_PERF_ANALYZER:-}" ] || command -v perf_analyzer >/dev/null 2>&1; }; then
+  echo "gpu-smoke: nx-triton tune on KIND_GPU instances"
+  tune_on_gpu
+else
+  echo "gpu-smoke: tune skipped: it needs tritonserver and perf_analyzer (NGC's Triton container, with perf_analyzer from its SDK or tritonclient 2.50.0)"
+fi
 
 echo "gpu-smoke: OK"

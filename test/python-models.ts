@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /**
@@ -38,3 +38,13 @@ export function writeFiles(root: string, files: Record<string, string>): void {
     writeFileSync(join(root, file), text);
   }
 }
+
+/** The model.py of the tune tests and benchmark 9: every execute() call costs 20 ms, whatever its batch (Y = 2 X). */
+export const SLEEPY_MODEL_PY = join(__dirname, 'fixtures', 'sleepy', 'model.py');
+
+export function sleepyModelPy(): string {
+  return readFileSync(SLEEPY_MODEL_PY, 'utf8');
+}
+
+/** Its triton.yaml as a user starts: one CPU instance, no dynamic batching, with comments (what tune must keep). */
+export const SLEEPY_TRITON_YAML = join(__dirname, 'fixtures', 'sleepy', 'triton.yaml');

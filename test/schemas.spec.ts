@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { EXPORT_KINDS } from '../lib/model-spec/plugin-keys';
 
 /**
  * Every executor's and generator's schema.json (what Nx checks the options against, and what Nx
@@ -82,12 +83,14 @@ function optionTypes(list: Entry[]): Map<string, Record<string, Prop>> {
   return out;
 }
 
-/** The same view of a schema.json: `integer` is a number, an `enum` of strings a string. */
+/** The same view of a schema.json: `integer` is a number, an `enum` of strings a string, a `oneOf` the union of its types. */
 function schemaProps(file: string): Record<string, Prop> {
-  const schema = JSON.parse(readFileSync(join(ROOT, file), 'utf8')) as { properties?: Record<string, { type?: string | string[] }>; required?: string[] };
+  type Json = { type?: string | string[]; oneOf?: Json[] };
+  const schema = JSON.parse(readFileSync(join(ROOT, file), 'utf8')) as { properties?: Record<string, Json>; required?: string[] };
+  const typesOf = (v: Json): string[] => (v.oneOf ? v.oneOf.flatMap(typesOf) : Array.isArray(v.type) ? v.type : [v.type ?? 'object']);
   return Object.fromEntries(
     Object.entries(schema.properties ?? {}).map(([k, v]) => {
-      const types = (Array.isArray(v.type) ? v.type : [v.type ?? 'object']).map((t) => (t === 'integer' ? 'number' : t)).filter((t) => t !== 'null');
+      const types = typesOf(v).map((t) => (t === 'integer' ? 'number' : t)).filter((t) => t !== 'null');
       return [k, { type: [...new Set(types)].sort().join('|'), required: (schema.required ?? []).includes(k) }];
     }),
   );
@@ -99,12 +102,17 @@ describe('schema.json files say what the option types say', () => {
 
   it('covers every executor and generator', () => {
     expect(list.map((e) => e.name).sort()).toEqual(
-      ['executor build', 'executor deploy', 'executor engine', 'executor export', 'executor serve', 'generator import', 'generator init', 'generator model'].sort(),
+      ['executor build', 'executor deploy', 'executor engine', 'executor export', 'executor serve', 'executor tune', 'generator import', 'generator init', 'generator model'].sort(),
     );
   });
 
   it.each(list.map((e) => [e.name, e] as const))('%s', (_name, e) => {
     expect(schemaProps(e.schema), `${e.schema} against the options type of ${e.source}`).toEqual(types.get(e.name));
+  });
+
+  it("the model generator's --source enum is the export sources", () => {
+    const schema = JSON.parse(readFileSync(join(ROOT, 'generators/model/schema.json'), 'utf8'));
+    expect(schema.properties.source.enum).toEqual(EXPORT_KINDS);
   });
 
   it('fails for a schema that lost a property or calls a required one optional', () => {

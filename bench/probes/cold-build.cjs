@@ -8,7 +8,7 @@ const started = performance.now();
 const dist = resolve(__dirname, '..', '..', 'dist');
 const { loadSpec } = require(join(dist, 'lib', 'spec', 'index.js'));
 const { runExport } = require(join(dist, 'lib', 'export', 'index.js'));
-const { buildModel } = require(join(dist, 'lib', 'repository', 'build-model.js'));
+const { buildModel } = require(join(dist, 'lib', 'targets', 'build.js'));
 
 async function main() {
   const [workspaceRoot, specFile] = process.argv.slice(2);

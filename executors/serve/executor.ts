@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import * as devkit from '@nx/devkit';
 import { logger, type ExecutorContext } from '@nx/devkit';
 import { UserError } from '../../lib/errors';
 import { DEFAULT_REPOSITORY } from '../../lib/layout';
@@ -7,7 +8,7 @@ import { pluginOptionsOf, runForProject } from '../run-for-project';
 
 export interface ServeExecutorOptions {
   repository?: string;
-  /** Triton's HTTP port (default 8000, as Triton's own; the target's readyWhen probes it). */
+  /** Triton's HTTP port (default 8000, as Triton's own); 0: a free port (the target's readyWhen signal follows it). */
   httpPort?: number;
   /** 0 or absent: a free port. */
   grpcPort?: number;
@@ -34,6 +35,16 @@ function port(value: unknown, key: string, fallback: number): number {
 }
 
 /**
+ * Tells Nx the task is ready (the target's `readyWhen: { signal: true }`, Nx 24), with the URL the
+ * server really listens on: Nx passes it to the tasks that waited as NX_READY_URL. Older Nx has no
+ * readyWhen, and no emitReadySignal.
+ */
+function signalReady(url: string): void {
+  const emit = (devkit as { emitReadySignal?: (server?: string) => boolean }).emitReadySignal;
+  emit?.(`${url}/`);
+}
+
+/**
  * `serve` (continuous): runs tritonserver on the repository with this model and what it needs
  * loaded, until Ctrl-C (SIGINT/SIGTERM), then stops it and its stubs.
  */
@@ -53,9 +64,10 @@ export default async function serveExecutor(options: ServeExecutorOptions, conte
         // NX_TRITON_SERVER overrides the plugin option (locateTritonServer prefers an option).
         tritonserver: process.env.NX_TRITON_SERVER ? undefined : tritonserver,
         python: options.python ?? text(plugin.python),
+        tritonRelease: text(plugin.tritonRelease),
         cwd: project.workspaceRoot,
       },
-      { info: (line) => logger.info(line), log: (line) => logger.info(line) },
+      { info: (line) => logger.info(line), log: (line) => logger.info(line), ready: signalReady },
     );
   });
 }

@@ -3,6 +3,7 @@ import { getProjects, globAsync, logger, type GeneratorCallback, type Tree } fro
 import { assertNoClashes, planImport, readRepository, summarizeImport, writeImportedFiles } from '../../lib/import';
 import { schemaModeline } from '../../lib/schema/modeline';
 import { readSpecSummary } from '../../lib/model-spec/summary';
+import { SPEC_FILE } from '../../lib/layout';
 
 export interface ImportGeneratorSchema {
   /** The Triton model repository, relative to the workspace root or absolute. */
@@ -14,7 +15,7 @@ export interface ImportGeneratorSchema {
 /** Names of every project and every triton.yaml model in the workspace. */
 async function takenNames(tree: Tree): Promise<Set<string>> {
   const names = new Set(getProjects(tree).keys());
-  for (const file of await globAsync(tree, ['**/triton.yaml'])) {
+  for (const file of await globAsync(tree, [`**/${SPEC_FILE}`])) {
     names.add(readSpecSummary(tree.read(file, 'utf8') ?? '', join(tree.root, posix.dirname(file))).name);
   }
   return names;
@@ -35,7 +36,7 @@ export async function importGenerator(tree: Tree, schema: ImportGeneratorSchema)
   const listing = readRepository(root, schema.repositoryDir);
   const plan = planImport(listing, { directory: schema.directory });
   assertNoClashes(plan, { names: await takenNames(tree), exists: (path) => directoryTaken(tree, path) });
-  for (const model of plan.models) tree.write(`${model.projectDir}/triton.yaml`, schemaModeline(model.projectDir) + model.yaml);
+  for (const model of plan.models) tree.write(`${model.projectDir}/${SPEC_FILE}`, schemaModeline(model.projectDir) + model.yaml);
   for (const warning of plan.warnings) logger.warn(`nx-triton: ${warning}`);
   return async () => {
     await writeImportedFiles(tree.root, plan);

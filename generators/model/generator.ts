@@ -6,6 +6,7 @@ import { packageRoot } from '../../lib/system/package-root';
 import { schemaModeline } from '../../lib/schema/modeline';
 import { readSpecSummary, type SpecSummary } from '../../lib/model-spec/summary';
 import { normalizeModelOptions, type ModelGeneratorSchema, type ModelOptions, type Platform, type Source } from './options';
+import { SPEC_FILE } from '../../lib/layout';
 
 export type { ModelGeneratorSchema } from './options';
 
@@ -23,7 +24,7 @@ interface IoTensor {
 /** Every triton.yaml model of the workspace, by name: its file and summary. */
 async function workspaceModels(tree: Tree): Promise<Map<string, { file: string; summary: SpecSummary }>> {
   const models = new Map<string, { file: string; summary: SpecSummary }>();
-  for (const file of await globAsync(tree, ['**/triton.yaml'])) {
+  for (const file of await globAsync(tree, [`**/${SPEC_FILE}`])) {
     const summary = readSpecSummary(tree.read(file, 'utf8') ?? '', join(tree.root, posix.dirname(file)));
     models.set(summary.name, { file, summary });
   }

@@ -2,11 +2,13 @@ import { posix } from 'node:path';
 import { UserError } from '../../lib/errors';
 import { checkModelName } from '../../lib/model-spec/model-name';
 import { didYouMean } from '../../lib/model-spec/suggest';
+import { EXPORT_KINDS, type ExportKind } from '../../lib/model-spec/plugin-keys';
 
 export const PLATFORMS = ['onnxruntime_onnx', 'tensorrt_plan', 'pytorch_libtorch', 'python', 'ensemble'] as const;
 export type Platform = (typeof PLATFORMS)[number];
-export const SOURCES = ['torch', 'command', 'file'] as const;
-export type Source = (typeof SOURCES)[number];
+/** `--source`: the export sources (lib/model-spec/plugin-keys.ts EXPORT_SOURCES); files/spec scaffolds each one's section. */
+export const SOURCES = EXPORT_KINDS;
+export type Source = ExportKind;
 export const INSTANCE_KINDS = ['gpu', 'cpu', 'model', 'auto'] as const;
 
 export interface ModelGeneratorSchema {

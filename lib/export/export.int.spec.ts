@@ -134,7 +134,7 @@ describe('runExport: torch', () => {
     const executable = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
     const message = await rejection(runExport({ spec: torchSpec(root), workspaceRoot: root, python: 'python3' }));
     expect(message).toBe(
-      `nx-triton: torch is not installed for ${executable} (install it with "pip install torch", or on Debian "apt-get install python3-torch", or point the plugin's "python" option / NX_TRITON_PYTHON at an interpreter that has it)`,
+      `models/mlp/triton.yaml:5:1: export.torch.model: torch is not installed for ${executable}; export.torch needs it: pip install "torch>=1.13" (or pip install -r node_modules/nx-triton/python/requirements.txt)`,
     );
     expect(existsSync(exportDir(root, 'mlp'))).toBe(false);
   });
@@ -148,13 +148,20 @@ describe('runExport: torch', () => {
     );
   });
 
-  it("reports an exception in the user's module with its traceback", async () => {
+  it("reports an exception in the user's module in one line at the innermost line of the user's own file; the traceback only when verbose", async () => {
     const root = workspace();
     const message = await rejection(runExport({ spec: torchSpec(root, 'onnxruntime_onnx', 'net:broken'), workspaceRoot: root, python: TORCH_PYTHON }));
-    const lines = message.split('\n');
-    expect(lines[0]).toBe('models/mlp/triton.yaml:5:1: export.torch.model: "net:broken" failed: RuntimeError: weights are on fire');
-    expect(message).toContain('net.py", line 18, in load_weights');
-    expect(message).not.toContain('export_torch.py');
+    expect(message).toBe('models/mlp/triton.yaml:5:1: export.torch.model: "net:broken" failed at net.py:18: RuntimeError: weights are on fire');
+    expect(message).not.toContain('Traceback (most recent call last)');
+    process.env.NX_VERBOSE_LOGGING = 'true';
+    try {
+      const verbose = await rejection(runExport({ spec: torchSpec(root, 'onnxruntime_onnx', 'net:broken'), workspaceRoot: root, python: TORCH_PYTHON }));
+      expect(verbose.split('\n')[0]).toBe(message);
+      expect(verbose).toContain('Traceback (most recent call last)');
+      expect(verbose).toContain('net.py", line 18, in load_weights');
+    } finally {
+      delete process.env.NX_VERBOSE_LOGGING;
+    }
   });
 
   it('loads the checkpoint and feeds int64 example inputs shaped from the config inputs', async () => {
@@ -181,9 +188,9 @@ describe('runExport: torch', () => {
     execFileSync(TORCH_PYTHON, ['-c', 'import sys, torch; torch.save({"emb.weight": torch.arange(20.).reshape(10, 2)}, sys.argv[1])', join(spec.dir, 'weights/bag.pt')]);
     const { outputPath } = await runExport({ spec, workspaceRoot: root, python: TORCH_PYTHON });
     const session = await ort.InferenceSession.create(outputPath);
-    expect(session.outputNames).toEqual(['output']);
+    expect(session.outputNames).toEqual(['output__0']);
     const tokens = new ort.Tensor('int64', BigInt64Array.from([1n, 3n, 9n, 9n, 9n, 9n]), [2, 3]);
-    const { output } = await session.run({ tokens });
+    const { output__0: output } = await session.run({ tokens });
     expect(output.dims).toEqual([2, 2]);
     // rows 1, 3, 9 of arange(20).reshape(10, 2), averaged; then row 9 alone
     expect(Array.from(output.data as Float32Array)).toEqual([26 / 3, 29 / 3, 18, 19].map(Math.fround));

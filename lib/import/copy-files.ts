@@ -19,7 +19,7 @@ async function copyModel(projectDir: string, plan: ModelPlan, repositoryRoot: st
     for (const copy of plan.copies) {
       // A copy, never a hard link: editing the project must not edit the repository imported from.
       // The kernel copies (or reflinks, on CoW file systems): model files never pass through memory.
-      await copyPath(copy.src, join(staging, copy.dest), {}, repositoryRoot);
+      await copyPath(copy.src, join(staging, copy.dest), repositoryRoot);
     }
     if (options.writeYaml) await writeFile(join(staging, SPEC_FILE), plan.yaml);
     const tops = new Set(plan.copies.map((c) => c.dest.split('/')[0]));
@@ -60,7 +60,7 @@ export function summarizeImport(plan: ImportPlan): string[] {
   const lines = plan.models.map((m) => {
     const versions = m.versions.length === 1 ? `version ${m.versions[0]}` : `versions ${m.versions.join(', ')}`;
     const copied = m.copies.length > 0 ? `; copied ${listCopies(m)}` : '';
-    return `  ${m.name} -> ${m.projectDir}/triton.yaml (${versions}${copied})`;
+    return `  ${m.name} -> ${m.projectDir}/${SPEC_FILE} (${versions}${copied})`;
   });
   const n = plan.models.length;
   return [`nx-triton: imported ${n} model${n === 1 ? '' : 's'}`, ...lines];

@@ -1,6 +1,9 @@
 import type { Node } from 'yaml';
 import { childPath, describe, isMap as isMapNode, isScalar, isSeq as isSeqNode, setOwn, SpecContext } from './context';
+import { modelConfigRoot } from '../../proto/model-config';
 import { checkFields, field, fieldSchemas, type CheckOptions, type Fields, type Values } from './keys';
+import { resolveEnum } from './enums';
+import { didYouMean, unknownKeyMessage } from './suggest';
 import { checkModelName } from './model-name';
 import { checkProjectPath } from './paths';
 import { checkTensorRt, checkTritonRelease, TENSORRT_KEY_SCHEMA } from './tensorrt';
@@ -17,17 +20,33 @@ const asPath = (value: unknown): unknown[] => [value];
 
 const PYTHON_REF = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 
-/** `export.torch.example_inputs.<input>`: how the example tensor is filled (`npy`: a project file). */
-export type ExampleValues =
+/** The data types an example tensor can have: those torch can feed (python/nxt_values.py DTYPES). */
+export const EXAMPLE_DTYPES = ['TYPE_BOOL', 'TYPE_UINT8', 'TYPE_INT8', 'TYPE_INT16', 'TYPE_INT32', 'TYPE_INT64', 'TYPE_FP16', 'TYPE_BF16', 'TYPE_FP32', 'TYPE_FP64'] as const;
+export type ExampleDtype = (typeof EXAMPLE_DTYPES)[number];
+
+/** How the values of an example tensor are made. */
+export type ExampleForm =
   | 'zeros'
   | 'ones'
+  | 'padding_mask'
+  | { constant: number }
   | { randint: [number, number] }
   | { uniform: [number, number] }
   | { normal: [number, number] }
+  | { padding_mask: true }
   | { npy: string };
 
-const VALUE_RANGES = ['randint', 'uniform', 'normal'] as const;
-const VALUES_EXPECTED = 'zeros, ones, { randint: [low, high] }, { uniform: [low, high] }, { normal: [mean, std] } or a .npy file';
+/**
+ * `export.torch.example_inputs.<input>`: the values of its example tensor and, for a map form, the
+ * `dtype` written with them (the tensor's type otherwise follows `input:`, the .npy, int64 for randint
+ * and padding_mask, else fp32).
+ */
+export type ExampleValues = { values: ExampleForm; dtype?: ExampleDtype };
+
+const PAIR_FORMS = ['randint', 'uniform', 'normal'] as const;
+const MAP_FORMS = ['constant', ...PAIR_FORMS, 'padding_mask'] as const;
+const VALUES_EXPECTED =
+  'zeros, ones, padding_mask, { constant: n }, { randint: [low, high] }, { uniform: [low, high] }, { normal: [mean, std] } (each map may add dtype:) or a .npy file';
 
 /** `export.torch.*`: a torch.nn.Module exported by python/export_torch.py. */
 export const TORCH_FIELDS = {
@@ -98,18 +117,42 @@ export const TORCH_FIELDS = {
       type: 'object',
       additionalProperties: {
         anyOf: [
-          { type: 'string', enum: ['zeros', 'ones'] },
+          { type: 'string', enum: ['zeros', 'ones', 'padding_mask'] },
           { type: 'string', pattern: '\\.npy$' },
-          { type: 'object', properties: { randint: twoNumbers }, required: ['randint'], additionalProperties: false },
-          { type: 'object', properties: { uniform: twoNumbers }, required: ['uniform'], additionalProperties: false },
-          { type: 'object', properties: { normal: twoNumbers }, required: ['normal'], additionalProperties: false },
+          ...MAP_FORMS.map((form) => ({
+            type: 'object',
+            properties: {
+              [form]: form === 'constant' ? { type: 'number' } : form === 'padding_mask' ? { const: true } : twoNumbers,
+              dtype: { type: 'string', description: 'The tensor\'s type: a Triton data type (TYPE_INT64) or its shorthand (int64, fp16, bool, ...).' },
+            },
+            required: [form],
+            additionalProperties: false,
+          })),
         ],
       },
       description:
-        'Values of the example tensors by input: zeros, ones, { randint | uniform | normal: [a, b] } or a .npy file in the project (default: normal [0, 1] for floating types, ones otherwise).',
+        'Values of the example tensors by input: zeros, ones, padding_mask (ones with a zero tail of random length per row), { constant: n }, { randint: [low, high] }, { uniform: [low, high] }, { normal: [mean, std] } (each map may add dtype:), or a .npy file in the project. Default: normal [0, 1] for floating types, ones for integer and bool types (padding_mask for one named like a mask).',
     },
     check: (ctx, value, at, o): Record<string, ExampleValues> | undefined => checkExampleInputs(ctx, value, at, o),
     files: { role: 'export', paths: (v) => (typeof v === 'object' && v !== null ? Object.values(v).filter((x) => typeof x === 'string' && x.endsWith('.npy')) : []) },
+  }),
+  input_names: field({
+    schema: {
+      type: 'array',
+      items: { type: 'string', minLength: 1 },
+      uniqueItems: true,
+      description: "The names Triton sees for forward()'s parameters, in order (torch.onnx.export's input_names); input_shapes and example_inputs then use them.",
+    },
+    check: (ctx, value, at): string[] | undefined => {
+      const names = expectStringList(ctx, value, at);
+      if (!names) return undefined;
+      const twice = names.find((n, i) => names.indexOf(n) !== i);
+      if (twice !== undefined) {
+        ctx.error(at, `"${twice}" is named twice`);
+        return undefined;
+      }
+      return names.length > 0 ? names : (ctx.error(at, 'expected at least one name'), undefined);
+    },
   }),
 } satisfies Fields;
 
@@ -134,6 +177,24 @@ export const VERIFY_FIELDS = {
       if (sizes.length === 0) ctx.error(at, 'expected at least one batch size');
       else if (sizes.every((n): n is number => n !== undefined)) return sizes;
       return undefined;
+    },
+  }),
+  dim_sizes: field({
+    schema: {
+      type: 'array',
+      items: positiveInt,
+      minItems: 2,
+      description: 'The sizes every dynamic dim other than the batch dim runs at (default: 16 and 9); e.g. [9, 256] to run a sequence model at its longest too.',
+    },
+    check: (ctx, value, at): number[] | undefined => {
+      if (!expectList(ctx, value, at)) return undefined;
+      const sizes = ctx.items(value, at).map((i) => expectInt(ctx, i.node, i.path, 1, 2 ** 31 - 1, 'a positive size'));
+      if (!sizes.every((n): n is number => n !== undefined)) return undefined;
+      if (new Set(sizes).size < 2) {
+        ctx.error(at, 'give two or more different sizes: a size baked into the graph shows only at another size');
+        return undefined;
+      }
+      return sizes;
     },
   }),
   samples: field({
@@ -269,9 +330,12 @@ export const PLUGIN_FIELDS = {
     schema: {
       type: 'string',
       pattern: '^[0-9]{2}\\.[0-9]{2}$',
-      description: 'The Triton container release that serves the model (e.g. "24.08"); a TensorRT plan must be built by the TensorRT it ships.',
+      description:
+        'The Triton container release that serves the model (e.g. "24.08"); a TensorRT plan must be built by the TensorRT it ships, an ONNX model must have an IR version and opsets its ONNX Runtime loads (an unset export.torch.opset is chosen to fit).',
     },
     check: (ctx, value, at): string | undefined => checkTritonRelease(ctx, value, at),
+    // An unset export.torch.opset is chosen to fit it.
+    exportReads: true,
   }),
 } satisfies Fields;
 
@@ -341,7 +405,7 @@ function checkExport(ctx: SpecContext, node: Node | null, path: string, options:
   return result;
 }
 
-/** `example_inputs: { <input>: zeros | ones | {randint|uniform|normal: [a, b]} | <file>.npy }`. */
+/** `example_inputs: { <input>: <form> }`. */
 function checkExampleInputs(ctx: SpecContext, node: Node | null, path: string, options: CheckOptions): Record<string, ExampleValues> | undefined {
   if (!expectMap(ctx, node, path)) return undefined;
   const out: Record<string, ExampleValues> = {};
@@ -355,36 +419,71 @@ function checkExampleInputs(ctx: SpecContext, node: Node | null, path: string, o
 }
 
 function checkExampleValues(ctx: SpecContext, node: Node | null, path: string, options: CheckOptions): ExampleValues | undefined {
-  if (isScalar(node) && (node.value === 'zeros' || node.value === 'ones')) return node.value;
+  if (isScalar(node) && (node.value === 'zeros' || node.value === 'ones' || node.value === 'padding_mask')) return { values: node.value };
   if (isScalar(node) && typeof node.value === 'string' && node.value.endsWith('.npy')) {
     const file = checkProjectPath(ctx, node, path, { kind: 'file', mustExist: options.checkFiles });
-    return file === undefined ? undefined : { npy: file };
+    return file === undefined ? undefined : { values: { npy: file } };
   }
   const entries = isMapNode(node) ? ctx.entries(node, path) : [];
-  const kind = entries.length === 1 ? VALUE_RANGES.find((k) => k === entries[0].key) : undefined;
-  if (!kind) {
+  const forms = entries.filter((e) => (MAP_FORMS as readonly string[]).includes(e.key));
+  const other = entries.find((e) => e.key !== 'dtype' && !(MAP_FORMS as readonly string[]).includes(e.key));
+  if (forms.length === 1 && other) {
+    ctx.error(other.path, unknownKeyMessage(other.key, [forms[0].key, 'dtype']));
+    return undefined;
+  }
+  if (forms.length !== 1) {
     ctx.error(path, `expected ${VALUES_EXPECTED}, got ${describe(node)}`);
     return undefined;
   }
-  const at = entries[0].path;
-  const pair = isSeqNode(entries[0].value) ? ctx.items(entries[0].value, at).map((i) => scalarNumber(i.node)) : [];
+  const [form] = forms;
+  const dtypeEntry = entries.find((e) => e.key === 'dtype');
+  const dtype = dtypeEntry ? checkExampleDtype(ctx, dtypeEntry.value, dtypeEntry.path) : undefined;
+  if (dtypeEntry && dtype === undefined) return undefined;
+  const values = checkForm(ctx, form.key as (typeof MAP_FORMS)[number], form.value, form.path);
+  if (values === undefined) return undefined;
+  return dtype === undefined ? { values } : { values, dtype };
+}
+
+function checkForm(ctx: SpecContext, form: (typeof MAP_FORMS)[number], node: Node | null, at: string): ExampleForm | undefined {
+  if (form === 'constant') {
+    const n = scalarNumber(node);
+    if (n === undefined) ctx.error(at, `expected a number, got ${describe(node)}`);
+    return n === undefined ? undefined : { constant: n };
+  }
+  if (form === 'padding_mask') {
+    if (isScalar(node) && node.value === true) return { padding_mask: true };
+    ctx.error(at, `expected true (or write padding_mask alone), got ${describe(node)}`);
+    return undefined;
+  }
+  const pair = isSeqNode(node) ? ctx.items(node, at).map((i) => scalarNumber(i.node)) : [];
   const numbers = pair.filter((v): v is number => v !== undefined);
   const [a, b] = numbers;
   const why =
     pair.length !== 2 || numbers.length !== 2
       ? 'expected a list of two numbers'
-      : kind === 'randint' && (!Number.isInteger(a) || !Number.isInteger(b) || a >= b)
+      : form === 'randint' && (!Number.isInteger(a) || !Number.isInteger(b) || a >= b)
         ? 'expected two integers [low, high] with low < high (high is excluded)'
-        : kind === 'uniform' && a >= b
+        : form === 'uniform' && a >= b
           ? 'expected [low, high] with low < high'
-          : kind === 'normal' && b < 0
+          : form === 'normal' && b < 0
             ? 'expected [mean, std] with std >= 0'
             : undefined;
   if (why) {
-    ctx.error(at, `${why}, got ${describe(entries[0].value)}`);
+    ctx.error(at, `${why}, got ${describe(node)}`);
     return undefined;
   }
-  return { [kind]: [a, b] } as ExampleValues;
+  return { [form]: [a, b] } as ExampleForm;
+}
+
+/** `dtype:` of an example tensor: a Triton data type or its shorthand, one that torch can feed. */
+function checkExampleDtype(ctx: SpecContext, node: Node | null, at: string): ExampleDtype | undefined {
+  const written = expectString(ctx, node, at);
+  if (written === undefined) return undefined;
+  const name = resolveEnum(modelConfigRoot().lookupEnum('inference.DataType'), written);
+  if (name && (EXAMPLE_DTYPES as readonly string[]).includes(name)) return name as ExampleDtype;
+  const short = EXAMPLE_DTYPES.map((t) => t.slice('TYPE_'.length).toLowerCase());
+  ctx.error(at, `${name ? `${name} cannot be fed to a torch model` : `unknown data type ${JSON.stringify(written)}`} (expected one of ${short.join(', ')})${didYouMean(written, short)}`);
+  return undefined;
 }
 
 /** A finite YAML number (integers may be parsed as bigint), else undefined. */

@@ -17,6 +17,14 @@ export interface SpecSummary {
   hasExport: boolean;
   /** The first source key under `export:` (the full parser rejects more than one). */
   exportKind?: ExportKind;
+  /** `export.torch.model` ("net:build"), when it is a string. */
+  torchModel?: string;
+  /**
+   * The top-level packages the model module imports (`transformers`, `timm`): their versions join the
+   * export's cache key. Read from the module's source by the plugin (lib/export/python-imports.ts),
+   * not by this lenient YAML read.
+   */
+  modelImports?: string[];
   from?: string;
   /** `ensemble_scheduling.step[].model_name`, de-duplicated, in order. */
   ensembleModels: string[];
@@ -115,6 +123,7 @@ export function readSpecSummary(text: string, dir: string): SpecSummary {
     backend: nonEmptyString(doc.backend),
     hasExport: doc.export !== undefined && doc.export !== null,
     exportKind,
+    ...(exportKind === 'torch' && isMap(exportSection?.torch) && typeof exportSection.torch.model === 'string' ? { torchModel: exportSection.torch.model } : {}),
     from: nonEmptyString(doc.from),
     ensembleModels: ensembleModels(doc),
     ...(isMap(doc.tensorrt) && Array.isArray(doc.tensorrt.builders) && doc.tensorrt.builders.length > 0 ? { hasBuilders: true } : {}),

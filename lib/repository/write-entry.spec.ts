@@ -50,9 +50,10 @@ describe('writeModelEntry', () => {
     expect(readdirSync(repo)).toEqual(['my_nn']);
   });
 
-  it('hard links model files on the same filesystem and copies extra files', async () => {
+  it('copies model files and extra files: an entry never shares a file with the export (no hard link)', async () => {
     await writeModelEntry(basic());
-    expect(statSync(join(repo, 'my_nn', '1', 'model.onnx')).ino).toBe(statSync(join(src, 'export', 'model.onnx')).ino);
+    expect(statSync(join(repo, 'my_nn', '1', 'model.onnx')).ino).not.toBe(statSync(join(src, 'export', 'model.onnx')).ino);
+    expect(statSync(join(repo, 'my_nn', '1', 'model.onnx')).nlink).toBe(1);
     expect(statSync(join(repo, 'my_nn', 'labels.txt')).ino).not.toBe(statSync(join(src, 'labels.txt')).ino);
   });
 

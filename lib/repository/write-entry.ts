@@ -112,10 +112,10 @@ async function fill(dir: string, opts: WriteEntryOptions): Promise<void> {
   for (const v of opts.versions) {
     const versionDir = join(dir, String(v.version));
     if ('from' in v) {
-      await copyPath(v.from, versionDir, { hardLink: true });
+      await copyPath(v.from, versionDir);
     } else {
       await mkdir(versionDir);
-      for (const f of v.files) await copyPath(f.src, join(versionDir, checkDest(f.dest, 'model file')), { hardLink: true });
+      for (const f of v.files) await copyPath(f.src, join(versionDir, checkDest(f.dest, 'model file')));
     }
     if ((await readdir(versionDir)).length === 0) await writeText(join(versionDir, EMPTY_VERSION_MARKER), '');
     await fsyncDir(versionDir);

@@ -1,12 +1,7 @@
 import { constants } from 'node:fs';
-import { copyFile, link, lstat, mkdir, open, readdir, realpath, stat } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, open, readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { UserError } from '../errors';
-
-export interface CopyOptions {
-  /** Hard link regular files when source and destination share a filesystem (model files). */
-  hardLink?: boolean;
-}
 
 /** Writes a file's data to disk before it is renamed into place. */
 export async function fsyncPath(path: string): Promise<void> {
@@ -31,19 +26,12 @@ function sourceError(err: unknown, src: string): unknown {
   return err;
 }
 
-/** Copies one regular file: a hard link when allowed and possible, else a (reflink) stream copy. */
-async function copyRegular(src: string, dest: string, options: CopyOptions): Promise<void> {
-  if (options.hardLink) {
-    try {
-      await link(src, dest);
-      return;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      // Other filesystem, or one without hard links: fall back to a copy.
-      if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EMLINK' && code !== 'EOPNOTSUPP') throw err;
-    }
-  }
-  // copyFile streams in the kernel (or clones on CoW filesystems); nothing is read into memory.
+/**
+ * Copies one regular file, never as a hard link (a linked file in the repository is the export's own
+ * file: an edit of one is an edit of both, and onnx refuses hard-linked external data): a reflink on
+ * filesystems that clone (COPYFILE_FICLONE), else a copy in the kernel, never read into memory.
+ */
+async function copyRegular(src: string, dest: string): Promise<void> {
   await copyFile(src, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
   await fsyncPath(dest);
 }
@@ -52,7 +40,7 @@ async function copyRegular(src: string, dest: string, options: CopyOptions): Pro
  * Copies a file or a directory tree to `dest` (which must not exist). Symlinks are followed
  * when they stay inside `root` (default: the source itself) and refused when they point outside.
  */
-export async function copyPath(src: string, dest: string, options: CopyOptions = {}, root?: string): Promise<void> {
+export async function copyPath(src: string, dest: string, root?: string): Promise<void> {
   let realRoot: string;
   try {
     realRoot = await realpath(root ?? src);
@@ -65,10 +53,10 @@ export async function copyPath(src: string, dest: string, options: CopyOptions =
     throw new UserError(`${src} leads through a symbolic link to ${realParent}, outside ${realRoot}; copy the file in instead`);
   }
   await mkdir(dirname(dest), { recursive: true });
-  await copyEntry(src, dest, options, realRoot, new Set());
+  await copyEntry(src, dest, realRoot, new Set());
 }
 
-async function copyEntry(src: string, dest: string, options: CopyOptions, realRoot: string, ancestors: Set<string>): Promise<void> {
+async function copyEntry(src: string, dest: string, realRoot: string, ancestors: Set<string>): Promise<void> {
   let info;
   try {
     info = await lstat(src);
@@ -97,12 +85,12 @@ async function copyEntry(src: string, dest: string, options: CopyOptions, realRo
     } catch (err) {
       throw sourceError(err, src);
     }
-    for (const name of names) await copyEntry(join(src, name), join(dest, name), options, realRoot, below);
+    for (const name of names) await copyEntry(join(src, name), join(dest, name), realRoot, below);
     return;
   }
   if (!info.isFile()) throw new UserError(`${src} is neither a file nor a directory`);
   try {
-    await copyRegular(src, dest, options);
+    await copyRegular(src, dest);
   } catch (err) {
     throw sourceError(err, src);
   }

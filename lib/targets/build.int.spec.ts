@@ -11,6 +11,7 @@ import { packageRoot } from '../system/package-root';
 import { runExport } from './export';
 import { loadSpec } from '../model-spec';
 import { buildModel } from './build';
+import { VENV_PYTHON } from '../../test/pythons';
 
 let fixtures: string;
 let ws: string;
@@ -280,6 +281,11 @@ ensemble_scheduling:
     const built = await build('my_nn');
     expect(built.files).toEqual(['config.pbtxt', '1/model.onnx/']);
     expect(readdirSync(join(built.entryDir, '1', 'model.onnx')).sort()).toEqual(['model.onnx', 'weights.bin']);
+    // The entry's files are its own (copies, never hard links of the export): onnx 1.16+ refuses
+    // external data with more than one link ("a potential hardlink attack", onnx/checker.cc), so a
+    // freshly built model would have failed onnx.load and onnx.checker (after a cache restore it passed).
+    const check = "import sys, onnx; m = onnx.load(sys.argv[1]); onnx.checker.check_model(sys.argv[1]); print(len(m.graph.initializer))";
+    expect(execFileSync(VENV_PYTHON, ['-c', check, join(built.entryDir, '1', 'model.onnx', 'model.onnx')], { encoding: 'utf8' }).trim()).toBe('2');
 
     // An export that already wrote the directory form is copied as it is.
     rmSync(out, { recursive: true });

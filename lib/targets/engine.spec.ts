@@ -26,8 +26,8 @@ const NO_SMOKE = 'verify: false\n';
 describe('a backend: tensorrt model with export:', () => {
   it('has an engine target, like platform: tensorrt_plan', () => {
     const targets = (yaml: string) => Object.keys(buildTargets('models/m', readSpecSummary(yaml, '/ws/models/m'), normalizeOptions({}, '/ws')));
-    expect(targets(SPEC)).toEqual(['export', 'engine', 'build', 'serve']);
-    expect(targets(SPEC.replace('backend: tensorrt', 'platform: tensorrt_plan'))).toEqual(['export', 'engine', 'build', 'serve']);
+    expect(targets(SPEC)).toEqual(['export', 'engine', 'build', 'serve', 'tune']);
+    expect(targets(SPEC.replace('backend: tensorrt', 'platform: tensorrt_plan'))).toEqual(['export', 'engine', 'build', 'serve', 'tune']);
   });
 
   it('exports its ONNX, builds its engine and writes an entry with the plan', async () => {

@@ -7,8 +7,11 @@ import { smokeRunOnnx } from '../export/smoke';
 import { SOURCES, type ExportSource } from '../export/sources';
 import { exportError } from '../export/where';
 import { loadWorkspaceSpec } from '../config/from-chain';
+import { SpecError } from '../errors';
 import { exportDir, onnxFileIn } from '../layout';
 import { exportKind } from '../model-spec/plugin-keys';
+import { placed } from '../model-spec/positions';
+import { checkConfigBeforeExport } from '../repository/rules';
 import type { ModelSpec } from '../model-spec/types';
 import { resolvePython } from '../system/python';
 import type { ProjectRun } from './project';
@@ -66,8 +69,17 @@ export async function runExport(opts: RunExportOptions): Promise<{ outputPath: s
   }
 }
 
-/** The `export` target of a project: its triton.yaml loaded and checked, then its export run. */
-export async function runExportTarget(o: ProjectRun & { python?: string }): Promise<{ outputPath: string }> {
-  const spec = loadWorkspaceSpec(o.workspaceRoot, o.specFile);
+/**
+/**
+ * The `export` target of a project: its triton.yaml loaded and checked, then the config rules that
+ * need no model file (lib/repository/rules checkConfigBeforeExport), then its export run.
+ * `tritonRelease` (nx.json) stands in for a model without its own `triton_release` (a torch export
+ * then chooses an opset that release loads).
+ */
+export async function runExportTarget(o: ProjectRun & { python?: string; tritonRelease?: string }): Promise<{ outputPath: string }> {
+  const loaded = loadWorkspaceSpec(o.workspaceRoot, o.specFile);
+  const problems = checkConfigBeforeExport(loaded.config);
+  if (problems.length > 0) throw new SpecError(problems.map((p) => placed(loaded, p.path, p.message)));
+  const spec = loaded.tritonRelease === undefined && o.tritonRelease !== undefined ? { ...loaded, tritonRelease: o.tritonRelease } : loaded;
   return runExport({ spec, workspaceRoot: o.workspaceRoot, python: o.python, log: o.log });
 }

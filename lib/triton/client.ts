@@ -74,9 +74,15 @@ export class TritonClient {
     private readonly log: () => string = () => '',
   ) {}
 
-  /** `timeoutMs`: how long to wait for Triton's answer, which comes once the load is done (default 120 s). */
-  async load(model: string, options: { timeoutMs?: number } = {}): Promise<LoadResult> {
-    const { status, json } = await call(`${this.url}/v2/repository/models/${encodeURIComponent(model)}/load`, 'POST', {}, options.timeoutMs);
+  /**
+   * Loads (or reloads) a model. With `config`, Triton takes that whole config instead of the
+   * directory's config.pbtxt (the load API's `parameters.config`, a JSON string; core's
+   * JsonToModelConfig reads it as protobuf JSON with the config.pbtxt field names): nothing on disk changes.
+   * `timeoutMs`: how long to wait for Triton's answer, which comes once the load is done (default 120 s).
+   */
+  async load(model: string, options: { config?: object; timeoutMs?: number } = {}): Promise<LoadResult> {
+    const body = options.config === undefined ? {} : { parameters: { config: JSON.stringify(options.config) } };
+    const { status, json } = await call(`${this.url}/v2/repository/models/${encodeURIComponent(model)}/load`, 'POST', body, options.timeoutMs);
     if (status === 200) return { ok: true };
     let error = errorOf(json).trim();
     if (/failed to poll from model repository/.test(error)) {

@@ -1,8 +1,25 @@
-import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { NotRegularFileError, readRegularFile } from '../../proto/read-regular-file';
+import { parsePbtxt } from '../../proto/text-format';
 import { UserError } from '../errors';
 import { checkModelName } from '../model-spec/model-name';
-import { parsePbtxt } from '../../proto/text-format';
+
+/** Whether `path` is a directory, a symbolic link to one included: Triton stats the repository's entries and follows links. */
+function isDirectory(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}
+
+/** config.pbtxt's text: a regular file (a FIFO would block the read, a device never end), else one line naming it. */
+function readConfigText(file: string, model: string): string | undefined {
+  try {
+    return readRegularFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (err instanceof NotRegularFileError) throw new UserError(`nx-triton: model ${model}: ${file} is ${err.message}`);
+    throw new UserError(`nx-triton: model ${model}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
 
 /**
  * The models Triton must load to serve `roots`: each root, and for an ensemble every model its
@@ -17,12 +34,13 @@ export function modelsNeeded(repository: string, roots: string[]): string[] {
     if (bad) throw new UserError(`nx-triton: model name ${JSON.stringify(name)}${neededBy ? ` (a step of ${neededBy})` : ''}: ${bad}`);
     const dir = join(repository, name);
     const file = join(dir, 'config.pbtxt');
-    if (!existsSync(dir) || !lstatSync(dir).isDirectory() || !existsSync(file)) {
+    const text = isDirectory(dir) ? readConfigText(file, name) : undefined;
+    if (text === undefined) {
       const why = neededBy ? `, which the ensemble ${neededBy} needs,` : '';
       throw new UserError(`nx-triton: model ${name}${why} is not in the repository ${repository} (no ${file}; build it first)`);
     }
     seen.add(name);
-    const config = parsePbtxt(readFileSync(file, 'utf8'), file);
+    const config = parsePbtxt(text, file);
     const steps = config.ensemble_scheduling?.step ?? [];
     for (const step of steps) if (step.model_name) visit(step.model_name, name);
   };

@@ -8,6 +8,8 @@ export interface ServeIo {
   info: (line: string) => void;
   /** Triton's log, line by line. */
   log: (line: string) => void;
+  /** Called once, when Triton answers /v2/health/ready, with its HTTP URL (the serve executor tells Nx: readyWhen signal). */
+  ready?: (url: string) => void;
 }
 
 export interface ServeOptions extends Omit<StartOptions, 'onLog' | 'abort'> {
@@ -91,6 +93,7 @@ export async function serveUntilStopped(options: ServeOptions, io: ServeIo): Pro
       throw err;
     }
     for (const line of describeServer(server, options.models ?? '*')) io.info(line);
+    io.ready?.(server.url);
     const code = await server.exited;
     if (stoppedBy) {
       io.info('nx-triton serve: tritonserver stopped');

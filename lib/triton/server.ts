@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { UserError } from '../errors';
+import { ownerGone, ownerTag, OWNER_PATTERN } from '../system/owner';
 import { locateTritonServer, type LocateOptions, type PytritonBundle, type TritonServerBinary } from './locate';
 
 /**
@@ -28,9 +30,12 @@ export interface StartOptions extends LocateOptions {
   onLog?: (line: string) => void;
   /** How long to wait for `/v2/health/ready` (default 120 s). */
   readyTimeoutMs?: number;
+  /** More tritonserver flags; a path in them must be absolute (the server runs in a directory of its own). */
   extraArgs?: string[];
   /** Aborting it stops the server, also while it is still starting (the start then rejects). */
   abort?: AbortSignal;
+  /** The server, when the caller has located it already (else found from the LocateOptions). */
+  binary?: TritonServerBinary;
 }
 
 export interface RunningTriton {
@@ -48,10 +53,12 @@ export interface RunningTriton {
   stop(): Promise<void>;
 }
 
-// The watchdog, run with `node -e`: argv = [graceMs, binary, ...args].
+// The watchdog, run with `node -e` in the run directory: argv = [graceMs, runDir, binary, ...args].
+// It removes the run directory once tritonserver is gone, also when its caller was killed.
 const WATCHDOG = `
 const { spawn } = require('node:child_process');
-const [grace, bin, ...args] = process.argv.slice(1);
+const { rmSync } = require('node:fs');
+const [grace, runDir, bin, ...args] = process.argv.slice(1);
 const child = spawn(bin, args, { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
 const group = (sig) => { try { process.kill(-child.pid, sig); } catch {} };
 let stopping = false;
@@ -68,7 +75,11 @@ process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 process.on('SIGHUP', stop);
 child.on('error', (e) => { process.stderr.write('nx-triton: cannot start ' + bin + ': ' + e.message + '\\n'); process.exit(127); });
-child.on('exit', (code, signal) => { group('SIGKILL'); process.exit(code ?? (signal ? 128 : 1)); });
+child.on('exit', (code, signal) => {
+  group('SIGKILL');
+  try { rmSync(runDir, { recursive: true, force: true }); } catch {}
+  process.exit(code ?? (signal ? 128 : 1));
+});
 `;
 
 /** Triton waits for in-flight requests on SIGTERM; after this the group is killed. */
@@ -98,11 +109,49 @@ export function writeBundlePythonBackend(bundle: PytritonBundle, dir: string): v
   copyFileSync(bundle.stub, join(python, 'triton_python_backend_stub'));
 }
 
+/**
+ * Each server runs in a directory of its own under the system temp dir, `nx-triton-serve-<owner>-<random>`
+ * (owner: lib/system/owner.ts): its working directory `cwd/` (empty), and for nvidia-pytriton's bundle
+ * its backend directory `backends/`. The working directory is where the python backend's stubs import
+ * from first (their embedded interpreter puts it on sys.path, PYTHONSAFEPATH or not): never the
+ * directory `serve` was started in, whose `numpy.py` would shadow numpy in every model.py. The
+ * watchdog removes the run directory when the server is gone; a run directory whose owner died with
+ * its watchdog (both SIGKILLed) is removed by the next start.
+ */
+const RUN_DIR_PREFIX = 'nx-triton-serve-';
+const RUN_DIR = new RegExp(`^${RUN_DIR_PREFIX}${OWNER_PATTERN}-[0-9a-f]{8}$`);
+
+/** Removes the run directories under `parent` whose owner is certainly gone; returns their names. */
+export function sweepRunDirs(parent = tmpdir()): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = RUN_DIR.exec(name);
+    if (!m || !ownerGone(m[1], m[2], Number(m[3]))) continue;
+    rmSync(join(parent, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+function makeRunDir(): string {
+  sweepRunDirs();
+  const dir = join(tmpdir(), `${RUN_DIR_PREFIX}${ownerTag()}-${randomBytes(4).toString('hex')}`);
+  mkdirSync(join(dir, 'cwd'), { recursive: true });
+  return dir;
+}
+
 /** A backend directory for nvidia-pytriton's bundle: its python backend plus the stub for our Python. */
-function bundleBackends(binary: TritonServerBinary): { dir: string; args: string[]; env: NodeJS.ProcessEnv } | undefined {
+function bundleBackends(binary: TritonServerBinary, runDir: string): { dir: string; args: string[]; env: NodeJS.ProcessEnv } | undefined {
   const bundle = binary.bundle;
   if (!bundle) return undefined;
-  const dir = mkdtempSync(join(tmpdir(), 'nx-triton-backends-'));
+  const dir = join(runDir, 'backends');
+  mkdirSync(dir);
   writeBundlePythonBackend(bundle, dir);
   const ld = [bundle.libDir, bundle.libPythonDir, process.env.LD_LIBRARY_PATH].filter(Boolean).join(delimiter);
   const pythonPath = [...bundle.sitePackages, process.env.PYTHONPATH].filter(Boolean).join(delimiter);
@@ -114,16 +163,24 @@ function bundleBackends(binary: TritonServerBinary): { dir: string; args: string
 }
 
 export async function startTritonServer(options: StartOptions): Promise<RunningTriton> {
-  const binary = locateTritonServer(options);
+  const binary = options.binary ?? locateTritonServer(options);
   const [httpPort, grpcPort, metricsPort] = [
     options.httpPort || (await freePort()),
     options.grpcPort || (await freePort()),
     options.metricsPort || (await freePort()),
   ];
-  const backends = bundleBackends(binary);
+  const runDir = makeRunDir();
+  let backends: ReturnType<typeof bundleBackends>;
+  try {
+    backends = bundleBackends(binary, runDir);
+  } catch (err) {
+    rmSync(runDir, { recursive: true, force: true });
+    throw err;
+  }
   const models = options.models ?? '*';
   const args = [
-    `--model-repository=${options.repository}`,
+    // Absolute: the server runs in its own working directory.
+    `--model-repository=${resolve(options.repository)}`,
     `--http-address=127.0.0.1`,
     `--grpc-address=127.0.0.1`,
     `--metrics-address=127.0.0.1`,
@@ -136,9 +193,10 @@ export async function startTritonServer(options: StartOptions): Promise<RunningT
     ...(backends?.args ?? []),
     ...(options.extraArgs ?? []),
   ];
-  const child: ChildProcess = spawn(process.execPath, ['-e', WATCHDOG, String(STOP_GRACE_MS), binary.binary, ...args], {
+  const child: ChildProcess = spawn(process.execPath, ['-e', WATCHDOG, String(STOP_GRACE_MS), runDir, resolve(binary.binary), ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, ...backends?.env },
+    cwd: join(runDir, 'cwd'),
   });
   const lines: string[] = [];
   const take = (chunk: Buffer, rest: { text: string }) => {
@@ -157,7 +215,7 @@ export async function startTritonServer(options: StartOptions): Promise<RunningT
   child.stderr?.on('data', (c: Buffer) => take(c, err));
   const exited = new Promise<number | null>((resolveExit) => {
     child.on('exit', (code) => {
-      if (backends) rmSync(backends.dir, { recursive: true, force: true });
+      rmSync(runDir, { recursive: true, force: true });
       resolveExit(code);
     });
   });

@@ -4,9 +4,9 @@
 'use strict';
 const { join } = require('node:path');
 const [dist, root, name] = process.argv.slice(2);
-const { loadSpec } = require(join(dist, 'lib/spec'));
-const { runExport } = require(join(dist, 'lib/export'));
-const { buildModel } = require(join(dist, 'lib/repository/build-model'));
+const { loadSpec } = require(join(dist, 'lib/model-spec'));
+const { runExport } = require(join(dist, 'lib/targets/export'));
+const { buildModel } = require(join(dist, 'lib/targets/build'));
 
 async function main() {
   const specFile = join(root, 'models', name, 'triton.yaml');

@@ -4,7 +4,7 @@
 'use strict';
 const { join } = require('node:path');
 const [dist, json] = process.argv.slice(2);
-const { buildModel } = require(join(dist, 'lib/repository/build-model.js'));
+const { buildModel } = require(join(dist, 'lib/targets/build.js'));
 const { workspaces, repository, start, count } = JSON.parse(json);
 
 (async () => {

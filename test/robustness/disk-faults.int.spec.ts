@@ -101,7 +101,7 @@ describe('an unwritable output', () => {
       const repository = join(root, 'repo-full');
       await build(small, repository);
       const before = snapshot(repository);
-      // Model files are hard linked on one filesystem; label files are always copied, so a big one must be written.
+      // A label file big enough to pass the limit.
       const labelled = join(root, 'ws-labels');
       modelWorkspace(labelled, 'victim', `${YAML}output: [{ name: y, data_type: fp32, dims: [3, 4, 5], label_filename: labels.txt }]\n`, readFileSync(ABS_ONNX));
       writeFileSync(join(labelled, 'models/victim/labels.txt'), 'label\n'.repeat(400_000));
@@ -110,7 +110,7 @@ describe('an unwritable output', () => {
       expect(changed(before, snapshot(repository))).toEqual([]);
       return;
     }
-    // The workspace is on another filesystem, so the 4 MiB model is copied (no hard link) and fills the 1 MiB disk.
+    // The 4 MiB model is copied and fills the 1 MiB disk.
     const repository = join(fs, 'repo');
     await build(small, repository);
     const before = snapshot(fs);

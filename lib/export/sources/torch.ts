@@ -5,13 +5,17 @@ import type { TorchScriptSignature } from '../../config/torchscript-io';
 import { TORCHSCRIPT_SIGNATURE_FILE, VERIFY_RECORD_FILE } from '../../layout';
 import { UserError } from '../../errors';
 import { packageRoot } from '../../system/package-root';
-import { childPath } from '../../model-spec/context';
-import type { ExampleValues, ModelSpec, TorchExport, VerifySpec } from '../../model-spec/types';
+import { childPath, setOwn } from '../../model-spec/context';
+import type { ExampleForm } from '../../model-spec/plugin-keys';
+import type { ModelSpec, TorchExport, VerifySpec } from '../../model-spec/types';
+import { packageMinimums } from '../../releases/python-packages';
 import { torchFormat, type TorchFormat } from '../filename';
 import { resolveInsideProject } from '../paths';
 import { describeExit, runProcess } from '../../system/process';
 import { pythonNotStarted } from '../../system/python';
 import { exportError } from '../where';
+import { opsetForRelease } from '../../releases/onnxruntime';
+import { isTensorRt } from '../../platforms';
 import type { ExportSource } from './source';
 
 /** Exit codes of python/export_torch.py whose output is a message for the user. */
@@ -44,7 +48,22 @@ interface RequestFile {
   shown: string;
 }
 
-type RequestValues = Exclude<ExampleValues, { npy: string }> | { npy: RequestFile };
+type RequestValues = Exclude<ExampleForm, { npy: string }> | { npy: RequestFile };
+
+/** One input of the request, in the order forward() takes them. */
+interface RequestInput {
+  name: string;
+  shape: Array<number | null>;
+  /** The input's `data_type` in `input:`, if given. */
+  data_type: string | null;
+  /** The `dtype` written with its example values, if any (it wins over `data_type`). */
+  dtype: string | null;
+  values: RequestValues | null;
+  /** Where the input's name was written. */
+  key: string;
+  /** Where its example values (and dtype) were written. */
+  values_key: string;
+}
 
 /** What python/export_torch.py reads. */
 export interface TorchRequest {
@@ -52,8 +71,9 @@ export interface TorchRequest {
   model: string;
   kwargs: Record<string, unknown>;
   checkpoint: string | null;
-  /** In the order triton.yaml lists them; `key` is where the input's name was written. */
-  inputs: Array<{ name: string; shape: Array<number | null>; data_type: string | null; values: RequestValues | null; key: string }>;
+  inputs: RequestInput[];
+  /** `export.torch.input_names`: the inputs are forward()'s parameters in this order, passed by position. */
+  input_names: string[] | null;
   /** max_batch_size > 0: a leading null in input_shapes is Triton's batch dim. */
   batched: boolean;
   output_names: string[];
@@ -65,7 +85,9 @@ export interface TorchRequest {
   example_inputs_given: boolean;
   output: string;
   seed: number;
-  verify: null | { atol: number | null; rtol: number | null; batch_sizes: number[]; samples: RequestFile | null };
+  /** The oldest version of each Python package the helper takes (lib/releases/python-packages.ts). */
+  requirements: Record<string, string>;
+  verify: null | { atol: number | null; rtol: number | null; batch_sizes: number[]; dim_sizes: number[] | null; samples: RequestFile | null };
 }
 
 export function torchRequest(spec: ModelSpec, torch: TorchExport, output: string): TorchRequest {
@@ -77,9 +99,12 @@ export function torchRequest(spec: ModelSpec, torch: TorchExport, output: string
   if (torch.exporter && format !== 'onnx') {
     throw exportError(spec, 'export.torch.exporter', 'chooses the ONNX exporter; a pytorch_libtorch model is TorchScript (traced, or script: true)');
   }
+  if (script && torch.input_names) {
+    throw exportError(spec, 'export.torch.input_names', "names the traced module's inputs; a scripted module keeps forward()'s own parameter names");
+  }
   const given = torch.input_shapes !== undefined;
-  const inputShapes = torch.input_shapes ?? inputShapesFromConfig(spec);
   const configInputs = spec.config.input ?? [];
+  const inputShapes = ordered(spec, torch.input_names, torch.input_shapes ?? inputShapesFromConfig(spec));
   if (given && configInputs.length > 0) {
     const names = configInputs.map((i) => i.name);
     for (const name of Object.keys(inputShapes)) {
@@ -89,21 +114,24 @@ export function torchRequest(spec: ModelSpec, torch: TorchExport, output: string
     }
   }
   for (const name of Object.keys(torch.example_inputs ?? {})) {
-    if (!(name in inputShapes)) {
+    if (!Object.hasOwn(inputShapes, name)) {
       throw exportError(spec, childPath('export.torch.example_inputs', name), `"${name}" is not an input (inputs: ${Object.keys(inputShapes).join(', ')})`);
     }
   }
   const file = (path: string, key: string): RequestFile => ({ path: resolveInsideProject(spec, path, key), shown: path });
-  const inputs = Object.entries(inputShapes).map(([name, shape]) => {
+  const inputs = Object.entries(inputShapes).map(([name, shape]): RequestInput => {
     const index = configInputs.findIndex((i) => i.name === name);
-    const values = torch.example_inputs?.[name];
-    const key = childPath('export.torch.example_inputs', name);
+    const example = torch.example_inputs && Object.hasOwn(torch.example_inputs, name) ? torch.example_inputs[name] : undefined;
+    const valuesKey = childPath('export.torch.example_inputs', name);
+    const values = example?.values;
     return {
       name,
       shape,
       data_type: index >= 0 ? (configInputs[index].data_type ?? null) : null,
-      values: values === undefined ? null : typeof values === 'object' && 'npy' in values ? { npy: file(values.npy, key) } : values,
-      key: given ? childPath('export.torch.input_shapes', name) : `input[${index}].name`,
+      dtype: example?.dtype ?? null,
+      values: values === undefined ? null : typeof values === 'object' && 'npy' in values ? { npy: file(values.npy, valuesKey) } : values,
+      key: given ? childPath('export.torch.input_shapes', name) : torch.input_names ? 'export.torch.input_names' : `input[${index}].name`,
+      values_key: valuesKey,
     };
   });
   const batched = (spec.config.max_batch_size ?? 0) > 0;
@@ -113,17 +141,37 @@ export function torchRequest(spec: ModelSpec, torch: TorchExport, output: string
     kwargs: torch.kwargs ?? {},
     checkpoint: torch.checkpoint ? resolveInsideProject(spec, torch.checkpoint, 'export.torch.checkpoint') : null,
     inputs,
+    input_names: torch.input_names ?? null,
     batched,
     output_names: torch.output_names ?? (spec.config.output ?? []).flatMap((o) => o.name ?? []),
-    opset: torch.opset ?? null,
+    opset: torch.opset ?? (format === 'onnx' && !isTensorRt(spec.config) ? opsetForRelease(spec.tritonRelease) : undefined) ?? null,
     format,
     script,
     exporter: torch.exporter ?? null,
     example_inputs_given: torch.example_inputs !== undefined,
     output,
     seed: 0,
+    requirements: packageMinimums(),
     verify: spec.verify === false ? null : verifyRequest(spec, spec.verify ?? {}, batched, file),
   };
+}
+
+/**
+ * The inputs in the order forward() takes them: with `input_names`, that order (every name given a
+ * shape, and no other); else the order the file lists them.
+ */
+function ordered(spec: ModelSpec, names: string[] | undefined, shapes: Record<string, Array<number | null>>): Record<string, Array<number | null>> {
+  if (!names) return shapes;
+  const missing = names.filter((n) => !Object.hasOwn(shapes, n));
+  const extra = Object.keys(shapes).filter((n) => !names.includes(n));
+  if (missing.length > 0 || extra.length > 0) {
+    const from = spec.export && 'torch' in spec.export && spec.export.torch.input_shapes ? 'input_shapes' : 'input:';
+    const problems = [...(missing.length ? [`${from} gives no shape for ${missing.map((n) => `"${n}"`).join(', ')}`] : []), ...(extra.length ? [`${extra.map((n) => `"${n}"`).join(', ')} in ${from} ${extra.length > 1 ? 'are' : 'is'} not in input_names`] : [])];
+    throw exportError(spec, 'export.torch.input_names', `${problems.join('; ')} (input_names: [${names.join(', ')}])`);
+  }
+  const out: Record<string, Array<number | null>> = {};
+  for (const n of names) setOwn(out, n, shapes[n]);
+  return out;
 }
 
 /** The gate's batch sizes: as given, else 1, the largest preferred batch size and max_batch_size. */
@@ -145,6 +193,7 @@ function verifyRequest(spec: ModelSpec, verify: VerifySpec, batched: boolean, fi
     atol: verify.atol ?? null,
     rtol: verify.rtol ?? null,
     batch_sizes: batched ? verifyBatchSizes(spec, verify) : [1],
+    dim_sizes: verify.dim_sizes ?? null,
     samples: verify.samples ? file(verify.samples, 'verify.samples') : null,
   };
 }
@@ -212,7 +261,8 @@ export async function exportTorch(
     return {
       format: request.format,
       inputShapes: Object.fromEntries(request.inputs.map((i) => [i.name, i.shape])),
-      inputDtypes: Object.fromEntries(request.inputs.flatMap((i) => (i.data_type ? [[i.name, i.data_type]] : []))),
+      // The type each example tensor had (the helper resolves dtype, data_type, .npy, randint, fp32).
+      inputDtypes: Object.fromEntries((done.inputs ?? []).map((i) => [i.name, i.data_type])),
       outputNames: done.output_names ?? request.output_names,
       torchVersion: done.torch_version ?? 'unknown',
       exporter: done.exporter,
@@ -225,6 +275,7 @@ export async function exportTorch(
 
 interface HelperResult {
   output_names?: string[];
+  inputs?: Array<{ name: string; data_type: string }>;
   torch_version?: string;
   exporter?: string;
   signature?: TorchScriptSignature;
@@ -249,7 +300,7 @@ export const torchSource: ExportSource<TorchExport> = {
       expected:
         result.format === 'onnx'
           ? {
-              inputs: Object.keys(result.inputShapes).map((name) => ({ name, dataType: result.inputDtypes[name] ?? 'TYPE_FP32' })),
+              inputs: Object.keys(result.inputShapes).map((name) => ({ name, dataType: result.inputDtypes[name] })),
               outputs: result.outputNames,
             }
           : undefined,

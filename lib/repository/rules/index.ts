@@ -29,3 +29,20 @@ export function checkModelConfig(config: ModelConfig, ctx: { dirName?: string } 
     ...checkEnsembleStructure(config),
   ];
 }
+
+/**
+ * The rules a config can be judged by before its model file exists: those that need neither the
+ * model's inputs and outputs (which an export may still derive from its graph) nor its platform (which
+ * the export may set). The export target applies them first, so a config Triton would refuse fails in
+ * a second, not after a long export.
+ */
+export function checkConfigBeforeExport(config: ModelConfig): Problem[] {
+  return [
+    ...checkSchedulingChoice(config),
+    ...checkDynamicBatching(config),
+    ...checkSequenceBatching(config),
+    ...checkResponseCache(config),
+    ...checkInstanceGroups(config),
+    ...checkVersionPolicy(config),
+  ].filter((p) => !p.warning);
+}

@@ -7,6 +7,7 @@ import { autoCompleteBackend, backendOf, MODEL_FILE_BACKENDS, RUNTIMES, type Fil
 import { readOnnxSignature } from '../../onnx';
 import type { ModelConfig } from '../../model-config';
 import { compareOnnxSignature } from './onnx-vs-config';
+import { onnxReleaseProblem } from './onnx-release';
 import { planHeaderProblem, readPlanHeader } from './plan-header';
 import type { Problem } from './problem';
 import { isEnsemble } from '../../model-config';
@@ -148,7 +149,7 @@ async function checkVersionFiles(modelDir: string, config: ModelConfig, version:
   return problems;
 }
 
-/** Reads what is in the model files: the ONNX graph's I/O, the TensorRT plan header. */
+/** Reads what is in the model files: the ONNX graph's I/O (and, with a Triton release, its IR version and opsets), the TensorRT plan header. */
 async function checkModelContents(modelDir: string, config: ModelConfig, version: number, tritonRelease?: string): Promise<Problem[]> {
   const file = modelFilename(config);
   if (!file) return [];
@@ -160,7 +161,11 @@ async function checkModelContents(modelDir: string, config: ModelConfig, version
     const onnx = path && (await onnxFile(path));
     if (!onnx) return problems;
     try {
-      problems.push(...compareOnnxSignature(config, await readOnnxSignature(onnx), `${version}/${file}`));
+      const sig = await readOnnxSignature(onnx);
+      problems.push(...compareOnnxSignature(config, sig, `${version}/${file}`));
+      // With triton_release, its IR version and opsets against what that release's ONNX Runtime loads.
+      const tooNew = tritonRelease === undefined ? undefined : onnxReleaseProblem(sig, tritonRelease);
+      if (tooNew) problems.push({ path: `${version}/${file}`, message: tooNew });
     } catch (err) {
       problems.push({ path: `${version}/${file}`, message: `cannot read the ONNX model: ${err instanceof Error ? err.message : String(err)}` });
     }
