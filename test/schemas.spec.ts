@@ -115,6 +115,24 @@ describe('schema.json files say what the option types say', () => {
     expect(schema.properties.source.enum).toEqual(EXPORT_KINDS);
   });
 
+  // Nx checks an array value with `schema.type !== 'array'` (nx/src/utils/params.ts, validateProperty), so a
+  // property declared `"type": ["array", "string"]` refuses every array a user passes: one type per property.
+  it.each(list.map((e) => [e.name, e] as const))('%s declares one JSON type per property, as Nx validates', (_name, e) => {
+    const schema = JSON.parse(readFileSync(join(ROOT, e.schema), 'utf8'));
+    const unions = Object.entries(schema.properties ?? {}).filter(([, v]) => Array.isArray((v as { type?: unknown }).type));
+    expect(unions.map(([k]) => k), e.schema).toEqual([]);
+  });
+
+  it('the model generator takes the arrays its options type declares, through Nx\'s own validator', async () => {
+    const { coerceTypesInOptions, validateOptsAgainstSchema } = await import('nx/src/utils/params');
+    const schema = JSON.parse(readFileSync(join(ROOT, 'generators/model/schema.json'), 'utf8'));
+    // What `nx g nx-triton:model m --instanceGroup=gpu:1,cpu:3 --preferredBatchSize=4,32` hands over: Nx splits on commas.
+    const opts = coerceTypesInOptions({ name: 'm', instanceGroup: 'gpu:1,cpu:3', preferredBatchSize: '4,32' }, schema);
+    expect(opts).toEqual({ name: 'm', instanceGroup: ['gpu:1', 'cpu:3'], preferredBatchSize: [4, 32] });
+    expect(() => validateOptsAgainstSchema(opts, schema)).not.toThrow();
+    expect(() => validateOptsAgainstSchema({ name: 'm', instanceGroup: ['gpu:1'] }, { ...schema, properties: { ...schema.properties, instanceGroup: { type: ['array', 'string'] } } })).toThrow(/instanceGroup/);
+  });
+
   it('fails for a schema that lost a property or calls a required one optional', () => {
     const model = types.get('generator model')!;
     const { force: _gone, ...lost } = schemaProps('generators/model/schema.json');

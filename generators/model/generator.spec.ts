@@ -119,7 +119,7 @@ describe('model generator', () => {
       { kind: 'model', count: 1 },
       { kind: 'auto', count: 1 },
     ]);
-    await generate({ name: 'b', instanceGroup: 'gpu:1,cpu:3' });
+    await generate({ name: 'b', instanceGroup: ['gpu:1,cpu:3'] });
     expect(parse(read('models/b/triton.yaml')).instance_group).toEqual([{ kind: 'gpu', count: 1 }, { kind: 'cpu', count: 3 }]);
 
     await expect(generate({ name: 'c', instanceGroup: ['gpuu:4'] })).rejects.toThrow(
@@ -219,7 +219,7 @@ describe('model generator', () => {
     expect(spec('models/a').config.dynamic_batching).toEqual({ preferred_batch_size: [8, 16] });
 
     // The CLI hands a repeated or comma-separated option over as strings.
-    await generate({ name: 'b', maxBatchSize: 32, preferredBatchSize: '4,32', dynamicBatching: true });
+    await generate({ name: 'b', maxBatchSize: 32, preferredBatchSize: ['4,32'], dynamicBatching: true });
     expect(spec('models/b').config.dynamic_batching).toEqual({ preferred_batch_size: [4, 32] });
 
     await generate({ name: 'c', maxBatchSize: 8, dynamicBatching: false });

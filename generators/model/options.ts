@@ -16,14 +16,14 @@ export interface ModelGeneratorSchema {
   directory?: string;
   platform?: Platform;
   maxBatchSize?: number;
-  /** `kind:count` entries; a single string may hold several, comma-separated. */
-  instanceGroup?: string[] | string;
+  /** `kind:count` entries; an entry may hold several, comma-separated (Nx splits `--instanceGroup=gpu:1,cpu:2` itself). */
+  instanceGroup?: string[];
   from?: string;
   source?: Source;
   /** dynamic_batching on (default: on when maxBatchSize > 0). */
   dynamicBatching?: boolean;
-  /** dynamic_batching.preferred_batch_size; a single string may hold several, comma-separated. */
-  preferredBatchSize?: Array<number | string> | number | string;
+  /** dynamic_batching.preferred_batch_size; an entry may hold several, comma-separated. */
+  preferredBatchSize?: Array<number | string>;
   force?: boolean;
   skipFormat?: boolean;
 }
