@@ -16,6 +16,7 @@ const BENCHMARKS = [
   { id: '5', title: 'cold build of a 2 GiB ONNX model', load: () => import('./b5-cold-build.mjs') },
   { id: '6', title: 'fidelity gate on a resnet18 export', load: () => import('./b6-verify-gate.mjs') },
   { id: '7', title: 'side by side with hermes.quiver (MLP + resnet18)', load: () => import('./b7-vs-hermes.mjs') },
+  { id: '8', title: 'nx-triton deploy vs aws s3 sync to the same SeaweedFS', load: () => import('./b8-deploy.mjs') },
   { id: '9', title: 'tune a model whose every call costs 20 ms', load: () => import('./b9-tune.mjs') },
 ];
 

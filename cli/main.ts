@@ -30,6 +30,14 @@ const verbs: Record<string, { summary: string; load: () => Verb }> = {
     load: () => require('./serve') as Verb,
   },
   inspect: { summary: 'inspect <model.onnx> [--json]   print an ONNX model\'s inputs and outputs', load: () => require('./inspect') as Verb },
+  deploy: {
+    summary: 'deploy <built-repository> --to <repository> [--server URL]... [--model NAME]...   upload changed models, load and smoke-check them, roll back on failure',
+    load: () => require('./deploy') as Verb,
+  },
+  status: {
+    summary: 'status --to <repository> [--server URL]...   compare deployed manifests with the repository and the servers',
+    load: () => require('./status') as Verb,
+  },
   tune: {
     summary: 'tune <repository> --model NAME [--spec triton.yaml] [--concurrency 1,8,32] [--latencyBudgetMs 50] [--dryRun] ...   measure serving configs with perf_analyzer, write the best',
     load: () => require('./tune') as Verb,

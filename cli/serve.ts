@@ -11,7 +11,9 @@ ensembles need) on 127.0.0.1 until Ctrl-C. Ports default to 8000 (HTTP) and free
 metrics). The binary: --tritonserver, env NX_TRITON_SERVER, nx.json's "tritonserver" option,
 tritonserver on PATH, or the server bundled in nvidia-pytriton of --python (env NX_TRITON_PYTHON,
 nx.json's "python" option, default python3). nx.json: the nearest one up from the current directory.
-It refuses, before starting, models whose backend the server lacks (nvidia-pytriton's has python only).`;
+It refuses, before starting, models whose backend the server lacks (nvidia-pytriton's has python only).
+The repository may also be a bucket in Triton's form, s3://host:port/bucket/prefix (credentials from
+AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE, as Triton reads them).`;
 
 function port(text: string | undefined, flag: string, fallback: number): number {
   if (text === undefined) return fallback;
@@ -51,7 +53,8 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
     return 2;
   }
   try {
-    const repository = resolve(positionals[0]);
+    // A directory, or a bucket in Triton's own form (s3://host:port/bucket/prefix, s3://bucket/prefix).
+    const repository = positionals[0].startsWith('s3://') ? positionals[0] : resolve(positionals[0]);
     await runServe(
       {
         repository,

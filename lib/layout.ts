@@ -92,3 +92,31 @@ export function modelFilename(config: ModelConfig): string | undefined {
   if (runtime) return runtime.file;
   return config.backend ? `model.${config.backend}` : undefined;
 }
+
+/**
+ * nx-triton's deploy state beside a deployed repository (`<repository>.nx-triton/`, a sibling
+ * prefix or directory, so never inside what Triton reads as a model): per model, the deployed
+ * manifest, the journal of a deploy in progress, and the previous files kept until it succeeds.
+ */
+export const DEPLOY_STATE_SUFFIX = '.nx-triton';
+
+export function deployStateKeys(base: string): {
+  manifest: (model: string) => string;
+  /** The prefix of every manifest. */
+  manifests: string;
+  journal: (model: string) => string;
+  /** The prefix of every journal. */
+  journals: string;
+  backups: (model: string) => string;
+  backup: (model: string, id: string, rel: string) => string;
+} {
+  const state = `${base}${DEPLOY_STATE_SUFFIX}`;
+  return {
+    manifest: (model) => `${state}/manifests/${model}.json`,
+    manifests: `${state}/manifests/`,
+    journal: (model) => `${state}/journal/${model}.json`,
+    journals: `${state}/journal/`,
+    backups: (model) => `${state}/backup/${model}/`,
+    backup: (model, id, rel) => `${state}/backup/${model}/${id}/${rel}`,
+  };
+}

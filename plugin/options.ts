@@ -1,4 +1,5 @@
 import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { deployEnvironments } from '../lib/deploy/environments';
 import { DEFAULT_REPOSITORY } from '../lib/layout';
 import { tritonReleaseProblem } from '../lib/releases/triton';
 
@@ -14,6 +15,8 @@ export interface TritonPluginOptions {
   tritonserver?: string;
   /** The Triton container release that serves the repository ("24.08"); per model: `triton_release`. */
   tritonRelease?: string;
+  /** Deploy environments: each a configuration of the `deploy` target (lib/deploy/environments.ts). */
+  deploy?: Record<string, { repository: string; servers?: string[]; allowHttp?: boolean }>;
   /** The perf_analyzer binary of the `tune` target (env NX_TRITON_PERF_ANALYZER overrides it). */
   perfAnalyzer?: string;
 }
@@ -34,6 +37,8 @@ export interface NormalizedPluginOptions {
   tritonserver?: string;
   /** Nx 24+ knows `readyWhen` on continuous targets (the `serve` target's readiness probe). */
   readyWhen: boolean;
+  /** The names of the deploy environments, nx.json's order (the first is the default configuration); none: no deploy target. */
+  deployEnvironments: string[];
   /** The tune executor reads it from nx.json itself (see plugin/targets.ts tuneTarget). */
   perfAnalyzer?: string;
 }
@@ -82,6 +87,8 @@ export function normalizeOptions(options: TritonPluginOptions | undefined, works
     python: text(given, 'python', 'python3'),
     includeIgnored: runningNxMajor() >= 24,
     readyWhen: runningNxMajor() >= 24,
+    // Checked here (a bad environment is one line at once), read in full by the deploy executor.
+    deployEnvironments: deployEnvironments(given).map(([name]) => name),
   };
   const engineCache = text(given, 'engineCache');
   if (engineCache !== undefined) normalized.engineCache = engineCache;
@@ -94,6 +101,9 @@ export function normalizeOptions(options: TritonPluginOptions | undefined, works
   if (releaseProblem) throw new Error(`nx-triton: plugin option "tritonRelease": ${releaseProblem}`);
   if (tritonRelease !== undefined) normalized.tritonRelease = tritonRelease;
   const names = [normalized.buildTargetName, normalized.exportTargetName, normalized.engineTargetName];
+  if (normalized.deployEnvironments.length > 0 && names.includes('deploy')) {
+    throw new Error(`nx-triton: plugin options buildTargetName, exportTargetName and engineTargetName cannot be "deploy" (the deploy target's name)`);
+  }
   if (names.includes('serve')) {
     throw new Error(`nx-triton: plugin options buildTargetName, exportTargetName and engineTargetName cannot be "serve" (the serve target's name)`);
   }

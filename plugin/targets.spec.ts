@@ -92,6 +92,49 @@ describe('serve target', () => {
   });
 });
 
+describe('deploy target', () => {
+  const yaml = 'platform: ensemble\nensemble_scheduling: { step: [ { model_name: pre, model_version: -1 } ] }\n';
+  const targetsWith = (pluginOptions: Record<string, unknown>) => buildProject('models/pipe', readSpecSummary(yaml, '/ws/models/pipe'), normalizeOptions(pluginOptions, '/ws')).targets ?? {};
+
+  it('exists only when nx.json deploy has an environment', () => {
+    expect(targetsWith({})).not.toHaveProperty('deploy');
+    expect(targetsWith({ deploy: {} })).not.toHaveProperty('deploy');
+  });
+
+  it('has a configuration per environment, the first the default; never cached; after this build and the deploys of the models it uses', () => {
+    const deploy = targetsWith({
+      deploy: {
+        staging: { repository: 's3://127.0.0.1:9000/models/staging', servers: ['http://127.0.0.1:8000'] },
+        production: { repository: 's3://https://s3.example.com:443/models/prod', servers: ['https://triton-0:8000'] },
+      },
+    }).deploy;
+    expect(deploy).toEqual({
+      executor: 'nx-triton:deploy',
+      options: { repository: 'dist/model-repository' },
+      configurations: { staging: { environment: 'staging' }, production: { environment: 'production' } },
+      defaultConfiguration: 'staging',
+      cache: false,
+      dependsOn: ['build', { target: 'deploy', dependencies: true }],
+      metadata: expect.objectContaining({ help: { command: 'npx nx-triton deploy --help', example: { options: { environment: 'staging' } } } }),
+    });
+    // Repositories and servers stay out of the target (they would be in every task's hash of the project).
+    expect(JSON.stringify(deploy)).not.toContain('s3://');
+    expect(JSON.stringify(deploy)).not.toContain('triton-0');
+  });
+
+  it('refuses a malformed environment with one line naming the key', () => {
+    expect(() => targetsWith({ deploy: { staging: { repository: 's3://x:1/b/p', servers: 'http://a:1' } } })).toThrow(
+      'nx.json: plugin nx-triton option deploy.staging.servers must be a list of Triton URLs',
+    );
+    expect(() => targetsWith({ deploy: { staging: { servers: [] } } })).toThrow('nx.json: plugin nx-triton option deploy.staging.repository must be s3://host:port/bucket/prefix or a directory');
+    expect(() => targetsWith({ deploy: { staging: { repository: '/srv/m', allowHTTP: true } } })).toThrow(
+      'nx.json: plugin nx-triton option deploy.staging.allowHTTP: unknown key (expected repository, servers, allowHttp)',
+    );
+    expect(() => targetsWith({ deploy: { 'my env': { repository: '/srv/m' } } })).toThrow(/environment name "my env" must be letters, digits/);
+    expect(() => targetsWith({ buildTargetName: 'deploy', deploy: { staging: { repository: '/srv/m' } } })).toThrow(/cannot be "deploy"/);
+  });
+});
+
 describe('tune target', () => {
   const options = normalizeOptions({ perfAnalyzer: '/opt/sdk/perf_analyzer', repository: 'out/repo' }, '/ws');
   const project = buildProject('models/sleepy', readSpecSummary('backend: python\nmax_batch_size: 8\n', '/ws/models/sleepy'), options);

@@ -188,6 +188,32 @@ function serveTarget(summary: SpecSummary, options: NormalizedPluginOptions): Ta
   };
 }
 
+/** The target that deploys a model to an environment of nx.json's `deploy`; its name is fixed (DESIGN). */
+export const DEPLOY_TARGET_NAME = 'deploy';
+
+function deployTarget(summary: SpecSummary, options: NormalizedPluginOptions): TargetConfiguration {
+  return {
+    executor: 'nx-triton:deploy',
+    // The built repository only: the environments' repositories and servers are read from nx.json by
+    // the executor, since every target's options are in the hash of all the project's tasks (a new
+    // server must not rebuild every model); credentials are never options (the AWS SDK's own chain).
+    options: { repository: options.repository },
+    // One configuration per environment, the first the default: `nx run m:deploy -c production`.
+    configurations: Object.fromEntries(options.deployEnvironments.map((name) => [name, { environment: name }])),
+    defaultConfiguration: options.deployEnvironments[0],
+    // It has effects (uploads, loads on servers): always run, never from the cache.
+    cache: false,
+    // This model's entry is built first, and the models it uses (ensemble members, `from:` sources)
+    // are deployed first, in the same environment: members are live before the ensembles that call them.
+    dependsOn: [options.buildTargetName, { target: DEPLOY_TARGET_NAME, dependencies: true }],
+    metadata: {
+      description: `Deploy ${summary.name}'s changed files to an environment of nx.json's deploy, load it on the environment's servers, smoke-check it, roll back on failure`,
+      technologies: technologies(summary),
+      help: { command: 'npx nx-triton deploy --help', example: { options: { environment: options.deployEnvironments[0] } } },
+    },
+  };
+}
+
 /** The target that tunes a model's serving config; its name is fixed (DESIGN). */
 export const TUNE_TARGET_NAME = 'tune';
 
@@ -232,6 +258,8 @@ export function buildTargets(root: string, summary: SpecSummary, options: Normal
   targets[options.buildTargetName] = buildTarget(summary, options, own);
   targets[SERVE_TARGET_NAME] = serveTarget(summary, options);
   targets[TUNE_TARGET_NAME] = tuneTarget(summary, options);
+  // Only where nx.json's deploy has an environment.
+  if (options.deployEnvironments.length > 0) targets[DEPLOY_TARGET_NAME] = deployTarget(summary, options);
   return targets;
 }
 

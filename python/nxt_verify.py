@@ -5,6 +5,7 @@ dynamic dim; the outputs' count, shapes, dtypes and finiteness are checked, then
 fails when it exceeds both the absolute and the relative tolerance (Polygraphy's rule).
 """
 
+import base64
 import re
 
 import numpy
@@ -209,9 +210,50 @@ def run_gate(torch, model, specs, fmt, path, output_names, verify, what, by_name
             failed = failed or "problem" in row or row["failing"] > 0
             case["outputs"].append(row)
     record = {"format": fmt, "runtime": runner.name, "seed": SEED, "cases": cases}
+    sample = sample_of(runs[0], output_names, verify) if runs else None
+    if sample:
+        record["sample"] = sample
     if failed:
         raise UserError("verify", failure_table(record, fmt))
     return record
+
+
+# The first case's inputs and torch's outputs, for nx-triton deploy's smoke inference: it sends the
+# inputs to the served model and compares the answer with the outputs (lib/deploy/smoke.ts reads
+# this: raw little-endian bytes in base64, Triton's datatype names). Left out when a tensor has a
+# type Triton's JSON requests cannot carry, or when the tensors are large.
+SAMPLE_MAX_BYTES = 4 << 20
+TRITON_DATATYPES = {
+    "bool": "BOOL", "uint8": "UINT8", "int8": "INT8", "int16": "INT16", "int32": "INT32", "int64": "INT64",
+    "float16": "FP16", "float32": "FP32", "float64": "FP64",
+}
+
+
+def sample_of(run, output_names, verify):
+    inputs, reference = run
+    if any(dtype_name(t) == "bfloat16" for t in inputs.values()):
+        return None
+    tensors = [(name, t.detach().cpu().numpy(), None) for name, t in inputs.items()]
+    outputs = [(name, array, dtype) for name, (dtype, array) in zip(output_names, reference)]
+    if len(outputs) != len(reference):
+        return None
+    total = 0
+    sample = {"inputs": [], "outputs": []}
+    for kind, items in (("inputs", tensors), ("outputs", outputs)):
+        for name, array, ref_dtype in items:
+            array = numpy.asarray(array)
+            datatype = TRITON_DATATYPES.get(str(array.dtype))
+            if datatype is None or (ref_dtype is not None and ref_dtype != str(array.dtype)):
+                return None
+            raw = numpy.ascontiguousarray(array).astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
+            total += len(raw)
+            if total > SAMPLE_MAX_BYTES:
+                return None
+            entry = {"name": name, "datatype": datatype, "shape": [int(d) for d in array.shape], "data": base64.b64encode(raw).decode("ascii")}
+            if kind == "outputs":
+                entry["atol"], entry["rtol"] = tolerances(verify, ref_dtype)
+            sample[kind].append(entry)
+    return sample
 
 
 # onnxruntime's messages carry the C++ source location and check that failed: not for users.

@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 start=$SECONDS
 
 debs=(python3-torch python3-onnx python3-torchvision python3-venv python3-pip libpython3.11 protobuf-compiler libonnx-testdata git libb64-0d)
+# awscli: benchmark 8's baseline (`aws s3 sync` to the same SeaweedFS as `nx-triton deploy`).
+debs+=(awscli)
 if ! dpkg -s "${debs[@]}" >/dev/null 2>&1; then
   echo "setup-python: installing Debian packages: ${debs[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -102,7 +102,7 @@ describe('schema.json files say what the option types say', () => {
 
   it('covers every executor and generator', () => {
     expect(list.map((e) => e.name).sort()).toEqual(
-      ['executor build', 'executor engine', 'executor export', 'executor serve', 'executor tune', 'generator import', 'generator init', 'generator model'].sort(),
+      ['executor build', 'executor deploy', 'executor engine', 'executor export', 'executor serve', 'executor tune', 'generator import', 'generator init', 'generator model'].sort(),
     );
   });
 

@@ -17,10 +17,15 @@ export function formatElapsed(ms: number): string {
   return `${Math.floor(whole / 3600)}h ${String(Math.floor((whole % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-function intervalFromEnv(env: NodeJS.ProcessEnv): number {
+/** Milliseconds between progress lines: env NX_TRITON_PROGRESS_SECONDS, else `fallbackSeconds` (0: none). */
+export function progressIntervalMs(env: NodeJS.ProcessEnv = process.env, fallbackSeconds = DEFAULT_PROGRESS_SECONDS): number {
   const raw = env.NX_TRITON_PROGRESS_SECONDS;
-  const seconds = raw === undefined || raw.trim() === '' ? DEFAULT_PROGRESS_SECONDS : Number(raw);
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : DEFAULT_PROGRESS_SECONDS * 1000;
+  const seconds = raw === undefined || raw.trim() === '' ? fallbackSeconds : Number(raw);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : fallbackSeconds * 1000;
+}
+
+function intervalFromEnv(env: NodeJS.ProcessEnv): number {
+  return progressIntervalMs(env);
 }
 
 export interface ProgressOptions {

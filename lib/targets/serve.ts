@@ -1,3 +1,4 @@
+import { parseLocation } from '../deploy/location';
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { UserError } from '../errors';
@@ -20,6 +21,16 @@ export interface ServeTargetOptions extends Omit<ServeOptions, 'models' | 'binar
  * is to load (lib/triton/backends.ts): nvidia-pytriton's bundle has the python backend only.
  */
 export async function runServe(o: ServeTargetOptions, io: ServeIo): Promise<void> {
+  if (o.repository.startsWith('s3://')) {
+    // A bucket (Triton's own s3:// form, checked here for a clear error): Triton reads the configs
+    // itself, and loading an ensemble loads the models its steps name (measured with the bundled
+    // Triton 2.51: --load-model=<ensemble> leaves its members READY too). The backend check reads
+    // config.pbtxt files from a directory: Triton itself refuses a bucket's model it has no backend for.
+    parseLocation(o.repository);
+    const binary = locateTritonServer(o);
+    await serveUntilStopped({ ...o, models: o.models?.length ? o.models : '*', binary }, io);
+    return;
+  }
   if (!statSync(o.repository, { throwIfNoEntry: false })?.isDirectory()) {
     throw new UserError(`nx-triton serve: the repository ${o.repository} is not a directory (build the models first)`);
   }

@@ -179,8 +179,8 @@ export async function startTritonServer(options: StartOptions): Promise<RunningT
   }
   const models = options.models ?? '*';
   const args = [
-    // Absolute: the server runs in its own working directory.
-    `--model-repository=${resolve(options.repository)}`,
+    // Absolute: the server runs in its own working directory. A bucket (s3://, gs://, as://) is Triton's own URL.
+    `--model-repository=${/^(s3|gs|as):\/\//.test(options.repository) ? options.repository : resolve(options.repository)}`,
     `--http-address=127.0.0.1`,
     `--grpc-address=127.0.0.1`,
     `--metrics-address=127.0.0.1`,

@@ -1,0 +1,15 @@
+/**
+ * Credentials are never printed. nx-triton never reads them itself (the AWS SDK's chain does), but
+ * a store's error text could echo them: every line we print about a destination passes here.
+ */
+const SECRET_ENV = ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_ACCESS_KEY_ID', 'AWS_SECURITY_TOKEN'];
+
+export function redactSecrets(text: string, env: NodeJS.ProcessEnv = process.env): string {
+  let out = text;
+  for (const name of SECRET_ENV) {
+    const value = env[name];
+    // Short values would match ordinary words; AWS's shortest key id has 16 characters.
+    if (value && value.length >= 8) out = out.split(value).join(`<${name}>`);
+  }
+  return out;
+}
