@@ -38,6 +38,15 @@ describe('nx-triton validate', () => {
     expect(await cli(repo())).toEqual({ code: 0, out: 'ok: 1 model\n', err: '' });
   });
 
+  it('prints C1 and bidi controls of names escaped, never raw (issue 22, F11)', async () => {
+    // An input named "a<U+202E>b<U+009B>2J": raw, U+202E turns the rest of the line around and U+009B is a terminal's CSI.
+    const dir = repo(CONFIG.replace('name: "x"', 'name: "a\u202eb\u009b2J"'));
+    const { code, out } = await cli(dir);
+    expect(code).toBe(1);
+    expect(out).not.toMatch(/[\u0080-\u009f\u202a-\u202e]/);
+    expect(out).toContain('a\\u202eb\\u009b2J');
+  });
+
   it('prints one line per problem and exits 1', async () => {
     const dir = repo(CONFIG.replace('dims: [ 4 ]', 'dims: [ 0 ]').replace('max_batch_size: 8', 'max_batch_size: 8\ninstance_group [ { kind: KIND_CPU gpus: [ 1 ] } ]'));
     const { code, out, err } = await cli(dir, '--config-only');

@@ -137,6 +137,19 @@ describe('readRepository', () => {
     }
   });
 
+  it('refuses model names that would be globs in Nx outputs, as triton.yaml does (issue 22, N3)', () => {
+    for (const name of ['*', '{options.x}']) {
+      put(`${name}/config.pbtxt`, ONNX_CONFIG);
+      put(`${name}/1/model.onnx`);
+    }
+    const listing = readRepository(repo, 'repo');
+    expect(listing.models).toEqual([]);
+    expect(listing.errors).toEqual([
+      'repo/*: a model name cannot contain "*" (got "*"): the name is part of the Nx outputs of its targets, where * ? [ ] { } ( ) ! make a glob or a template over other models (Triton takes such names; nx-triton does not)',
+      'repo/{options.x}: a model name cannot contain "{" (got "{options.x}"): the name is part of the Nx outputs of its targets, where * ? [ ] { } ( ) ! make a glob or a template over other models (Triton takes such names; nx-triton does not)',
+    ]);
+  });
+
   it('refuses what is not a directory, and a repository without models', () => {
     expect(() => readRepository(join(repo, 'nope'), 'nope')).toThrow('nope: not a directory (expected a Triton model repository)');
     expect(readRepository(repo, 'repo').errors).toEqual(['repo: no model directory with a config.pbtxt found']);

@@ -4,6 +4,7 @@ import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { printable } from '../../errors';
 import { canonicalJson, type EngineKeyParts } from '../key';
 import { formatFingerprint, type Fingerprint } from '../fingerprint';
 import {
@@ -195,7 +196,7 @@ async function readBuildReply(res: IncomingMessage, o: PlanRequest): Promise<{ m
           pending = pending.subarray(nl + 1);
           const e = parseEvent(line);
           o.onEvent?.(e);
-          if (e.event === 'log') o.onLog(e.line);
+          if (e.event === 'log') o.onLog(printable(e.line)); // a builder's text: never raw controls on this terminal
           else if (e.event === 'queued') o.onLog(`queued (position ${e.position})`);
           else if (e.event === 'error') throw new BuilderError(e.message);
           else if (e.event === 'done') done = e;

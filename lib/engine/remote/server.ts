@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { UserError } from '../../errors';
+import { printable, UserError } from '../../errors';
 import { ONNX_FILE, PLAN_FILE } from '../../layout';
 import { prepareEngine } from '../build-engine';
 import { readFingerprint, tensorRtVersionText, type Fingerprint } from '../fingerprint';
@@ -181,7 +181,9 @@ async function openService(o: BuilderServerOptions): Promise<Service> {
   let probedAt = Date.now();
 
   const uploads = join(resolve(o.engineCache), 'builder-uploads');
-  await removeDeadUploads(uploads, o.log ?? ((line: string) => console.log(line)));
+  // Model and input names come from clients: printed escaped (issue 22, F11).
+  const log = (line: string): void => (o.log ?? console.log)(printable(line));
+  await removeDeadUploads(uploads, log);
   // Named like the store's temp dirs (host, boot, pid): builders in other containers sharing the store keep theirs.
   const mine = join(uploads, `${ownerTag()}.${randomBytes(4).toString('hex')}`);
   await mkdir(mine, { recursive: true });
@@ -191,7 +193,7 @@ async function openService(o: BuilderServerOptions): Promise<Service> {
   return {
     o,
     env,
-    log: o.log ?? ((line: string) => console.log(line)),
+    log,
     trtexec,
     mine,
     slots: new Slots(o.jobs),
