@@ -14,6 +14,19 @@ export type { DataType, ModelConfig, ModelInput, ModelOutput } from './generated
  */
 export type ModelTensor = ModelInput & ModelOutput;
 
+/**
+ * obj[key] = value as an own property, also for a key such as "__proto__" (a legal map key in a
+ * config: Triton's maps are map<string, ...>), which plain assignment would take as the prototype.
+ */
+export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** `obj[key]` when `key` is obj's own property: never a name of Object.prototype (`constructor`, `toString`). */
+export function ownValue<T>(obj: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(obj, key) ? obj[key] : undefined;
+}
+
 export function isEnsemble(config: Pick<ModelConfig, 'platform'>): boolean {
   return config.platform === 'ensemble';
 }
