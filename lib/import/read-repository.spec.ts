@@ -150,6 +150,12 @@ describe('readRepository', () => {
     ]);
   });
 
+  it('refuses a config.pbtxt that is not UTF-8 with its place, instead of reading U+FFFD (issue 22, F11)', () => {
+    put('m/config.pbtxt', Buffer.concat([Buffer.from('platform: "onnxruntime_onnx"\nname: "m'), Buffer.from([0xff]), Buffer.from('"\n')]) as unknown as string);
+    put('m/1/model.onnx');
+    expect(readRepository(repo, 'repo').errors).toEqual(['repo/m/config.pbtxt:2:9: the file is not UTF-8 text (invalid byte 0xff at offset 37)']);
+  });
+
   it('refuses what is not a directory, and a repository without models', () => {
     expect(() => readRepository(join(repo, 'nope'), 'nope')).toThrow('nope: not a directory (expected a Triton model repository)');
     expect(readRepository(repo, 'repo').errors).toEqual(['repo: no model directory with a config.pbtxt found']);

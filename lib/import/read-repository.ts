@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, posix, relative } from 'node:path';
-import { NotRegularFileError, readRegularFile } from '../../proto/read-regular-file';
+import { ConfigFileError, readRegularFile } from '../../proto/read-regular-file';
 import { parsePbtxt } from '../../proto/text-format';
 import { SpecError, UserError } from '../errors';
 import { autoCompleteBackend, type AutoCompleted, type FileKind } from '../platforms';
@@ -152,7 +152,7 @@ function readModel(listing: RepositoryListing, realRoot: string, name: string): 
     config = parsePbtxt(readRegularFile(configPath), configFile);
   } catch (err) {
     if (err instanceof SpecError) listing.errors.push(err.message);
-    else if (err instanceof NotRegularFileError) listing.errors.push(`${configFile}: ${err.message}`);
+    else if (err instanceof ConfigFileError) listing.errors.push(`${configFile}${err.line !== undefined ? `:${err.line}:${err.col}` : ''}: ${err.message}`);
     else listing.errors.push(`${configFile}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     return undefined;
   }

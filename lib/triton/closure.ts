@@ -1,8 +1,9 @@
-import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors';
 import { checkModelName } from '../model-spec/model-name';
 import { parsePbtxt } from '../../proto/text-format';
+import { ConfigFileError, readRegularFile } from '../../proto/read-regular-file';
 
 /**
  * The models Triton must load to serve `roots`: each root, and for an ensemble every model its
@@ -22,7 +23,14 @@ export function modelsNeeded(repository: string, roots: string[]): string[] {
       throw new UserError(`nx-triton: model ${name}${why} is not in the repository ${repository} (no ${file}; build it first)`);
     }
     seen.add(name);
-    const config = parsePbtxt(readFileSync(file, 'utf8'), file);
+    let text: string;
+    try {
+      text = readRegularFile(file);
+    } catch (err) {
+      if (err instanceof ConfigFileError) throw new UserError(`nx-triton: ${file}: ${err.message}`);
+      throw err;
+    }
+    const config = parsePbtxt(text, file);
     const steps = config.ensemble_scheduling?.step ?? [];
     for (const step of steps) if (step.model_name) visit(step.model_name, name);
   };
