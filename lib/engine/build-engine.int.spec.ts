@@ -94,6 +94,14 @@ describe('buildEngine', () => {
     expect(o.lines.some((l) => l.includes('from the engine store'))).toBe(true);
   });
 
+  it('never passes the builder token or origins to trtexec (issue 22, N4)', async () => {
+    const token = 'builder-token-0123456789abcdef';
+    await buildEngine(options({}, { NX_TRITON_BUILDER_TOKEN: token, NX_TRITON_BUILDER_ORIGINS: 'https://gpu.example:443' }));
+    const runs = readFileSync(join(dir, 'trtexec.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; nx_env: string[] });
+    expect(runs.map((r) => r.kind)).toContain('build');
+    for (const run of runs) expect(run.nx_env).toEqual(['NX_TRITON_ENGINE_CACHE']);
+  });
+
   it('streams trtexec output with a prefix and the elapsed time', async () => {
     const o = options();
     await buildEngine(o);

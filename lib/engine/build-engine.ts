@@ -14,6 +14,7 @@ import { publishPlans } from './publish';
 import { tensorRtRelease } from '../releases/tensorrt';
 import { normalisedOptions, trtexecArgs } from './trtexec-args';
 import { forgetGroup, recordGroup } from '../system/process-group';
+import { childEnv } from '../system/child-env';
 
 export interface BuildEngineOptions {
   workspaceRoot: string;
@@ -200,7 +201,7 @@ async function runTrtexec(trtexec: string, args: string[], model: string, env: N
   const tail: string[] = [];
   log(`${prefix} ${trtexec} ${args.join(' ')}`);
   const detached = groupFile !== undefined;
-  const child = execa(trtexec, args, { env, extendEnv: false, all: true, buffer: false, reject: false, stdin: 'ignore', detached });
+  const child = execa(trtexec, args, { env: childEnv({}, env), extendEnv: false, all: true, buffer: false, reject: false, stdin: 'ignore', detached });
   // Its own group: a SIGKILLed parent's successor can end it (and all it started) from the group file.
   const endGroup = (): void => {
     try {

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { UserError } from '../errors';
+import { childEnv } from '../system/child-env';
 import { locateTritonServer, type LocateOptions, type PytritonBundle, type TritonServerBinary } from './locate';
 
 /**
@@ -138,7 +139,8 @@ export async function startTritonServer(options: StartOptions): Promise<RunningT
   ];
   const child: ChildProcess = spawn(process.execPath, ['-e', WATCHDOG, String(STOP_GRACE_MS), binary.binary, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, ...backends?.env },
+    // The stubs run the models' own code: no builder token there (childEnv).
+    env: childEnv(backends?.env),
   });
   const lines: string[] = [];
   const take = (chunk: Buffer, rest: { text: string }) => {
