@@ -11,6 +11,8 @@ export interface FileCopy {
   src: string;
   /** Relative to the directory it lands in. */
   dest: string;
+  /** A directory `src` must stay inside, every component of its path resolved (default: no check above `src`). */
+  root?: string;
 }
 
 export type VersionSource =
@@ -115,7 +117,7 @@ async function fill(dir: string, opts: WriteEntryOptions): Promise<void> {
       await copyPath(v.from, versionDir, { hardLink: true });
     } else {
       await mkdir(versionDir);
-      for (const f of v.files) await copyPath(f.src, join(versionDir, checkDest(f.dest, 'model file')), { hardLink: true });
+      for (const f of v.files) await copyPath(f.src, join(versionDir, checkDest(f.dest, 'model file')), { hardLink: true }, f.root);
     }
     if ((await readdir(versionDir)).length === 0) await writeText(join(versionDir, EMPTY_VERSION_MARKER), '');
     await fsyncDir(versionDir);

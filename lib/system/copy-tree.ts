@@ -8,6 +8,15 @@ export interface CopyOptions {
   hardLink?: boolean;
 }
 
+/**
+ * What no copy of nx-triton carries: Python's bytecode caches (`__pycache__/`, `*.pyc`). Python runs
+ * an unchecked-hash `.pyc` instead of the `.py` beside it: a planted one made Triton serve `X + 1000`
+ * while model.py says `X + 1` (issue 22, N8). Python writes them again from the sources it runs.
+ */
+export function leftOutOfCopies(name: string): boolean {
+  return name === '__pycache__' || name.endsWith('.pyc');
+}
+
 /** Writes a file's data to disk before it is renamed into place. */
 export async function fsyncPath(path: string): Promise<void> {
   const handle = await open(path, 'r');
@@ -93,7 +102,7 @@ async function copyEntry(src: string, dest: string, options: CopyOptions, realRo
     const below = new Set(ancestors).add(real);
     let names: string[];
     try {
-      names = (await readdir(src)).sort();
+      names = (await readdir(src)).filter((name) => !leftOutOfCopies(name)).sort();
     } catch (err) {
       throw sourceError(err, src);
     }

@@ -8,6 +8,7 @@ import { readTorchScriptSignature } from '../config/torchscript-io';
 import { SpecError, UserError, type Diagnostic } from '../errors';
 import { engineDir, exportDir, modelFilename, ONNX_FILE, PLAN_FILE, VERSION_FILES } from '../layout';
 import { readOnnxSignature } from '../onnx';
+import { uniqueExternalData } from '../onnx/external-data';
 import { engineCcModelFilenames } from '../engine/publish';
 import { childPath } from '../model-spec/context';
 import type { ModelConfig } from '../model-config';
@@ -72,17 +73,20 @@ function versionSource(workspaceRoot: string, spec: ModelSpec, config: ModelConf
     return { version, from: dir };
   }
   const dest = modelFilename(config) ?? basename(model);
+  // Every file comes from the export's directory, resolved there to the last component (issue 22, N2).
+  const root = dirname(model);
   if (onnx && onnx.externalData.length > 0 && statSync(model).isFile()) {
     // Triton loads ONNX with external data only in its directory form: <dest>/model.onnx beside the data.
+    // One file named twice (`w.bin`, `./w.bin`) is copied once (issue 22, N15).
     return {
       version,
       files: [
-        { src: model, dest: `${dest}/model.onnx` },
-        ...onnx.externalData.map((loc) => ({ src: join(dirname(model), loc), dest: `${dest}/${loc}` })),
+        { src: model, dest: `${dest}/${ONNX_FILE}`, root },
+        ...uniqueExternalData(onnx.externalData).map((loc) => ({ src: join(root, loc), dest: `${dest}/${loc}`, root })),
       ],
     };
   }
-  return { version, files: [{ src: model, dest }, ...(isOnnxPath(model) ? [] : exportCompanions(model))] };
+  return { version, files: [{ src: model, dest, root }, ...(isOnnxPath(model) ? [] : exportCompanions(model).map((f) => ({ ...f, root })))] };
 }
 
 /** The spec a top-level key of the final config came from (for `from:`, maybe another project). */
