@@ -94,6 +94,17 @@ describe('readRepository', () => {
     ]);
   });
 
+  // Issue 22, N18: the import took "../labels.txt" (warmup/../labels.txt is inside the model directory) and
+  // wrote it into triton.yaml, whose build then refused it. One check now, in both.
+  it('refuses a warm-up file the build would refuse, with the build\'s words', () => {
+    put('m/config.pbtxt', 'platform: "onnxruntime_onnx"\noutput [ { name: "o" label_filename: "labels.txt" } ]\nmodel_warmup [ { name: "w" batch_size: 1 inputs { key: "x" value { data_type: TYPE_FP32 dims: [ 4 ] input_data_file: "../labels.txt" } } } ]\n');
+    put('m/labels.txt');
+    put('m/1/model.onnx');
+    expect(readRepository(repo, 'repo').errors).toEqual([
+      'repo/m/config.pbtxt: model_warmup[0].inputs.x.input_data_file: "../labels.txt" cannot be used: it goes up with ".." (Triton reads warm-up data from the model\'s warmup/ directory)',
+    ]);
+  });
+
   it('follows a symbolic link to a model directory inside the repository', () => {
     put('real/config.pbtxt', ONNX_CONFIG);
     put('real/1/model.onnx');

@@ -1,8 +1,8 @@
 import { Document, isAlias, isMap, isScalar, isSeq, LineCounter, Node, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import type { Diagnostic } from '../errors';
-import { setOwn } from '../model-config';
+import { childPath, setOwn } from '../model-config';
 
-export { setOwn };
+export { childPath, setOwn };
 
 /** Line and column (1-based) where a key path was written in triton.yaml. */
 export interface Position {
@@ -28,13 +28,6 @@ export interface Entry {
 export interface Item {
   path: string;
   node: Node | null;
-}
-
-/** `a.b`, `a["8.6"]`, `a[0]`. */
-export function childPath(path: string, key: string | number): string {
-  if (typeof key === 'number') return `${path}[${key}]`;
-  if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) return path ? `${path}.${key}` : key;
-  return `${path}[${JSON.stringify(key)}]`;
 }
 
 /** How a value is named in messages: `a map`, `a list`, `null`, `string "x"`, `number 3`. */

@@ -28,6 +28,17 @@ function exported(files: Record<string, string | Buffer>): string {
 
 const build = (specFile: string) => buildModel({ workspaceRoot: ws, specFile, repository: 'dist/model-repository', resolveSpecFile: () => undefined });
 
+describe('buildModel: warm-up data', () => {
+  it('refuses a warm-up file with the words of the import (issue 22, N18)', async () => {
+    const specFile = exported({ 'model.onnx': reluWithExternalData([]) });
+    writeFileSync(specFile, 'platform: onnxruntime_onnx\nmax_batch_size: 8\nexport: { file: model.onnx }\nmodel_warmup:\n  - name: w\n    batch_size: 1\n    inputs:\n      x: { data_type: fp32, dims: [4], input_data_file: ../labels.txt }\n');
+    writeFileSync(join(ws, 'models/labels.txt'), 'outside the project');
+    expect(await userErrorMessage(build(specFile))).toBe(
+      'models/m/triton.yaml:8:40: model_warmup[0].inputs.x.input_data_file: "../labels.txt" cannot be used: it goes up with ".." (Triton reads warm-up data from the model\'s warmup/ directory)',
+    );
+  });
+});
+
 describe('buildModel: the external data of the export', () => {
   it('copies one file named under two spellings once, instead of a raw EEXIST (issue 22, N15)', async () => {
     const specFile = exported({ 'model.onnx': reluWithExternalData(['w.bin', './w.bin']), 'w.bin': 'w' });

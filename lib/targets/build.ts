@@ -19,7 +19,7 @@ import { validateModel } from '../repository/validate-repository';
 import { applyTensorRtOptions } from '../model-spec/engine-request';
 import { exportCompanions } from '../repository/version-files';
 import { isTensorRt, loadsOwnFiles } from '../platforms';
-import { isEnsemble } from '../model-config';
+import { isEnsemble, warmupFileProblem, warmupFiles } from '../model-config';
 import { writeModelEntry, type FileCopy, type VersionSource } from '../repository/write-entry';
 
 export interface BuildModelOptions {
@@ -127,16 +127,16 @@ function extraFiles(config: ModelConfig, chain: ModelSpec[]): FileCopy[] {
     if (src) out.set(o.label_filename, src);
   }
   const warmupOwner = ownerOf('model_warmup', chain);
-  const warmups = (config.model_warmup ?? []) as Array<{ inputs?: Record<string, { input_data_file?: string }> }>;
-  for (const [i, w] of warmups.entries()) {
-    for (const [input, data] of Object.entries(w.inputs ?? {})) {
-      const file = data?.input_data_file;
-      if (typeof file !== 'string' || file === '') continue;
-      const path = `${childPath(childPath(`model_warmup[${i}]`, 'inputs'), input)}.input_data_file`;
-      // Triton reads it from <model>/warmup/; the project may keep it there too, or beside triton.yaml.
-      const src = projectFile(warmupOwner, path, [`warmup/${file}`, file], problems);
-      if (src) out.set(`warmup/${file}`, src);
+  for (const { path, file } of warmupFiles(config)) {
+    // The import's check too (issue 22, N18).
+    const problem = warmupFileProblem(file);
+    if (problem) {
+      problems.push(placed(warmupOwner, path, problem));
+      continue;
     }
+    // Triton reads it from <model>/warmup/; the project may keep it there too, or beside triton.yaml.
+    const src = projectFile(warmupOwner, path, [`warmup/${file}`, file], problems);
+    if (src) out.set(`warmup/${file}`, src);
   }
   if (problems.length > 0) throw new SpecError(problems);
   return [...out.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([dest, src]) => ({ src, dest }));
