@@ -228,4 +228,32 @@ describe('buildEngine', () => {
     expect(readFileSync(join(dir, 'out1/model.plan'))).toEqual(readFileSync(join(dir, 'out2/model.plan')));
     expect([one.out, two.out].filter((t) => t.includes('another process is building it; waiting'))).toHaveLength(1);
   });
+
+  // Issue 22, N5/F2: a process in another PID namespace with the same host name (`docker --network host`,
+  // k8s hostNetwork) saw the builder's pid as dead, took over its live lock in 0.1 s and deleted its
+  // build in progress. `unshare --pid --fork` makes such a process here, for real.
+  it('a process in another PID namespace of this host waits for a live build instead of taking it over', async () => {
+    const run = (i: number, argv: string[], sleepMs: number) =>
+      new Promise<{ code: number | null; out: string }>((done) => {
+        const out = join(dir, `out${i}`);
+        const args = [CHILD, DIST, JSON.stringify({ workspaceRoot: dir, spec: spec(), config, onnxPath: ONNX, outDir: out })];
+        const child = spawn(argv[0] ?? process.execPath, [...argv.slice(1), ...(argv.length ? [process.execPath] : []), ...args], {
+          env: env({ FAKE_TRT_SLEEP_MS: String(sleepMs) }),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let text = '';
+        child.stdout.on('data', (d) => (text += d));
+        child.stderr.on('data', (d) => (text += d));
+        child.on('close', (code) => done({ code, out: text }));
+      });
+    const first = run(1, [], 4000);
+    // The second starts once the first holds the lock and is building.
+    for (let i = 0; i < 200 && !existsSync(join(dir, 'trtexec.log')); i++) await new Promise((r) => setTimeout(r, 50));
+    const second = run(2, ['unshare', '--pid', '--fork'], 4000);
+    const [one, two] = await Promise.all([first, second]);
+    expect([one.code, two.code], one.out + two.out).toEqual([0, 0]);
+    expect(builds()).toBe(1);
+    expect(two.out).toContain('another process is building it; waiting');
+    expect(two.out).toMatch(/built hit /);
+  });
 });

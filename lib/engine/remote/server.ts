@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -14,7 +14,7 @@ import { tensorRtRelease } from '../../releases/tensorrt';
 import { trtexecArgs } from '../trtexec-args';
 import { readOnnxSignature } from '../../onnx';
 import { bearerMatches } from './auth';
-import { BOOT_ID, HOST_ID, ownerGone, ownerTag, OWNER_PATTERN } from '../../system/owner';
+import { keepBeating, ownerGone, ownerOfMatch, ownerTag, OWNER_PATTERN, seesPid } from '../../system/owner';
 import { killRecordedGroup } from '../../system/process-group';
 import {
   BUILD_HEADER,
@@ -112,8 +112,9 @@ interface Service {
   env: NodeJS.ProcessEnv;
   log: (line: string) => void;
   trtexec: string;
-  /** This process's upload dir (`<store>/builder-uploads/<host>.<boot>.<pid>.<random>`). */
+  /** This process's upload dir (`<store>/builder-uploads/<owner tag>.<random>`), kept fresh by a heartbeat. */
   mine: string;
+  stopBeating(): void;
   slots: Slots;
   /** Admitted build requests whose upload is still on disk. */
   admitted: number;
@@ -163,6 +164,7 @@ export async function startBuilder(o: BuilderServerOptions): Promise<RunningBuil
     close: async () => {
       server.closeIdleConnections();
       await new Promise<void>((r) => server.close(() => r()));
+      s.stopBeating();
       await rm(s.mine, { recursive: true, force: true });
     },
   };
@@ -187,6 +189,8 @@ async function openService(o: BuilderServerOptions): Promise<Service> {
   // Named like the store's temp dirs (host, boot, pid): builders in other containers sharing the store keep theirs.
   const mine = join(uploads, `${ownerTag()}.${randomBytes(4).toString('hex')}`);
   await mkdir(mine, { recursive: true });
+  // Builders that cannot see this pid (other containers on the store) judge the dir by this heartbeat.
+  const stopBeating = keepBeating(mine);
 
   const storeRoot = resolve(o.engineCache);
   const trtexecPath = resolveTrtexec(trtexec);
@@ -196,6 +200,7 @@ async function openService(o: BuilderServerOptions): Promise<Service> {
     log,
     trtexec,
     mine,
+    stopBeating,
     slots: new Slots(o.jobs),
     admitted: 0,
     fingerprint: async () => {
@@ -526,17 +531,22 @@ const UPLOAD_DIR = new RegExp(`^${OWNER_PATTERN}\\.[0-9a-f]{8}$`);
 const TRTEXEC_GROUP_FILE = 'trtexec.group';
 
 /**
- * Upload directories of builder processes that are gone (this host: another boot, or a dead pid),
- * and the trtexec process groups their jobs left running (a SIGKILLed builder cannot end them, issue 13.7).
+ * Upload directories of builder processes that are gone (a dead pid of this host, boot and PID
+ * namespace; elsewhere, a heartbeat that stopped), and the trtexec process groups their jobs left
+ * running (a SIGKILLed builder cannot end them, issue 13.7): only where the recorded pid is one this
+ * process sees (issue 22, N5).
  */
 async function removeDeadUploads(dir: string, log: (line: string) => void): Promise<void> {
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     const m = UPLOAD_DIR.exec(name);
-    if (!m || !ownerGone(m[1], m[2], Number(m[3]))) continue;
-    if (m[1] === HOST_ID && m[2] === BOOT_ID) {
+    if (!m) continue;
+    const owner = ownerOfMatch(m);
+    const beat = (await stat(join(dir, name)).catch(() => undefined))?.mtimeMs;
+    if (beat === undefined || !ownerGone(owner, beat)) continue;
+    if (seesPid(owner)) {
       for (const job of await readdir(join(dir, name)).catch(() => [] as string[])) {
         if (await killRecordedGroup(join(dir, name, job, TRTEXEC_GROUP_FILE))) {
-          log(`nx-triton builder: ended the trtexec left running by builder pid ${m[3]} (job ${job})`);
+          log(`nx-triton builder: ended the trtexec left running by builder pid ${owner.pid} (job ${job})`);
         }
       }
     }
