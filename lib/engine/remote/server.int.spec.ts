@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDist } from '../../../test/dist';
 import { A100, trtexecBuilds } from '../../../test/fixtures/stand-ins';
 import { ONNX, runBuilderCli, spawnBuilder, TOKEN, type BuilderChild } from './__fixtures__/harness';
-import { BOOT_ID, HOST_ID } from '../../system/owner';
+import { BOOT_ID, HOST_ID, PIDNS_ID } from '../../system/owner';
 import { BUILD_HEADER, encodeBuildRequest, type BuildRequest } from './protocol';
 
 const base = mkdtempSync(join(tmpdir(), 'nx-triton-builder-'));
@@ -154,28 +154,34 @@ describe('nx-triton builder', () => {
   });
 
   // Issue 13.2: upload dirs were named by pid only; a second builder on a shared store (another container, also
-  // PID 1) deleted the first one's uploads, and a leftover of PID 1 was never cleaned.
-  it("names upload dirs by host, boot and pid: another host's are kept, this host's dead or pre-reboot ones go", async () => {
+  // PID 1) deleted the first one's uploads, and a leftover of PID 1 was never cleaned. Issue 22, N5: a builder in
+  // another PID namespace of this host (same host name and boot) judged a live builder's pid dead. A pid is judged
+  // only in its own namespace; every other owner by the heartbeat of its dir (mtime, refreshed while it runs).
+  it('judges upload dirs by pid in its own PID namespace only, every other by its heartbeat', async () => {
     const dir = join(base, 'shared-uploads');
     const up = join(dir, 'store', 'builder-uploads');
     const other = (id: string) => (id === '00000000' ? '11111111' : '00000000');
     const names = {
-      otherHostPid1: `${other(HOST_ID)}.${BOOT_ID}.1.0123abcd`,
-      beforeReboot: `${HOST_ID}.${other(BOOT_ID)}.1.0123abcd`,
-      deadHere: `${HOST_ID}.${BOOT_ID}.4194305.0123abcd`,
-      aliveHere: `${HOST_ID}.${BOOT_ID}.${process.pid}.0123abcd`,
+      otherHostPid1: `${other(HOST_ID)}.${BOOT_ID}.${PIDNS_ID}.1.0123abcd`,
+      otherHostSilent: `${other(HOST_ID)}.${BOOT_ID}.${PIDNS_ID}.1.4567abcd`,
+      beforeReboot: `${HOST_ID}.${other(BOOT_ID)}.${PIDNS_ID}.1.0123abcd`,
+      otherNamespaceLive: `${HOST_ID}.${BOOT_ID}.${other(PIDNS_ID)}.4194305.0123abcd`,
+      otherNamespaceSilent: `${HOST_ID}.${BOOT_ID}.${other(PIDNS_ID)}.4194305.4567abcd`,
+      deadHere: `${HOST_ID}.${BOOT_ID}.${PIDNS_ID}.4194305.0123abcd`,
+      aliveHere: `${HOST_ID}.${BOOT_ID}.${PIDNS_ID}.${process.pid}.0123abcd`,
     };
     for (const name of Object.values(names)) {
       mkdirSync(join(up, name), { recursive: true });
       writeFileSync(join(up, name, 'model.onnx'), 'partial');
     }
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    for (const name of [names.otherHostSilent, names.beforeReboot, names.otherNamespaceSilent]) utimesSync(join(up, name), hourAgo, hourAgo);
     const b = await spawnBuilder(['--engine-cache', join(dir, 'store')], { NX_TRITON_BUILDER_TOKEN: TOKEN, FAKE_GPU: A100 });
     running.push(b);
     const left = readdirSync(up);
-    expect(left).toEqual(expect.arrayContaining([names.otherHostPid1, names.aliveHere]));
-    expect(left).not.toContain(names.beforeReboot);
-    expect(left).not.toContain(names.deadHere);
-    expect(left.filter((n) => n.startsWith(`${HOST_ID}.${BOOT_ID}.`) && n !== names.aliveHere)).toHaveLength(1); // its own
+    expect(left).toEqual(expect.arrayContaining([names.otherHostPid1, names.otherNamespaceLive, names.aliveHere]));
+    for (const gone of [names.otherHostSilent, names.beforeReboot, names.otherNamespaceSilent, names.deadHere]) expect(left).not.toContain(gone);
+    expect(left).toHaveLength(4); // and its own
   });
 
   // Issue 13.7: a SIGKILLed builder left trtexec running. trtexec runs in its own process group,
