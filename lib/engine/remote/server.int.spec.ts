@@ -11,6 +11,7 @@ import { A100, trtexecBuilds } from '../../../test/fixtures/stand-ins';
 import { ONNX, runBuilderCli, spawnBuilder, TOKEN, type BuilderChild } from './__fixtures__/harness';
 import { BOOT_ID, HOST_ID, PIDNS_ID } from '../../system/owner';
 import { BUILD_HEADER, encodeBuildRequest, type BuildRequest } from './protocol';
+import { reluWithExternalData } from '../../../test/onnx-bytes';
 
 const base = mkdtempSync(join(tmpdir(), 'nx-triton-builder-'));
 beforeAll(() => ensureDist());
@@ -406,7 +407,7 @@ describe('nx-triton builder', () => {
       setTimeout(() => s.destroy(), 15_000);
     });
     expect(reply).toMatch(/^HTTP\/1\.1 408 /);
-    expect(reply).toContain('the upload was slower than 102400 bytes/s (--min-upload-rate)');
+    expect(reply).toContain('the upload was slower than 102400 bytes/s over the last 1 s (--min-upload-rate, --upload-grace)');
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(await uploadsLeft(dir)).toEqual([]);
   });
@@ -454,5 +455,159 @@ describe('nx-triton builder', () => {
     expect(served.every((ev) => ev.at(-1)?.event === 'done')).toBe(true);
     expect(served.some((ev) => ev.some((e) => e.event === 'queued'))).toBe(true);
     expect(trtexecBuilds(join(dir, 'trtexec.log'))).toBe(2);
+  });
+
+  // Issue 22, N6: a client that stopped reading its answer held the only job slot for good (the plan could not
+  // be sent, and the slot was released only after it was). The slot now goes once the plan is in the store, and
+  // an answer that makes no progress for --idle-timeout is ended.
+  it('releases the job slot once the plan is in its store, and drops a client that stops reading', async () => {
+    const { b, dir } = await start(['--jobs', '1', '--queue', '1', '--idle-timeout', '2'], { FAKE_TRT_PLAN_BYTES: String(160 << 20) });
+    const u = new URL(b.url);
+    let received = 0;
+    let closed = false;
+    const stalled = connect(Number(u.port), u.hostname, () => {
+      stalled.write(`POST /v1/engines HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n${BUILD_HEADER}: ${encodeBuildRequest(buildRequest())}\r\nContent-Length: ${onnx.length}\r\n\r\n`);
+      stalled.write(onnx);
+      stalled.pause(); // reads nothing of the answer: 160 MiB of plan cannot leave the builder
+    });
+    stalled.on('close', () => (closed = true));
+    stalled.on('error', () => undefined);
+    try {
+      const log = join(dir, 'trtexec.log');
+      for (let i = 0; i < 200 && trtexecBuilds(log) < 1; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(trtexecBuilds(log)).toBe(1);
+      const next = await post(b.url, onnx, buildRequest({ max_batch_size: 4 }));
+      expect(next.status).toBe(200);
+      expect(events(next.body).events.at(-1)).toMatchObject({ event: 'done', hit: false });
+      // Past --idle-timeout the builder has ended the stalled answer: reading now gets what was in flight, then the end.
+      await new Promise((r) => setTimeout(r, 3000));
+      stalled.on('data', (d: Buffer) => (received += d.length));
+      stalled.resume();
+      for (let i = 0; i < 200 && !closed; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(closed).toBe(true);
+      expect(received, b.output()).toBeLessThan(160 << 20);
+      expect(b.output()).toContain('my_trt: the client read nothing of the plan for 2 s (--idle-timeout); answer ended');
+    } finally {
+      stalled.destroy();
+    }
+  });
+
+  // Issue 22, N14: the minimum upload rate was an average from the start, so a fast first megabytes bought a
+  // trickle that held the slot for minutes. The rate is now measured over the last --upload-grace seconds.
+  it('measures --min-upload-rate over a sliding window: a fast start buys no slow rest', async () => {
+    const { b, dir } = await start(['--min-upload-rate', '100K', '--upload-grace', '1']);
+    const u = new URL(b.url);
+    const started = Date.now();
+    const reply = await new Promise<string>((ok) => {
+      let text = '';
+      const s = connect(Number(u.port), u.hostname, () => {
+        s.write(`POST /v1/engines HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n${BUILD_HEADER}: ${encodeBuildRequest(buildRequest())}\r\nContent-Length: ${20 << 20}\r\n\r\n`);
+        s.write(Buffer.alloc(2 << 20, 1)); // 2 MiB at once: an average above 100K/s for 20 s
+      });
+      const drip = setInterval(() => s.writable && s.write('xxxxxxxxxx'), 200);
+      s.on('data', (d) => (text += d.toString('latin1')));
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        clearInterval(drip);
+        ok(text);
+      });
+      setTimeout(() => s.destroy(), 30_000);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 408 /);
+    expect(Date.now() - started).toBeLessThan(8_000);
+    expect(await uploadsLeft(dir)).toEqual([]);
+  });
+
+  // Issue 22, N9: sockets that never send a header filled the connection cap (4 x (jobs + queue) + 32), so a
+  // client with the token was refused until Node's header timeout (30 s, checked every 30 s) freed them.
+  it('keeps room for requests while silent sockets fill the connection cap, and drops those sockets sooner', async () => {
+    const { b } = await start(['--jobs', '1', '--queue', '1']);
+    const u = new URL(b.url);
+    const started = Date.now();
+    const closed: number[] = [];
+    const silent = Array.from({ length: 80 }, () => {
+      const s = connect(Number(u.port), u.hostname);
+      s.on('close', () => closed.push(Date.now() - started));
+      s.on('error', () => undefined);
+      return s;
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      const fp = await call(`${b.url}/v1/fingerprint`, {});
+      expect(fp.status).toBe(200);
+      const built = await post(b.url, onnx);
+      expect(built.status).toBe(200);
+      for (let i = 0; i < 400 && closed.length < silent.length; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(closed).toHaveLength(silent.length);
+      expect(Math.max(...closed)).toBeLessThan(15_000);
+    } finally {
+      for (const s of silent) s.destroy();
+    }
+  });
+
+  // Issue 19, item 14: the dynamo exporter (torch 2.x's default) writes external data, and builders refused every
+  // such model. The body now carries the data files after the ONNX; their names come from the ONNX alone.
+  describe('ONNX models with external data', () => {
+    const model = reluWithExternalData(['model.onnx.data', 'weights/b.bin']);
+    const data = { 'model.onnx.data': Buffer.alloc(4096, 3), 'weights/b.bin': Buffer.from('bias') };
+    const digest = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+    const files = Object.entries(data).map(([location, bytes]) => ({ location, bytes: bytes.length, sha256: digest(bytes) }));
+    const request = (extra: Partial<BuildRequest> = {}): BuildRequest => buildRequest({ onnx_sha256: digest(model), onnx_bytes: model.length, external_data: files, ...extra });
+    const body = Buffer.concat([model, ...Object.values(data)]);
+
+    it('says so in its fingerprint, with its nx-triton version', async () => {
+      const { b } = await start();
+      const reply = JSON.parse((await call(`${b.url}/v1/fingerprint`, {})).body.toString());
+      expect(reply).toMatchObject({ protocol: 1, external_data: true, nx_triton: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+    });
+
+    it('builds the model with its data files beside it, at the locations the ONNX names', async () => {
+      const { b, dir } = await start();
+      const reply = await post(b.url, body, request());
+      expect(reply.status, b.output()).toBe(200);
+      const { events: ev } = events(reply.body);
+      expect(ev.at(-1)).toMatchObject({
+        event: 'done',
+        hit: false,
+        manifest: { parts: { onnx: { sha256: digest(model), external_data: { 'model.onnx.data': digest(data['model.onnx.data']), 'weights/b.bin': digest(data['weights/b.bin']) } } } },
+      });
+      const runs = readFileSync(join(dir, 'trtexec.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(runs.find((r) => r.kind === 'build')?.beside).toEqual(['model.onnx', 'model.onnx.data', 'weights']);
+      expect(await uploadsLeft(dir)).toEqual([]);
+      // The same model again: from the builder's store.
+      expect(events((await post(b.url, body, request())).body).events.at(-1)).toMatchObject({ event: 'done', hit: true });
+    });
+
+    it('refuses what the ONNX does not name, paths that lead out, bad hashes and a model sent without its data', async () => {
+      const { b, dir } = await start();
+      const refused = async (r: BuildRequest, sent: Buffer = body): Promise<string> => {
+        const reply = await post(b.url, sent, r);
+        expect(reply.status).toBe(400);
+        return JSON.parse(reply.body.toString()).error;
+      };
+      expect(await refused(request({ external_data: [{ ...files[0], location: '../../evil' }, files[1]] }))).toBe(
+        'bad build request: external_data[0].location: "../../evil" cannot be used: it leads outside the directory of the ONNX file',
+      );
+      expect(await refused(request({ external_data: [{ ...files[0], location: '/etc/cron.d/x' }, files[1]] }))).toContain('it is an absolute path');
+      expect(await refused(request({ external_data: [{ ...files[0], location: 'renamed.bin' }, files[1]] }))).toBe(
+        'the request sends external data [renamed.bin, weights/b.bin], but the model names [model.onnx.data, weights/b.bin]',
+      );
+      expect(await refused(request({ external_data: [{ ...files[0], sha256: 'f'.repeat(64) }, files[1]] }))).toBe(
+        `external data "model.onnx.data": its sha256 is ${files[0].sha256}, the request says ${'f'.repeat(64)}`,
+      );
+      // An older client sends the ONNX alone.
+      expect(await refused(buildRequest({ onnx_sha256: digest(model) }), model)).toBe(
+        "the model has external data (model.onnx.data, weights/b.bin) but the request sends none: this client's nx-triton sends single-file ONNX models only; update nx-triton where the engine target runs",
+      );
+      expect(await refused(request({ onnx_bytes: model.length + 1 }))).toContain('the body must be sent with Content-Length');
+      expect(trtexecBuilds(join(dir, 'trtexec.log'))).toBe(0);
+      expect(await uploadsLeft(dir)).toEqual([]);
+    });
+
+    it('holds the ONNX and its data together to --max-upload-bytes', async () => {
+      const { b } = await start(['--max-upload-bytes', '4K']);
+      const reply = await post(b.url, body, request());
+      expect(reply.status).toBe(413);
+    });
   });
 });
