@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePbtxt } from '../proto/text-format';
 import { A100, H100, standInEnv, trtexecBuilds } from '../test/fixtures/stand-ins';
-import { TORCH1_PYTHON } from '../test/pythons';
+import { TORCH1_PYTHON, VENV_PYTHON } from '../test/pythons';
 import { createWorkspace, type Workspace } from './workspace';
 
 // Two remote builders on loopback, each with its own stand-in GPU (test/fixtures/bin), started from
@@ -91,5 +91,32 @@ describe('remote builders and one plan per GPU architecture, from the packed tar
     expect(r.out).toMatch(/8\.6/);
     expect(r.out).toContain(builders[0].url.replace(/\/$/, ''));
     expect(builds()).toBe(2);
+  });
+
+  // Issue 19, item 14: torch 2.x's default (dynamo) exporter writes its weights as external data
+  // (model.onnx + model.onnx.data), and builders refused every such model. Both builders now get the
+  // data files with the ONNX: the stand-in trtexec records what lay beside the ONNX it was given.
+  it('builds a dynamo export with external data through both builders', () => {
+    for (const args of [
+      ['g', 'nx-triton:model', 'dyn_nn', '--maxBatchSize=8'],
+      ['g', 'nx-triton:model', 'dyn_trt', '--from=dyn_nn', '--instanceGroup=gpu:1'],
+    ]) {
+      const r = ws.nx(args);
+      expect(r.code, r.out).toBe(0);
+    }
+    const yaml = join(ws.root, 'models/dyn_trt/triton.yaml');
+    writeFileSync(yaml, `${readFileSync(yaml, 'utf8')}\ntensorrt:\n  targets: ["8.0", "9.0"]\n  builders: [${builders.map((b) => b.url).join(', ')}]\n`);
+    const before = readFileSync(trtLog, 'utf8').trim().split('\n').length;
+    const r = ws.nx(['run', 'dyn_trt:build'], { ...env(), NX_TRITON_PYTHON: VENV_PYTHON });
+    expect(r.code, r.out).toBe(0);
+    expect(readdirSync(join(ws.root, 'dist/models/dyn_nn/export')).sort()).toEqual(['model.onnx', 'model.onnx.data', 'verify.json']);
+    const runs = readFileSync(trtLog, 'utf8').trim().split('\n').slice(before).map((l) => JSON.parse(l) as { kind: string; beside?: string[] });
+    const built = runs.filter((run) => run.kind === 'build');
+    expect(built).toHaveLength(2);
+    for (const run of built) expect(run.beside).toEqual(['model.onnx', 'model.onnx.data']);
+    const entry = join(ws.root, 'dist/model-repository/dyn_trt');
+    expect(readdirSync(join(entry, '1')).filter((f) => f.endsWith('.plan')).sort()).toEqual(['model_sm80.plan', 'model_sm90.plan']);
+    const provenance = JSON.parse(readFileSync(join(ws.root, 'dist/models/dyn_trt/engine/engine.json'), 'utf8'));
+    expect(Object.keys(provenance.targets['9.0'].parts.onnx.external_data)).toEqual(['model.onnx.data']);
   });
 });

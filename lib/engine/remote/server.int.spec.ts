@@ -134,7 +134,9 @@ async function uploadsLeft(dir: string): Promise<string[]> {
       return []; // removed while listing
     }
   };
-  const list = (): string[] => ls(up).flatMap((p) => ls(p).flatMap((j) => ls(j)));
+  // Every file below the jobs' dirs (<upload dir>/<job>/model/model.onnx, .../parts/<n>, ...).
+  const below = (d: string): string[] => ls(d).flatMap((p) => (statSync(p, { throwIfNoEntry: false })?.isDirectory() ? below(p) : [p]));
+  const list = (): string[] => ls(up).flatMap((p) => ls(p).flatMap((j) => (statSync(j, { throwIfNoEntry: false })?.isDirectory() ? below(j) : [j])));
   for (let i = 0; i < 50 && list().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
   return list();
 }
