@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -190,7 +190,27 @@ describe('buildEngine', () => {
 
   it('needs a GPU and trtexec', async () => {
     expect(await userErrorMessage(buildEngine(options({}, { FAKE_GPU: 'none' })))).toMatch(/no NVIDIA GPU found/);
-    expect(await userErrorMessage(buildEngine(options({ spec: spec({ trtexec: 'bin/missing-trtexec' }) })))).toMatch(/trtexec \(".*missing-trtexec"\) not found/);
+    expect(await userErrorMessage(buildEngine(options({ spec: spec({ trtexec: '/nonexistent/bin/missing-trtexec' }) })))).toMatch(/trtexec \(".*missing-trtexec"\) not found/);
+  });
+
+  // Issue 22, N10: tensorrt.trtexec runs whatever file it names, and a pull request edits triton.yaml: with a
+  // script added in the same pull request, it ran at build time, looking like a vendored trtexec.
+  it('runs a tensorrt.trtexec inside the workspace only where the environment allows it', async () => {
+    const script = join(dir, 'models/my_trt/tools/trtexec');
+    mkdirSync(join(dir, 'models/my_trt/tools'), { recursive: true });
+    writeFileSync(script, `#!/bin/sh\ntouch ${join(dir, 'ran')}\nexec ${join(ROOT, 'test/fixtures/bin/trtexec')} "$@"\n`, { mode: 0o755 });
+    const message = await userErrorMessage(buildEngine(options({ spec: spec({ trtexec: 'tools/trtexec' }) })));
+    expect(message).toBe(
+      'models/my_trt/triton.yaml: tensorrt.trtexec: "models/my_trt/tools/trtexec" is inside the workspace: a pull request can add or change it, and it would run at build time. ' +
+        'Point tensorrt.trtexec at an installed trtexec, or set NX_TRITON_ALLOW_WORKSPACE_TRTEXEC=1 where the workspace is trusted',
+    );
+    expect(existsSync(join(dir, 'ran'))).toBe(false);
+    // A link inside the workspace to an installed trtexec is the installed one.
+    symlinkSync(join(ROOT, 'test/fixtures/bin/trtexec'), join(dir, 'models/my_trt/tools/installed'));
+    await buildEngine(options({ spec: spec({ trtexec: 'tools/installed' }) }));
+    // The environment can allow the script.
+    await buildEngine(options({ spec: spec({ trtexec: 'tools/trtexec', builder_optimization_level: 1 }) }, { NX_TRITON_ALLOW_WORKSPACE_TRTEXEC: '1' }));
+    expect(existsSync(join(dir, 'ran'))).toBe(true);
   });
 
   it('refuses precision flags with TensorRT 11 before running anything', async () => {
