@@ -168,7 +168,7 @@ export interface PlanRequest extends ClientOptions {
 export async function requestPlan(url: string, o: PlanRequest): Promise<{ manifest: PlanManifest; hit: boolean }> {
   const encoded = encodeBuildRequest(o.request);
   if (Buffer.byteLength(JSON.stringify(o.request)) > MAX_BUILD_HEADER_BYTES) {
-    throw new BuilderError(`the build request is ${Buffer.byteLength(JSON.stringify(o.request))} bytes; a builder takes at most ${MAX_BUILD_HEADER_BYTES} (${o.request.inputs.length} inputs)`);
+    throw new BuilderError(`the build request is ${Buffer.byteLength(JSON.stringify(o.request))} bytes; a builder takes at most ${MAX_BUILD_HEADER_BYTES} (${o.request.inputs.length} inputs${o.request.external_data ? `, ${o.request.external_data.length} external-data files` : ''})`);
   }
   return withRetries(o.retry, async (attempt) => {
     if (attempt > 0) o.onLog(`retrying (attempt ${attempt + 1})`);
