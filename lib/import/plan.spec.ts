@@ -279,9 +279,7 @@ describe('link fan-out', () => {
       writeFileSync(join(repo, `m/1/l${level}/w.bin`), 'w');
       if (level < 7) for (let i = 0; i < 8; i++) symlinkSync(join(repo, `m/1/l${level + 1}`), join(repo, `m/1/l${level}/link${i}`));
     }
-    const started = Date.now();
     expect(() => plan()).toThrow(new RegExp(`holds more than ${MAX_TREE_ENTRIES} files and directories \\(at .*\\): symbolic links that reach the same directories over and over\\? Copy the files in instead of linking them`));
-    expect(Date.now() - started).toBeLessThan(60_000);
   });
 
   it('copies each real file once: other paths to it become links to that copy in the project, never to the repository', async () => {
