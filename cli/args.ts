@@ -1,3 +1,4 @@
+import { printable } from '../lib/errors';
 import { parseArgs } from 'node:util';
 
 export interface Io {
@@ -6,8 +7,9 @@ export interface Io {
 }
 
 export const processIo: Io = {
-  out: (text) => process.stdout.write(text),
-  err: (text) => process.stderr.write(text),
+  // Names from files (models, tensors, directories) may hold controls that rewrite the terminal.
+  out: (text) => process.stdout.write(printable(text)),
+  err: (text) => process.stderr.write(printable(text)),
 };
 
 export interface OneArgCommand {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { describeError } from '../lib/errors';
+import { describeError, printable } from '../lib/errors';
 
 type Verb = { run(argv: string[]): Promise<number> };
 
@@ -66,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),
   (err) => {
-    console.error(`nx-triton: ${describeError(err)}`);
+    console.error(printable(`nx-triton: ${describeError(err)}`));
     process.exitCode = 1;
   },
 );

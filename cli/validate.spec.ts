@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -37,6 +37,35 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
 describe('nx-triton validate', () => {
   it('prints ok and exits 0 for a good repository', async () => {
     expect(await cli(repo())).toEqual({ code: 0, out: 'ok: 1 model\n', err: '' });
+  });
+
+  it('prints C1 and bidi controls of names escaped, never raw (issue 22, F11)', async () => {
+    // An input named "a<U+202E>b<U+009B>2J": raw, U+202E turns the rest of the line around and U+009B is a terminal's CSI.
+    const dir = repo(CONFIG.replace('name: "x"', 'name: "a\u202eb\u009b2J"'));
+    const { code, out } = await cli(dir);
+    expect(code).toBe(1);
+    expect(out).not.toMatch(/[\u0080-\u009f\u202a-\u202e]/);
+    expect(out).toContain('a\\u202eb\\u009b2J');
+  });
+
+  // Issue 22, F11. protoc 3.21.12 (libprotobuf's TextFormat, which Triton uses) keeps a raw 0xFF inside a string as
+  // it is and only logs "String field 'inference.ModelConfig.name' contains invalid UTF-8 data when serializing a
+  // protocol buffer" (printf 'name: "a\xffb"' | protoc --encode=inference.ModelConfig: 0a 03 61 ff 62). A JavaScript
+  // string cannot hold that byte: reading it as U+FFFD changed the config. So it is refused, with its place.
+  it('refuses a config.pbtxt that is not UTF-8, at the byte, instead of rewriting it as U+FFFD', async () => {
+    const dir = repo();
+    writeFileSync(join(dir, 'linear/config.pbtxt'), Buffer.concat([Buffer.from('name: "li'), Buffer.from([0xff]), Buffer.from(CONFIG.slice('name: "li'.length))]));
+    const { code, out } = await cli(dir, '--config-only');
+    expect(code).toBe(1);
+    expect(out).toBe('linear/config.pbtxt:1:10: the file is not UTF-8 text (invalid byte 0xff at offset 9)\n');
+  });
+
+  it('refuses a config.pbtxt above the size cap before reading it', async () => {
+    const dir = repo();
+    truncateSync(join(dir, 'linear/config.pbtxt'), 16 * 2 ** 20 + 1); // sparse: nothing of it is read
+    const { code, out } = await cli(dir, '--config-only');
+    expect(code).toBe(1);
+    expect(out).toBe('linear/config.pbtxt: the file is 16777217 bytes; a config.pbtxt may be at most 16777216 bytes (16 MiB)\n');
   });
 
   it('prints one line per problem and exits 1', async () => {

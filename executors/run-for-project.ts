@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { logger, type ExecutorContext } from '@nx/devkit';
 import { loadWorkspaceSpec } from '../lib/config/from-chain';
-import { UserError } from '../lib/errors';
+import { printable, UserError } from '../lib/errors';
 import { SPEC_FILE } from '../lib/layout';
 import { withProgress } from '../lib/system/progress';
 import type { ProjectRun } from '../lib/targets/project';
@@ -51,7 +51,7 @@ export async function runForProject(
     workspaceRoot: context.root,
     specFile: join(context.root, project.root, SPEC_FILE),
     resolveSpecFile: (name) => specFileOf(context, name),
-    log: (line) => logger.info(line),
+    log: (line) => logger.info(printable(line)),
   };
   try {
     if (options.dryRun) {
@@ -65,7 +65,7 @@ export async function runForProject(
     return { success: true };
   } catch (err) {
     if (!(err instanceof UserError)) throw err;
-    logger.error(err.message);
+    logger.error(printable(err.message));
     return { success: false };
   }
 }

@@ -45,6 +45,12 @@ export const VERIFY_RECORD_FILE = 'verify.json';
 export const TORCHSCRIPT_SIGNATURE_FILE = '.torchscript-signature.json';
 
 /**
+ * nx-triton's own notes in an export directory: never copied into the repository. Everything else of
+ * the export is, dot files included, as a previous version's directory is copied (issue 22, N20).
+ */
+export const EXPORT_NOTES: readonly string[] = [VERIFY_RECORD_FILE, TORCHSCRIPT_SIGNATURE_FILE];
+
+/**
  * The export of a model whose backend reads files of its own from the version directory (vLLM's
  * `model.json`, tensorrtllm, a python model with its own `runtime`: lib/platforms.ts loadsOwnFiles):
  * `export/version/`, the files of its version directory as they are named.

@@ -336,3 +336,25 @@ describe('two triton.yaml files with one model name', () => {
     expect(error?.partialResults.map(([file]) => file)).toEqual(['models/c/triton.yaml']);
   });
 });
+
+describe('model names that would be globs in Nx outputs (issue 22, N3)', () => {
+  it('makes no project for a directory named "*" and keeps a bad name: out of the outputs', async () => {
+    const files = {
+      'models/*/triton.yaml': 'platform: onnxruntime_onnx\n',
+      'models/safe/triton.yaml': 'platform: onnxruntime_onnx\nname: "{options.zzz ?? ..}"\n',
+    };
+    const error = await run(files).then(
+      () => undefined,
+      (err: unknown) => err as { errors: Array<[string, Error]>; partialResults: CreateNodesResultV2 },
+    );
+    const messages = Object.fromEntries((error?.errors ?? []).map(([file, err]) => [file, err.message]));
+    expect(messages).toEqual({
+      'models/*/triton.yaml':
+        'models/*/triton.yaml:1:1 (no name:, so its directory\'s name): a model name cannot contain "*" (got "*"): the name is part of the Nx outputs of its targets, ' +
+        'where * ? [ ] { } ( ) ! make a glob or a template over other models (Triton takes such names; nx-triton does not); set name:',
+    });
+    // A name: the loader refuses falls back to the directory's name in the graph (its build reports the name).
+    const safe = error?.partialResults.find(([file]) => file === 'models/safe/triton.yaml')?.[1].projects?.['models/safe'];
+    expect(safe?.targets?.build?.outputs).toEqual(['{workspaceRoot}/dist/model-repository/safe']);
+  });
+});

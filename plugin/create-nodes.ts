@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createNodesFromFiles, type CreateNodesV2 } from '@nx/devkit';
 import { UserError } from '../lib/errors';
+import { checkModelName } from '../lib/model-spec/model-name';
 import { normalizeOptions, type TritonPluginOptions } from './options';
 import { summaryOf, withModelImports } from './summaries';
 import { buildProject } from './targets';
@@ -63,6 +64,9 @@ export const createNodes: CreateNodesV2<TritonPluginOptions> = [
         if (duplicate) throw new UserError(duplicate);
         const root = projectRootOf(file);
         const summary = withModelImports(summaryOf(join(context.workspaceRoot, file)), join(context.workspaceRoot, root));
+        // The name is part of the targets' outputs: a glob or template there reaches other models (issue 22, N3).
+        const badName = checkModelName(summary.name);
+        if (badName) throw new UserError(`${namePlace(context.workspaceRoot, file)}: ${badName}; set name:`);
         return { projects: { [root]: buildProject(root, summary, normalized) } };
       },
       files,

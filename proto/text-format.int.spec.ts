@@ -387,12 +387,16 @@ describe('protobufjs textformat quirks we work around', () => {
     expect(() => parsePbtxt(text, 'c')).toThrow(SpecError);
   });
 
-  it('a "__proto__" map key cannot live in a plain object: a clear error instead of a silent drop', () => {
+  it('a "__proto__" map key is a key like any other, as protoc takes it (issue 22, F9)', () => {
+    const text = 'cc_model_filenames { key: "__proto__" value: "x" }\nparameters { key: "__proto__" value { string_value: "y" } }\n';
+    expect(protocParse(text).ok).toBe(true);
+    const parsed = parsePbtxt(text, 'c');
+    expect(Object.keys(parsed.cc_model_filenames ?? {})).toEqual(['__proto__']);
+    expect(Object.getPrototypeOf(parsed.parameters)).toBe(Object.prototype);
+    // Written back, it is the message protoc reads from the text.
+    expect(protocDecode(protocEncode(toPbtxt(parsed)))).toBe(protocDecode(protocEncode(text)));
     const config = JSON.parse('{"cc_model_filenames": {"__proto__": "x"}}') as ModelConfig;
-    expect(() => toPbtxt(config)).toThrow('cc_model_filenames["__proto__"]: map key "__proto__" is not supported');
-    expect(() => parsePbtxt('cc_model_filenames { key: "__proto__" value: "x" }', 'c')).toThrow(
-      'c:1:20: cc_model_filenames[0]: map key "__proto__" is not supported',
-    );
+    expect(toPbtxt(config)).toBe('cc_model_filenames {\n  key: "__proto__"\n  value: "x"\n}\n');
   });
 
   it('long.js is present, so 64-bit values survive protobufjs encode/decode', () => {

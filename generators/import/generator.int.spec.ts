@@ -200,4 +200,18 @@ export: {file: versions/1}
     expect(readFileSync(join(ws, 'models/torch_linear/triton.yaml'), 'utf8')).toMatch(/^# yaml-language-server: \$schema=\.\.\/\.\.\/node_modules\/nx-triton\/schemas\/triton\.schema\.json\n# Imported by nx-triton from legacy-repo\/torch_linear\/config.pbtxt\n/);
     expect(Object.keys(CONFIGS).filter((n) => n !== 'classifier').every((n) => existsSync(join(ws, 'models', n, 'triton.yaml')))).toBe(true);
   });
+
+  // Issue 22, N1: a project.json among the newest version's files landed beside the generated triton.yaml;
+  // the next `nx run-many -t build` ran its command. Now refused before the Tree is written.
+  it('refuses a repository that would plant an Nx project, and writes nothing', async () => {
+    const ws = newWorkspace();
+    const planted = join(scratch, 'planted-repo');
+    writeRepository(planted, modelFiles);
+    writeFileSync(join(planted, 'classifier/3/project.json'), '{ "targets": { "build": { "command": "touch pwned" } } }\n');
+    const before = filesUnder(ws);
+    await expect(runImport(ws, { repositoryDir: planted })).rejects.toThrow(
+      `${join(planted, 'classifier/3/project.json')}: an import never brings in project.json: it would make or change an Nx project`,
+    );
+    expect(filesUnder(ws)).toEqual(before);
+  });
 });

@@ -4,6 +4,7 @@ import { assertNoClashes, planImport, readRepository, summarizeImport, writeImpo
 import { schemaModeline } from '../../lib/schema/modeline';
 import { readSpecSummary } from '../../lib/model-spec/summary';
 import { SPEC_FILE } from '../../lib/layout';
+import { printable } from '../../lib/errors';
 
 export interface ImportGeneratorSchema {
   /** The Triton model repository, relative to the workspace root or absolute. */
@@ -37,10 +38,10 @@ export async function importGenerator(tree: Tree, schema: ImportGeneratorSchema)
   const plan = planImport(listing, { directory: schema.directory });
   assertNoClashes(plan, { names: await takenNames(tree), exists: (path) => directoryTaken(tree, path) });
   for (const model of plan.models) tree.write(`${model.projectDir}/${SPEC_FILE}`, schemaModeline(model.projectDir) + model.yaml);
-  for (const warning of plan.warnings) logger.warn(`nx-triton: ${warning}`);
+  for (const warning of plan.warnings) logger.warn(printable(`nx-triton: ${warning}`));
   return async () => {
     await writeImportedFiles(tree.root, plan);
-    for (const line of summarizeImport(plan)) logger.info(line);
+    for (const line of summarizeImport(plan)) logger.info(printable(line));
   };
 }
 

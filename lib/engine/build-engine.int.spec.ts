@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -94,6 +94,14 @@ describe('buildEngine', () => {
     expect(o.lines.some((l) => l.includes('from the engine store'))).toBe(true);
   });
 
+  it('never passes the builder token or origins to trtexec (issue 22, N4)', async () => {
+    const token = 'builder-token-0123456789abcdef';
+    await buildEngine(options({}, { NX_TRITON_BUILDER_TOKEN: token, NX_TRITON_BUILDER_ORIGINS: 'https://gpu.example:443' }));
+    const runs = readFileSync(join(dir, 'trtexec.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; nx_env: string[] });
+    expect(runs.map((r) => r.kind)).toContain('build');
+    for (const run of runs) expect(run.nx_env).toEqual(['NX_TRITON_ENGINE_CACHE']);
+  });
+
   it('streams trtexec output with a prefix and the elapsed time', async () => {
     const o = options();
     await buildEngine(o);
@@ -182,7 +190,27 @@ describe('buildEngine', () => {
 
   it('needs a GPU and trtexec', async () => {
     expect(await userErrorMessage(buildEngine(options({}, { FAKE_GPU: 'none' })))).toMatch(/no NVIDIA GPU found/);
-    expect(await userErrorMessage(buildEngine(options({ spec: spec({ trtexec: 'bin/missing-trtexec' }) })))).toMatch(/trtexec \(".*missing-trtexec"\) not found/);
+    expect(await userErrorMessage(buildEngine(options({ spec: spec({ trtexec: '/nonexistent/bin/missing-trtexec' }) })))).toMatch(/trtexec \(".*missing-trtexec"\) not found/);
+  });
+
+  // Issue 22, N10: tensorrt.trtexec runs whatever file it names, and a pull request edits triton.yaml: with a
+  // script added in the same pull request, it ran at build time, looking like a vendored trtexec.
+  it('runs a tensorrt.trtexec inside the workspace only where the environment allows it', async () => {
+    const script = join(dir, 'models/my_trt/tools/trtexec');
+    mkdirSync(join(dir, 'models/my_trt/tools'), { recursive: true });
+    writeFileSync(script, `#!/bin/sh\ntouch ${join(dir, 'ran')}\nexec ${join(ROOT, 'test/fixtures/bin/trtexec')} "$@"\n`, { mode: 0o755 });
+    const message = await userErrorMessage(buildEngine(options({ spec: spec({ trtexec: 'tools/trtexec' }) })));
+    expect(message).toBe(
+      'models/my_trt/triton.yaml: tensorrt.trtexec: "models/my_trt/tools/trtexec" is inside the workspace: a pull request can add or change it, and it would run at build time. ' +
+        'Point tensorrt.trtexec at an installed trtexec, or set NX_TRITON_ALLOW_WORKSPACE_TRTEXEC=1 where the workspace is trusted',
+    );
+    expect(existsSync(join(dir, 'ran'))).toBe(false);
+    // A link inside the workspace to an installed trtexec is the installed one.
+    symlinkSync(join(ROOT, 'test/fixtures/bin/trtexec'), join(dir, 'models/my_trt/tools/installed'));
+    await buildEngine(options({ spec: spec({ trtexec: 'tools/installed' }) }));
+    // The environment can allow the script.
+    await buildEngine(options({ spec: spec({ trtexec: 'tools/trtexec', builder_optimization_level: 1 }) }, { NX_TRITON_ALLOW_WORKSPACE_TRTEXEC: '1' }));
+    expect(existsSync(join(dir, 'ran'))).toBe(true);
   });
 
   it('refuses precision flags with TensorRT 11 before running anything', async () => {
@@ -219,5 +247,33 @@ describe('buildEngine', () => {
     expect(builds()).toBe(1);
     expect(readFileSync(join(dir, 'out1/model.plan'))).toEqual(readFileSync(join(dir, 'out2/model.plan')));
     expect([one.out, two.out].filter((t) => t.includes('another process is building it; waiting'))).toHaveLength(1);
+  });
+
+  // Issue 22, N5/F2: a process in another PID namespace with the same host name (`docker --network host`,
+  // k8s hostNetwork) saw the builder's pid as dead, took over its live lock in 0.1 s and deleted its
+  // build in progress. `unshare --pid --fork` makes such a process here, for real.
+  it('a process in another PID namespace of this host waits for a live build instead of taking it over', async () => {
+    const run = (i: number, argv: string[], sleepMs: number) =>
+      new Promise<{ code: number | null; out: string }>((done) => {
+        const out = join(dir, `out${i}`);
+        const args = [CHILD, DIST, JSON.stringify({ workspaceRoot: dir, spec: spec(), config, onnxPath: ONNX, outDir: out })];
+        const child = spawn(argv[0] ?? process.execPath, [...argv.slice(1), ...(argv.length ? [process.execPath] : []), ...args], {
+          env: env({ FAKE_TRT_SLEEP_MS: String(sleepMs) }),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let text = '';
+        child.stdout.on('data', (d) => (text += d));
+        child.stderr.on('data', (d) => (text += d));
+        child.on('close', (code) => done({ code, out: text }));
+      });
+    const first = run(1, [], 4000);
+    // The second starts once the first holds the lock and is building.
+    for (let i = 0; i < 200 && !existsSync(join(dir, 'trtexec.log')); i++) await new Promise((r) => setTimeout(r, 50));
+    const second = run(2, ['unshare', '--pid', '--fork'], 4000);
+    const [one, two] = await Promise.all([first, second]);
+    expect([one.code, two.code], one.out + two.out).toEqual([0, 0]);
+    expect(builds()).toBe(1);
+    expect(two.out).toContain('another process is building it; waiting');
+    expect(two.out).toMatch(/built hit /);
   });
 });

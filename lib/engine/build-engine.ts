@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, rename, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { realpathSync, statSync } from 'node:fs';
+import { delimiter, dirname, join, relative, resolve } from 'node:path';
+import { isInside } from '../system/copy-tree';
 import { UserError } from '../errors';
 import { onnxFileIn, PLAN_FILE } from '../layout';
 import type { EngineRequest } from '../model-spec/types';
@@ -14,6 +16,7 @@ import { publishPlans } from './publish';
 import { tensorRtRelease } from '../releases/tensorrt';
 import { normalisedOptions, trtexecArgs } from './trtexec-args';
 import { forgetGroup, recordGroup } from '../system/process-group';
+import { childEnv } from '../system/child-env';
 
 export interface BuildEngineOptions {
   workspaceRoot: string;
@@ -173,9 +176,56 @@ export function checkServingRelease(o: Pick<BuildEngineOptions, 'request' | 'tri
   throw new SpecError([{ file: request.file, path: '', message: `nx.json plugin option tritonRelease: ${problem}; ${who} has TensorRT ${trtVersion}${fix}` }]);
 }
 
-/** The trtexec that builds: the caller's (a builder's own), else the request's `tensorrt.trtexec`, else `trtexec` on PATH. */
-export function trtexecCommand(o: Pick<BuildEngineOptions, 'request' | 'trtexec'>): string {
-  return o.trtexec ?? o.request.trtexec ?? 'trtexec';
+/** `1`: a `tensorrt.trtexec` inside the workspace may run (issue 22, N10). */
+export const WORKSPACE_TRTEXEC_ENV = 'NX_TRITON_ALLOW_WORKSPACE_TRTEXEC';
+
+/**
+ * The trtexec that builds: the caller's (a builder's own), else the request's `tensorrt.trtexec`, else
+ * `trtexec` on PATH. `tensorrt.trtexec` names a program that runs at build time, and a triton.yaml is
+ * what a pull request edits: one inside the workspace (a file the same pull request can add) runs only
+ * with NX_TRITON_ALLOW_WORKSPACE_TRTEXEC=1 in the environment (issue 22, N10). One outside is a
+ * program already installed on the machine, run with trtexec's arguments.
+ */
+export function trtexecCommand(o: Pick<BuildEngineOptions, 'request' | 'trtexec' | 'workspaceRoot' | 'env'>): string {
+  if (o.trtexec !== undefined) return o.trtexec;
+  const named = o.request.trtexec;
+  if (named === undefined) return 'trtexec';
+  const env = o.env ?? process.env;
+  const program = named.includes('/') ? named : onPath(named, env.PATH);
+  if (env[WORKSPACE_TRTEXEC_ENV] !== '1' && program !== undefined && isInside(realOr(o.workspaceRoot), realOr(resolve(o.workspaceRoot, program)))) {
+    throw new SpecError([
+      placed(
+        o.request,
+        'tensorrt.trtexec',
+        `${JSON.stringify(relative(o.workspaceRoot, resolve(o.workspaceRoot, program)))} is inside the workspace: a pull request can add or change it, and it would run at build time. ` +
+          `Point tensorrt.trtexec at an installed trtexec, or set ${WORKSPACE_TRTEXEC_ENV}=1 where the workspace is trusted`,
+      ),
+    ]);
+  }
+  return named;
+}
+
+/** The real path of `path`, or `path` itself when it does not exist (yet). */
+function realOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/** Where a bare command name is found on PATH (the first regular file), or undefined. */
+function onPath(name: string, path: string | undefined): string | undefined {
+  for (const dir of (path ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const file = join(dir, name);
+    try {
+      if (statSync(file).isFile()) return file;
+    } catch {
+      // not there
+    }
+  }
+  return undefined;
 }
 
 /** What of the GPU the key holds: the exact GPU, or only what the hardware-compatibility level ties the plan to. */
@@ -200,7 +250,7 @@ async function runTrtexec(trtexec: string, args: string[], model: string, env: N
   const tail: string[] = [];
   log(`${prefix} ${trtexec} ${args.join(' ')}`);
   const detached = groupFile !== undefined;
-  const child = execa(trtexec, args, { env, extendEnv: false, all: true, buffer: false, reject: false, stdin: 'ignore', detached });
+  const child = execa(trtexec, args, { env: childEnv({}, env), extendEnv: false, all: true, buffer: false, reject: false, stdin: 'ignore', detached });
   // Its own group: a SIGKILLed parent's successor can end it (and all it started) from the group file.
   const endGroup = (): void => {
     try {

@@ -13,6 +13,10 @@ import { loadSpec } from '../model-spec';
 import { ONNX, spawnBuilder, TOKEN, type BuilderChild } from './remote/__fixtures__/harness';
 import { engineRequest } from '../model-spec/engine-request';
 import { buildEngines } from './builders';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { reluWithExternalData } from '../../test/onnx-bytes';
+import { packageVersion } from '../system/package-root';
 
 const base = mkdtempSync(join(tmpdir(), 'nx-triton-remote-'));
 beforeAll(() => ensureDist());
@@ -251,5 +255,77 @@ describe('engine target with remote builders', () => {
   it('nx-triton fingerprint --builders-of never sends the token to an origin the engine target would refuse (issue 13.4)', async () => {
     const out = await buildersOf(project('  builders: ["https://collector.example:8443"]\n'));
     expect(out.slice(1)).toEqual(['builder https://collector.example:8443: refused']);
+  });
+
+});
+
+// Issue 19, item 14: remote builders refused every default torch 2.x export (external data).
+describe('remote builders and ONNX external data', () => {
+  const weights = Buffer.alloc(8192, 5);
+  /** The export wrote `model.onnx` and `model.onnx.data` (the dynamo exporter's layout). */
+  function externalProject(tensorrt: string): { file: string; onnxPath: string } {
+    const exportDir = join(ws, 'dist/models/my_trt/export');
+    rmSync(exportDir, { recursive: true, force: true });
+    mkdirSync(exportDir, { recursive: true });
+    writeFileSync(join(exportDir, 'model.onnx'), reluWithExternalData(['model.onnx.data']));
+    writeFileSync(join(exportDir, 'model.onnx.data'), weights);
+    const file = join(ws, 'models/my_trt/triton.yaml');
+    mkdirSync(join(ws, 'models/my_trt'), { recursive: true });
+    writeFileSync(join(ws, 'models/my_trt/model.onnx'), reluWithExternalData(['model.onnx.data']));
+    writeFileSync(join(ws, 'models/my_trt/model.onnx.data'), weights);
+    writeFileSync(file, `platform: tensorrt_plan\nmax_batch_size: 8\nexport:\n  file: model.onnx\ntensorrt:\n${tensorrt}`);
+    return { file, onnxPath: join(exportDir, 'model.onnx') };
+  }
+  async function externalEngines(file: string, onnxPath: string) {
+    const spec = loadSpec(file, { displayPath: 'models/my_trt/triton.yaml' });
+    const signature = await readOnnxSignature(onnxPath);
+    const config = deriveModelConfig(spec, { onnx: signature, onnxFile: 'dist/models/my_trt/export/model.onnx' });
+    const lines: string[] = [];
+    const result = await buildEngines({
+      workspaceRoot: ws,
+      request: engineRequest(spec, config),
+      onnxPath,
+      externalData: signature.externalData,
+      outDir: join(ws, 'dist/models/my_trt/engine'),
+      env: clientEnv(),
+      retry: { retries: 1, backoffMs: 50 },
+      log: (l) => lines.push(l),
+    });
+    return { result, lines };
+  }
+
+  it('sends the data files with the ONNX to the builder of each target', async () => {
+    const [a, h] = await Promise.all([builder('a100', A100), builder('h100', H100)]);
+    const { file, onnxPath } = externalProject(`  targets: ["8.0", "9.0"]\n  builders: [${JSON.stringify(a.url)}, ${JSON.stringify(h.url)}]\n`);
+    const { result, lines } = await externalEngines(file, onnxPath);
+    expect(result.map((r) => [r.target, r.via, r.hit])).toEqual([
+      ['8.0', a.url, false],
+      ['9.0', h.url, false],
+    ]);
+    for (const r of result) expect(Object.keys(r.parts.onnx.external_data)).toEqual(['model.onnx.data']);
+    for (const name of ['a100', 'h100']) {
+      const runs = readFileSync(join(ws, name, 'trtexec.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(runs.filter((r) => r.kind === 'build').map((r) => r.beside)).toEqual([['model.onnx', 'model.onnx.data']]);
+    }
+    expect(lines.some((l) => l.includes('and 8192 bytes of external data (1 file)'))).toBe(true);
+  });
+
+  it('refuses a builder from before external data, naming its version and the fix', async () => {
+    // A stand-in for an nx-triton builder from before external data: its fingerprint has no `external_data`.
+    const old = createServer((req, res) => {
+      res.writeHead(req.url === '/v1/fingerprint' ? 200 : 400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ protocol: 1, fingerprint: { gpu: { name: 'NVIDIA A100-SXM4-80GB', computeCapability: '8.0', driver: '550.54.15' }, tensorrt: { version: '10.3.0', build: 26 }, os: 'linux', arch: 'x64' }, max_upload_bytes: 1 << 30 }));
+    });
+    await new Promise<void>((r) => old.listen(0, '127.0.0.1', () => r()));
+    try {
+      const url = `http://127.0.0.1:${(old.address() as AddressInfo).port}`;
+      const { file, onnxPath } = externalProject(`  builders: [${JSON.stringify(url)}]\n`);
+      const message = await userErrorMessage(externalEngines(file, onnxPath));
+      expect(message).toContain(
+        `${url}: this builder (nx-triton from before external-data builds) takes single-file ONNX models only; this one has external data (model.onnx.data): update nx-triton on the builder to ${packageVersion()} (this client's) or later`,
+      );
+    } finally {
+      old.close();
+    }
   });
 });

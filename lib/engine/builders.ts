@@ -1,4 +1,7 @@
 import { stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { externalDataProblem, uniqueExternalData } from '../onnx/external-data';
+import { packageVersion } from '../system/package-root';
 import { UserError } from '../errors';
 import { onnxFileIn, PLAN_FILE, planFileForTarget } from '../layout';
 import { buildEngine, prepareEngine, trtexecCommand, type BuildEngineOptions, type PreparedEngine } from './build-engine';
@@ -70,6 +73,8 @@ interface Run {
   store: EngineStore;
   onnxFile: string;
   onnxSize: number;
+  /** The ONNX's external-data files, each once (sent after it to a builder). */
+  files: ExternalFile[];
   token?: string;
   /** The ONNX digest, hashed once when first needed. */
   digest(): Promise<EngineKeyParts['onnx']>;
@@ -99,7 +104,8 @@ export async function buildEngines(o: BuildEnginesOptions): Promise<BuiltPlan[]>
   const store = new EngineStore(resolveStoreDir({ engineCache: o.engineCache, workspaceRoot: o.workspaceRoot, env }), { maxBytes: resolveMaxBytes({ env }), log: o.log });
   const token = env[TOKEN_ENV]?.trim() || undefined;
 
-  const found = await discoverBuilders(o, store, onnxSize, token);
+  const files = await externalFiles(request.file, onnxFile, o.externalData ?? []);
+  const found = await discoverBuilders(o, store, { onnxSize, files }, token);
   const work = planWork(o, found.builders);
   let digest: Promise<EngineKeyParts['onnx']> | undefined;
   const run: Run = {
@@ -107,6 +113,7 @@ export async function buildEngines(o: BuildEnginesOptions): Promise<BuiltPlan[]>
     store,
     onnxFile,
     onnxSize,
+    files,
     token,
     digest: () => (digest ??= onnxDigest(onnxFile, o.externalData ?? [], store.hashCacheDir)),
     prepared: new Map(),
@@ -134,10 +141,11 @@ interface Discovered {
 }
 
 /** This machine and every `tensorrt.builders` URL, probed at once; each one usable becomes an EngineBuilder. */
-async function discoverBuilders(o: BuildEnginesOptions, store: EngineStore, onnxSize: number, token: string | undefined): Promise<Discovered> {
+async function discoverBuilders(o: BuildEnginesOptions, store: EngineStore, upload: { onnxSize: number; files: ExternalFile[] }, token: string | undefined): Promise<Discovered> {
   const request = o.request;
   const env = o.env ?? process.env;
-  const external = o.externalData ?? [];
+  const external = upload.files.map((f) => f.location);
+  const uploadBytes = upload.onnxSize + upload.files.reduce((n, f) => n + f.bytes, 0);
   const [local, remotes] = await Promise.all([
     readFingerprint({ trtexec: trtexecCommand(o), env }),
     Promise.all(
@@ -167,8 +175,15 @@ async function discoverBuilders(o: BuildEnginesOptions, store: EngineStore, onnx
     if (old) {
       if (servesRelease(b.url, old)) builders.push({ kind: 'remembered', via: b.url, fingerprint: old, info: b, remembered });
     } else if (!fp) refused.push(describeBuilder(fp === undefined && b.fingerprint ? { ...b, fingerprint: undefined, error: 'no GPU or no TensorRT' } : b));
-    else if (external.length > 0) refused.push(`${b.url}: takes single-file ONNX models only; this one has external data (${external.join(', ')})`);
-    else if (b.maxUploadBytes !== undefined && onnxSize > b.maxUploadBytes) refused.push(`${b.url}: accepts uploads up to ${b.maxUploadBytes} bytes; the ONNX is ${onnxSize}`);
+    else if (external.length > 0 && !b.takesExternalData) {
+      // A builder from before external data (protocol 1 without `external_data`): it would refuse the model.
+      refused.push(
+        `${b.url}: this builder (nx-triton ${b.version ?? 'from before external-data builds'}) takes single-file ONNX models only; this one has external data (${external.join(', ')}): ` +
+          `update nx-triton on the builder to ${packageVersion()} (this client's) or later`,
+      );
+    } else if (b.maxUploadBytes !== undefined && uploadBytes > b.maxUploadBytes) {
+      refused.push(`${b.url}: accepts uploads up to ${b.maxUploadBytes} bytes; the ONNX${external.length ? ' and its external data' : ''} ${external.length ? 'are' : 'is'} ${uploadBytes}`);
+    }
     else if (servesRelease(b.url, fp)) builders.push({ kind: 'remote', via: b.url, fingerprint: fp, info: b });
   }
   return { builders, refused, local };
@@ -261,10 +276,26 @@ async function sendBuild(
   onnxSha256: string,
   log: (l: string) => void,
 ): Promise<{ command: string[] }> {
-  log(`sending ${run.onnxSize} bytes of ONNX for engine ${expected.key.slice(0, 12)}`);
+  const { files } = run;
+  const dataBytes = files.reduce((n, f) => n + f.bytes, 0);
+  log(`sending ${run.onnxSize} bytes of ONNX${files.length ? ` and ${dataBytes} bytes of external data (${files.length} file${files.length === 1 ? '' : 's'})` : ''} for engine ${expected.key.slice(0, 12)}`);
   const started = Date.now();
-  const request = toBuildRequest(run.o.request, onnxSha256, run.o.request.tritonRelease ?? run.o.tritonRelease);
-  const r = await requestPlan(b.via, { token: run.token, retry: run.o.retry, onnxFile: run.onnxFile, onnxBytes: run.onnxSize, request, planPath: tmpPlan, expected, onLog: log });
+  const digest = await run.digest();
+  const external = files.length
+    ? { onnxBytes: run.onnxSize, files: files.map((f) => ({ location: f.location, bytes: f.bytes, sha256: digest.external_data[f.location] })) }
+    : undefined;
+  const request = toBuildRequest(run.o.request, onnxSha256, run.o.request.tritonRelease ?? run.o.tritonRelease, external);
+  const r = await requestPlan(b.via, {
+    token: run.token,
+    retry: run.o.retry,
+    onnxFile: run.onnxFile,
+    onnxBytes: run.onnxSize,
+    externalFiles: files.map((f) => f.path),
+    request,
+    planPath: tmpPlan,
+    expected,
+    onLog: log,
+  });
   log(`${r.hit ? "from the builder's engine store" : 'built'}: ${r.manifest.plan.size} bytes in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   return { command: r.manifest.command };
 }
@@ -312,6 +343,27 @@ async function buildOne(run: Run, b: EngineBuilder, label: string): Promise<Stor
   const turn = run.localTurn.then(get);
   run.localTurn = turn.catch(() => undefined);
   return turn;
+}
+
+/** One external-data file of the ONNX: its location (one spelling), where it is, its size. */
+interface ExternalFile {
+  location: string;
+  path: string;
+  bytes: number;
+}
+
+/** The ONNX's external-data files, each once, checked as the engine key checks them (lib/onnx/external-data.ts). */
+async function externalFiles(specFile: string, onnxFile: string, locations: string[]): Promise<ExternalFile[]> {
+  const out: ExternalFile[] = [];
+  for (const location of uniqueExternalData(locations)) {
+    const problem = externalDataProblem(location);
+    if (problem) throw new UserError(`${specFile}: ${onnxFile}: external data location ${JSON.stringify(location)} cannot be used: ${problem}`);
+    const path = join(dirname(onnxFile), location);
+    const st = await stat(path).catch(() => undefined);
+    if (!st?.isFile()) throw new UserError(`${specFile}: ${onnxFile}: external data file ${JSON.stringify(location)} is missing`);
+    out.push({ location, path, bytes: st.size });
+  }
+  return out;
 }
 
 function usable(fp: Fingerprint): UsableFingerprint | undefined {

@@ -1,3 +1,4 @@
+import { childEnv } from '../system/child-env';
 import { arch, platform } from 'node:os';
 
 /** The GPU a plan is built on, as nvidia-smi names it. */
@@ -54,7 +55,7 @@ export function tensorRtVersionText(trt: Fingerprint['tensorrt']): string {
 
 async function run(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ ok: boolean; output: string }> {
   const { execa } = await import('execa');
-  const r = await execa(file, args, { env, extendEnv: false, reject: false, all: true, stdin: 'ignore', timeout: 60_000 });
+  const r = await execa(file, args, { env: childEnv({}, env), extendEnv: false, reject: false, all: true, stdin: 'ignore', timeout: 60_000 });
   return { ok: !r.failed, output: typeof r.all === 'string' ? r.all : '' };
 }
 

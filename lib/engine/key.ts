@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { externalDataProblem, uniqueExternalData } from '../onnx/external-data';
 import { UserError } from '../errors';
 
 /** What an engine depends on; the engine key is the sha256 of its canonical JSON. */
@@ -82,12 +83,11 @@ export async function sha256File(path: string, cacheDir?: string): Promise<strin
 export async function onnxDigest(onnxPath: string, externalData: string[], cacheDir?: string): Promise<EngineKeyParts['onnx']> {
   const base = dirname(resolve(onnxPath));
   const external: Record<string, string> = {};
-  for (const location of [...new Set(externalData)].sort()) {
+  // One file is one entry however the graph spells it (issue 22, N15).
+  for (const location of uniqueExternalData(externalData)) {
     const file = resolve(base, location);
-    const rel = relative(base, file);
-    if (isAbsolute(location) || rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || normalize(location).startsWith('..')) {
-      throw new UserError(`${onnxPath}: external data location "${location}" is outside the model's directory`);
-    }
+    const problem = externalDataProblem(location);
+    if (problem) throw new UserError(`${onnxPath}: external data location ${JSON.stringify(location)} cannot be used: ${problem}`);
     try {
       external[location] = await sha256File(file, cacheDir);
     } catch {

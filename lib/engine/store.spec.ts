@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../errors';
 import { canonicalJson, engineKey, onnxDigest, sha256File, type EngineKeyParts } from './key';
+import { ownerTag, PIDNS_ID } from '../system/owner';
 import { DEFAULT_MAX_BYTES, EngineStore, readPlanHeader, resolveMaxBytes, resolveStoreDir, storeTmpName } from './store';
 
 const base = mkdtempSync(join(tmpdir(), 'nx-triton-store-'));
@@ -66,7 +67,7 @@ describe('engine key', () => {
     expect(one.external_data).toEqual({ 'weights.bin': createHash('sha256').update('w1').digest('hex') });
     writeFileSync(join(dir, 'weights.bin'), 'w2');
     expect((await onnxDigest(join(dir, 'model.onnx'), ['weights.bin'])).external_data['weights.bin']).not.toBe(one.external_data['weights.bin']);
-    await expect(onnxDigest(join(dir, 'model.onnx'), ['../secret'])).rejects.toThrow(/outside the model's directory/);
+    await expect(onnxDigest(join(dir, 'model.onnx'), ['../secret'])).rejects.toThrow(/leads outside the directory of the ONNX file/);
     await expect(onnxDigest(join(dir, 'model.onnx'), ['missing.bin'])).rejects.toThrow(UserError);
   });
 });
@@ -86,6 +87,12 @@ describe('store settings', () => {
     expect(readPlanHeader(Buffer.from('PK\u0003\u0004 not a plan, but long enough to have 28 bytes'))).toBeUndefined();
   });
 });
+
+/** The owner tag of `pid` in another PID namespace of this host and boot. */
+function foreignTag(pid: number): string {
+  const [host, boot] = ownerTag(pid).split('.');
+  return `${host}.${boot}.${PIDNS_ID === '00000000' ? '11111111' : '00000000'}.${pid}`;
+}
 
 describe('EngineStore', () => {
   it('puts a verified entry atomically and serves it', async () => {
@@ -127,7 +134,7 @@ describe('EngineStore', () => {
     const key = engineKey(p);
     mkdirSync(join(dir, 'store/locks'), { recursive: true });
     // pid 2^22 + 1 is above Linux's pid_max limit, so no process has it.
-    writeFileSync(join(dir, 'store/locks', `${key}.lock`), JSON.stringify({ pid: 4194305, host: (await import('node:os')).hostname() }));
+    writeFileSync(join(dir, 'store/locks', `${key}.lock`), JSON.stringify({ owner: ownerTag(4194305), pid: 4194305, host: hostname() }));
     const got = await store.getOrBuild(key, p, async (tmp) => {
       writeFileSync(tmp, plan([10, 3, 0, 26]));
       return { command: [] };
@@ -175,7 +182,7 @@ describe('EngineStore', () => {
     const p = parts({ options: ['--race'] });
     const key = engineKey(p);
     mkdirSync(join(dir, 'store/locks'), { recursive: true });
-    writeFileSync(join(dir, 'store/locks', `${key}.lock`), JSON.stringify({ pid: 4194305, host: hostname(), since: new Date().toISOString() }));
+    writeFileSync(join(dir, 'store/locks', `${key}.lock`), JSON.stringify({ owner: ownerTag(4194305), pid: 4194305, host: hostname(), since: new Date().toISOString() }));
     let builds = 0;
     const build = async (tmpPlan: string): Promise<{ command: string[] }> => {
       builds++;
@@ -189,24 +196,47 @@ describe('EngineStore', () => {
     expect(got.filter((g) => !g.hit)).toHaveLength(1);
   }, 60_000);
 
+  // Issue 22, N5/F2: a store user in another PID namespace with this host name took over a live lock in 0.1 s
+  // (its pid looked dead from there). A lock is judged by its pid only where that pid is visible.
+  it('never takes over the lock of an owner in another PID namespace while its heartbeat is fresh', async () => {
+    const p = parts({ options: ['--foreign'] });
+    const key = engineKey(p);
+    mkdirSync(join(dir, 'store/locks'), { recursive: true });
+    writeFileSync(join(dir, 'store/locks', `${key}.lock`), JSON.stringify({ owner: foreignTag(4194305), pid: 4194305, host: hostname() }));
+    const started = Date.now();
+    let builtAt = 0;
+    await new EngineStore(join(dir, 'store'), { staleMs: 1500, pollMs: 20 }).getOrBuild(key, p, async (tmpPlan) => {
+      builtAt = Date.now() - started;
+      writeFileSync(tmpPlan, plan([10, 3, 0, 26]));
+      return { command: [] };
+    });
+    expect(builtAt).toBeGreaterThanOrEqual(1400); // only once the heartbeat was older than staleMs
+  });
+
   it('removes the temp dirs of dead processes of this host when a build starts, and no others', async () => {
     const store = new EngineStore(join(dir, 'store'));
     const tmp = join(dir, 'store/tmp');
     const dead = storeTmpName('a'.repeat(64), 4194305);
     const deadTrash = storeTmpName('trash', 4194305);
     const live = [storeTmpName('b'.repeat(64), process.ppid), storeTmpName('trash', process.pid)];
+    // A dead-looking pid in another PID namespace of this host: judged by its heartbeat, fresh here.
+    const [flabel, , , , , frandom] = storeTmpName('d'.repeat(64), 4194305).split('.');
+    const foreignLive = [flabel, foreignTag(4194305), frandom].join('.');
+    const foreignStale = [flabel.replace(/d/g, 'e'), foreignTag(4194305), frandom].join('.');
     // The same dead pid on another machine sharing the store: not ours to judge.
     const [label, host, ...rest] = storeTmpName('c'.repeat(64), 4194305).split('.');
     const otherHost = [label, host === '00000000' ? '11111111' : '00000000', ...rest].join('.');
-    for (const name of [dead, deadTrash, ...live, otherHost]) {
+    for (const name of [dead, deadTrash, ...live, otherHost, foreignLive, foreignStale]) {
       mkdirSync(join(tmp, name), { recursive: true });
       writeFileSync(join(tmp, name, 'model.plan'), 'partial');
     }
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    utimesSync(join(tmp, foreignStale), hourAgo, hourAgo);
     const p = parts();
     await store.getOrBuild(engineKey(p), p, async (tmpPlan) => {
       writeFileSync(tmpPlan, plan([10, 3, 0, 26]));
       return { command: [] };
     });
-    expect(readdirSync(tmp).sort()).toEqual([...live, otherHost].sort());
+    expect(readdirSync(tmp).sort()).toEqual([...live, otherHost, foreignLive].sort());
   });
 });

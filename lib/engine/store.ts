@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { UserError } from '../errors';
 import { canonicalJson, engineKey, sha256File, type EngineKeyParts } from './key';
 import { pidAlive } from '../system/pid-alive';
-import { ownerGone, ownerTag, OWNER_PATTERN } from '../system/owner';
+import { keepBeating, ownerGone, ownerOfMatch, ownerTag, OWNER_PATTERN, parseOwnerTag, seesPid } from '../system/owner';
 
 export const DEFAULT_MAX_BYTES = 50 * 2 ** 30;
 const PLAN = 'model.plan';
@@ -13,7 +13,7 @@ const MANIFEST = 'manifest.json';
 /** Stores may be shared between machines: a pid in a temp dir's name only means something on its own host. */
 const TMP_NAME = new RegExp(`^[^.]+\\.${OWNER_PATTERN}\\.[0-9a-f]{8}$`);
 
-/** A name under `<store>/tmp/` for `label`, owned by process `pid` of this host and boot: `<label>.<host>.<boot>.<pid>.<random>`. */
+/** A name under `<store>/tmp/` for `label`, owned by process `pid` of this process's host, boot and PID namespace: `<label>.<owner tag>.<random>`. */
 export function storeTmpName(label: string, pid = process.pid): string {
   return `${label}.${ownerTag(pid)}.${randomBytes(4).toString('hex')}`;
 }
@@ -222,6 +222,8 @@ export class EngineStore {
     await this.removeDeadTmp();
     const tmp = join(this.root, 'tmp', storeTmpName(key));
     await mkdir(tmp, { recursive: true });
+    // Processes that cannot see our pid (another host, another PID namespace) judge the dir by this heartbeat.
+    const stopBeating = keepBeating(tmp);
     try {
       const plan = join(tmp, PLAN);
       const started = Date.now();
@@ -245,6 +247,8 @@ export class EngineStore {
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });
       throw err;
+    } finally {
+      stopBeating();
     }
   }
 
@@ -261,12 +265,17 @@ export class EngineStore {
     await rm(trash, { recursive: true, force: true });
   }
 
-  /** Temp dirs of builds (and discards) whose process died on this host: nothing will ever finish them. */
+  /**
+   * Temp dirs of builds (and discards) whose owner is gone: a dead pid of this host, boot and PID
+   * namespace, or an owner elsewhere whose heartbeat stopped. Nothing will ever finish them.
+   */
   private async removeDeadTmp(): Promise<void> {
     const dir = join(this.root, 'tmp');
     for (const name of await readdirOrEmpty(dir)) {
       const m = TMP_NAME.exec(name);
-      if (!m || !ownerGone(m[1], m[2], Number(m[3]))) continue;
+      if (!m) continue;
+      const beat = (await stat(join(dir, name)).catch(() => undefined))?.mtimeMs;
+      if (beat === undefined || !ownerGone(ownerOfMatch(m), beat)) continue;
       await rm(join(dir, name), { recursive: true, force: true }).catch(() => undefined);
     }
   }
@@ -289,7 +298,7 @@ export class EngineStore {
     const tmp = `${file}.${ownerTag()}.${randomBytes(4).toString('hex')}.tmp`;
     let ino: number;
     try {
-      await writeFile(tmp, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
+      await writeFile(tmp, JSON.stringify({ owner: ownerTag(), pid: process.pid, host: hostname(), since: new Date().toISOString() }));
       await link(tmp, file);
       ino = (await stat(tmp)).ino;
     } catch (err) {
@@ -332,7 +341,10 @@ export class EngineStore {
     await rm(aside, { force: true });
   }
 
-  /** The inode of `file` when it is a stale lock: unrefreshed, a dead owner of this host, or not a lock at all. */
+  /**
+   * The inode of `file` when it is a stale lock: unrefreshed, a dead owner whose pid this process sees
+   * (this host, boot and PID namespace: never a pid of another namespace), or not a lock at all.
+   */
   private async staleLock(file: string): Promise<number | undefined> {
     let st;
     let text: string;
@@ -343,13 +355,15 @@ export class EngineStore {
       return undefined; // gone meanwhile
     }
     if (Date.now() - st.mtimeMs > this.staleMs) return st.ino;
-    let owner: { pid?: number; host?: string };
+    let written: { owner?: unknown };
     try {
-      owner = JSON.parse(text);
+      written = JSON.parse(text);
     } catch {
       return st.ino; // locks are written whole (link), so an unreadable one was left by a crash
     }
-    return owner.host === hostname() && typeof owner.pid === 'number' && !pidAlive(owner.pid) ? st.ino : undefined;
+    // A lock without an owner tag (an older nx-triton) is judged by its heartbeat alone.
+    const owner = parseOwnerTag(written?.owner);
+    return owner && seesPid(owner) && !pidAlive(owner.pid) ? st.ino : undefined;
   }
 }
 

@@ -7,6 +7,7 @@ import type { OnnxSignature } from '../onnx/types';
 import { checkExternalData } from './companions';
 import { exportError } from './where';
 import { onnxFileIn } from '../layout';
+import { dirname } from 'node:path';
 
 /** What a torch export promised: the graph is checked against it. */
 export interface ExpectedGraph {
@@ -39,7 +40,7 @@ export async function checkExported(
   } catch (err) {
     throw exportError(spec, key, `${shownPath} is not a readable ONNX model: ${(err as Error).message}`);
   }
-  await checkExternalData(spec, key, onnxFile, signature.externalData, shownPath);
+  await checkExternalData(spec, key, onnxFile, signature.externalData, shownPath, { dir: dirname(output), what: "the export's output" });
   if (expected) checkGraph(spec, key, shownPath, signature, expected);
   return signature;
 }

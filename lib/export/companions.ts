@@ -1,5 +1,8 @@
-import { stat } from 'node:fs/promises';
-import { basename, dirname, extname, isAbsolute, join, posix, relative } from 'node:path';
+import { realpath, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, relative } from 'node:path';
+import { ONNX_FILE } from '../layout';
+import { externalDataProblem, uniqueExternalData } from '../onnx/external-data';
+import { isInside } from './paths';
 import { readOnnxSignature } from '../onnx';
 import type { ModelSpec } from '../model-spec/types';
 import { exportError } from './where';
@@ -14,27 +17,27 @@ async function isFile(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined))?.isFile() ?? false;
 }
 
-/** Why an ONNX external-data `location` cannot be used, or undefined. */
-export function badExternalLocation(location: string): string | undefined {
-  if (location === '' || location.includes('\0')) return 'it is empty or contains a NUL character';
-  if (isAbsolute(location) || /^[A-Za-z]:/.test(location)) return 'it is an absolute path';
-  const normal = posix.normalize(location.replace(/\\/g, '/'));
-  if (normal === '..' || normal.startsWith('../')) return 'it leads outside the directory of the ONNX file';
-  return undefined;
-}
-
 /**
- * Checks that every external-data file of the ONNX model `onnxFile` exists beside it, inside its
- * directory; throws a UserError at `key` naming the first one that does not.
+ * Checks every external-data file of the ONNX model `onnxFile`: its location can be used, and it is a
+ * file inside `root` (the project for export.file, the export's own directory for what an export
+ * wrote) with every component of its path resolved, so a linked parent directory cannot bring a file
+ * in from outside (issue 22, N2). Throws a UserError at `key` naming the first one that fails.
  */
-export async function checkExternalData(spec: ModelSpec, key: string, onnxFile: string, locations: string[], shown: string): Promise<void> {
-  for (const location of locations) {
-    const why = badExternalLocation(location);
+export async function checkExternalData(spec: ModelSpec, key: string, onnxFile: string, locations: string[], shown: string, root: { dir: string; what: string }): Promise<string[]> {
+  const unique = uniqueExternalData(locations);
+  const realRoot = await realpath(root.dir);
+  for (const location of unique) {
+    const why = externalDataProblem(location);
     if (why) throw exportError(spec, key, `${shown} names external data ${JSON.stringify(location)}, which cannot be used: ${why}`);
-    if (!(await isFile(join(dirname(onnxFile), location)))) {
+    const real = await realpath(join(dirname(onnxFile), location)).catch(() => undefined);
+    if (real === undefined || !(await isFile(real))) {
       throw exportError(spec, key, `${shown} names external data ${JSON.stringify(location)}, which does not exist beside it`);
     }
+    if (!isInside(realRoot, real)) {
+      throw exportError(spec, key, `${shown} names external data ${JSON.stringify(location)}, which leads through a symbolic link to ${real}, outside ${root.what}`);
+    }
   }
+  return unique;
 }
 
 /**
@@ -52,9 +55,9 @@ export async function companionFiles(spec: ModelSpec, source: string, output: st
     }
     // Triton's directory form (`model.onnx/` holding model.onnx and its data) travels whole.
     const directoryForm = (await stat(source)).isDirectory();
-    await checkExternalData(spec, 'export.file', directoryForm ? join(source, 'model.onnx') : source, locations, shown);
+    const unique = await checkExternalData(spec, 'export.file', directoryForm ? join(source, ONNX_FILE) : source, locations, shown, { dir: spec.dir, what: 'the project directory' });
     if (directoryForm) return [];
-    return locations.map((loc) => ({ src: join(dirname(source), loc), dest: join(dirname(output), loc) }));
+    return unique.map((loc) => ({ src: join(dirname(source), loc), dest: join(dirname(output), loc) }));
   }
   const openvino = spec.config.backend === 'openvino';
   if (openvino && extname(source) === '.xml' && extname(output) === '.xml') {

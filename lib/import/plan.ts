@@ -3,7 +3,9 @@ import { UserError } from '../errors';
 import { modelFilename, SPEC_FILE } from '../layout';
 import { loadsOwnFiles, needsModelFile } from '../platforms';
 import type { ModelConfig } from '../model-config';
-import type { RepositoryListing, RepositoryModel } from './read-repository';
+import { pythonCacheWarning, type RepositoryListing, type RepositoryModel } from './read-repository';
+import { listTree, type TreeEntry } from '../system/copy-tree';
+import { workspaceFileRefusal } from './workspace-files';
 import { configToYaml } from './to-yaml';
 
 /** A file or directory of the repository to copy into a project. */
@@ -14,6 +16,11 @@ export interface PlannedCopy {
   dest: string;
 }
 
+/** A planned copy with what it copies, listed and checked before anything is written. */
+export interface ListedCopy extends PlannedCopy {
+  entries: TreeEntry[];
+}
+
 export interface ModelPlan {
   name: string;
   /** The project directory, relative to the workspace root (posix): `<directory>/<name>`. */
@@ -21,6 +28,8 @@ export interface ModelPlan {
   /** The triton.yaml text. */
   yaml: string;
   copies: PlannedCopy[];
+  /** The same copies, each with its files and directories (links resolved, checked, Python caches out). */
+  listed: ListedCopy[];
   /** Every version the project builds, oldest first. */
   versions: number[];
 }
@@ -87,7 +96,8 @@ function completedConfig(model: RepositoryModel, warnings: string[]): ModelConfi
   return { ...config, backend: inferred.backend, ...(named ? { default_model_filename: named } : {}) };
 }
 
-function planModel(model: RepositoryModel, directory: string, display: string, errors: string[], warnings: string[]): ModelPlan | undefined {
+function planModel(model: RepositoryModel, directory: string, listing: RepositoryListing, errors: string[], warnings: string[]): ModelPlan | undefined {
+  const display = listing.display;
   const shown = `${display}/${model.name}`;
   const config = completedConfig(model, warnings);
   const projectDir = directory ? `${directory}/${model.name}` : model.name;
@@ -131,7 +141,9 @@ function planModel(model: RepositoryModel, directory: string, display: string, e
       return undefined;
     }
     const extras = visible.filter((e) => e !== filename);
-    if (extras.length > 0 && config.backend === 'python') {
+    // A python model's dot files are its files too (a previous version keeps them): one rule (issue 22, N20).
+    const pythonExtras = newest.entries.filter((e) => e !== filename);
+    if (config.backend === 'python' && pythonExtras.length > 0) {
       // model.py imports its neighbours: export.file's directory form builds the whole directory.
       exportFile = versionDirectory(newest, copies);
     } else {
@@ -159,7 +171,29 @@ function planModel(model: RepositoryModel, directory: string, display: string, e
     errors.push(`${model.configFile}: ${err.message}`);
     return undefined;
   }
-  return { name: model.name, projectDir, yaml, copies, versions: model.versions.map((v) => v.version) };
+  const listed = listCopies(copies, listing.root, errors, warnings);
+  return { name: model.name, projectDir, yaml, copies, listed, versions: model.versions.map((v) => v.version) };
+}
+
+/**
+ * Every file each copy brings, checked before anything is written: links that stay in the repository
+ * (each real file is copied once, MAX_TREE_ENTRIES at most), no file that makes or changes an Nx
+ * project, a package or an ignore file (workspaceFileRefusal), Python's caches left out.
+ */
+function listCopies(copies: PlannedCopy[], root: string, errors: string[], warnings: string[]): ListedCopy[] {
+  const listed: ListedCopy[] = [];
+  const leftOut: string[] = [];
+  for (const copy of copies) {
+    try {
+      const entries = listTree(copy.src, { root, refuse: (_rel, name) => workspaceFileRefusal(name), onLeftOut: (path) => leftOut.push(path) });
+      listed.push({ ...copy, entries });
+    } catch (err) {
+      if (!(err instanceof UserError)) throw err;
+      errors.push(err.message);
+    }
+  }
+  for (const warning of leftOut.map(pythonCacheWarning)) if (!warnings.includes(warning)) warnings.push(warning);
+  return listed;
 }
 
 /**
@@ -174,7 +208,7 @@ export function planImport(listing: RepositoryListing, options: ImportOptions = 
   const warnings = [...listing.warnings];
   const models: ModelPlan[] = [];
   for (const model of listing.models) {
-    const plan = planModel(model, directory, listing.display, errors, warnings);
+    const plan = planModel(model, directory, listing, errors, warnings);
     if (plan) models.push(plan);
   }
   if (errors.length > 0) throw new UserError(`cannot import ${listing.display}:\n${errors.map((e) => `  ${e}`).join('\n')}`);

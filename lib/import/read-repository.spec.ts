@@ -94,6 +94,17 @@ describe('readRepository', () => {
     ]);
   });
 
+  // Issue 22, N18: the import took "../labels.txt" (warmup/../labels.txt is inside the model directory) and
+  // wrote it into triton.yaml, whose build then refused it. One check now, in both.
+  it('refuses a warm-up file the build would refuse, with the build\'s words', () => {
+    put('m/config.pbtxt', 'platform: "onnxruntime_onnx"\noutput [ { name: "o" label_filename: "labels.txt" } ]\nmodel_warmup [ { name: "w" batch_size: 1 inputs { key: "x" value { data_type: TYPE_FP32 dims: [ 4 ] input_data_file: "../labels.txt" } } } ]\n');
+    put('m/labels.txt');
+    put('m/1/model.onnx');
+    expect(readRepository(repo, 'repo').errors).toEqual([
+      'repo/m/config.pbtxt: model_warmup[0].inputs.x.input_data_file: "../labels.txt" cannot be used: it goes up with ".." (Triton reads warm-up data from the model\'s warmup/ directory)',
+    ]);
+  });
+
   it('follows a symbolic link to a model directory inside the repository', () => {
     put('real/config.pbtxt', ONNX_CONFIG);
     put('real/1/model.onnx');
@@ -135,6 +146,25 @@ describe('readRepository', () => {
     } finally {
       rmSync(outside, { recursive: true, force: true });
     }
+  });
+
+  it('refuses model names that would be globs in Nx outputs, as triton.yaml does (issue 22, N3)', () => {
+    for (const name of ['*', '{options.x}']) {
+      put(`${name}/config.pbtxt`, ONNX_CONFIG);
+      put(`${name}/1/model.onnx`);
+    }
+    const listing = readRepository(repo, 'repo');
+    expect(listing.models).toEqual([]);
+    expect(listing.errors).toEqual([
+      'repo/*: a model name cannot contain "*" (got "*"): the name is part of the Nx outputs of its targets, where * ? [ ] { } ( ) ! make a glob or a template over other models (Triton takes such names; nx-triton does not)',
+      'repo/{options.x}: a model name cannot contain "{" (got "{options.x}"): the name is part of the Nx outputs of its targets, where * ? [ ] { } ( ) ! make a glob or a template over other models (Triton takes such names; nx-triton does not)',
+    ]);
+  });
+
+  it('refuses a config.pbtxt that is not UTF-8 with its place, instead of reading U+FFFD (issue 22, F11)', () => {
+    put('m/config.pbtxt', Buffer.concat([Buffer.from('platform: "onnxruntime_onnx"\nname: "m'), Buffer.from([0xff]), Buffer.from('"\n')]) as unknown as string);
+    put('m/1/model.onnx');
+    expect(readRepository(repo, 'repo').errors).toEqual(['repo/m/config.pbtxt:2:9: the file is not UTF-8 text (invalid byte 0xff at offset 37)']);
   });
 
   it('refuses what is not a directory, and a repository without models', () => {

@@ -1,18 +1,18 @@
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, posix, relative } from 'node:path';
-import { NotRegularFileError, readRegularFile } from '../../proto/read-regular-file';
+import { ConfigFileError, readRegularFile } from '../../proto/read-regular-file';
 import { parsePbtxt } from '../../proto/text-format';
 import { SpecError, UserError } from '../errors';
 import { autoCompleteBackend, type AutoCompleted, type FileKind } from '../platforms';
-import { isInside } from '../system/copy-tree';
+import { isInside, leftOutOfCopies } from '../system/copy-tree';
 import { checkModelName } from '../model-spec/model-name';
-import type { ModelConfig } from '../model-config';
+import { warmupFileProblem, warmupFiles, type ModelConfig } from '../model-config';
 
 export interface VersionDir {
   version: number;
   /** Absolute path of `<model>/<version>/`. */
   dir: string;
-  /** Names directly inside it, sorted. */
+  /** Names directly inside it, sorted; Python's caches left out. */
   entries: string[];
 }
 
@@ -43,6 +43,11 @@ export interface RepositoryListing {
   warnings: string[];
   /** Problems that stop the import, one line each. */
   errors: string[];
+}
+
+/** What an import says of a Python cache it leaves out (issue 22, N8: a stale .pyc runs instead of model.py). */
+export function pythonCacheWarning(path: string): string {
+  return `${path}: Python's cache is not imported (Python writes it again from the sources)`;
 }
 
 /** Directories Triton itself skips when it looks for versions (model_lifecycle.cc). */
@@ -113,14 +118,7 @@ export function filesNamedByConfig(config: ModelConfig): { label: string[]; warm
   for (const output of config.output ?? []) {
     if (typeof output.label_filename === 'string' && output.label_filename !== '') label.add(output.label_filename);
   }
-  const warmup = new Set<string>();
-  const warmups = (config.model_warmup ?? []) as Array<{ inputs?: Record<string, { input_data_file?: string }> }>;
-  for (const w of warmups) {
-    for (const input of Object.values(w.inputs ?? {})) {
-      const file = input?.input_data_file;
-      if (typeof file === 'string' && file !== '') warmup.add(`warmup/${file}`);
-    }
-  }
+  const warmup = new Set(warmupFiles(config).map(({ file }) => `warmup/${file}`));
   return { label: [...label].sort(), warmup: [...warmup].sort() };
 }
 
@@ -152,7 +150,7 @@ function readModel(listing: RepositoryListing, realRoot: string, name: string): 
     config = parsePbtxt(readRegularFile(configPath), configFile);
   } catch (err) {
     if (err instanceof SpecError) listing.errors.push(err.message);
-    else if (err instanceof NotRegularFileError) listing.errors.push(`${configFile}: ${err.message}`);
+    else if (err instanceof ConfigFileError) listing.errors.push(`${configFile}${err.line !== undefined ? `:${err.line}:${err.col}` : ''}: ${err.message}`);
     else listing.errors.push(`${configFile}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     return undefined;
   }
@@ -163,6 +161,12 @@ function readModel(listing: RepositoryListing, realRoot: string, name: string): 
 
   const named = filesNamedByConfig(config);
   const errorsBefore = listing.errors.length;
+  // The build's check of warm-up files, so an import never writes a triton.yaml its build refuses (issue 22, N18).
+  for (const { path, file } of warmupFiles(config)) {
+    const problem = warmupFileProblem(file);
+    if (problem) listing.errors.push(`${configFile}: ${path}: ${problem}`);
+  }
+  if (listing.errors.length > errorsBefore) return undefined;
   const namedFiles: string[] = [];
   for (const file of [...named.label, ...named.warmup]) {
     const normal = insideModelDir(file);
@@ -184,7 +188,11 @@ function readModel(listing: RepositoryListing, realRoot: string, name: string): 
     if (/^[1-9][0-9]*$/.test(entry) && isDir(path)) {
       if (outside(path)) continue;
       if (!Number.isSafeInteger(Number(entry))) listing.warnings.push(`${shown}/${entry}: version number too large, not imported`);
-      else versions.push({ version: Number(entry), dir: path, entries: sortedNames(path) });
+      else {
+        const names = sortedNames(path);
+        for (const name of names.filter(leftOutOfCopies)) listing.warnings.push(pythonCacheWarning(join(path, name)));
+        versions.push({ version: Number(entry), dir: path, entries: names.filter((name) => !leftOutOfCopies(name)) });
+      }
     } else if (entry === '0' && isDir(path)) {
       listing.warnings.push(`${shown}/0: version 0 is not imported (nx-triton versions start at 1); rename it to import it`);
     } else if (entry === 'warmup' && isDir(path)) {

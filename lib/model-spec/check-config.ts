@@ -4,6 +4,7 @@ import { describe, Entry, isMap, isNull, isScalar, isSeq, setOwn, SpecContext } 
 import { resolveEnum, unknownEnumMessage } from './enums';
 import { unknownKeyMessage } from './suggest';
 import { INT_RANGES } from '../../proto/model-config';
+import { ownValue } from '../model-config';
 
 export interface MessageOptions {
   /** Keys handled by someone else (the plugin keys at the top level): passed to `onSkipped`. */
@@ -35,7 +36,8 @@ export function checkMessage(
       options.onSkipped?.(entry);
       continue;
     }
-    const field = type.fields[entry.key];
+    // An own field only: `constructor` or `toString` is an unknown key, not Object.prototype's (issue 22, F9).
+    const field = ownValue(type.fields, entry.key);
     if (!field) {
       const known = Object.keys(type.fields).concat([...(options.skip ?? [])]);
       ctx.error(entry.path, unknownKeyMessage(entry.key, known));

@@ -1,5 +1,8 @@
 import { Document, isAlias, isMap, isScalar, isSeq, LineCounter, Node, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import type { Diagnostic } from '../errors';
+import { childPath, setOwn } from '../model-config';
+
+export { childPath, setOwn };
 
 /** Line and column (1-based) where a key path was written in triton.yaml. */
 export interface Position {
@@ -25,13 +28,6 @@ export interface Entry {
 export interface Item {
   path: string;
   node: Node | null;
-}
-
-/** `a.b`, `a["8.6"]`, `a[0]`. */
-export function childPath(path: string, key: string | number): string {
-  if (typeof key === 'number') return `${path}[${key}]`;
-  if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) return path ? `${path}.${key}` : key;
-  return `${path}[${JSON.stringify(key)}]`;
 }
 
 /** How a value is named in messages: `a map`, `a list`, `null`, `string "x"`, `number 3`. */
@@ -79,7 +75,8 @@ export class SpecContext {
 
   record(path: string, node: Node | null | undefined): void {
     const pos = this.positionOf(node);
-    if (pos && !(path in this.positions)) this.positions[path] = pos;
+    // Own keys only: a key path `constructor` or `__proto__` is recorded like any other (issue 22, F9).
+    if (pos && !Object.hasOwn(this.positions, path)) setOwn(this.positions, path, pos);
   }
 
   /**
@@ -87,7 +84,7 @@ export class SpecContext {
    * else at the top of the file.
    */
   error(path: string, message: string, node?: Node | null): void {
-    const pos = this.positionOf(node ?? undefined) ?? this.positions[path] ?? { line: 1, col: 1 };
+    const pos = this.positionOf(node ?? undefined) ?? (Object.hasOwn(this.positions, path) ? this.positions[path] : undefined) ?? { line: 1, col: 1 };
     if (this.diagnostics.length >= MAX_DIAGNOSTICS) {
       this.diagnostics.push({ file: this.file, line: pos.line, col: pos.col, path: '', message: `more than ${MAX_DIAGNOSTICS} problems; stopping here` });
       throw new WalkAborted();
@@ -156,7 +153,3 @@ export function keyText(node: Scalar): string {
 
 export { isMap, isSeq, isScalar };
 
-/** obj[key] = value, also for a key such as "__proto__" (an own property, never the prototype). */
-export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-}

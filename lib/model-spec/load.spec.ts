@@ -2,6 +2,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { modelConfigType } from '../../proto/model-config';
+import { configsEqual, parsePbtxt, toPbtxt } from '../../proto/text-format';
 import { SpecError } from '../errors';
 import { DISPLAY, FULL, makeProject } from './__fixtures__/project';
 import { loadSpec, parseSpec } from './load';
@@ -166,6 +167,27 @@ tensorrt:
     const spec = parseSpec(bytes, DISPLAY, project.dir, { checkFiles: false });
     expect(spec.config.max_batch_size).toBe(2);
     expect(spec.export).toEqual({ file: 'later.onnx' });
+  });
+
+  // Issue 22, F9: a map key is any string in Triton's config (protobuf map<string, ModelParameter>), "__proto__" too.
+  test('a parameters key named __proto__, constructor or toString is kept and written to config.pbtxt', () => {
+    const spec = parseSpec('backend: python\nparameters:\n  __proto__: { string_value: a }\n  constructor: { string_value: b }\n  toString: { string_value: c }\n', DISPLAY, project.dir);
+    const parameters = spec.config.parameters as Record<string, unknown>;
+    expect(Object.keys(parameters)).toEqual(['__proto__', 'constructor', 'toString']);
+    expect(Object.getPrototypeOf(parameters)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(parameters, '__proto__')?.value).toEqual({ string_value: 'a' });
+    const text = toPbtxt(spec.config);
+    expect(text).toContain('parameters {\n  key: "__proto__"\n  value {\n    string_value: "a"\n  }\n}\n');
+    const back = parsePbtxt(text, 'config.pbtxt');
+    expect(Object.keys(back.parameters ?? {})).toEqual(['__proto__', 'constructor', 'toString']);
+    expect(configsEqual(back, spec.config)).toBe(true);
+  });
+
+  test('Object.prototype names are no enum values and no fields in config.pbtxt either', () => {
+    expect(() => parsePbtxt('instance_group [ { kind: constructor } ]', 'c')).toThrow('Unknown enumeration value of "constructor" for field "kind".');
+    expect(() => parsePbtxt('toString: 1', 'c')).toThrow('Message type "inference.ModelConfig" has no field named "toString".');
+    expect(() => toPbtxt({ instance_group: [{ kind: 'constructor' as never }] })).toThrow('unknown value "constructor"');
+    expect(() => toPbtxt(JSON.parse('{"toString": 1}'))).toThrow('has no field named "toString"');
   });
 
   test('loadSpec reads from disk and names the file by displayPath', () => {
@@ -445,6 +467,11 @@ tensorrt:
   test('a file over 1 MiB is refused before parsing', () => {
     const big = `platform: onnxruntime_onnx\n${'# padding\n'.repeat(110_000)}`;
     expect(problems(big)).toEqual([`${F}:1:1: the file is ${Buffer.byteLength(big)} bytes; a triton.yaml may be at most 1048576 bytes (1 MiB)`]);
+  });
+
+  // Issue 22, F9: names of Object.prototype are not fields of ModelConfig: an unknown key, as any other.
+  test.each(['constructor', 'toString', 'hasOwnProperty', '__proto__'])('a top-level key %j is an unknown key, not "unsupported field type"', (key) => {
+    expect(problems(`platform: onnxruntime_onnx\n${key}: 1\n`)).toEqual([expect.stringMatching(new RegExp(`^${F}:2:1: ${key}: unknown key`))]);
   });
 
   test('deep nesting is an error, not a crash', () => {

@@ -20,6 +20,24 @@ describe('checkModelName', () => {
   ])('%j is refused', (name, why) => {
     expect(checkModelName(name)).toBe(why);
   });
+
+  // Issue 22, N3: the name is part of the targets' Nx outputs, where these make a glob or a template
+  // (`*` made one model's outputs every model's). Triton 2.51 (nvidia-pytriton 0.7.0) loads python
+  // models named a*b, c[1], d?e and {x}: run 2026-12-06, all four READY in /v2/repository/index.
+  test.each(['*', 'a*b', 'c[1]', 'd?e', '{x}', '{options.zzz ?? ..}', 'a,{b,c}', '!(x)', 'f(1)'])('%j, a glob or template in Nx outputs, is refused', (name) => {
+    expect(checkModelName(name)).toMatch(/^a model name cannot contain "[*?[\]{}()!]" \(got .*\): the name is part of the Nx outputs of its targets, where \* \? \[ \] \{ \} \( \) ! make a glob or a template over other models \(Triton takes such names; nx-triton does not\)$/);
+  });
+
+  // Issue 22, F11: C1 controls (U+009B is a terminal's CSI) and bidi controls reorder or rewrite the
+  // line a name is printed in; they are refused as C0 controls are, and shown escaped.
+  test.each([
+    ['a\u009bb', 'a model name cannot contain control characters (got "a\\u009bb")'],
+    ['abc\u202edcba', 'a model name cannot contain control characters (got "abc\\u202edcba")'],
+    ['x\u2066y', 'a model name cannot contain control characters (got "x\\u2066y")'],
+    ['x\u2028y', 'a model name cannot contain control characters (got "x\\u2028y")'],
+  ])('%j (C1 or bidi control) is refused, shown escaped', (name, why) => {
+    expect(checkModelName(name)).toBe(why);
+  });
 });
 
 describe('closest (did you mean)', () => {

@@ -263,7 +263,11 @@ export const TENSORRT_KEYS = {
     local: true,
   }),
   trtexec: key({
-    schema: { type: 'string', description: 'The trtexec to run: a path relative to the project, or a name on PATH (default: trtexec on PATH). It runs at build time.' },
+    schema: {
+      type: 'string',
+      description:
+        'The trtexec to run: a path relative to the project, or a name on PATH (default: trtexec on PATH). It runs at build time: one inside the workspace only with NX_TRITON_ALLOW_WORKSPACE_TRTEXEC=1 in the environment.',
+    },
     check: (ctx, value, at): string | undefined => expectString(ctx, value, at),
     /** A path (relative to the project) or a name looked up on PATH. */
     request: (t, c): { trtexec?: string } => (t === undefined ? {} : { trtexec: (t.includes('/') || t.includes('\\')) && c.dir ? resolve(c.dir, t) : t }),

@@ -1,5 +1,6 @@
 import { Document, LineCounter, parseDocument, visit, YAMLError } from 'yaml';
 import type { Diagnostic } from '../errors';
+import { decodeUtf8, notUtf8Message } from '../system/text';
 
 /** A triton.yaml is a few kilobytes; anything near this limit is not one. */
 export const MAX_SPEC_BYTES = 1024 * 1024;
@@ -19,52 +20,13 @@ export function decodeSpec(input: string | Uint8Array, file: string): string | D
     return input;
   }
   if (input.length > MAX_SPEC_BYTES) return tooLarge(file, input.length);
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(input);
-  } catch {
-    const at = firstInvalidUtf8(input);
-    const before = new TextDecoder('utf-8').decode(input.subarray(0, at));
-    const lineStart = before.lastIndexOf('\n') + 1;
-    return {
-      file,
-      line: before.split('\n').length,
-      col: [...before.slice(lineStart)].length + 1,
-      path: '',
-      message: `the file is not UTF-8 text (invalid byte 0x${input[at].toString(16).padStart(2, '0')} at offset ${at})`,
-    };
-  }
+  const text = decodeUtf8(input);
+  if (typeof text === 'string') return text;
+  return { file, line: text.line, col: text.col, path: '', message: notUtf8Message(text) };
 }
 
 function tooLarge(file: string, bytes: number): Diagnostic {
   return { file, line: 1, col: 1, path: '', message: `the file is ${bytes} bytes; a triton.yaml may be at most ${MAX_SPEC_BYTES} bytes (1 MiB)` };
-}
-
-/** Offset of the first byte that does not belong to a well-formed UTF-8 sequence. */
-function firstInvalidUtf8(bytes: Uint8Array): number {
-  let i = 0;
-  while (i < bytes.length) {
-    const b = bytes[i];
-    let n: number;
-    let lo = 0x80;
-    let hi = 0xbf;
-    if (b < 0x80) n = 0;
-    else if (b >= 0xc2 && b <= 0xdf) n = 1;
-    else if (b >= 0xe0 && b <= 0xef) {
-      n = 2;
-      if (b === 0xe0) lo = 0xa0;
-      if (b === 0xed) hi = 0x9f;
-    } else if (b >= 0xf0 && b <= 0xf4) {
-      n = 3;
-      if (b === 0xf0) lo = 0x90;
-      if (b === 0xf4) hi = 0x8f;
-    } else return i;
-    for (let k = 1; k <= n; k++) {
-      const c = bytes[i + k];
-      if (c === undefined || c < (k === 1 ? lo : 0x80) || c > (k === 1 ? hi : 0xbf)) return i;
-    }
-    i += n + 1;
-  }
-  return i;
 }
 
 /** The YAML document with positions, or every syntax problem found. */

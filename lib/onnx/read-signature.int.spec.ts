@@ -10,41 +10,11 @@ import { DEBIAN_PYTHON, requirePython, VENV_PYTHON } from '../../test/pythons';
 import { UserError } from '../errors';
 import type { OnnxDim, OnnxSignature } from './types';
 import { readOnnxSignature } from './read-signature';
+import { bytes, entry, external, int, key, lenPrefix, msg, opset, str, tensor, valueInfo } from '../../test/onnx-bytes';
 
 const SCRIPT = join(__dirname, '..', '..', 'test', 'onnx-testdata.py');
 const tmp = mkdtempSync(join(tmpdir(), 'nx-triton-onnx-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-// --- a minimal protobuf encoder, to write models field by field ---
-
-function varint(n: number | bigint): number[] {
-  let v = BigInt.asUintN(64, BigInt(n));
-  const out: number[] = [];
-  do {
-    let b = Number(v & 0x7fn);
-    v >>= 7n;
-    if (v) b |= 0x80;
-    out.push(b);
-  } while (v);
-  return out;
-}
-const key = (field: number, wire: number) => varint(field * 8 + wire);
-const int = (field: number, n: number | bigint) => Buffer.from([...key(field, 0), ...varint(n)]);
-const lenPrefix = (field: number, length: number) => Buffer.from([...key(field, 2), ...varint(length)]);
-const bytes = (field: number, data: Buffer) => Buffer.concat([lenPrefix(field, data.length), data]);
-const str = (field: number, s: string) => bytes(field, Buffer.from(s, 'utf8'));
-const msg = (field: number, ...parts: Buffer[]) => bytes(field, Buffer.concat(parts));
-
-const opset = (domain: string, version: number) => msg(8, str(1, domain), int(2, version));
-const dim = (d: OnnxDim) => (d === null ? msg(1) : typeof d === 'number' ? msg(1, int(1, d)) : msg(1, str(2, d)));
-const tensorType = (elemType: number, shape: OnnxDim[] | null) =>
-  msg(2, msg(1, int(1, elemType), ...(shape ? [msg(2, ...shape.map(dim))] : [])));
-const valueInfo = (field: number, name: string, elemType: number, shape: OnnxDim[] | null) =>
-  msg(field, str(1, name), tensorType(elemType, shape));
-const entry = (field: number, k: string, v: string) => msg(field, str(1, k), str(2, v));
-/** An initializer (TensorProto): dims, data_type FLOAT, name, then `rest`. */
-const tensor = (field: number, name: string, ...rest: Buffer[]) => msg(field, int(1, 2), int(2, 1), str(8, name), ...rest);
-const external = (location: string) => [entry(13, 'location', location), entry(13, 'offset', '0'), int(14, 1)];
 
 function write(name: string, ...parts: Buffer[]): string {
   const file = join(tmp, name);

@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { NotRegularFileError, readRegularFile } from '../../proto/read-regular-file';
+import { ConfigFileError, readRegularFile } from '../../proto/read-regular-file';
 import { parsePbtxt } from '../../proto/text-format';
 import { SpecError, UserError } from '../errors';
 import type { ModelConfig } from '../model-config';
@@ -40,7 +40,7 @@ async function readConfig(modelDir: string, model: string): Promise<ModelConfig 
   try {
     text = readRegularFile(join(modelDir, 'config.pbtxt'));
   } catch (err) {
-    if (err instanceof NotRegularFileError) return [{ model, path: '', message: err.message }];
+    if (err instanceof ConfigFileError) return [{ model, path: '', message: err.message, line: err.line, col: err.col }];
     // Triton generates the config when there is none (auto-complete); the rules then see {}.
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
     return [{ model, path: '', message: `cannot read config.pbtxt: ${(err as Error).message}` }];

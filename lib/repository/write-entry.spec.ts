@@ -1,9 +1,10 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../errors';
 import { EMPTY_VERSION_MARKER } from '../layout';
+import { ownerTag, PIDNS_ID } from '../system/owner';
 import { writeModelEntry } from './write-entry';
 
 let root: string;
@@ -100,8 +101,8 @@ describe('writeModelEntry', () => {
   it('recovers from an interrupted swap and removes temp dirs of dead writers', async () => {
     await writeModelEntry(basic());
     // A writer (pid 999999999: not running) was killed between moving the entry aside and renaming its temp dir in.
-    const old = join(repo, '.my_nn.old-999999999-0123456789ab');
-    const tmp = join(repo, '.my_nn.tmp-999999999-ba9876543210');
+    const old = join(repo, `.my_nn.old-${ownerTag(999999999)}-0123456789ab`);
+    const tmp = join(repo, `.my_nn.tmp-${ownerTag(999999999)}-ba9876543210`);
     const { renameSync } = await import('node:fs');
     renameSync(join(repo, 'my_nn'), old);
     mkdirSync(tmp);
@@ -113,6 +114,21 @@ describe('writeModelEntry', () => {
     await expect(writeModelEntry({ ...basic(), extraFiles: [{ src: join(src, 'nope'), dest: 'x' }] })).rejects.toBeInstanceOf(UserError);
     expect(readdirSync(repo).sort()).toEqual(['.my_nn.tmp-1-x', 'my_nn']);
     expect(readFileSync(join(repo, 'my_nn', 'config.pbtxt'), 'utf8')).toBe('name: "my_nn"\n');
+  });
+
+  // Issue 22, N5: a writer in another PID namespace (a container sharing the workspace and the host name)
+  // cannot be judged by its pid: its temp dir is left while its heartbeat (mtime) is fresh.
+  it('judges a writer of another PID namespace by its heartbeat, never by its pid', async () => {
+    await writeModelEntry(basic());
+    const [host, boot, , pid] = ownerTag(999999999).split('.');
+    const foreign = `${host}.${boot}.${PIDNS_ID === '00000000' ? '11111111' : '00000000'}.${pid}`;
+    const live = join(repo, `.my_nn.tmp-${foreign}-0123456789ab`);
+    const stale = join(repo, `.my_nn.tmp-${foreign}-ba9876543210`);
+    for (const dir of [live, stale]) mkdirSync(dir);
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    utimesSync(stale, hourAgo, hourAgo);
+    await writeModelEntry(basic());
+    expect(readdirSync(repo).sort()).toEqual([`.my_nn.tmp-${foreign}-0123456789ab`, 'my_nn']);
   });
 
   it.each([

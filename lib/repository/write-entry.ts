@@ -1,16 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { UserError } from '../errors';
 import { checkModelName } from '../model-spec/model-name';
 import { copyPath, fsyncPath } from '../system/copy-tree';
-import { pidAlive } from '../system/pid-alive';
+import { keepBeating, ownerGone, ownerOfMatch, ownerTag, OWNER_PATTERN, OWNER_STALE_MS } from '../system/owner';
 import { EMPTY_VERSION_MARKER } from '../layout';
 
 export interface FileCopy {
   src: string;
   /** Relative to the directory it lands in. */
   dest: string;
+  /** A directory `src` must stay inside, every component of its path resolved (default: no check above `src`). */
+  root?: string;
 }
 
 export type VersionSource =
@@ -36,7 +38,8 @@ export interface WriteEntryOptions {
  */
 
 
-const SIDE_DIR = /^(tmp|old)-(\d+)-([0-9a-f]{12})$/;
+/** `.<name>.tmp-<owner tag>-<random>` and `.<name>.old-…` (an older nx-triton wrote `<pid>` alone: judged by its mtime). */
+const SIDE_DIR = new RegExp(`^(tmp|old)-(?:${OWNER_PATTERN}|\\d+)-[0-9a-f]{12}$`);
 
 /** Why `dest` cannot be a path inside the entry, or undefined. */
 function badRelativePath(dest: string): string | undefined {
@@ -72,6 +75,14 @@ async function fsyncDir(path: string): Promise<void> {
   }
 }
 
+/** Whether the writer of a side dir is gone: a dead pid it can see, else a heartbeat (its mtime) that stopped (issue 22, N5). */
+async function writerGone(dir: string, m: RegExpExecArray): Promise<boolean> {
+  const beat = (await stat(dir).catch(() => undefined))?.mtimeMs;
+  if (beat === undefined) return false;
+  const owner = m[2] !== undefined ? ownerOfMatch(m, 2) : undefined;
+  return owner ? ownerGone(owner, beat) : Date.now() - beat > OWNER_STALE_MS;
+}
+
 /**
  * Repairs what a killed writer of this entry left behind: an entry moved aside but never
  * replaced is put back, and temp or old copies of dead writers are removed.
@@ -85,10 +96,9 @@ export async function recoverEntry(repository: string, name: string): Promise<vo
   }
   const prefix = `.${name}.`;
   const entry = join(repository, name);
-  const dead = names
-    .filter((n) => n.startsWith(prefix))
-    .map((n) => ({ n, m: SIDE_DIR.exec(n.slice(prefix.length)) }))
-    .filter((x): x is { n: string; m: RegExpExecArray } => x.m !== null && !pidAlive(Number(x.m[2])));
+  const sides = names.filter((n) => n.startsWith(prefix)).map((n) => ({ n, m: SIDE_DIR.exec(n.slice(prefix.length)) }));
+  const dead: Array<{ n: string; m: RegExpExecArray }> = [];
+  for (const x of sides) if (x.m !== null && (await writerGone(join(repository, x.n), x.m))) dead.push({ n: x.n, m: x.m });
   const olds = dead.filter((x) => x.m[1] === 'old');
   if (olds.length > 0 && !(await exists(entry))) {
     await rename(join(repository, olds[0].n), entry);
@@ -115,7 +125,7 @@ async function fill(dir: string, opts: WriteEntryOptions): Promise<void> {
       await copyPath(v.from, versionDir);
     } else {
       await mkdir(versionDir);
-      for (const f of v.files) await copyPath(f.src, join(versionDir, checkDest(f.dest, 'model file')));
+      for (const f of v.files) await copyPath(f.src, join(versionDir, checkDest(f.dest, 'model file')), f.root);
     }
     if ((await readdir(versionDir)).length === 0) await writeText(join(versionDir, EMPTY_VERSION_MARKER), '');
     await fsyncDir(versionDir);
@@ -191,6 +201,8 @@ async function swapIn(tmp: string, entry: string, aside: () => string): Promise<
         const old = aside();
         await rename(entry, old);
         olds.push(old);
+        const now = new Date();
+        await utimes(old, now, now).catch(() => undefined); // a fresh heartbeat: not judged a leftover
       }
       await rename(tmp, entry);
       return olds;
@@ -211,18 +223,22 @@ export async function writeModelEntry(opts: WriteEntryOptions): Promise<void> {
   checkOptions(opts);
   const { repository, name } = opts;
   const entry = join(repository, name);
-  const tag = () => `${process.pid}-${randomBytes(6).toString('hex')}`;
+  const tag = () => `${ownerTag()}-${randomBytes(6).toString('hex')}`;
   const tmp = join(repository, `.${name}.tmp-${tag()}`);
   try {
     await mkdir(repository, { recursive: true });
     await recoverEntry(repository, name);
     await mkdir(tmp);
+    // Writers that cannot see our pid (another container on a shared workspace) judge the dir by this heartbeat.
+    const stopBeating = keepBeating(tmp);
     try {
       await fill(tmp, opts);
       await opts.check?.(tmp);
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });
       throw err;
+    } finally {
+      stopBeating();
     }
     let olds: string[];
     try {

@@ -1,3 +1,5 @@
+import { childEnv } from './child-env';
+
 /** How many lines of a failed process's output an error message quotes. */
 const TAIL_LINES = 15;
 
@@ -37,7 +39,9 @@ export async function runProcess(file: string, args: string[], options: RunOptio
     reject: false,
     stdin: 'ignore',
     // Python run in the project must not add __pycache__ to it: that would change the export's cache inputs.
-    env: { PYTHONDONTWRITEBYTECODE: '1' },
+    // The user's code never sees the builder token (childEnv).
+    env: childEnv({ PYTHONDONTWRITEBYTECODE: '1' }),
+    extendEnv: false,
     stripFinalNewline: true,
     stdout: [function* (line: unknown) { seen(String(line)); yield line; }],
     stderr: [function* (line: unknown) { seen(String(line)); yield line; }],

@@ -8,6 +8,7 @@ import { readTorchScriptSignature } from '../config/torchscript-io';
 import { SpecError, UserError, type Diagnostic } from '../errors';
 import { engineDir, exportDir, modelFilename, ONNX_FILE, PLAN_FILE, VERSION_FILES } from '../layout';
 import { readOnnxSignature } from '../onnx';
+import { uniqueExternalData } from '../onnx/external-data';
 import { engineCcModelFilenames } from '../engine/publish';
 import { childPath } from '../model-spec/context';
 import type { ModelConfig } from '../model-config';
@@ -18,7 +19,7 @@ import { validateModel } from '../repository/validate-repository';
 import { applyTensorRtOptions } from '../model-spec/engine-request';
 import { exportCompanions } from '../repository/version-files';
 import { isTensorRt, loadsOwnFiles } from '../platforms';
-import { isEnsemble } from '../model-config';
+import { isEnsemble, warmupFileProblem, warmupFiles } from '../model-config';
 import { writeModelEntry, type FileCopy, type VersionSource } from '../repository/write-entry';
 
 export interface BuildModelOptions {
@@ -72,17 +73,20 @@ function versionSource(workspaceRoot: string, spec: ModelSpec, config: ModelConf
     return { version, from: dir };
   }
   const dest = modelFilename(config) ?? basename(model);
+  // Every file comes from the export's directory, resolved there to the last component (issue 22, N2).
+  const root = dirname(model);
   if (onnx && onnx.externalData.length > 0 && statSync(model).isFile()) {
     // Triton loads ONNX with external data only in its directory form: <dest>/model.onnx beside the data.
+    // One file named twice (`w.bin`, `./w.bin`) is copied once (issue 22, N15).
     return {
       version,
       files: [
-        { src: model, dest: `${dest}/model.onnx` },
-        ...onnx.externalData.map((loc) => ({ src: join(dirname(model), loc), dest: `${dest}/${loc}` })),
+        { src: model, dest: `${dest}/${ONNX_FILE}`, root },
+        ...uniqueExternalData(onnx.externalData).map((loc) => ({ src: join(root, loc), dest: `${dest}/${loc}`, root })),
       ],
     };
   }
-  return { version, files: [{ src: model, dest }, ...(isOnnxPath(model) ? [] : exportCompanions(model))] };
+  return { version, files: [{ src: model, dest, root }, ...(isOnnxPath(model) ? [] : exportCompanions(model).map((f) => ({ ...f, root })))] };
 }
 
 /** The spec a top-level key of the final config came from (for `from:`, maybe another project). */
@@ -123,16 +127,16 @@ function extraFiles(config: ModelConfig, chain: ModelSpec[]): FileCopy[] {
     if (src) out.set(o.label_filename, src);
   }
   const warmupOwner = ownerOf('model_warmup', chain);
-  const warmups = (config.model_warmup ?? []) as Array<{ inputs?: Record<string, { input_data_file?: string }> }>;
-  for (const [i, w] of warmups.entries()) {
-    for (const [input, data] of Object.entries(w.inputs ?? {})) {
-      const file = data?.input_data_file;
-      if (typeof file !== 'string' || file === '') continue;
-      const path = `${childPath(childPath(`model_warmup[${i}]`, 'inputs'), input)}.input_data_file`;
-      // Triton reads it from <model>/warmup/; the project may keep it there too, or beside triton.yaml.
-      const src = projectFile(warmupOwner, path, [`warmup/${file}`, file], problems);
-      if (src) out.set(`warmup/${file}`, src);
+  for (const { path, file } of warmupFiles(config)) {
+    // The import's check too (issue 22, N18).
+    const problem = warmupFileProblem(file);
+    if (problem) {
+      problems.push(placed(warmupOwner, path, problem));
+      continue;
     }
+    // Triton reads it from <model>/warmup/; the project may keep it there too, or beside triton.yaml.
+    const src = projectFile(warmupOwner, path, [`warmup/${file}`, file], problems);
+    if (src) out.set(`warmup/${file}`, src);
   }
   if (problems.length > 0) throw new SpecError(problems);
   return [...out.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([dest, src]) => ({ src, dest }));

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { NotRegularFileError, readRegularFile } from '../../proto/read-regular-file';
+import { ConfigFileError, readRegularFile } from '../../proto/read-regular-file';
 import { parsePbtxt } from '../../proto/text-format';
 import { SpecError, UserError } from '../errors';
 import type { ModelConfig } from '../model-config';
@@ -82,7 +82,7 @@ function readConfig(modelDir: string): ModelConfig | undefined {
   } catch (err) {
     // No config.pbtxt: Triton auto-completes one from the model files.
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    if (err instanceof NotRegularFileError) return undefined;
+    if (err instanceof ConfigFileError) return undefined;
     throw err;
   }
   try {

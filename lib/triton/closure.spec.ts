@@ -36,9 +36,9 @@ describe('modelsNeeded', () => {
   it('refuses a config.pbtxt that is a FIFO or a directory in one line, without blocking on it', () => {
     mkdirSync(join(repo, 'fifo'));
     execFileSync('mkfifo', [join(repo, 'fifo', 'config.pbtxt')]);
-    expect(() => modelsNeeded(repo, ['fifo'])).toThrow(`nx-triton: model fifo: ${join(repo, 'fifo', 'config.pbtxt')} is not a regular file (a FIFO)`);
+    expect(() => modelsNeeded(repo, ['fifo'])).toThrow(`nx-triton: model fifo: ${join(repo, 'fifo', 'config.pbtxt')}: not a regular file (a FIFO)`);
     mkdirSync(join(repo, 'dir', 'config.pbtxt'), { recursive: true });
-    expect(() => modelsNeeded(repo, ['dir'])).toThrow(`nx-triton: model dir: ${join(repo, 'dir', 'config.pbtxt')} is not a regular file (a directory)`);
+    expect(() => modelsNeeded(repo, ['dir'])).toThrow(`nx-triton: model dir: ${join(repo, 'dir', 'config.pbtxt')}: not a regular file (a directory)`);
   });
 
   it('names a model that is missing, a file where its directory should be, or a dangling link', () => {

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { NotRegularFileError, readRegularFile } from '../../proto/read-regular-file';
+import { ConfigFileError, readRegularFile } from '../../proto/read-regular-file';
 import { parsePbtxt } from '../../proto/text-format';
 import { UserError } from '../errors';
 import { checkModelName } from '../model-spec/model-name';
@@ -10,13 +10,13 @@ function isDirectory(path: string): boolean {
   return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
 }
 
-/** config.pbtxt's text: a regular file (a FIFO would block the read, a device never end), else one line naming it. */
+/** config.pbtxt's text: a regular UTF-8 file of bounded size (a FIFO would block the read, a device never end), else one line naming it. */
 function readConfigText(file: string, model: string): string | undefined {
   try {
     return readRegularFile(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    if (err instanceof NotRegularFileError) throw new UserError(`nx-triton: model ${model}: ${file} is ${err.message}`);
+    if (err instanceof ConfigFileError) throw new UserError(`nx-triton: model ${model}: ${file}: ${err.message}`);
     throw new UserError(`nx-triton: model ${model}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
 }

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { childEnv } from '../system/child-env';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { UserError } from '../errors';
@@ -74,7 +75,7 @@ const QUERY =
 export function findPytritonBundle(python: string): PytritonBundle | string {
   let answer: { pkg: string | null; version: string; site: string[]; libdir: string };
   try {
-    answer = JSON.parse(execFileSync(python, ['-c', QUERY], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 }));
+    answer = JSON.parse(execFileSync(python, ['-c', QUERY], { encoding: 'utf8', env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 }));
   } catch (err) {
     return `python interpreter ${JSON.stringify(python)} could not be asked (${(err as Error).message.split('\n')[0]})`;
   }

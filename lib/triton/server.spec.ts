@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BOOT_ID, HOST_ID, ownerTag } from '../system/owner';
+import { BOOT_ID, HOST_ID, OWNER_STALE_MS, ownerTag, PIDNS_ID } from '../system/owner';
 import { sweepRunDirs } from './server';
 
 // Issue 22 N13: a server's run directory (its working directory and, for nvidia-pytriton, its backend
@@ -26,17 +26,24 @@ function runDir(tag: string): string {
 }
 
 describe('sweepRunDirs', () => {
-  it('removes the run directories of dead owners on this host and boot, and only those', () => {
+  it('removes a run directory whose owner is certainly gone: a dead pid it can see, else a heartbeat older than OWNER_STALE_MS', () => {
+    const otherBootTag = (pid: number) => `${HOST_ID}.${BOOT_ID === '00000000' ? '11111111' : '00000000'}.${PIDNS_ID}.${pid}`;
+    const otherHostTag = (pid: number) => `${HOST_ID === '00000000' ? '11111111' : '00000000'}.${BOOT_ID}.${PIDNS_ID}.${pid}`;
     const dead = runDir(ownerTag(DEAD_PID));
     const live = runDir(ownerTag(process.pid));
-    const otherBoot = runDir(`${HOST_ID}.${BOOT_ID === '00000000' ? '11111111' : '00000000'}.${process.pid}`);
-    const otherHost = runDir(`${HOST_ID === '00000000' ? '11111111' : '00000000'}.${BOOT_ID}.${DEAD_PID}`);
+    // Owners this process cannot judge by pid: the watchdog's heartbeat (the directory's mtime) decides.
+    const otherBootBeating = runDir(otherBootTag(process.pid));
+    const otherHostBeating = runDir(otherHostTag(DEAD_PID));
+    const otherBootSilent = runDir(otherBootTag(process.pid + 1));
+    const otherHostSilent = runDir(otherHostTag(DEAD_PID - 1));
+    const stale = new Date(Date.now() - OWNER_STALE_MS - 60_000);
+    for (const d of [otherBootSilent, otherHostSilent]) utimesSync(d, stale, stale);
     mkdirSync(join(parent, 'nx-triton-serve-not-ours'));
     mkdirSync(join(parent, `nx-triton-backends-${ownerTag(DEAD_PID)}`));
-    expect(sweepRunDirs(parent).sort()).toEqual([dead, otherBoot].map((d) => d.slice(parent.length + 1)).sort());
-    expect([existsSync(live), existsSync(otherHost)]).toEqual([true, true]);
+    const name = (d: string) => d.slice(parent.length + 1);
+    expect(sweepRunDirs(parent).sort()).toEqual([dead, otherBootSilent, otherHostSilent].map(name).sort());
     expect(readdirSync(parent).sort()).toEqual(
-      [live, otherHost].map((d) => d.slice(parent.length + 1)).concat(['nx-triton-serve-not-ours', `nx-triton-backends-${ownerTag(DEAD_PID)}`]).sort(),
+      [live, otherBootBeating, otherHostBeating].map(name).concat(['nx-triton-serve-not-ours', `nx-triton-backends-${ownerTag(DEAD_PID)}`]).sort(),
     );
   });
 });

@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { UserError } from '../errors';
-import { ownerGone, ownerTag, OWNER_PATTERN } from '../system/owner';
+import { HEARTBEAT_MS, ownerGone, ownerOfMatch, ownerTag, OWNER_PATTERN } from '../system/owner';
+import { childEnv } from '../system/child-env';
 import { locateTritonServer, type LocateOptions, type PytritonBundle, type TritonServerBinary } from './locate';
 
 /**
@@ -54,11 +55,14 @@ export interface RunningTriton {
 }
 
 // The watchdog, run with `node -e` in the run directory: argv = [graceMs, runDir, binary, ...args].
-// It removes the run directory once tritonserver is gone, also when its caller was killed.
+// It removes the run directory once tritonserver is gone, also when its caller was killed, and while
+// the server runs refreshes the directory's mtime: the heartbeat by which a process in another PID
+// namespace judges it (lib/system/owner.ts).
 const WATCHDOG = `
 const { spawn } = require('node:child_process');
-const { rmSync } = require('node:fs');
+const { rmSync, utimesSync } = require('node:fs');
 const [grace, runDir, bin, ...args] = process.argv.slice(1);
+setInterval(() => { const now = new Date(); try { utimesSync(runDir, now, now); } catch {} }, ${HEARTBEAT_MS}).unref();
 const child = spawn(bin, args, { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
 const group = (sig) => { try { process.kill(-child.pid, sig); } catch {} };
 let stopping = false;
@@ -132,7 +136,9 @@ export function sweepRunDirs(parent = tmpdir()): string[] {
   const removed: string[] = [];
   for (const name of names) {
     const m = RUN_DIR.exec(name);
-    if (!m || !ownerGone(m[1], m[2], Number(m[3]))) continue;
+    if (!m) continue;
+    const beat = statSync(join(parent, name), { throwIfNoEntry: false })?.mtimeMs;
+    if (beat === undefined || !ownerGone(ownerOfMatch(m), beat)) continue;
     rmSync(join(parent, name), { recursive: true, force: true });
     removed.push(name);
   }
@@ -195,7 +201,8 @@ export async function startTritonServer(options: StartOptions): Promise<RunningT
   ];
   const child: ChildProcess = spawn(process.execPath, ['-e', WATCHDOG, String(STOP_GRACE_MS), runDir, resolve(binary.binary), ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, ...backends?.env },
+    // The stubs run the models' own code: no builder token there (childEnv).
+    env: childEnv(backends?.env),
     cwd: join(runDir, 'cwd'),
   });
   const lines: string[] = [];

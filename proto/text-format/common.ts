@@ -14,9 +14,6 @@ export interface FieldLike {
   partOf: protobuf.OneOf | null;
 }
 
-/** A plain-object map cannot hold this key (protobufjs' fromObject would drop it silently). */
-export const RESERVED_KEY = '__proto__';
-
 export function is64(type: string): boolean {
   return /64$/.test(type) && type !== 'double';
 }

@@ -6,7 +6,8 @@ import * as protobuf from 'protobufjs';
 import { SpecError } from '../../lib/errors';
 import type { ModelConfig } from '../../lib/model-config';
 import { INT_RANGES, modelConfigType } from '../model-config';
-import { canonicalFloat32, fullName, integerValue, is64, RESERVED_KEY, type FieldLike, type Plain } from './common';
+import { canonicalFloat32, fullName, integerValue, is64, type FieldLike, type Plain } from './common';
+import { ownValue, setOwn } from '../../lib/model-config';
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -53,7 +54,7 @@ function normalizeScalar(field: FieldLike, value: unknown, path: string): unknow
   }
   if (resolved instanceof protobuf.Enum) {
     if (typeof value === 'string') {
-      if (resolved.values[value] === undefined)
+      if (ownValue(resolved.values, value) === undefined)
         throw new ShapeError(path, `unknown value ${JSON.stringify(value)} (expected one of ${Object.keys(resolved.values).join(', ')})`);
       return value;
     }
@@ -107,7 +108,7 @@ function normalizeMessage(type: protobuf.Type, obj: Plain, path: string): Plain 
   for (const key of Object.keys(obj)) {
     const value = obj[key];
     if (value === undefined || value === null) continue;
-    const field = type.fields[key];
+    const field = ownValue(type.fields, key);
     if (!field) throw new ShapeError(join(path, key), `Message type "${fullName(type)}" has no field named "${key}"`);
     field.resolve();
     const here = join(path, key);
@@ -125,10 +126,10 @@ function normalizeMessage(type: protobuf.Type, obj: Plain, path: string): Plain 
       entries.sort((a, b) => compareKeys(keyType, a[0], b[0]));
       const map: Plain = {};
       for (const [canonical, original] of entries) {
-        if (canonical === RESERVED_KEY) throw new ShapeError(`${here}[${JSON.stringify(original)}]`, `map key "${RESERVED_KEY}" is not supported`);
         const v = value[original];
         if (v === undefined || v === null) continue;
-        map[canonical] = normalizeScalar(like, v, `${here}[${JSON.stringify(original)}]`);
+        // "__proto__" is a legal key (protobufjs 8 keeps it as an own property through fromObject, encode and toText).
+        setOwn(map, canonical, normalizeScalar(like, v, `${here}[${JSON.stringify(original)}]`));
       }
       out[key] = map;
     } else if (field.repeated) {
@@ -159,7 +160,7 @@ export function toMessage(config: ModelConfig, file: string): protobuf.Message {
 /** Walks toObject's output: 64-bit strings back to numbers where exact, floats to float32 form. */
 function tidyObject(type: protobuf.Type, obj: Plain): void {
   for (const key of Object.keys(obj)) {
-    const field = type.fields[key];
+    const field = ownValue(type.fields, key);
     if (!field) continue;
     field.resolve();
     const tidy = (v: unknown): unknown => {

@@ -3,7 +3,8 @@ import * as protobuf from 'protobufjs';
 import { SpecError } from '../../lib/errors';
 import type { ModelConfig } from '../../lib/model-config';
 import { INT_RANGES, modelConfigType } from '../model-config';
-import { canonicalFloat32, fullName, integerValue, RESERVED_KEY, type FieldLike, type Plain } from './common';
+import { canonicalFloat32, fullName, integerValue, type FieldLike, type Plain } from './common';
+import { ownValue, setOwn } from '../../lib/model-config';
 import { canonicalConfig, join } from './normalize';
 import { ParseError, Tokenizer, type Token } from './tokenize';
 
@@ -83,7 +84,7 @@ class Parser {
     // Like protoc: either closer ends the fields, then the matching one is required.
     while (end === null ? this.tok.kind !== 'end' : !this.lookingAt('}') && !this.lookingAt('>')) {
       this.parseField(fields, fullName(type), b, path, (name) => {
-        const field = type.fields[name];
+        const field = ownValue(type.fields, name);
         return field ? (field.map ? mapEntryTypeName(type, field) : '') : '';
       });
       if (!this.tryConsume(';')) this.tryConsume(',');
@@ -157,7 +158,7 @@ class Parser {
     if (field.map) {
       const [key, v] = value as [string, unknown];
       const map = (b.obj[field.name] ??= {}) as Plain;
-      map[key] = v;
+      setOwn(map, key, v); // "__proto__" is a key like any other (protoc takes it)
     } else if (field.repeated) ((b.obj[field.name] ??= []) as unknown[]).push(value);
     else {
       b.obj[field.name] = value;
@@ -194,7 +195,6 @@ class Parser {
       const vt = field.resolvedType;
       value = vt instanceof protobuf.Type ? {} : vt instanceof protobuf.Enum ? (vt.valuesById[0] ?? 0) : defaultScalar(field.type);
     }
-    if (key === RESERVED_KEY) this.fail(`map key "${RESERVED_KEY}" is not supported`, path, start);
     return [String(key), value];
   }
 
@@ -203,7 +203,7 @@ class Parser {
     const resolved = field.resolvedType;
     if (resolved instanceof protobuf.Enum) {
       if (tok.kind === 'identifier') {
-        if (resolved.values[tok.text] === undefined)
+        if (ownValue(resolved.values, tok.text) === undefined)
           this.fail(`Unknown enumeration value of "${tok.text}" for field "${field.name}".`, path);
         this.tn.next();
         return tok.text;

@@ -91,7 +91,7 @@ describe('an unwritable output', () => {
     const before = snapshot(fs);
     remountReadOnly(fs);
     const message = await userErrorMessage(build(big, repository));
-    expect(message).toMatch(new RegExp(`^cannot write the model repository entry ${repository}/victim: the filesystem is read-only \\(mkdir ${repository}/\\.victim\\.tmp-\\d+-[0-9a-f]{12}\\); the previous entry, if any, is left as it was$`));
+    expect(message).toMatch(new RegExp(`^cannot write the model repository entry ${repository}/victim: the filesystem is read-only \\(mkdir ${repository}/\\.victim\\.tmp-(?:[0-9a-f]{8}\\.){3}\\d+-[0-9a-f]{12}\\); the previous entry, if any, is left as it was$`));
     expect(changed(before, snapshot(fs))).toEqual([]);
   });
 
@@ -106,7 +106,7 @@ describe('an unwritable output', () => {
       modelWorkspace(labelled, 'victim', `${YAML}output: [{ name: y, data_type: fp32, dims: [3, 4, 5], label_filename: labels.txt }]\n`, readFileSync(ABS_ONNX));
       writeFileSync(join(labelled, 'models/victim/labels.txt'), 'label\n'.repeat(400_000));
       const out = buildWithFileSizeLimit(labelled, repository, 1024 * 1024);
-      expect(out).toMatch(new RegExp(`^ready\\nerror: UserError: cannot write the model repository entry ${repository}/victim: a file is larger than this system allows \\(copyfile ${labelled}/models/victim/labels\\.txt -> ${repository}/\\.victim\\.tmp-\\d+-[0-9a-f]{12}/labels\\.txt\\); the previous entry, if any, is left as it was\\n$`));
+      expect(out).toMatch(new RegExp(`^ready\\nerror: UserError: cannot write the model repository entry ${repository}/victim: a file is larger than this system allows \\(copyfile ${labelled}/models/victim/labels\\.txt -> ${repository}/\\.victim\\.tmp-(?:[0-9a-f]{8}\\.){3}\\d+-[0-9a-f]{12}/labels\\.txt\\); the previous entry, if any, is left as it was\\n$`));
       expect(changed(before, snapshot(repository))).toEqual([]);
       return;
     }
@@ -116,7 +116,7 @@ describe('an unwritable output', () => {
     const before = snapshot(fs);
     const message = await userErrorMessage(build(big, repository));
     expect(message).toMatch(
-      new RegExp(`^cannot write the model repository entry ${repository}/victim: no space left on the device \\(copyfile ${big}/dist/models/victim/export/model\\.onnx -> ${repository}/\\.victim\\.tmp-\\d+-[0-9a-f]{12}/1/model\\.onnx\\); the previous entry, if any, is left as it was$`),
+      new RegExp(`^cannot write the model repository entry ${repository}/victim: no space left on the device \\(copyfile ${big}/dist/models/victim/export/model\\.onnx -> ${repository}/\\.victim\\.tmp-(?:[0-9a-f]{8}\\.){3}\\d+-[0-9a-f]{12}/1/model\\.onnx\\); the previous entry, if any, is left as it was$`),
     );
     expect(changed(before, snapshot(fs))).toEqual([]);
     // And once there is room again (a smaller model), the next build goes through.

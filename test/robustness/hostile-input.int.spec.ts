@@ -168,7 +168,7 @@ describe('names and paths that try to leave their directories', () => {
       `${SRC}model_warmup:\n  - name: w\n    batch_size: 1\n    inputs:\n      x: { data_type: fp32, dims: [3, 4, 5], input_data_file: ../../../secret/secret.txt }\n`,
     );
     expect(await refused(build)).toBe(
-      `${shown()}:6:46: model_warmup[0].inputs.x.input_data_file: "../../../secret/secret.txt" must be a path inside the project directory`,
+      `${shown()}:6:46: model_warmup[0].inputs.x.input_data_file: "../../../secret/secret.txt" cannot be used: it goes up with ".." (Triton reads warm-up data from the model's warmup/ directory)`,
     );
   });
 });
@@ -305,7 +305,7 @@ describe('copying out of a tree through a linked directory', () => {
     symlinkSync(join(root, 'secret'), join(tree, 'ext'));
     before = snapshot(root);
     expect(await refused(() => copyPath(join(tree, 'ext/secret.txt'), join(root, 'copied.txt'), tree))).toBe(
-      `${tree}/ext/secret.txt leads through a symbolic link to ${root}/secret, outside ${tree}; copy the file in instead`,
+      `${tree}/ext/secret.txt leads through a symbolic link to ${root}/secret/secret.txt, outside ${tree}; copy the file in instead`,
     );
   });
 });

@@ -2,7 +2,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { UserError } from '../../errors';
 
-export const TOKEN_ENV = 'NX_TRITON_BUILDER_TOKEN';
+import { ORIGINS_ENV, TOKEN_ENV } from '../../system/child-env';
+
+export { ORIGINS_ENV, TOKEN_ENV };
 const MIN_TOKEN_CHARS = 16;
 
 /** The builder's token: `--token-file` (first line), else env NX_TRITON_BUILDER_TOKEN; undefined when neither is set. */
@@ -38,8 +40,6 @@ export function bearerMatches(header: string | undefined, token: string): boolea
   return timingSafeEqual(digest(m ? m[1] : ''), digest(token)) && m !== null;
 }
 
-/** Origins (scheme://host:port) the client may send the builder token to, besides loopback. */
-export const ORIGINS_ENV = 'NX_TRITON_BUILDER_ORIGINS';
 /** `1`: allow plain http:// to a listed origin beyond loopback (the token then crosses the network unencrypted). */
 export const ALLOW_HTTP_ENV = 'NX_TRITON_BUILDER_ALLOW_HTTP';
 

@@ -4,10 +4,13 @@ import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { printable } from '../../errors';
 import { canonicalJson, type EngineKeyParts } from '../key';
 import { formatFingerprint, type Fingerprint } from '../fingerprint';
+import { Readable } from 'node:stream';
 import {
   BUILD_HEADER,
+  declaredBodyBytes,
   encodeBuildRequest,
   MAX_BUILD_HEADER_BYTES,
   MAX_EVENT_LINE_BYTES,
@@ -39,6 +42,10 @@ export interface BuilderInfo {
   url: string;
   fingerprint?: Fingerprint;
   maxUploadBytes?: number;
+  /** Whether it takes ONNX models with external data (builders from before that say nothing). */
+  takesExternalData?: boolean;
+  /** Its nx-triton version, when it says. */
+  version?: string;
   error?: string;
   /** true when no answer came at all (connection errors or a full queue, after the retries). */
   unreachable?: boolean;
@@ -88,7 +95,13 @@ export async function probeBuilder(url: string, o: ClientOptions = {}): Promise<
       }
       return parsed;
     });
-    return { url, fingerprint: reply.fingerprint, maxUploadBytes: reply.max_upload_bytes };
+    return {
+      url,
+      fingerprint: reply.fingerprint,
+      maxUploadBytes: reply.max_upload_bytes,
+      ...(reply.external_data === true ? { takesExternalData: true } : {}),
+      ...(typeof reply.nx_triton === 'string' ? { version: reply.nx_triton.slice(0, 64) } : {}),
+    };
   } catch (err) {
     return { url, error: (err as Error).message, ...(err instanceof UnreachableError ? { unreachable: true } : {}) };
   }
@@ -139,6 +152,8 @@ export async function readRememberedFingerprint(storeRoot: string, url: string):
 export interface PlanRequest extends ClientOptions {
   onnxFile: string;
   onnxBytes: number;
+  /** The external-data files sent after the ONNX, in the order of `request.external_data`. */
+  externalFiles?: string[];
   request: BuildRequest;
   /** Where the plan goes (the engine store's temp path). */
   planPath: string;
@@ -153,19 +168,29 @@ export interface PlanRequest extends ClientOptions {
 export async function requestPlan(url: string, o: PlanRequest): Promise<{ manifest: PlanManifest; hit: boolean }> {
   const encoded = encodeBuildRequest(o.request);
   if (Buffer.byteLength(JSON.stringify(o.request)) > MAX_BUILD_HEADER_BYTES) {
-    throw new BuilderError(`the build request is ${Buffer.byteLength(JSON.stringify(o.request))} bytes; a builder takes at most ${MAX_BUILD_HEADER_BYTES} (${o.request.inputs.length} inputs)`);
+    throw new BuilderError(`the build request is ${Buffer.byteLength(JSON.stringify(o.request))} bytes; a builder takes at most ${MAX_BUILD_HEADER_BYTES} (${o.request.inputs.length} inputs${o.request.external_data ? `, ${o.request.external_data.length} external-data files` : ''})`);
   }
   return withRetries(o.retry, async (attempt) => {
     if (attempt > 0) o.onLog(`retrying (attempt ${attempt + 1})`);
     const res = await send(
       endpoint(url, 'v1/engines'),
       'POST',
-      { ...headers(o.token), 'content-type': 'application/octet-stream', 'content-length': o.onnxBytes, [BUILD_HEADER]: encoded },
-      () => createReadStream(o.onnxFile, { highWaterMark: 1 << 20 }),
+      { ...headers(o.token), 'content-type': 'application/octet-stream', 'content-length': declaredBodyBytes(o.request) ?? o.onnxBytes, [BUILD_HEADER]: encoded },
+      () => bodyStream([o.onnxFile, ...(o.externalFiles ?? [])]),
     );
     if (res.statusCode !== 200) throw statusError(res, await readSmall(res));
     return readBuildReply(res, o);
   });
+}
+
+/** The files one after the other, as one stream (the ONNX, then its external data), each streamed from disk. */
+function bodyStream(files: string[]): NodeJS.ReadableStream {
+  return Readable.from(
+    (async function* () {
+      for (const file of files) yield* createReadStream(file, { highWaterMark: 1 << 20 });
+    })(),
+    { objectMode: false },
+  );
 }
 
 async function readBuildReply(res: IncomingMessage, o: PlanRequest): Promise<{ manifest: PlanManifest; hit: boolean }> {
@@ -195,7 +220,7 @@ async function readBuildReply(res: IncomingMessage, o: PlanRequest): Promise<{ m
           pending = pending.subarray(nl + 1);
           const e = parseEvent(line);
           o.onEvent?.(e);
-          if (e.event === 'log') o.onLog(e.line);
+          if (e.event === 'log') o.onLog(printable(e.line)); // a builder's text: never raw controls on this terminal
           else if (e.event === 'queued') o.onLog(`queued (position ${e.position})`);
           else if (e.event === 'error') throw new BuilderError(e.message);
           else if (e.event === 'done') done = e;

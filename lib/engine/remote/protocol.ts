@@ -7,6 +7,10 @@
  *   POST /v1/engines       -> the ONNX file as the raw body (`Content-Type: application/octet-stream`,
  *                             Content-Length or chunked), the build as base64url(JSON `BuildRequest`)
  *                             in the `X-Nx-Triton-Build` header (at most MAX_BUILD_HEADER_BYTES).
+ *                             With external data (issue 19, item 14): the body is the ONNX file
+ *                             (`onnx_bytes`) followed by each external-data file in the order of
+ *                             `external_data`, whose entries give each file's location, size and sha256;
+ *                             only a builder whose fingerprint says `external_data: true` takes them.
  *
  * Every /v1 request carries `Authorization: Bearer <token>` (401 without a valid one).
  * Before the body is accepted: 400 bad build request, 413 body above the builder's upload limit
@@ -16,7 +20,13 @@
  * `done` event that is followed by exactly `plan_bytes` raw bytes of the plan, then the end of the
  * response. A reply that ends any other way is a failed build.
  *
- * ONNX models with external data are refused (400): only single-file models (< 2 GiB) are built remotely.
+ * Versions: `protocol` stays 1, so builders and clients from before external data keep working with
+ * each other and with these for single-file models. A model with external data goes only to a
+ * builder whose fingerprint says `external_data: true` (the client names the builder's nx-triton
+ * version otherwise), and a builder refuses an ONNX with external data sent without its files (400,
+ * naming the client's side to update). The builder takes the files' locations from the ONNX alone:
+ * the request's list must be exactly the model's own external-data locations, each path-checked
+ * (lib/onnx/external-data.ts), and the files land in the job's directory, never elsewhere.
  */
 import type { EngineKeyParts } from '../key';
 import type { Fingerprint } from '../fingerprint';
@@ -24,6 +34,8 @@ import { engineRequestFrom } from '../../model-spec/engine-request';
 import { checkRemoteTensorRt, type RemoteTensorRtSpec } from '../../model-spec/tensorrt';
 import type { EngineRequest } from '../../model-spec/types';
 import { tritonReleaseProblem } from '../../releases/triton';
+import { ONNX_FILE } from '../../layout';
+import { externalDataProblem, normalExternalData } from '../../onnx/external-data';
 
 export const PROTOCOL_VERSION = 1;
 export const BUILD_HEADER = 'x-nx-triton-build';
@@ -41,8 +53,23 @@ export const MAX_LOG_LINE_CHARS = 4096;
 export interface FingerprintReply {
   protocol: number;
   fingerprint: Fingerprint;
+  /** The most the body of a build may be: the ONNX and its external data together. */
   max_upload_bytes: number;
+  /** true: takes ONNX models with external data (`BuildRequest.external_data`); absent from older builders. */
+  external_data?: boolean;
+  /** The builder's nx-triton version (absent from older builders). */
+  nx_triton?: string;
 }
+
+/** One external-data file of a build: where the ONNX says it is, its size and sha256. */
+export interface ExternalDataFile {
+  location: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** The most external-data files one build may carry (ONNX's one-file-per-tensor form of a large model). */
+export const MAX_EXTERNAL_FILES = 4096;
 
 export type RemoteInput = {
   name: string;
@@ -62,6 +89,16 @@ export interface BuildRequest {
   tensorrt: RemoteTensorRtSpec;
   /** The Triton release that serves the plan: the builder refuses a TensorRT that does not match it. */
   triton_release?: string;
+  /** With external data: the ONNX's size, the first part of the body. */
+  onnx_bytes?: number;
+  /** The external-data files that follow the ONNX in the body, each once, in this order. */
+  external_data?: ExternalDataFile[];
+}
+
+/** Bytes of the body a request announces: the ONNX and its external data (undefined for a single-file request, which may be chunked). */
+export function declaredBodyBytes(r: BuildRequest): number | undefined {
+  if (r.onnx_bytes === undefined) return undefined;
+  return r.onnx_bytes + (r.external_data ?? []).reduce((n, f) => n + f.bytes, 0);
 }
 
 export interface PlanManifest {
@@ -134,7 +171,7 @@ function text(v: unknown, path: string, max: number): string {
 /** Structure, types and sizes, and the tensorrt options as triton.yaml's are checked; throws ProtocolError. */
 export function checkBuildRequest(value: unknown): BuildRequest {
   if (!isMap(value)) return fail('request', 'expected a JSON object');
-  onlyKeys(value, '', ['onnx_sha256', 'model', 'max_batch_size', 'opt_batch_size', 'inputs', 'tensorrt', 'triton_release']);
+  onlyKeys(value, '', ['onnx_sha256', 'model', 'max_batch_size', 'opt_batch_size', 'inputs', 'tensorrt', 'triton_release', 'onnx_bytes', 'external_data']);
   if (value.triton_release !== undefined) {
     const problem = typeof value.triton_release === 'string' ? tritonReleaseProblem(value.triton_release) : 'expected a string';
     if (problem) fail('triton_release', problem);
@@ -155,6 +192,9 @@ export function checkBuildRequest(value: unknown): BuildRequest {
     onlyKeys(t.reshape, `${path}.reshape`, ['shape']);
     return { name, dims, reshape: { shape: dimList(t.reshape.shape, `${path}.reshape.shape`) } };
   });
+  const onnxBytes = value.onnx_bytes === undefined ? undefined : int(value.onnx_bytes, 'onnx_bytes', 1, Number.MAX_SAFE_INTEGER);
+  const external = value.external_data === undefined ? undefined : externalDataList(value.external_data);
+  if (external !== undefined && onnxBytes === undefined) fail('onnx_bytes', 'required with external_data (where the ONNX ends in the body)');
   if (!isMap(value.tensorrt)) return fail('tensorrt', 'expected an object');
   // The options are checked by the same table as triton.yaml's tensorrt: (TENSORRT_KEYS, lib/model-spec/tensorrt.ts).
   const trt = checkRemoteTensorRt(value.tensorrt);
@@ -167,7 +207,33 @@ export function checkBuildRequest(value: unknown): BuildRequest {
     inputs,
     tensorrt: trt.options,
     ...(value.triton_release !== undefined ? { triton_release: value.triton_release as string } : {}),
+    ...(onnxBytes !== undefined ? { onnx_bytes: onnxBytes } : {}),
+    ...(external !== undefined ? { external_data: external } : {}),
   };
+}
+
+/**
+ * `external_data`: at most MAX_EXTERNAL_FILES entries `{ location, bytes, sha256 }`, each location one
+ * an ONNX may name (relative, no `..`, not the model file itself) in its one spelling, each once.
+ */
+function externalDataList(v: unknown): ExternalDataFile[] {
+  if (!Array.isArray(v) || v.length === 0 || v.length > MAX_EXTERNAL_FILES) fail('external_data', `expected 1 to ${MAX_EXTERNAL_FILES} files`);
+  const seen = new Set<string>();
+  return (v as unknown[]).map((f, i): ExternalDataFile => {
+    const path = `external_data[${i}]`;
+    if (!isMap(f)) return fail(path, 'expected { location, bytes, sha256 }');
+    onlyKeys(f, path, ['location', 'bytes', 'sha256']);
+    const location = text(f.location, `${path}.location`, 1024);
+    const problem = externalDataProblem(location);
+    if (problem) fail(`${path}.location`, `${JSON.stringify(location)} cannot be used: ${problem}`);
+    if (normalExternalData(location) !== location) fail(`${path}.location`, `${JSON.stringify(location)} is not in its one spelling (${JSON.stringify(normalExternalData(location))})`);
+    if (location === ONNX_FILE) fail(`${path}.location`, `${JSON.stringify(location)} is the model's own file name`);
+    if (seen.has(location)) fail(`${path}.location`, `${JSON.stringify(location)} is sent twice`);
+    seen.add(location);
+    const bytes = int(f.bytes, `${path}.bytes`, 0, Number.MAX_SAFE_INTEGER);
+    if (typeof f.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256)) fail(`${path}.sha256`, 'expected 64 lower-case hex digits');
+    return { location, bytes, sha256: f.sha256 as string };
+  });
 }
 
 /** One event as its line. */
@@ -175,8 +241,17 @@ export function eventLine(e: BuildEvent): string {
   return JSON.stringify(e) + '\n';
 }
 
-/** What a client asks a builder to build: the request's inputs and its remote tensorrt: options, never the local ones. */
-export function toBuildRequest(r: EngineRequest, onnxSha256: string, tritonRelease: string | undefined): BuildRequest {
+/**
+ * What a client asks a builder to build: the request's inputs and its remote tensorrt: options, never
+ * the local ones; with external data, where the ONNX ends in the body and the files that follow it
+ * (a single-file request has neither field, as builders from before external data expect).
+ */
+export function toBuildRequest(
+  r: EngineRequest,
+  onnxSha256: string,
+  tritonRelease: string | undefined,
+  external?: { onnxBytes: number; files: ExternalDataFile[] },
+): BuildRequest {
   return {
     onnx_sha256: onnxSha256,
     model: r.model,
@@ -185,6 +260,7 @@ export function toBuildRequest(r: EngineRequest, onnxSha256: string, tritonRelea
     inputs: r.inputs,
     tensorrt: r.remote,
     ...(tritonRelease !== undefined ? { triton_release: tritonRelease } : {}),
+    ...(external && external.files.length > 0 ? { onnx_bytes: external.onnxBytes, external_data: external.files } : {}),
   };
 }
 

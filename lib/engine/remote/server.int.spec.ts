@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,8 +9,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDist } from '../../../test/dist';
 import { A100, trtexecBuilds } from '../../../test/fixtures/stand-ins';
 import { ONNX, runBuilderCli, spawnBuilder, TOKEN, type BuilderChild } from './__fixtures__/harness';
-import { BOOT_ID, HOST_ID } from '../../system/owner';
+import { BOOT_ID, HOST_ID, PIDNS_ID } from '../../system/owner';
 import { BUILD_HEADER, encodeBuildRequest, type BuildRequest } from './protocol';
+import { reluWithExternalData } from '../../../test/onnx-bytes';
 
 const base = mkdtempSync(join(tmpdir(), 'nx-triton-builder-'));
 beforeAll(() => ensureDist());
@@ -133,7 +134,9 @@ async function uploadsLeft(dir: string): Promise<string[]> {
       return []; // removed while listing
     }
   };
-  const list = (): string[] => ls(up).flatMap((p) => ls(p).flatMap((j) => ls(j)));
+  // Every file below the jobs' dirs (<upload dir>/<job>/model/model.onnx, .../parts/<n>, ...).
+  const below = (d: string): string[] => ls(d).flatMap((p) => (statSync(p, { throwIfNoEntry: false })?.isDirectory() ? below(p) : [p]));
+  const list = (): string[] => ls(up).flatMap((p) => ls(p).flatMap((j) => (statSync(j, { throwIfNoEntry: false })?.isDirectory() ? below(j) : [j])));
   for (let i = 0; i < 50 && list().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
   return list();
 }
@@ -154,28 +157,34 @@ describe('nx-triton builder', () => {
   });
 
   // Issue 13.2: upload dirs were named by pid only; a second builder on a shared store (another container, also
-  // PID 1) deleted the first one's uploads, and a leftover of PID 1 was never cleaned.
-  it("names upload dirs by host, boot and pid: another host's are kept, this host's dead or pre-reboot ones go", async () => {
+  // PID 1) deleted the first one's uploads, and a leftover of PID 1 was never cleaned. Issue 22, N5: a builder in
+  // another PID namespace of this host (same host name and boot) judged a live builder's pid dead. A pid is judged
+  // only in its own namespace; every other owner by the heartbeat of its dir (mtime, refreshed while it runs).
+  it('judges upload dirs by pid in its own PID namespace only, every other by its heartbeat', async () => {
     const dir = join(base, 'shared-uploads');
     const up = join(dir, 'store', 'builder-uploads');
     const other = (id: string) => (id === '00000000' ? '11111111' : '00000000');
     const names = {
-      otherHostPid1: `${other(HOST_ID)}.${BOOT_ID}.1.0123abcd`,
-      beforeReboot: `${HOST_ID}.${other(BOOT_ID)}.1.0123abcd`,
-      deadHere: `${HOST_ID}.${BOOT_ID}.4194305.0123abcd`,
-      aliveHere: `${HOST_ID}.${BOOT_ID}.${process.pid}.0123abcd`,
+      otherHostPid1: `${other(HOST_ID)}.${BOOT_ID}.${PIDNS_ID}.1.0123abcd`,
+      otherHostSilent: `${other(HOST_ID)}.${BOOT_ID}.${PIDNS_ID}.1.4567abcd`,
+      beforeReboot: `${HOST_ID}.${other(BOOT_ID)}.${PIDNS_ID}.1.0123abcd`,
+      otherNamespaceLive: `${HOST_ID}.${BOOT_ID}.${other(PIDNS_ID)}.4194305.0123abcd`,
+      otherNamespaceSilent: `${HOST_ID}.${BOOT_ID}.${other(PIDNS_ID)}.4194305.4567abcd`,
+      deadHere: `${HOST_ID}.${BOOT_ID}.${PIDNS_ID}.4194305.0123abcd`,
+      aliveHere: `${HOST_ID}.${BOOT_ID}.${PIDNS_ID}.${process.pid}.0123abcd`,
     };
     for (const name of Object.values(names)) {
       mkdirSync(join(up, name), { recursive: true });
       writeFileSync(join(up, name, 'model.onnx'), 'partial');
     }
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    for (const name of [names.otherHostSilent, names.beforeReboot, names.otherNamespaceSilent]) utimesSync(join(up, name), hourAgo, hourAgo);
     const b = await spawnBuilder(['--engine-cache', join(dir, 'store')], { NX_TRITON_BUILDER_TOKEN: TOKEN, FAKE_GPU: A100 });
     running.push(b);
     const left = readdirSync(up);
-    expect(left).toEqual(expect.arrayContaining([names.otherHostPid1, names.aliveHere]));
-    expect(left).not.toContain(names.beforeReboot);
-    expect(left).not.toContain(names.deadHere);
-    expect(left.filter((n) => n.startsWith(`${HOST_ID}.${BOOT_ID}.`) && n !== names.aliveHere)).toHaveLength(1); // its own
+    expect(left).toEqual(expect.arrayContaining([names.otherHostPid1, names.otherNamespaceLive, names.aliveHere]));
+    for (const gone of [names.otherHostSilent, names.beforeReboot, names.otherNamespaceSilent, names.deadHere]) expect(left).not.toContain(gone);
+    expect(left).toHaveLength(4); // and its own
   });
 
   // Issue 13.7: a SIGKILLed builder left trtexec running. trtexec runs in its own process group,
@@ -400,7 +409,7 @@ describe('nx-triton builder', () => {
       setTimeout(() => s.destroy(), 15_000);
     });
     expect(reply).toMatch(/^HTTP\/1\.1 408 /);
-    expect(reply).toContain('the upload was slower than 102400 bytes/s (--min-upload-rate)');
+    expect(reply).toContain('the upload was slower than 102400 bytes/s over the last 1 s (--min-upload-rate, --upload-grace)');
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(await uploadsLeft(dir)).toEqual([]);
   });
@@ -448,5 +457,159 @@ describe('nx-triton builder', () => {
     expect(served.every((ev) => ev.at(-1)?.event === 'done')).toBe(true);
     expect(served.some((ev) => ev.some((e) => e.event === 'queued'))).toBe(true);
     expect(trtexecBuilds(join(dir, 'trtexec.log'))).toBe(2);
+  });
+
+  // Issue 22, N6: a client that stopped reading its answer held the only job slot for good (the plan could not
+  // be sent, and the slot was released only after it was). The slot now goes once the plan is in the store, and
+  // an answer that makes no progress for --idle-timeout is ended.
+  it('releases the job slot once the plan is in its store, and drops a client that stops reading', async () => {
+    const { b, dir } = await start(['--jobs', '1', '--queue', '1', '--idle-timeout', '2'], { FAKE_TRT_PLAN_BYTES: String(160 << 20) });
+    const u = new URL(b.url);
+    let received = 0;
+    let closed = false;
+    const stalled = connect(Number(u.port), u.hostname, () => {
+      stalled.write(`POST /v1/engines HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n${BUILD_HEADER}: ${encodeBuildRequest(buildRequest())}\r\nContent-Length: ${onnx.length}\r\n\r\n`);
+      stalled.write(onnx);
+      stalled.pause(); // reads nothing of the answer: 160 MiB of plan cannot leave the builder
+    });
+    stalled.on('close', () => (closed = true));
+    stalled.on('error', () => undefined);
+    try {
+      const log = join(dir, 'trtexec.log');
+      for (let i = 0; i < 200 && trtexecBuilds(log) < 1; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(trtexecBuilds(log)).toBe(1);
+      const next = await post(b.url, onnx, buildRequest({ max_batch_size: 4 }));
+      expect(next.status).toBe(200);
+      expect(events(next.body).events.at(-1)).toMatchObject({ event: 'done', hit: false });
+      // Past --idle-timeout the builder has ended the stalled answer: reading now gets what was in flight, then the end.
+      await new Promise((r) => setTimeout(r, 3000));
+      stalled.on('data', (d: Buffer) => (received += d.length));
+      stalled.resume();
+      for (let i = 0; i < 200 && !closed; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(closed).toBe(true);
+      expect(received, b.output()).toBeLessThan(160 << 20);
+      expect(b.output()).toContain('my_trt: the client read nothing of the plan for 2 s (--idle-timeout); answer ended');
+    } finally {
+      stalled.destroy();
+    }
+  });
+
+  // Issue 22, N14: the minimum upload rate was an average from the start, so a fast first megabytes bought a
+  // trickle that held the slot for minutes. The rate is now measured over the last --upload-grace seconds.
+  it('measures --min-upload-rate over a sliding window: a fast start buys no slow rest', async () => {
+    const { b, dir } = await start(['--min-upload-rate', '100K', '--upload-grace', '1']);
+    const u = new URL(b.url);
+    const started = Date.now();
+    const reply = await new Promise<string>((ok) => {
+      let text = '';
+      const s = connect(Number(u.port), u.hostname, () => {
+        s.write(`POST /v1/engines HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n${BUILD_HEADER}: ${encodeBuildRequest(buildRequest())}\r\nContent-Length: ${20 << 20}\r\n\r\n`);
+        s.write(Buffer.alloc(2 << 20, 1)); // 2 MiB at once: an average above 100K/s for 20 s
+      });
+      const drip = setInterval(() => s.writable && s.write('xxxxxxxxxx'), 200);
+      s.on('data', (d) => (text += d.toString('latin1')));
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        clearInterval(drip);
+        ok(text);
+      });
+      setTimeout(() => s.destroy(), 30_000);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 408 /);
+    expect(Date.now() - started).toBeLessThan(8_000);
+    expect(await uploadsLeft(dir)).toEqual([]);
+  });
+
+  // Issue 22, N9: sockets that never send a header filled the connection cap (4 x (jobs + queue) + 32), so a
+  // client with the token was refused until Node's header timeout (30 s, checked every 30 s) freed them.
+  it('keeps room for requests while silent sockets fill the connection cap, and drops those sockets sooner', async () => {
+    const { b } = await start(['--jobs', '1', '--queue', '1']);
+    const u = new URL(b.url);
+    const started = Date.now();
+    const closed: number[] = [];
+    const silent = Array.from({ length: 80 }, () => {
+      const s = connect(Number(u.port), u.hostname);
+      s.on('close', () => closed.push(Date.now() - started));
+      s.on('error', () => undefined);
+      return s;
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      const fp = await call(`${b.url}/v1/fingerprint`, {});
+      expect(fp.status).toBe(200);
+      const built = await post(b.url, onnx);
+      expect(built.status).toBe(200);
+      for (let i = 0; i < 400 && closed.length < silent.length; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(closed).toHaveLength(silent.length);
+      expect(Math.max(...closed)).toBeLessThan(15_000);
+    } finally {
+      for (const s of silent) s.destroy();
+    }
+  });
+
+  // Issue 19, item 14: the dynamo exporter (torch 2.x's default) writes external data, and builders refused every
+  // such model. The body now carries the data files after the ONNX; their names come from the ONNX alone.
+  describe('ONNX models with external data', () => {
+    const model = reluWithExternalData(['model.onnx.data', 'weights/b.bin']);
+    const data = { 'model.onnx.data': Buffer.alloc(4096, 3), 'weights/b.bin': Buffer.from('bias') };
+    const digest = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+    const files = Object.entries(data).map(([location, bytes]) => ({ location, bytes: bytes.length, sha256: digest(bytes) }));
+    const request = (extra: Partial<BuildRequest> = {}): BuildRequest => buildRequest({ onnx_sha256: digest(model), onnx_bytes: model.length, external_data: files, ...extra });
+    const body = Buffer.concat([model, ...Object.values(data)]);
+
+    it('says so in its fingerprint, with its nx-triton version', async () => {
+      const { b } = await start();
+      const reply = JSON.parse((await call(`${b.url}/v1/fingerprint`, {})).body.toString());
+      expect(reply).toMatchObject({ protocol: 1, external_data: true, nx_triton: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+    });
+
+    it('builds the model with its data files beside it, at the locations the ONNX names', async () => {
+      const { b, dir } = await start();
+      const reply = await post(b.url, body, request());
+      expect(reply.status, b.output()).toBe(200);
+      const { events: ev } = events(reply.body);
+      expect(ev.at(-1)).toMatchObject({
+        event: 'done',
+        hit: false,
+        manifest: { parts: { onnx: { sha256: digest(model), external_data: { 'model.onnx.data': digest(data['model.onnx.data']), 'weights/b.bin': digest(data['weights/b.bin']) } } } },
+      });
+      const runs = readFileSync(join(dir, 'trtexec.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(runs.find((r) => r.kind === 'build')?.beside).toEqual(['model.onnx', 'model.onnx.data', 'weights']);
+      expect(await uploadsLeft(dir)).toEqual([]);
+      // The same model again: from the builder's store.
+      expect(events((await post(b.url, body, request())).body).events.at(-1)).toMatchObject({ event: 'done', hit: true });
+    });
+
+    it('refuses what the ONNX does not name, paths that lead out, bad hashes and a model sent without its data', async () => {
+      const { b, dir } = await start();
+      const refused = async (r: BuildRequest, sent: Buffer = body): Promise<string> => {
+        const reply = await post(b.url, sent, r);
+        expect(reply.status).toBe(400);
+        return JSON.parse(reply.body.toString()).error;
+      };
+      expect(await refused(request({ external_data: [{ ...files[0], location: '../../evil' }, files[1]] }))).toBe(
+        'bad build request: external_data[0].location: "../../evil" cannot be used: it leads outside the directory of the ONNX file',
+      );
+      expect(await refused(request({ external_data: [{ ...files[0], location: '/etc/cron.d/x' }, files[1]] }))).toContain('it is an absolute path');
+      expect(await refused(request({ external_data: [{ ...files[0], location: 'renamed.bin' }, files[1]] }))).toBe(
+        'the request sends external data [renamed.bin, weights/b.bin], but the model names [model.onnx.data, weights/b.bin]',
+      );
+      expect(await refused(request({ external_data: [{ ...files[0], sha256: 'f'.repeat(64) }, files[1]] }))).toBe(
+        `external data "model.onnx.data": its sha256 is ${files[0].sha256}, the request says ${'f'.repeat(64)}`,
+      );
+      // An older client sends the ONNX alone.
+      expect(await refused(buildRequest({ onnx_sha256: digest(model) }), model)).toBe(
+        "the model has external data (model.onnx.data, weights/b.bin) but the request sends none: this client's nx-triton sends single-file ONNX models only; update nx-triton where the engine target runs",
+      );
+      expect(await refused(request({ onnx_bytes: model.length + 1 }))).toContain('the body must be sent with Content-Length');
+      expect(trtexecBuilds(join(dir, 'trtexec.log'))).toBe(0);
+      expect(await uploadsLeft(dir)).toEqual([]);
+    });
+
+    it('holds the ONNX and its data together to --max-upload-bytes', async () => {
+      const { b } = await start(['--max-upload-bytes', '4K']);
+      const reply = await post(b.url, body, request());
+      expect(reply.status).toBe(413);
+    });
   });
 });

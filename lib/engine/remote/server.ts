@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rm } from 'node:fs/promises';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+import type { AddressInfo, Socket } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { UserError } from '../../errors';
+import { printable, UserError } from '../../errors';
 import { ONNX_FILE, PLAN_FILE } from '../../layout';
 import { prepareEngine } from '../build-engine';
 import { readFingerprint, tensorRtVersionText, type Fingerprint } from '../fingerprint';
@@ -13,11 +13,15 @@ import type { StoreResult } from '../store';
 import { tensorRtRelease } from '../../releases/tensorrt';
 import { trtexecArgs } from '../trtexec-args';
 import { readOnnxSignature } from '../../onnx';
+import { externalDataProblem, uniqueExternalData } from '../../onnx/external-data';
+import { isInside } from '../../system/copy-tree';
+import { packageVersion } from '../../system/package-root';
 import { bearerMatches } from './auth';
-import { BOOT_ID, HOST_ID, ownerGone, ownerTag, OWNER_PATTERN } from '../../system/owner';
+import { keepBeating, ownerGone, ownerOfMatch, ownerTag, OWNER_PATTERN, seesPid } from '../../system/owner';
 import { killRecordedGroup } from '../../system/process-group';
 import {
   BUILD_HEADER,
+  declaredBodyBytes,
   decodeBuildRequest,
   eventLine,
   fromBuildRequest,
@@ -67,6 +71,13 @@ export interface RunningBuilder {
 }
 
 const HEARTBEAT_MS = 15_000;
+/** In a job's dir: the model in Triton's directory form (`model.onnx` and its external data), and the parts as they arrive. */
+const MODEL_DIR = 'model';
+const PARTS_DIR = 'parts';
+/** Sockets that may wait for their first request's token at once (issue 22, N9). */
+const PRE_AUTH_SOCKETS = 32;
+/** The longest a socket may take to send a request's headers. */
+const HEADERS_TIMEOUT_MS = 10_000;
 const FINGERPRINT_TTL_MS = 30_000;
 
 /** A counting semaphore with a FIFO of waiters. */
@@ -112,12 +123,15 @@ interface Service {
   env: NodeJS.ProcessEnv;
   log: (line: string) => void;
   trtexec: string;
-  /** This process's upload dir (`<store>/builder-uploads/<host>.<boot>.<pid>.<random>`). */
+  /** This process's upload dir (`<store>/builder-uploads/<owner tag>.<random>`), kept fresh by a heartbeat. */
   mine: string;
+  stopBeating(): void;
   slots: Slots;
   /** Admitted build requests whose upload is still on disk. */
   admitted: number;
   fingerprint(): Promise<Fingerprint>;
+  /** Called once a request on `socket` showed the token (or auth is off): it no longer counts as waiting. */
+  authenticated(socket: Socket): void;
   /** A job's text as a client may see it: no absolute path of this machine (issue 13.7). */
   hidePaths(jobDir: string): (text: string) => string;
 }
@@ -134,7 +148,13 @@ const ROUTES: Record<string, Record<string, Route>> = {
 /** Starts `nx-triton builder`'s HTTP service; resolves once it listens. */
 export async function startBuilder(o: BuilderServerOptions): Promise<RunningBuilder> {
   const s = await openService(o);
-  const server: Server = createServer({ maxHeaderSize: MAX_REQUEST_HEADER_BYTES }, (req, res) => {
+  // Sockets that have shown no token yet; when more than PRE_AUTH_SOCKETS wait, the oldest is dropped, so silent
+  // sockets never fill the room requests with the token need (issue 22, N9).
+  const waiting = new Set<Socket>();
+  const spoken = new WeakSet<Socket>();
+  s.authenticated = (socket) => void waiting.delete(socket);
+  const server: Server = createServer({ maxHeaderSize: MAX_REQUEST_HEADER_BYTES, connectionsCheckingInterval: 1000 }, (req, res) => {
+    spoken.add(req.socket);
     route(s, req, res).catch((err) => {
       s.log(`nx-triton builder: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
@@ -142,10 +162,26 @@ export async function startBuilder(o: BuilderServerOptions): Promise<RunningBuil
     });
   });
   server.requestTimeout = o.requestTimeoutMs;
-  server.headersTimeout = Math.min(30_000, o.requestTimeoutMs);
+  // A socket that has not sent its headers within 10 s is dropped (checked every second).
+  server.headersTimeout = Math.min(HEADERS_TIMEOUT_MS, o.requestTimeoutMs);
   server.maxHeadersCount = 64;
-  // Connections at once: every admitted build and queued upload, plus room for probes.
-  server.maxConnections = 4 * (o.jobs + o.queue) + 32;
+  // Connections at once: every admitted build and queued upload, room for probes, and the sockets still to show a token.
+  server.maxConnections = 4 * (o.jobs + o.queue) + 32 + PRE_AUTH_SOCKETS;
+  server.on('connection', (socket: Socket) => {
+    waiting.add(socket);
+    // Node's headersTimeout starts with the first byte: a socket that sends none is dropped here.
+    const silent = setTimeout(() => void (spoken.has(socket) || socket.destroy()), HEADERS_TIMEOUT_MS);
+    silent.unref();
+    socket.once('close', () => {
+      clearTimeout(silent);
+      waiting.delete(socket);
+    });
+    if (waiting.size > PRE_AUTH_SOCKETS) {
+      const oldest = waiting.values().next().value as Socket;
+      waiting.delete(oldest);
+      oldest.destroy();
+    }
+  });
 
   await new Promise<void>((ok, ko) => {
     server.once('error', ko);
@@ -163,6 +199,7 @@ export async function startBuilder(o: BuilderServerOptions): Promise<RunningBuil
     close: async () => {
       server.closeIdleConnections();
       await new Promise<void>((r) => server.close(() => r()));
+      s.stopBeating();
       await rm(s.mine, { recursive: true, force: true });
     },
   };
@@ -181,19 +218,25 @@ async function openService(o: BuilderServerOptions): Promise<Service> {
   let probedAt = Date.now();
 
   const uploads = join(resolve(o.engineCache), 'builder-uploads');
-  await removeDeadUploads(uploads, o.log ?? ((line: string) => console.log(line)));
+  // Model and input names come from clients: printed escaped (issue 22, F11).
+  const log = (line: string): void => (o.log ?? console.log)(printable(line));
+  await removeDeadUploads(uploads, log);
   // Named like the store's temp dirs (host, boot, pid): builders in other containers sharing the store keep theirs.
   const mine = join(uploads, `${ownerTag()}.${randomBytes(4).toString('hex')}`);
   await mkdir(mine, { recursive: true });
+  // Builders that cannot see this pid (other containers on the store) judge the dir by this heartbeat.
+  const stopBeating = keepBeating(mine);
 
   const storeRoot = resolve(o.engineCache);
   const trtexecPath = resolveTrtexec(trtexec);
   return {
     o,
     env,
-    log: o.log ?? ((line: string) => console.log(line)),
+    log,
     trtexec,
     mine,
+    stopBeating,
+    authenticated: () => undefined,
     slots: new Slots(o.jobs),
     admitted: 0,
     fingerprint: async () => {
@@ -223,6 +266,7 @@ async function route(s: Service, req: IncomingMessage, res: ServerResponse): Pro
   if (path.startsWith('/v1/') && s.o.token !== undefined && !bearerMatches(req.headers.authorization, s.o.token)) {
     return json(res, 401, { error: 'missing or wrong bearer token' }, { 'www-authenticate': 'Bearer realm="nx-triton-builder"', connection: 'close' });
   }
+  if (path.startsWith('/v1/')) s.authenticated(req.socket);
   const handler = Object.hasOwn(methods, req.method ?? '') ? methods[req.method ?? ''] : undefined;
   const allowed = Object.keys(methods).filter((m) => m !== 'HEAD');
   if (!handler) return json(res, 405, { error: `use ${allowed.join(' or ')}` }, { allow: allowed.join(', ') });
@@ -230,7 +274,13 @@ async function route(s: Service, req: IncomingMessage, res: ServerResponse): Pro
 }
 
 async function fingerprintRoute(s: Service, _req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const reply: FingerprintReply = { protocol: PROTOCOL_VERSION, fingerprint: await s.fingerprint(), max_upload_bytes: s.o.maxUploadBytes };
+  const reply: FingerprintReply = {
+    protocol: PROTOCOL_VERSION,
+    fingerprint: await s.fingerprint(),
+    max_upload_bytes: s.o.maxUploadBytes,
+    external_data: true,
+    nx_triton: packageVersion(),
+  };
   json(res, 200, reply);
 }
 
@@ -256,12 +306,15 @@ async function enginesRoute(s: Service, req: IncomingMessage, res: ServerRespons
   }
 }
 
-/** A checked build request with its upload on disk. */
+/** A checked build request with its upload on disk: `<job>/model/model.onnx` and its external data beside it. */
 interface Job {
   request: BuildRequest;
   jobDir: string;
-  onnxPath: string;
+  /** `<job>/model/`: the ONNX in Triton's directory form, its external data at the locations the ONNX names. */
+  modelDir: string;
   upload: { bytes: number; sha256: string };
+  /** The external-data files, by the locations the ONNX names: their sha256, hashed on the way. */
+  externalData: Record<string, string>;
 }
 
 /** The request checked as the engine target checks it, then the upload received and checked; undefined once answered. */
@@ -278,12 +331,21 @@ async function acceptJob(s: Service, req: IncomingMessage, res: ServerResponse, 
     throw err;
   }
   const declared = req.headers['content-length'];
+  const body = declaredBodyBytes(request);
+  if (body !== undefined && (declared === undefined || Number(declared) !== body)) {
+    // Parts end where the request says: the body must be exactly that long (Node holds it to its Content-Length).
+    return void refuseRest(req, res, 400, `bad build request: the ONNX and its external data are ${body} bytes; the body must be sent with Content-Length: ${body}`);
+  }
   if (declared !== undefined && Number(declared) > o.maxUploadBytes) return void tooLarge(req, res, o.maxUploadBytes, Number(declared));
 
-  const onnxPath = join(jobDir, ONNX_FILE);
+  const modelDir = join(jobDir, MODEL_DIR);
+  const onnxPath = join(modelDir, ONNX_FILE);
+  // External data is received under neutral names first; it takes the ONNX's own locations once they are checked.
+  const files = request.external_data ?? [];
+  const parts: Part[] = [{ path: onnxPath, bytes: request.onnx_bytes }, ...files.map((f, i) => ({ path: join(jobDir, PARTS_DIR, String(i)), bytes: f.bytes }))];
   req.setTimeout(o.idleTimeoutMs, () => req.destroy(new Error('upload idle timeout')));
-  const upload = await mkdir(jobDir, { recursive: true }).then(
-    () => receive(req, onnxPath, o.maxUploadBytes, { bytesPerSecond: o.minUploadBytesPerSecond ?? 0, graceMs: o.uploadGraceMs ?? 30_000 }),
+  const upload = await Promise.all([mkdir(modelDir, { recursive: true }), mkdir(join(jobDir, PARTS_DIR), { recursive: true })]).then(
+    () => receive(req, parts, o.maxUploadBytes, { bytesPerSecond: o.minUploadBytesPerSecond ?? 0, graceMs: o.uploadGraceMs ?? 30_000 }),
     (err: unknown) => (isNoSpace(err) ? ('no-space' as const) : Promise.reject(err)),
   );
   if (upload === 'aborted') return undefined;
@@ -293,31 +355,54 @@ async function acceptJob(s: Service, req: IncomingMessage, res: ServerResponse, 
     return void refuseRest(req, res, 507, `the builder's disk is full (no space left for the upload in its engine store); try again later or another builder`);
   }
   if (upload === 'too-slow') {
-    json(res, 408, { error: `the upload was slower than ${o.minUploadBytesPerSecond} bytes/s (--min-upload-rate)` }, { connection: 'close' });
+    json(res, 408, { error: `the upload was slower than ${o.minUploadBytesPerSecond} bytes/s over the last ${(o.uploadGraceMs ?? 30_000) / 1000} s (--min-upload-rate, --upload-grace)` }, { connection: 'close' });
     const timer = setTimeout(() => req.socket.destroy(), 2000);
     timer.unref();
     return undefined;
   }
   if (upload === 'too-large') return void tooLarge(req, res, o.maxUploadBytes);
   req.setTimeout(0);
-  if (upload.sha256 !== request.onnx_sha256) {
-    return void json(res, 400, { error: `the upload's sha256 is ${upload.sha256}, the request says ${request.onnx_sha256} (${upload.bytes} bytes received)` });
+  const [onnxSha, ...fileShas] = upload.sha256;
+  if (onnxSha !== request.onnx_sha256) {
+    return void json(res, 400, { error: `the upload's sha256 is ${onnxSha}, the request says ${request.onnx_sha256} (${upload.bytes} bytes received)` });
   }
+  const badFile = files.findIndex((f, i) => fileShas[i] !== f.sha256);
+  if (badFile >= 0) {
+    return void json(res, 400, { error: `external data ${JSON.stringify(files[badFile].location)}: its sha256 is ${fileShas[badFile]}, the request says ${files[badFile].sha256}` });
+  }
+  let locations: string[];
   try {
-    const sig = await readOnnxSignature(onnxPath);
-    if (sig.externalData.length > 0) {
-      return void json(res, 400, { error: `the model has external data (${sig.externalData.join(', ')}): remote builders take single-file ONNX models only` });
-    }
+    locations = uniqueExternalData((await readOnnxSignature(onnxPath)).externalData);
   } catch (err) {
     if (!(err instanceof UserError)) throw err;
     return void json(res, 400, { error: `the upload is not a readable ONNX model: ${err.message.split(onnxPath).join('upload')}` });
   }
-  return { request, jobDir, onnxPath, upload };
+  const sent = files.map((f) => f.location).sort();
+  if (locations.length > 0 && files.length === 0) {
+    return void json(res, 400, {
+      error: `the model has external data (${locations.join(', ')}) but the request sends none: this client's nx-triton sends single-file ONNX models only; update nx-triton where the engine target runs`,
+    });
+  }
+  if (sent.join('\0') !== locations.join('\0')) {
+    return void json(res, 400, { error: `the request sends external data [${sent.join(', ')}], but the model names [${locations.join(', ')}]` });
+  }
+  // Names from the ONNX alone (checked: relative, no "..", the request's list equal to them), inside <job>/model/.
+  const externalData: Record<string, string> = {};
+  for (const [i, f] of files.entries()) {
+    const problem = externalDataProblem(f.location);
+    if (problem) return void json(res, 400, { error: `external data ${JSON.stringify(f.location)} cannot be used: ${problem}` });
+    const dest = join(modelDir, f.location);
+    if (!isInside(modelDir, dest) || dest === onnxPath) return void json(res, 400, { error: `external data ${JSON.stringify(f.location)} would land outside the model` });
+    await mkdir(dirname(dest), { recursive: true });
+    await rename(parts[i + 1].path, dest);
+    externalData[f.location] = f.sha256;
+  }
+  return { request, jobDir, modelDir, upload: { bytes: upload.bytes, sha256: onnxSha }, externalData };
 }
 
 /** Waits for a job slot, then builds through the builder's own engine store, streaming events and the plan. */
 async function runJob(s: Service, res: ServerResponse, job: Job): Promise<void> {
-  const { request, onnxPath, upload } = job;
+  const { request, modelDir, upload } = job;
   const hidePaths = s.hidePaths(job.jobDir);
   res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
   const send = (e: BuildEvent): void => {
@@ -332,7 +417,7 @@ async function runJob(s: Service, res: ServerResponse, job: Job): Promise<void> 
   const release = await s.slots.acquire((position) => send({ event: 'queued', position }), gone.signal);
   if (!release) {
     clearInterval(heartbeat);
-    await rm(onnxPath, { force: true });
+    await rm(modelDir, { recursive: true, force: true });
     return;
   }
   try {
@@ -344,16 +429,19 @@ async function runJob(s: Service, res: ServerResponse, job: Job): Promise<void> 
       request: fromBuildRequest(request),
       // The client's options, never its trtexec: that is the builder's own.
       trtexec: resolveTrtexec(s.trtexec),
-      onnxPath,
+      onnxPath: modelDir,
+      externalData: Object.keys(job.externalData),
       outDir: job.jobDir,
       engineCache: s.o.engineCache,
-      onnxDigest: { sha256: upload.sha256, external_data: {} },
+      onnxDigest: { sha256: upload.sha256, external_data: job.externalData },
       trtexecGroupFile: join(job.jobDir, TRTEXEC_GROUP_FILE),
       env: s.env,
       log: (line) => send({ event: 'log', line: clip(hidePaths(line)) }),
     });
     const { got, fh } = await openPlan(prepared.get);
-    await rm(onnxPath, { force: true }); // built or found: the upload is done with
+    await rm(modelDir, { recursive: true, force: true }); // built or found: the upload is done with
+    // The plan is in the store: the job slot is free for the next build, however slowly this client reads (issue 22, N6).
+    release();
     try {
       const manifest: PlanManifest = {
         key: got.manifest.key,
@@ -364,7 +452,16 @@ async function runJob(s: Service, res: ServerResponse, job: Job): Promise<void> 
       s.log(`nx-triton builder: ${request.model} ${got.hit ? 'from the store' : 'built'} (${manifest.key.slice(0, 12)}, ${manifest.plan.size} bytes, ${Date.now() - started} ms)`);
       clearInterval(heartbeat);
       send({ event: 'done', hit: got.hit, manifest, plan_bytes: manifest.plan.size });
-      if (!res.destroyed) await pipeline(fh.createReadStream({ start: 0, end: manifest.plan.size - 1, autoClose: false }), res);
+      // A client that stops reading the plan is ended after --idle-timeout without progress.
+      res.setTimeout(s.o.idleTimeoutMs, () => {
+        s.log(`nx-triton builder: ${request.model}: the client read nothing of the plan for ${s.o.idleTimeoutMs / 1000} s (--idle-timeout); answer ended`);
+        res.destroy();
+      });
+      if (!res.destroyed) {
+        await pipeline(fh.createReadStream({ start: 0, end: manifest.plan.size - 1, autoClose: false }), res).catch((err: unknown) => {
+          if (!res.destroyed) throw err; // a client that left (or was ended) is no error of the build
+        });
+      }
     } finally {
       await fh.close();
     }
@@ -399,7 +496,13 @@ function resolveTrtexec(t: string): string {
   return t.includes('/') || t.includes('\\') ? resolve(t) : t;
 }
 
-type Upload = { bytes: number; sha256: string } | 'too-large' | 'too-slow' | 'aborted' | 'no-space';
+type Upload = { bytes: number; sha256: string[] } | 'too-large' | 'too-slow' | 'aborted' | 'no-space';
+
+/** One file of a body: `bytes` of it, or (undefined) the rest of the body. */
+interface Part {
+  path: string;
+  bytes?: number;
+}
 
 /** A write failed for want of space (a full disk, or a quota). */
 function isNoSpace(err: unknown): boolean {
@@ -408,27 +511,61 @@ function isNoSpace(err: unknown): boolean {
 }
 
 /**
- * Streams the body to `dest`, hashing and counting on the way; stops writing past `max`, and when
- * the average rate is under `minRate.bytesPerSecond` once `minRate.graceMs` have passed (a client
- * feeding one byte every few seconds would otherwise hold a slot for the whole request timeout).
+ * Streams the body into `parts`, one file after the other, hashing each and counting on the way;
+ * stops writing past `max`, and when the rate over the last `minRate.graceMs` is under
+ * `minRate.bytesPerSecond` once that long has passed (a client feeding one byte every few seconds
+ * would otherwise hold a slot for the whole request timeout). A sliding window, not the average from
+ * the start: fast first megabytes must not buy a trickle after them (issue 22, N14).
  */
-function receive(req: IncomingMessage, dest: string, max: number, minRate: { bytesPerSecond: number; graceMs: number }): Promise<Upload> {
+function receive(req: IncomingMessage, parts: Part[], max: number, minRate: { bytesPerSecond: number; graceMs: number }): Promise<Upload> {
   return new Promise((ok, ko) => {
-    const hash = createHash('sha256');
-    const out = createWriteStream(dest, { highWaterMark: 1 << 20 });
+    const hashes: string[] = [];
+    const written: Array<Promise<void>> = [];
+    let index = -1;
+    let out: WriteStream | undefined;
+    let hash = createHash('sha256');
+    let left = 0;
     let bytes = 0;
     let settled = false;
     const started = Date.now();
+    const fail = (err: Error): void => {
+      if (!isNoSpace(err)) return settle(err);
+      req.resume(); // drain what the client still sends until the answer closes the connection
+      settle('no-space');
+    };
+    /** Ends the current part (if any) and opens the next; a part of 0 bytes is written at once. */
+    const next = (): void => {
+      if (out) {
+        const done = out;
+        hashes.push(hash.digest('hex'));
+        written.push(new Promise((r, j) => done.once('finish', () => r()).once('error', j)));
+        done.end();
+      }
+      index++;
+      out = undefined;
+      if (index >= parts.length) return;
+      hash = createHash('sha256');
+      left = parts[index].bytes ?? Infinity;
+      out = createWriteStream(parts[index].path, { highWaterMark: 1 << 20 });
+      out.on('error', fail);
+      if (left === 0) next();
+    };
+    next();
+    // (time, bytes so far) samples; the first is the newest one at least a window old.
+    const samples: Array<[number, number]> = [[started, 0]];
     const rateCheck =
       minRate.bytesPerSecond > 0
         ? setInterval(() => {
-            const ms = Date.now() - started;
-            if (ms >= minRate.graceMs && (bytes * 1000) / ms < minRate.bytesPerSecond) {
-              out.destroy();
+            const now = Date.now();
+            samples.push([now, bytes]);
+            while (samples.length > 1 && samples[1][0] <= now - minRate.graceMs) samples.shift();
+            const [since, before] = samples[0];
+            if (now - started >= minRate.graceMs && ((bytes - before) * 1000) / Math.max(1, now - since) < minRate.bytesPerSecond) {
+              out?.destroy();
               req.pause();
               settle('too-slow');
             }
-          }, Math.min(1000, Math.max(50, minRate.graceMs / 2)))
+          }, Math.min(1000, Math.max(50, minRate.graceMs / 4)))
         : undefined;
     rateCheck?.unref();
     const settle = (v: Upload | Error): void => {
@@ -441,26 +578,39 @@ function receive(req: IncomingMessage, dest: string, max: number, minRate: { byt
     req.on('data', (chunk: Buffer) => {
       if (settled) return; // a refused upload drains until the connection closes
       bytes += chunk.length;
-      if (bytes > max) {
-        out.destroy();
+      if (bytes > max || !out) {
+        out?.destroy();
         req.resume();
         settle('too-large');
         return;
       }
-      hash.update(chunk);
-      if (!out.write(chunk)) {
-        req.pause();
-        out.once('drain', () => req.resume());
+      let rest = chunk;
+      while (rest.length > 0 && out) {
+        const piece = rest.length <= left ? rest : rest.subarray(0, left);
+        rest = rest.subarray(piece.length);
+        left -= piece.length;
+        hash.update(piece);
+        const target: WriteStream = out;
+        if (!target.write(piece)) {
+          req.pause();
+          target.once('drain', () => req.resume());
+        }
+        if (left === 0) next();
+      }
+      if (rest.length > 0) {
+        req.resume();
+        settle('too-large'); // more than the parts the request announced
       }
     });
     req.on('end', () => {
       if (settled) return;
-      out.end();
-      out.once('finish', () => settle({ bytes, sha256: hash.digest('hex') }));
+      if (index < parts.length && parts[index].bytes === undefined) next(); // the open-ended part ends with the body
+      if (index < parts.length) return settle(new ShortBodyError());
+      Promise.all(written).then(() => settle({ bytes, sha256: hashes }), fail);
     });
     req.on('close', () => {
       if (!req.complete) {
-        out.destroy();
+        out?.destroy();
         settle('aborted');
       }
     });
@@ -469,18 +619,16 @@ function receive(req: IncomingMessage, dest: string, max: number, minRate: { byt
     // its own 400) may emit neither 'end' nor 'close' on the request: the upload is over all the same.
     const gone = (): void => {
       if (settled) return;
-      out.destroy();
+      out?.destroy();
       settle('aborted');
     };
     if (req.socket.destroyed) gone();
     else req.socket.once('close', gone);
-    out.on('error', (err) => {
-      if (!isNoSpace(err)) return settle(err);
-      req.resume(); // drain what the client still sends until the answer closes the connection
-      settle('no-space');
-    });
   });
 }
+
+/** The body ended before every part the request announced (Node holds a body to its Content-Length: not expected). */
+class ShortBodyError extends Error {}
 
 function tooLarge(req: IncomingMessage, res: ServerResponse, max: number, declared?: number): void {
   const what = declared !== undefined ? `the upload is ${declared} bytes` : 'the upload is larger than that';
@@ -524,17 +672,22 @@ const UPLOAD_DIR = new RegExp(`^${OWNER_PATTERN}\\.[0-9a-f]{8}$`);
 const TRTEXEC_GROUP_FILE = 'trtexec.group';
 
 /**
- * Upload directories of builder processes that are gone (this host: another boot, or a dead pid),
- * and the trtexec process groups their jobs left running (a SIGKILLed builder cannot end them, issue 13.7).
+ * Upload directories of builder processes that are gone (a dead pid of this host, boot and PID
+ * namespace; elsewhere, a heartbeat that stopped), and the trtexec process groups their jobs left
+ * running (a SIGKILLed builder cannot end them, issue 13.7): only where the recorded pid is one this
+ * process sees (issue 22, N5).
  */
 async function removeDeadUploads(dir: string, log: (line: string) => void): Promise<void> {
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     const m = UPLOAD_DIR.exec(name);
-    if (!m || !ownerGone(m[1], m[2], Number(m[3]))) continue;
-    if (m[1] === HOST_ID && m[2] === BOOT_ID) {
+    if (!m) continue;
+    const owner = ownerOfMatch(m);
+    const beat = (await stat(join(dir, name)).catch(() => undefined))?.mtimeMs;
+    if (beat === undefined || !ownerGone(owner, beat)) continue;
+    if (seesPid(owner)) {
       for (const job of await readdir(join(dir, name)).catch(() => [] as string[])) {
         if (await killRecordedGroup(join(dir, name, job, TRTEXEC_GROUP_FILE))) {
-          log(`nx-triton builder: ended the trtexec left running by builder pid ${m[3]} (job ${job})`);
+          log(`nx-triton builder: ended the trtexec left running by builder pid ${owner.pid} (job ${job})`);
         }
       }
     }

@@ -9,7 +9,9 @@ import type { ExportSource } from './source';
  * by the configured interpreter; every argument stays one literal argument (no shell).
  */
 export function commandArgv(command: string[], output: string, python: string): string[] {
-  return command.map((arg) => arg.split('{output}').join(output).split('{python}').join(python));
+  // One pass: a value that itself holds "{python}" or "{output}" (a checkout path) is never substituted again.
+  const values: Record<string, string> = { '{output}': output, '{python}': python };
+  return command.map((arg) => arg.replace(/\{output\}|\{python\}/g, (token) => values[token]));
 }
 
 /** Runs `export.command` in the project directory. */

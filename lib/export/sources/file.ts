@@ -5,6 +5,7 @@ import type { ModelSpec } from '../../model-spec/types';
 import { companionFiles } from '../companions';
 import { loadsOwnFiles } from '../../platforms';
 import { isInside, resolveInsideProject } from '../paths';
+import { leftOutOfCopies } from '../../system/copy-tree';
 import { exportError } from '../where';
 import type { ExportSource } from './source';
 
@@ -37,22 +38,23 @@ export async function exportFile(spec: ModelSpec, path: string, output: string):
 
 async function copyEntry(spec: ModelSpec, projectReal: string, source: string, target: string): Promise<void> {
   const link = await lstat(source);
-  let real = source;
-  if (link.isSymbolicLink()) {
-    try {
-      real = await realpath(source);
-    } catch {
-      const to = await readlink(source).catch(() => '?');
-      throw exportError(spec, 'export.file', `${shown(spec, source)} is a broken link (to ${to})`);
-    }
-    if (!isInside(projectReal, real)) {
-      throw exportError(spec, 'export.file', `${shown(spec, source)} is a link to ${real}, outside the project directory`);
-    }
+  // Every component resolved, not only the last: a linked parent directory may lead out (issue 22, N2).
+  let real: string;
+  try {
+    real = await realpath(source);
+  } catch {
+    const to = await readlink(source).catch(() => '?');
+    throw exportError(spec, 'export.file', `${shown(spec, source)} is a broken link (to ${to})`);
+  }
+  if (!isInside(projectReal, real)) {
+    const how = link.isSymbolicLink() ? 'is a link to' : 'leads through a symbolic link to';
+    throw exportError(spec, 'export.file', `${shown(spec, source)} ${how} ${real}, outside the project directory`);
   }
   const info = link.isSymbolicLink() ? await stat(real) : link;
   if (info.isDirectory()) {
     await mkdir(target, { recursive: true });
-    const names = (await readdir(real)).sort();
+    // Python's caches stay out: a stale .pyc can run instead of the model.py beside it (issue 22, N8).
+    const names = (await readdir(real)).filter((name) => !leftOutOfCopies(name)).sort();
     for (const name of names) await copyEntry(spec, projectReal, join(source, name), join(target, name));
   } else if (info.isFile()) {
     await mkdir(dirname(target), { recursive: true });
