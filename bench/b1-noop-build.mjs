@@ -2,16 +2,24 @@
 //    Both workspaces hold the same files (triton.yaml + a small real model.onnx per project) and the
 //    same task graph (export -> build, cached, the same output paths); only the baseline's targets
 //    are `nx:run-commands` from project.json and nx-triton is not registered there.
+// 1c. The same for 20 cached torch models (`export: { torch }`, Debian's torch 1.13): their export
+//    tasks carry the toolchain in the cache key (a `runtime` input: one Python run that prints the
+//    interpreter's and the exporter's package versions, and those of what net.py imports).
 import { readFileSync } from 'node:fs';
 import { SMALL_ONNX } from './lib/fixtures.mjs';
 import { createWorkspace, EMPTY_PLUGIN, runCommandsProject } from './lib/workspace.mjs';
-import { log, median, runs } from './lib/util.mjs';
+import { log, median, runs, SYSTEM_PYTHON } from './lib/util.mjs';
 
 const GOAL = 1.3;
 const COUNT = 100;
 const SPEC = 'platform: onnxruntime_onnx\nexport: { file: model.onnx }\n';
 
 const names = Array.from({ length: COUNT }, (_, i) => `m${String(i).padStart(3, '0')}`);
+const TORCH_COUNT = 20;
+const torchNames = names.slice(0, TORCH_COUNT);
+const TORCH_SPEC =
+  'platform: onnxruntime_onnx\nmax_batch_size: 8\nexport:\n  torch:\n    model: net:build\n    input_shapes: { x: [null, 16] }\n    exporter: torchscript\n    verify: false\n';
+const TORCH_NET = 'import numpy\nimport torch\n\n\ndef build():\n    return torch.nn.Sequential(torch.nn.Linear(16, 4), torch.nn.ReLU())\n';
 
 function commandProject(name) {
   return runCommandsProject(name, {
@@ -63,6 +71,41 @@ export async function bench() {
   }
   models.remove();
   commands.remove();
+
+  // 1c: torch models, whose export's cache key runs the Python fingerprint.
+  const torchFiles = {};
+  const torchCommandFiles = {};
+  for (const name of torchNames) {
+    torchFiles[`models/${name}/triton.yaml`] = TORCH_SPEC;
+    torchFiles[`models/${name}/net.py`] = TORCH_NET;
+    torchCommandFiles[`models/${name}/triton.yaml`] = TORCH_SPEC;
+    torchCommandFiles[`models/${name}/net.py`] = TORCH_NET;
+    torchCommandFiles[`models/${name}/model.onnx`] = onnx;
+    torchCommandFiles[`models/${name}/project.json`] = `${JSON.stringify(commandProject(name), null, 2)}\n`;
+  }
+  const torchModels = createWorkspace('b1-torch', { plugins: [{ plugin: 'nx-triton', options: { python: SYSTEM_PYTHON } }], files: torchFiles });
+  const torchCommands = createWorkspace('b1-torch-commands', { plugins: [], files: torchCommandFiles });
+  log(`1c: warming both caches (${TORCH_COUNT} torch exports)`);
+  for (const ws of [torchModels, torchCommands]) {
+    const r = ws.nx(args);
+    if (!new RegExp(`Successfully ran target build for ${TORCH_COUNT} projects`).test(r.stdout)) {
+      throw new Error(`warm-up build in ${ws.root} did not build ${TORCH_COUNT} projects:\n${r.stdout.slice(-2000)}`);
+    }
+  }
+  const oursTorch = [];
+  const baseTorch = [];
+  let torchCachedLine = '';
+  for (let i = 0; i < runs(); i++) {
+    log(`1c: run ${i + 1}/${runs()}`);
+    const r = torchModels.nx(args);
+    oursTorch.push(r.ms);
+    torchCachedLine = r.stdout.match(/Nx read the output from the cache[^\n]*/)?.[0] ?? '';
+    baseTorch.push(torchCommands.nx(args).ms);
+  }
+  torchModels.remove();
+  torchCommands.remove();
+  const ratioTorch = median(oursTorch) / median(baseTorch);
+
   const ratio = median(ours) / median(base);
   const ratio2 = median(ours2) / median(floor);
   return [
@@ -86,6 +129,17 @@ export async function bench() {
       goal: '-',
       met: null,
       samples: { ours: ours2, baseline: floor },
+    },
+    {
+      id: '1c',
+      name: `no-op \`nx run-many -t build\`, ${TORCH_COUNT} cached torch models (the toolchain in the export's key) vs ${TORCH_COUNT} cached nx:run-commands projects`,
+      ours: median(oursTorch),
+      baseline: median(baseTorch),
+      ratio: ratioTorch,
+      goal: `<= ${GOAL}x`,
+      met: ratioTorch <= GOAL,
+      extra: `ours: ${torchCachedLine.trim() || 'no cache line found'}`,
+      samples: { ours: oursTorch, baseline: baseTorch },
     },
   ];
 }

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { exportDir } from '../../lib/layout';
 import { ABS_ONNX } from '../../lib/repository/rules/__fixtures__/repo';
 import { parsePbtxt } from '../../proto/text-format';
+import { executorContext, printed } from '../../test/executor-context';
 import buildExecutor from './executor';
 
 let ws: string;
@@ -25,32 +26,7 @@ function project(name: string, yaml: string, exported: boolean): void {
 }
 
 function context(projectName: string) {
-  return {
-    root: ws,
-    cwd: ws,
-    isVerbose: false,
-    projectName,
-    projectsConfigurations: {
-      version: 2,
-      projects: { abs: { root: 'models/abs' }, abs_trt: { root: 'models/abs_trt' }, other: { root: 'libs/other' } },
-    },
-    nxJsonConfiguration: {},
-    projectGraph: { nodes: {}, dependencies: {} },
-  } as unknown as Parameters<typeof buildExecutor>[1];
-}
-
-/** What the executor printed on stdout and stderr while `fn` ran. */
-async function printed<T>(fn: () => Promise<T>): Promise<{ result: T; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const saved = { info: console.info, log: console.log, error: console.error };
-  console.info = console.log = (...a: unknown[]) => out.push(a.join(' '));
-  console.error = (...a: unknown[]) => err.push(a.join(' '));
-  try {
-    return { result: await fn(), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    Object.assign(console, saved);
-  }
+  return executorContext(ws, projectName, { projects: { abs: 'models/abs', abs_trt: 'models/abs_trt', other: 'libs/other' } });
 }
 
 describe('build executor', () => {

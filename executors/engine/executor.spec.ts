@@ -1,9 +1,10 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { logger, type ExecutorContext } from '@nx/devkit';
+import { logger } from '@nx/devkit';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { A100, standInEnv } from '../../test/fixtures/stand-ins';
+import { executorContext } from '../../test/executor-context';
 import engineExecutor from './executor';
 
 const ROOT = resolve(__dirname, '../..');
@@ -41,20 +42,8 @@ function exported(): void {
   copyFileSync(ONNX, join(ws, 'dist/models/my_onnx/export/model.onnx'));
 }
 
-function context(projectName = 'my_trt'): ExecutorContext {
-  return {
-    root: ws,
-    cwd: ws,
-    isVerbose: false,
-    projectName,
-    targetName: 'engine',
-    projectsConfigurations: {
-      version: 2,
-      projects: { my_onnx: { root: 'models/my_onnx' }, my_mid: { root: 'models/my_mid' }, my_trt: { root: 'models/my_trt' } },
-    },
-    nxJsonConfiguration: {},
-    projectGraph: { nodes: {}, dependencies: {} },
-  } as ExecutorContext;
+function context(projectName = 'my_trt') {
+  return executorContext(ws, projectName, { projects: { my_onnx: 'models/my_onnx', my_mid: 'models/my_mid', my_trt: 'models/my_trt' }, targetName: 'engine' });
 }
 
 describe('engine executor', () => {

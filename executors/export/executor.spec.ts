@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ExecutorContext } from '@nx/devkit';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { executorContext } from '../../test/executor-context';
 import exportExecutor from './executor';
 
 const root = mkdtempSync(join(tmpdir(), 'nx-triton-export-executor-'));
@@ -18,16 +18,8 @@ beforeEach(() => {
 });
 afterEach(() => vi.restoreAllMocks());
 
-function context(name: string, projectRoot: string): ExecutorContext {
-  return {
-    root,
-    cwd: root,
-    isVerbose: false,
-    projectName: name,
-    projectsConfigurations: { version: 2, projects: { [name]: { root: projectRoot } } },
-    nxJsonConfiguration: {},
-    projectGraph: { nodes: {}, dependencies: {} },
-  } as ExecutorContext;
+function context(name: string, projectRoot: string) {
+  return executorContext(root, name, { projects: { [name]: projectRoot } });
 }
 
 function model(name: string, yaml: string, files: Record<string, string> = {}): string {

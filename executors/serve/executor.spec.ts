@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { executorContext, printed } from '../../test/executor-context';
 import serveExecutor from './executor';
 
 // What the serve executor refuses before it starts any server (serving itself: e2e/serve.e2e.ts).
@@ -13,27 +14,14 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(ws, { recursive: true, force: true }));
 
-function context(projectName: string, nxJsonConfiguration: Record<string, unknown> = {}) {
-  return {
-    root: ws,
-    cwd: ws,
-    isVerbose: false,
-    projectName,
-    projectsConfigurations: { version: 2, projects: { pipe: { root: 'models/pipe' } } },
-    nxJsonConfiguration,
-    projectGraph: { nodes: {}, dependencies: {} },
-  } as unknown as Parameters<typeof serveExecutor>[1];
+function context(projectName: string, nxJson: Record<string, unknown> = {}) {
+  return executorContext(ws, projectName, { projects: { pipe: 'models/pipe' }, nxJson });
 }
 
+/** The executor's result with what it printed on stderr. */
 async function printedError(fn: () => Promise<{ success: boolean }>): Promise<{ success: boolean; err: string }> {
-  const err: string[] = [];
-  const saved = console.error;
-  console.error = (...a: unknown[]) => err.push(a.join(' '));
-  try {
-    return { ...(await fn()), err: err.join('\n') };
-  } finally {
-    console.error = saved;
-  }
+  const { result, err } = await printed(fn);
+  return { ...result, err };
 }
 
 describe('serve executor', () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_REPOSITORY } from '../../lib/layout';
 import { OBJECTIVES, TUNE_DEFAULTS } from '../../lib/targets/tune';
+import { executorContext, printed } from '../../test/executor-context';
 import tuneExecutor from './executor';
 
 // What the tune executor takes and refuses before it measures anything (the measuring itself:
@@ -19,28 +20,14 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(ws, { recursive: true, force: true }));
 
-function context(nxJsonConfiguration: Record<string, unknown> = {}) {
-  return {
-    root: ws,
-    cwd: ws,
-    isVerbose: false,
-    projectName: 'sleepy',
-    targetName: 'tune',
-    projectsConfigurations: { version: 2, projects: { sleepy: { root: 'models/sleepy' } } },
-    nxJsonConfiguration,
-    projectGraph: { nodes: {}, dependencies: {} },
-  } as unknown as Parameters<typeof tuneExecutor>[1];
+function context(nxJson: Record<string, unknown> = {}) {
+  return executorContext(ws, 'sleepy', { projects: { sleepy: 'models/sleepy' }, nxJson, targetName: 'tune' });
 }
 
+/** The executor's result with what it printed on stderr. */
 async function printedError(fn: () => Promise<{ success: boolean }>): Promise<{ success: boolean; err: string }> {
-  const err: string[] = [];
-  const saved = console.error;
-  console.error = (...a: unknown[]) => err.push(a.join(' '));
-  try {
-    return { ...(await fn()), err: err.join('\n') };
-  } finally {
-    console.error = saved;
-  }
+  const { result, err } = await printed(fn);
+  return { ...result, err };
 }
 
 function buildEntry(): void {
