@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { userErrorMessage } from '../../test/expect-user-error';
 import { DEBIAN_PYTHON, requirePython, VENV_PYTHON } from '../../test/pythons';
 import { UserError } from '../errors';
-import type { OnnxDim, OnnxSignature } from './types';
+import type { OnnxSignature } from './types';
 import { readOnnxSignature } from './read-signature';
 import { bytes, entry, external, int, key, lenPrefix, msg, opset, str, tensor, valueInfo } from '../../test/onnx-bytes';
 

@@ -180,7 +180,6 @@ class Parser {
   }
 
   private parseMapEntry(field: protobuf.MapField, entryTypeName: string, path: string): [string, unknown] {
-    const start = this.tok;
     const end = this.openMessage(path);
     const fields = mapEntryFields(field);
     const b: Building = { obj: {}, has: new Set(), counts: new Map() };
