@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { addModelFiles, addModelPy, writeFiles } from '../test/python-models';
 import { run as deploy } from './deploy';
 import { run as status } from './status';
+import { runVerb } from '../test/cli';
 
 // nx-triton deploy and status: their arguments, and a directory destination without servers (S3,
 // servers and a killed deploy: e2e/deploy.e2e.ts).
@@ -16,12 +17,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(ws, { recursive: true, force: true }));
 
-async function cli(verb: typeof deploy, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await verb(argv, { out: (t) => (out += t), err: (t) => (err += t) });
-  return { code, out, err };
-}
+const cli = (verb: typeof deploy, ...argv: string[]) => runVerb(verb, argv);
 
 describe('nx-triton deploy', () => {
   it('exits 2 with the usage for a usage error', async () => {

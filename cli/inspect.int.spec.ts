@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from './inspect';
+import { runVerb } from '../test/cli';
 
 const SCRIPT = join(__dirname, '..', 'test', 'onnx-testdata.py');
 const LAYER_NORM = '/usr/share/libonnx-testdata/data/node/test_layer_normalization_4d_axis0/model.onnx';
@@ -16,12 +17,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function inspect(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await run(argv, { out: (t) => (out += t), err: (t) => (err += t) });
-  return { code, out, err };
-}
+const inspect = (...argv: string[]) => runVerb(run, argv);
 
 describe('nx-triton inspect', () => {
   it('prints inputs, outputs, opsets and external data as text', async () => {

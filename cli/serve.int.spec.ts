@@ -11,6 +11,7 @@ import { TritonClient } from '../lib/triton/client';
 import { isReady } from '../lib/triton/server';
 import { modelsNeeded } from '../lib/triton/closure';
 import { run } from './serve';
+import { runVerb } from '../test/cli';
 
 // The real tritonserver of nvidia-pytriton (in .venv): python-backend models and an ensemble.
 
@@ -43,12 +44,7 @@ function processesWith(needle: string): string[] {
     .filter((l) => l.includes(needle) && !l.includes('ps -eo'));
 }
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await run(argv, { out: (t) => (out += t), err: (t) => (err += t) });
-  return { code, out, err };
-}
+const cli = (...argv: string[]) => runVerb(run, argv);
 
 describe('modelsNeeded', () => {
   it('is the model and, for an ensemble, its steps, transitively, each once', () => {

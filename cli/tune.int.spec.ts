@@ -5,15 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleepyModelPy, writeFiles } from '../test/python-models';
 import { venvPython } from '../test/pythons';
 import { run } from './tune';
+import { runVerb } from '../test/cli';
 
 // nx-triton tune for real: nvidia-pytriton's tritonserver and tritonclient's perf_analyzer (.venv).
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await run(argv, { out: (t) => (out += t), err: (t) => (err += t) });
-  return { code, out, err };
-}
+const cli = (...argv: string[]) => runVerb(run, argv);
 
 describe('nx-triton tune on a repository', () => {
   let dir: string;

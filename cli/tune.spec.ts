@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { run } from './tune';
+import { runVerb } from '../test/cli';
 
 // nx-triton tune: its arguments (a real run: tune.int.spec.ts).
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await run(argv, { out: (t) => (out += t), err: (t) => (err += t) });
-  return { code, out, err };
-}
+const cli = (...argv: string[]) => runVerb(run, argv);
 
 describe('nx-triton tune arguments', () => {
   it('exits 2 with the usage for a usage error, and 0 for --help', async () => {

@@ -7,6 +7,7 @@ import { STAND_IN_TRTEXEC, standInEnv } from '../test/fixtures/stand-ins';
 import { LINEAR_ONNX, tempRepo } from '../lib/repository/rules/__fixtures__/repo';
 import { stampedOnnx } from '../lib/repository/rules/__fixtures__/stamp';
 import { run } from './validate';
+import { runVerb } from '../test/cli';
 
 let cleanup: Array<() => void> = [];
 afterEach(() => {
@@ -27,12 +28,7 @@ function repo(config = CONFIG): string {
   return r.dir;
 }
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await run(argv, { out: (t) => (out += t), err: (t) => (err += t) });
-  return { code, out, err };
-}
+const cli = (...argv: string[]) => runVerb(run, argv);
 
 describe('nx-triton validate', () => {
   it('prints ok and exits 0 for a good repository', async () => {
