@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { parseOneArg, type OneArgCommand } from './args';
+import { parseOneArg, parseVerb, type OneArgCommand } from './args';
 import { run as fingerprint } from './fingerprint';
 
 const CMD: OneArgCommand = { verb: 'demo', usage: 'usage: nx-triton demo <dir> [--json] [--release R]', flags: ['--json'], values: ['--release'], expected: 'one directory' };
@@ -54,5 +54,30 @@ describe('nx-triton fingerprint arguments', () => {
     } finally {
       spy.mockRestore();
     }
+  });
+});
+
+describe('parseVerb', () => {
+  const USAGE = 'usage: nx-triton demo <dir> [--to X] [--server URL]...';
+  const demo = (argv: string[], expected: string | null = 'one directory') => {
+    let out = '';
+    let err = '';
+    const result = parseVerb(argv, { verb: 'demo', usage: USAGE, expected: expected ?? undefined, options: { to: { type: 'string' }, server: { type: 'string', multiple: true } } }, {
+      out: (t) => void (out += t),
+      err: (t) => void (err += t),
+    });
+    return { result, out, err };
+  };
+
+  it('gives the options and the one positional argument', () => {
+    expect(demo(['d', '--to=x', '--server', 'a', '--server', 'b']).result).toEqual({ values: { to: 'x', server: ['a', 'b'] }, positional: 'd' });
+  });
+
+  it('prints the usage and stops: 0 for --help, 2 with the reason for a usage error', () => {
+    expect(demo(['-h'])).toEqual({ result: 0, out: `${USAGE}\n`, err: '' });
+    expect(demo(['d', '--bogus'])).toMatchObject({ result: 2, out: '', err: expect.stringMatching(/^nx-triton demo: Unknown option '--bogus'.*\nusage: nx-triton demo/s) });
+    expect(demo([])).toEqual({ result: 2, out: '', err: `nx-triton demo: expected one directory, got 0\n${USAGE}\n` });
+    expect(demo(['a', 'b'])).toEqual({ result: 2, out: '', err: `nx-triton demo: expected one directory, got 2\n${USAGE}\n` });
+    expect(demo(['a'], null)).toMatchObject({ result: 2, err: expect.stringMatching(/^nx-triton demo: Unexpected argument 'a'/) });
   });
 });

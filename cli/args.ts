@@ -1,5 +1,5 @@
 import { printable } from '../lib/errors';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 export interface Io {
   out: (text: string) => void;
@@ -75,4 +75,37 @@ export function parseOneArg(argv: string[], cmd: OneArgCommand, io: Io): OneArg 
   if (args.length !== 1) return fail(`expected ${cmd.expected}, got ${args.length}`);
   out.arg = args[0];
   return out;
+}
+
+type VerbOptions = NonNullable<ParseArgsConfig['options']>;
+const HELP = { help: { type: 'boolean', short: 'h' } } as const;
+type VerbArgs<O extends VerbOptions> = ReturnType<typeof parseArgs<{ args: string[]; options: O & typeof HELP; allowPositionals: true; strict: true }>>;
+
+/**
+ * A verb's options (node:util's parseArgs, strict: an unknown option is a usage error) and its
+ * positional arguments: exactly one when `expected` names it (`one repository directory`), else none.
+ * Or the exit code to stop with once the usage is printed: 0 for `--help`, 2 for a usage error.
+ */
+export function parseVerb<const O extends VerbOptions>(
+  argv: string[],
+  cmd: { verb: string; usage: string; options: O; expected?: string },
+  io: Io,
+): { values: VerbArgs<O>['values']; positional: string } | number {
+  const fail = (message: string): number => {
+    io.err(`nx-triton ${cmd.verb}: ${message}\n${cmd.usage}\n`);
+    return 2;
+  };
+  let parsed: VerbArgs<O>;
+  try {
+    parsed = parseArgs({ args: argv, options: { ...cmd.options, ...HELP }, allowPositionals: cmd.expected !== undefined, strict: true }) as VerbArgs<O>;
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  if ((parsed.values as { help?: boolean }).help) {
+    io.out(`${cmd.usage}\n`);
+    return 0;
+  }
+  const { positionals } = parsed;
+  if (cmd.expected !== undefined && positionals.length !== 1) return fail(`expected ${cmd.expected}, got ${positionals.length}`);
+  return { values: parsed.values, positional: positionals[0] ?? '' };
 }

@@ -1,10 +1,9 @@
-import { parseArgs } from 'node:util';
 import { formatFingerprint } from '../lib/engine/fingerprint';
 import { resolveStoreDir } from '../lib/engine/store';
 import { UserError } from '../lib/errors';
 import { loadServerToken, TOKEN_ENV } from '../lib/engine/remote/auth';
 import { startBuilder } from '../lib/engine/remote/server';
-import { processIo, type Io } from './args';
+import { parseVerb, processIo, type Io } from './args';
 
 const USAGE = `usage: nx-triton builder [--host 127.0.0.1] [--port 8000] [--token-file FILE | --insecure-no-auth]
                          [--max-upload-bytes 2G] [--jobs 1] [--queue 4] [--engine-cache DIR]
@@ -15,7 +14,6 @@ The bearer token comes from --token-file or env ${TOKEN_ENV}. Put TLS in a rever
 
 /** The options, by name as parseArgs takes them (`--jobs 2` or `--jobs=2`); all strings but two. */
 const OPTIONS = {
-  help: { type: 'boolean', short: 'h' },
   'insecure-no-auth': { type: 'boolean' },
   host: { type: 'string' },
   port: { type: 'string' },
@@ -33,17 +31,9 @@ const OPTIONS = {
 
 /** `nx-triton builder`: runs until SIGINT/SIGTERM; 2 on a usage error, 1 when it cannot start. */
 export async function run(argv: string[], io: Io = processIo): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
-  } catch (err) {
-    io.err(`nx-triton builder: ${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    io.out(`${USAGE}\n`);
-    return 0;
-  }
+  const parsed = parseVerb(argv, { verb: 'builder', usage: USAGE, options: OPTIONS }, io);
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   const insecure = values['insecure-no-auth'] === true;
   try {
     const token = loadServerToken({ tokenFile: values['token-file'] });

@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util';
 import { UserError } from '../lib/errors';
 import { runDeploy } from '../lib/targets/deploy';
-import { processIo, type Io } from './args';
+import { parseVerb, processIo, type Io } from './args';
 
 const USAGE = `usage: nx-triton deploy <built-repository> --to <repository> [--server URL]... [--model NAME]...
                         [--allow-http] [--dry-run]
@@ -15,40 +14,31 @@ AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ...). --allow-http: plain http:// beyond loo
 
 /** `nx-triton deploy`: 0 when every model is deployed (or unchanged), 1 when one failed, 2 for a usage error. */
 export async function run(argv: string[], io: Io = processIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
+  const parsed = parseVerb(
+    argv,
+    {
+      verb: 'deploy',
+      usage: USAGE,
+      expected: 'one built repository directory',
       options: {
         to: { type: 'string' },
         server: { type: 'string', multiple: true },
         model: { type: 'string', multiple: true },
         'allow-http': { type: 'boolean' },
         'dry-run': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
       },
-    });
-  } catch (err) {
-    io.err(`nx-triton deploy: ${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    io.out(`${USAGE}\n`);
-    return 0;
-  }
-  if (positionals.length !== 1) {
-    io.err(`nx-triton deploy: expected one built repository directory, got ${positionals.length}\n${USAGE}\n`);
-    return 2;
-  }
+    },
+    io,
+  );
+  if (typeof parsed === 'number') return parsed;
+  const { values, positional } = parsed;
   if (!values.to) {
     io.err(`nx-triton deploy: --to <repository> is required\n${USAGE}\n`);
     return 2;
   }
   try {
     await runDeploy({
-      builtRepository: positionals[0],
+      builtRepository: positional,
       to: values.to,
       servers: values.server ?? [],
       models: values.model,

@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util';
 import { UserError } from '../lib/errors';
 import { formatDoctor, runDoctor } from '../lib/targets/doctor';
-import { processIo, type Io } from './args';
+import { parseVerb, processIo, type Io } from './args';
 
 const USAGE = `usage: nx-triton doctor [--python PATH] [--json]
 Says what this machine will use and why: the interpreter (--python, env NX_TRITON_PYTHON, nx.json's
@@ -12,17 +11,9 @@ installs it. Exits 1 when the export toolchain is incomplete, else 0.`;
 
 /** `nx-triton doctor`. */
 export async function run(argv: string[], io: Io = processIo): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, options: { python: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
-  } catch (err) {
-    io.err(`nx-triton doctor: ${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    io.out(`${USAGE}\n`);
-    return 0;
-  }
+  const parsed = parseVerb(argv, { verb: 'doctor', usage: USAGE, options: { python: { type: 'string' }, json: { type: 'boolean' } } }, io);
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   try {
     const report = await runDoctor({ python: values.python });
     io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctor(report).join('\n')}\n`);

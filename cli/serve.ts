@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { UserError } from '../lib/errors';
 import { cliServeSettings, runServe } from '../lib/targets/serve';
-import { processIo, type Io } from './args';
+import { parseVerb, processIo, type Io } from './args';
 
 const USAGE = `usage: nx-triton serve <repository> [--model NAME]... [--http-port N] [--grpc-port N] [--metrics-port N]
                        [--tritonserver PATH] [--python PATH]
@@ -24,11 +23,12 @@ function port(text: string | undefined, flag: string, fallback: number): number 
 
 /** `nx-triton serve`: runs until SIGINT/SIGTERM; 0 when stopped so, 1 when the server failed. */
 export async function run(argv: string[], io: Io = processIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
+  const parsed = parseVerb(
+    argv,
+    {
+      verb: 'serve',
+      usage: USAGE,
+      expected: 'one repository directory',
       options: {
         model: { type: 'string', multiple: true },
         'http-port': { type: 'string' },
@@ -36,25 +36,15 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
         'metrics-port': { type: 'string' },
         tritonserver: { type: 'string' },
         python: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
       },
-    });
-  } catch (err) {
-    io.err(`nx-triton serve: ${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    io.out(`${USAGE}\n`);
-    return 0;
-  }
-  if (positionals.length !== 1) {
-    io.err(`nx-triton serve: expected one repository directory, got ${positionals.length}\n${USAGE}\n`);
-    return 2;
-  }
+    },
+    io,
+  );
+  if (typeof parsed === 'number') return parsed;
+  const { values, positional } = parsed;
   try {
     // A directory, or a bucket in Triton's own form (s3://host:port/bucket/prefix, s3://bucket/prefix).
-    const repository = positionals[0].startsWith('s3://') ? positionals[0] : resolve(positionals[0]);
+    const repository = positional.startsWith('s3://') ? positional : resolve(positional);
     await runServe(
       {
         repository,

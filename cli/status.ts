@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util';
 import { UserError } from '../lib/errors';
 import { runStatus } from '../lib/targets/status';
-import { processIo, type Io } from './args';
+import { parseVerb, processIo, type Io } from './args';
 
 const USAGE = `usage: nx-triton status --to <repository> [--server URL]... [--allow-http]
 Compares each model's deployed manifest with the repository's files and with what every --server
@@ -10,27 +9,17 @@ everything matches, 1 with one line per difference (on stderr) otherwise.`;
 
 /** `nx-triton status`: 0 when everything matches, 1 when something differs (or cannot be read), 2 for a usage error. */
 export async function run(argv: string[], io: Io = processIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: false,
-      options: {
-        to: { type: 'string' },
-        server: { type: 'string', multiple: true },
-        'allow-http': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    io.err(`nx-triton status: ${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
+  const parsed = parseVerb(
+    argv,
+    {
+      verb: 'status',
+      usage: USAGE,
+      options: { to: { type: 'string' }, server: { type: 'string', multiple: true }, 'allow-http': { type: 'boolean' } },
+    },
+    io,
+  );
+  if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
-  if (values.help) {
-    io.out(`${USAGE}\n`);
-    return 0;
-  }
   if (!values.to) {
     io.err(`nx-triton status: --to <repository> is required\n${USAGE}\n`);
     return 2;

@@ -1,9 +1,8 @@
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { UserError } from '../lib/errors';
 import { tuneDir } from '../lib/layout';
 import { parseTuneSettings, runTune, TUNE_DEFAULTS, type TuneSettings } from '../lib/targets/tune';
-import { processIo, type Io } from './args';
+import { parseVerb, processIo, type Io } from './args';
 
 const USAGE = `usage: nx-triton tune <repository> --model NAME [--spec triton.yaml] [--out DIR]
                       [--concurrency ${TUNE_DEFAULTS.concurrency.join(',')}] [--latencyBudgetMs ${TUNE_DEFAULTS.latencyBudgetMs}] [--objective throughput|latency]
@@ -37,25 +36,11 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
     tritonserver: { type: 'string' },
     'perf-analyzer': { type: 'string' },
     python: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
   };
   for (const [camel, kebab] of SETTINGS) options[camel] = options[kebab] = { type: 'string' };
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options });
-  } catch (err) {
-    io.err(`nx-triton tune: ${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
+  const parsed = parseVerb(argv, { verb: 'tune', usage: USAGE, expected: 'one repository directory', options }, io);
+  if (typeof parsed === 'number') return parsed;
   const values = parsed.values as Record<string, string | boolean | undefined>;
-  if (values.help) {
-    io.out(`${USAGE}\n`);
-    return 0;
-  }
-  if (parsed.positionals.length !== 1) {
-    io.err(`nx-triton tune: expected one repository directory, got ${parsed.positionals.length}\n${USAGE}\n`);
-    return 2;
-  }
   if (typeof values.model !== 'string' || values.model === '') {
     io.err(`nx-triton tune: --model NAME is required (the model of the repository to tune)\n${USAGE}\n`);
     return 2;
@@ -72,7 +57,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
     await runTune(
       {
         ...settings,
-        repository: resolve(parsed.positionals[0]),
+        repository: resolve(parsed.positional),
         model: values.model,
         specFile: typeof values.spec === 'string' ? resolve(values.spec) : undefined,
         outDir: typeof values.out === 'string' ? resolve(values.out) : tuneDir(cwd, values.model),
