@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TritonClient } from '../lib/triton/client';
 import { freePort, startTritonServer, type RunningTriton } from '../lib/triton/server';
@@ -72,18 +71,8 @@ describe('deploy from a fresh workspace', () => {
     const [out] = await new TritonClient(url).infer(model, [{ name: model === 'pipe' ? 'IN' : 'X', shape: [1, 2], datatype: 'FP32', data: x }]);
     return out.data as number[];
   };
-  const bucket = async (prefix: string): Promise<Record<string, string>> => {
-    const out: Record<string, string> = {};
-    let token: string | undefined;
-    do {
-      const page = await weed.client.send(new ListObjectsV2Command({ Bucket: weed.bucket, Prefix: prefix, ContinuationToken: token }));
-      for (const o of page.Contents ?? []) out[o.Key!] = `${o.ETag} ${o.LastModified?.toISOString()}`;
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-    return out;
-  };
-  const object = async (key: string): Promise<string> =>
-    Buffer.from(await (await weed.client.send(new GetObjectCommand({ Bucket: weed.bucket, Key: key }))).Body!.transformToByteArray()).toString();
+  const bucket = (prefix: string) => weed.objects(prefix);
+  const object = async (key: string): Promise<string> => String(await weed.read(key));
   /** `nx-triton <args>` of the workspace's installed package (the bin the README names). */
   const cli = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string }> =>
     new Promise((ok) => {

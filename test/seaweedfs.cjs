@@ -140,6 +140,29 @@ async function startSeaweedFs(options = {}) {
     client,
     /** Triton's form of a prefix in the bucket: s3://127.0.0.1:<port>/<bucket>/<prefix>. */
     url: (prefix) => `s3://127.0.0.1:${s3}/${bucket}/${prefix}`,
+    /** Every object under `prefix`: key -> `<etag> <last modified>` (what a write changes). */
+    objects: async (prefix) => {
+      const { ListObjectsV2Command } = require('@aws-sdk/client-s3');
+      const out = {};
+      let token;
+      do {
+        const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+        for (const o of page.Contents ?? []) out[o.Key] = `${o.ETag} ${o.LastModified?.toISOString()}`;
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+      return out;
+    },
+    /** An object's bytes, or undefined when there is none. */
+    read: async (key) => {
+      const { GetObjectCommand } = require('@aws-sdk/client-s3');
+      try {
+        const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        return Buffer.from(await r.Body.transformToByteArray());
+      } catch (err) {
+        if (err.name === 'NoSuchKey') return undefined;
+        throw err;
+      }
+    },
     log: () => lines.join('\n'),
     stop: async () => {
       client.destroy();

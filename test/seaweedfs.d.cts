@@ -11,6 +11,10 @@ export interface SeaweedFs {
   /** A client with the store's credentials (for the tests' own looks at the bucket). */
   client: S3Client;
   url(prefix: string): string;
+  /** Every object under `prefix`: key -> `<etag> <last modified>` (what a write changes). */
+  objects(prefix: string): Promise<Record<string, string>>;
+  /** An object's bytes, or undefined when there is none. */
+  read(key: string): Promise<Buffer | undefined>;
   log(): string;
   stop(): Promise<void>;
 }

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addModelFiles, addModelPy, writeFiles } from '../../test/python-models';
 import { venvPython } from '../../test/pythons';
@@ -61,25 +60,8 @@ function s3Destination(prefix: string): Destination {
   return {
     to: weed.url(prefix),
     base: prefix,
-    async objects() {
-      const out: Record<string, string> = {};
-      let token: string | undefined;
-      do {
-        const page = await weed.client.send(new ListObjectsV2Command({ Bucket: weed.bucket, Prefix: prefix, ContinuationToken: token }));
-        for (const o of page.Contents ?? []) out[o.Key!] = `${o.ETag} ${o.LastModified?.toISOString()}`;
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
-      return out;
-    },
-    async read(rel) {
-      const { GetObjectCommand } = await import('@aws-sdk/client-s3');
-      try {
-        const r = await weed.client.send(new GetObjectCommand({ Bucket: weed.bucket, Key: rel }));
-        return Buffer.from(await r.Body!.transformToByteArray());
-      } catch {
-        return undefined;
-      }
-    },
+    objects: () => weed.objects(prefix),
+    read: (rel) => weed.read(rel),
   };
 }
 
