@@ -6,8 +6,8 @@ const { join, resolve } = require('node:path');
 
 const started = performance.now();
 const dist = resolve(__dirname, '..', '..', 'dist');
-const { loadSpec } = require(join(dist, 'lib', 'spec', 'index.js'));
-const { runExport } = require(join(dist, 'lib', 'export', 'index.js'));
+const { loadSpec } = require(join(dist, 'lib', 'model-spec', 'index.js'));
+const { runExport } = require(join(dist, 'lib', 'targets', 'export.js'));
 const { buildModel } = require(join(dist, 'lib', 'targets', 'build.js'));
 
 async function main() {

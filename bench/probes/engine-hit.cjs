@@ -12,7 +12,7 @@ const { buildEngine } = require(join(dist, 'lib', 'engine', 'build-engine.js'));
 const { readFingerprint } = require(join(dist, 'lib', 'engine', 'fingerprint.js'));
 const { onnxDigest } = require(join(dist, 'lib', 'engine', 'key.js'));
 const { readOnnxSignature } = require(join(dist, 'lib', 'onnx', 'index.js'));
-const { loadSpec } = require(join(dist, 'lib', 'spec', 'index.js'));
+const { loadSpec } = require(join(dist, 'lib', 'model-spec', 'index.js'));
 
 async function engine(workspaceRoot, specFile, onnxPath) {
   const spec = loadSpec(join(workspaceRoot, specFile), { displayPath: specFile });
