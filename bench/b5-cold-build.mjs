@@ -71,7 +71,7 @@ export async function bench() {
       goal: `<= ${GOAL}x`,
       met: ratio <= GOAL,
       extra:
-        `phases (median ms): spec + export (a copy) ${p('exportMs')}, build (hard links) ${p('buildMs')}; ` +
+        `phases (median ms): spec + export (a copy) ${p('exportMs')}, build (a copy, flushed to disk before the swap) ${p('buildMs')}; ` +
         `the whole node process ${p('processMs')} (module loading ${p('loadModulesMs')}, before it node's own start)`,
       samples: { ours, baseline: cp, phases },
     },
