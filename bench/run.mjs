@@ -3,7 +3,7 @@
 //   BENCH_ONLY=1,3 run only these benchmarks
 //   BENCH_KEEP=1   keep bench/.work (generated models, workspaces) for the next run
 // Prints one table at the end and writes bench/results.json.
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchDir, fmtMs, log, remove, runs, workDir, ensureDir } from './lib/util.mjs';
@@ -65,15 +65,27 @@ async function main() {
     }
     log(`${b.id}: done in ${((Date.now() - t) / 1000).toFixed(0)} s`);
   }
+  // results.json keeps the latest figures of every benchmark, each with its date: a run of some
+  // (BENCH_ONLY) replaces theirs and keeps the others'.
+  const file = join(benchDir, 'results.json');
+  const date = new Date().toISOString();
+  let previous = { results: [] };
+  try {
+    previous = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    // none yet, or unreadable: start afresh
+  }
+  const benchOf = (id) => /^\d+/.exec(String(id))?.[0];
+  const ran = new Set(selected().map((b) => b.id));
+  const kept = (previous.results ?? []).filter((r) => !ran.has(benchOf(r.id))).map((r) => ({ date: previous.date, machine: previous.machine, ...r }));
+  const machine = { cpus: cpus().length, model: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
   const results = {
-    date: new Date().toISOString(),
     command: 'npm run bench',
     runs: runs(),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
     seconds: Math.round((Date.now() - started) / 1000),
-    results: rows,
+    results: [...kept, ...rows.map((r) => ({ date, machine, ...r }))].sort((a, b) => Number(benchOf(a.id)) - Number(benchOf(b.id)) || String(a.id).localeCompare(String(b.id))),
   };
-  writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   // bench/.work/venv (benchmark 7's Python) is kept: it takes minutes to make.
   if (process.env.BENCH_KEEP !== '1') for (const entry of readdirSync(workDir)) if (entry !== 'venv') remove(join(workDir, entry));
   process.stdout.write(`\n${table(rows)}\n\ntotal ${results.seconds} s; results in bench/results.json\n`);
