@@ -72,6 +72,31 @@ describe('deploy from a fresh workspace', () => {
     return out.data as number[];
   };
   const bucket = (prefix: string) => weed.objects(prefix);
+  /** Runs `work` while a client asks `pipe` for an answer again and again, and 5 answers more after it: what the client saw, in order. */
+  const underTraffic = async <T,>(serverUrl: string, work: () => Promise<T>): Promise<{ r: T; seen: string[] }> => {
+    const seen: string[] = [];
+    let stop = false;
+    const traffic = (async () => {
+      while (!stop) {
+        try {
+          seen.push(JSON.stringify(await answer(serverUrl, 'pipe')));
+        } catch (err) {
+          seen.push(`error: ${(err as Error).message}`);
+          // A request that fails at once must not starve the event loop.
+          await new Promise((res) => setTimeout(res, 10));
+        }
+      }
+    })();
+    try {
+      const r = await work();
+      const after = seen.length;
+      while (seen.length < after + 5) await new Promise((res) => setTimeout(res, 20));
+      return { r, seen };
+    } finally {
+      stop = true;
+      await traffic;
+    }
+  };
   const object = async (key: string): Promise<string> => String(await weed.read(key));
   /** `nx-triton <args>` of the workspace's installed package (the bin the README names). */
   const cli = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string }> =>
@@ -173,28 +198,7 @@ describe('deploy from a fresh workspace', () => {
 
     it('a changed member goes live while a client sends requests: none fails, the answers switch once', async () => {
       writeFileSync(join(ws.root, 'models/add_one/model.py'), addModelPy(5));
-      const seen: string[] = [];
-      let stop = false;
-      const traffic = (async () => {
-        while (!stop) {
-          try {
-            seen.push(JSON.stringify(await answer(url, 'pipe')));
-          } catch (err) {
-            seen.push(`error: ${(err as Error).message}`);
-            // A request that fails at once must not starve the event loop.
-            await new Promise((res) => setTimeout(res, 10));
-          }
-        }
-      })();
-      let r;
-      try {
-        r = await nxAsync(['run', 'pipe:deploy', '--output-style=static']);
-        const after = seen.length;
-        while (seen.length < after + 5) await new Promise((res) => setTimeout(res, 20));
-      } finally {
-        stop = true;
-        await traffic;
-      }
+      const { r, seen } = await underTraffic(url, () => nxAsync(['run', 'pipe:deploy', '--output-style=static']));
       expect(r.code, r.out).toBe(0);
       expect(r.out).toContain(`nx-triton deploy: add_one: ready on ${url}, smoke inference passed (config shapes)`);
       expect(seen.filter((s) => s.startsWith('error'))).toEqual([]);
@@ -316,28 +320,7 @@ describe('deploy from a fresh workspace', () => {
       expect(await answer(url, 'pipe')).toEqual([11, 12]);
 
       writeFileSync(join(ws.root, 'models/add_one/model.py'), addModelPy(7));
-      const seen: string[] = [];
-      let stop = false;
-      const traffic = (async () => {
-        while (!stop) {
-          try {
-            seen.push(JSON.stringify(await answer(url, 'pipe')));
-          } catch (err) {
-            seen.push(`error: ${(err as Error).message}`);
-            // A request that fails at once must not starve the event loop.
-            await new Promise((res) => setTimeout(res, 10));
-          }
-        }
-      })();
-      let r;
-      try {
-        r = await nxAsync(['run', 'pipe:deploy', '-c', 'local', '--output-style=static']);
-        const after = seen.length;
-        while (seen.length < after + 5) await new Promise((res) => setTimeout(res, 20));
-      } finally {
-        stop = true;
-        await traffic;
-      }
+      const { r, seen } = await underTraffic(url, () => nxAsync(['run', 'pipe:deploy', '-c', 'local', '--output-style=static']));
       expect(r.code, r.out).toBe(0);
       expect(seen.filter((s) => s.startsWith('error'))).toEqual([]);
       expect(seen.at(-1)).toBe('[15,16]');
