@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SLEEPY_TRITON_YAML } from '../../test/python-models';
 import { parseSpec } from '../model-spec';
 import type { ModelConfig } from '../model-config';
 import { searchSpace, type Knobs } from './candidates';
@@ -68,7 +69,7 @@ describe('the winner written into triton.yaml', () => {
     expect(r.text).toBe(
       [
         'backend: python',
-        'max_batch_size: 16   # clients send up to 8',
+        'max_batch_size: 16  # clients send up to 8',
         'dynamic_batching:',
         '  max_queue_delay_microseconds: 500   # a tenth of a ms',
         'instance_group:',
@@ -79,6 +80,21 @@ describe('the winner written into triton.yaml', () => {
     );
     const back = edit(r.text, { ...built, max_batch_size: 16, dynamic_batching: { max_queue_delay_microseconds: 500 } }, (k) => ({ ...k, preferred: [8, 16] }));
     expect(back.text).toContain('  max_queue_delay_microseconds: 500   # a tenth of a ms\n  preferred_batch_size: [ 8, 16 ]\ninstance_group:');
+  });
+
+  it('keeps each comment at its column when a value grows or shrinks, with one space at least (CI: count 1 -> 16 moved "# one of them")', () => {
+    const yaml = readFileSync(SLEEPY_TRITON_YAML, 'utf8');
+    const built: ModelConfig = { name: 'm', backend: 'python', max_batch_size: 16, ...IO, instance_group: [{ kind: 'KIND_CPU', count: 1 }] };
+    const r = edit(yaml, built, (k) => ({ ...k, batching: true, count: 16, maxBatchSize: 8 }));
+    expect(r.changes).toEqual(['max_batch_size: 8', 'dynamic_batching: {}', 'instance_group[0].count: 16']);
+    const lines = r.text.split('\n');
+    for (const line of yaml.split('\n').filter((l) => l.includes(' #'))) {
+      const comment = line.slice(line.indexOf('#'));
+      expect(lines.find((l) => l.endsWith(comment))?.indexOf('#'), comment).toBe(line.indexOf('#'));
+    }
+    expect(lines.filter((l) => /^( {4}count|max_batch_size): /.test(l)).map((l) => l.replace(/ +#.*/, ''))).toEqual(['max_batch_size: 8', '    count: 16']);
+    const flow = edit(FLOW, FLOW_BUILT, (k) => ({ ...k, count: 1000 }));
+    expect(flow.text).toContain('instance_group: [{ kind: cpu, count: 1000 }] # one instance\n');
   });
 
   it('adds a key to a flow map inside its braces, and removes a whole dynamic_batching block', () => {

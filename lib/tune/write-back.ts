@@ -91,6 +91,23 @@ function splice(text: string, start: number, end: number, insert: string): strin
   return text.slice(0, start) + insert + text.slice(end);
 }
 
+/**
+ * `splice` for a value replaced within one line: a comment later on that line keeps its column (the
+ * spaces before it take up the change of length, one space at least), so aligned comments stay aligned.
+ */
+function spliceInLine(text: string, start: number, end: number, insert: string): string {
+  const out = splice(text, start, end, insert);
+  const delta = insert.length - (end - start);
+  if (delta === 0 || insert.includes('\n') || text.slice(start, end).includes('\n')) return out;
+  const from = start + insert.length;
+  const eol = out.indexOf('\n', from);
+  const rest = out.slice(from, eol < 0 ? out.length : eol);
+  const gap = /[ \t]+(?=#)/.exec(rest);
+  if (!gap) return out;
+  const spaces = ' '.repeat(Math.max(1, gap[0].length - delta));
+  return splice(out, from + gap.index, from + gap.index + gap[0].length, spaces);
+}
+
 function keyOf(pair: Pair): string {
   return isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
 }
@@ -108,7 +125,7 @@ function replaceValue(text: string, pair: Pair<Node, Node>, value: unknown): str
   const node = pair.value;
   const r = range(node);
   const flowOrScalar = isScalar(node) || (node as { flow?: boolean } | null)?.flow;
-  if (r && flowOrScalar && r[1] > r[0]) return splice(text, r[0], r[1], inline(value));
+  if (r && flowOrScalar && r[1] > r[0]) return spliceInLine(text, r[0], r[1], inline(value));
   const keyEnd = range(pair.key)![1];
   const colon = text.indexOf(':', keyEnd);
   const end = r ? Math.max(r[1], colon + 1) : colon + 1;
