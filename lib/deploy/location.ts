@@ -138,3 +138,8 @@ export function serverUrl(text: string, allowHttp: boolean): string {
   }
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
 }
+
+/** The servers' base URLs, each checked by `serverUrl`, each once. */
+export function serverUrls(texts: readonly string[] | undefined, allowHttp = false): string[] {
+  return [...new Set((texts ?? []).map((t) => serverUrl(t, allowHttp)))];
+}

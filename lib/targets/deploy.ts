@@ -3,9 +3,9 @@ import { join, resolve } from 'node:path';
 import { deployModel, Limiter, type ModelResult } from '../deploy/deploy-model';
 import { openDestination } from '../deploy/destination';
 import { deployEnvironment } from '../deploy/environments';
-import { serverUrl } from '../deploy/location';
+import { serverUrls } from '../deploy/location';
 import { formatBytes } from '../deploy/progress';
-import { redactSecrets } from '../deploy/secrets';
+import { redactingErrors, redactSecrets } from '../deploy/secrets';
 import { checkServers } from '../deploy/servers';
 import type { RecordedSample } from '../deploy/smoke';
 import { UserError } from '../errors';
@@ -108,19 +108,14 @@ export async function runDeployTarget(o: {
 }
 
 /** Any error it ends with has passed redactSecrets (a store's answer could echo a credential). */
-export async function runDeploy(options: DeployOptions): Promise<DeploySummary> {
-  try {
-    return await deployAll(options);
-  } catch (err) {
-    if (err instanceof UserError) throw new UserError(redactSecrets(err.message));
-    throw err;
-  }
+export function runDeploy(options: DeployOptions): Promise<DeploySummary> {
+  return redactingErrors(() => deployAll(options));
 }
 
 async function deployAll(options: DeployOptions): Promise<DeploySummary> {
   const cwd = options.cwd ?? process.cwd();
   const built = resolve(cwd, options.builtRepository);
-  const servers = [...new Set((options.servers ?? []).map((s) => serverUrl(s, options.allowHttp ?? false)))];
+  const servers = serverUrls(options.servers, options.allowHttp);
   const destination = openDestination(options.to, { allowHttp: options.allowHttp, cwd });
   try {
     const all = builtModels(built);

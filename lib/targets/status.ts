@@ -1,10 +1,9 @@
 import { parsePbtxt } from '../../proto/text-format';
-import { UserError } from '../errors';
 import { configDrift } from '../deploy/config-drift';
 import { openDestination } from '../deploy/destination';
-import { serverUrl } from '../deploy/location';
+import { serverUrls } from '../deploy/location';
 import { isPythonCache, parseState, type Journal, type Manifest } from '../deploy/manifest';
-import { redactSecrets } from '../deploy/secrets';
+import { redactingErrors, redactSecrets } from '../deploy/secrets';
 import { fetchReason } from '../deploy/servers';
 import { deployStateKeys, DEPLOY_STATE_SUFFIX } from '../layout';
 import { TritonClient } from '../triton/client';
@@ -37,17 +36,12 @@ interface ServerView {
 }
 
 /** Any error it ends with has passed redactSecrets (a store's answer could echo a credential). */
-export async function runStatus(options: StatusOptions): Promise<StatusResult> {
-  try {
-    return await status(options);
-  } catch (err) {
-    if (err instanceof UserError) throw new UserError(redactSecrets(err.message));
-    throw err;
-  }
+export function runStatus(options: StatusOptions): Promise<StatusResult> {
+  return redactingErrors(() => status(options));
 }
 
 async function status(options: StatusOptions): Promise<StatusResult> {
-  const servers = [...new Set((options.servers ?? []).map((s) => serverUrl(s, options.allowHttp ?? false)))];
+  const servers = serverUrls(options.servers, options.allowHttp);
   const destination = openDestination(options.to, { allowHttp: options.allowHttp, cwd: options.cwd });
   const { store, base } = destination;
   const keys = deployStateKeys(base);
