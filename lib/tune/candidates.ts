@@ -202,57 +202,42 @@ function ladder(knob: KnobName, knobs: Knobs, space: SearchSpace): unknown[] {
     case 'max_queue_delay_microseconds':
       return withCurrent(DELAY_LADDER_US.filter((d) => d <= space.caps.delayUs), knobs.delayUs).sort((a, b) => a - b);
     case 'preferred_batch_size': {
-      const same = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
       const values: number[][] = [];
       // [max_batch_size] is what Triton makes of no preferred sizes: one setting, not two.
-      const isDefault = (v: number[]) => v.length === 0 || same(v, [knobs.maxBatchSize]);
+      const isDefault = (v: number[]) => v.length === 0 || sameList(v, [knobs.maxBatchSize]);
       for (const v of [space.baseline.preferred, [], halfAndFull(knobs.maxBatchSize)]) {
-        if (!v.every((s) => s <= knobs.maxBatchSize) || values.some((w) => same(w, v) || (isDefault(w) && isDefault(v)))) continue;
+        if (!v.every((s) => s <= knobs.maxBatchSize) || values.some((w) => sameList(w, v) || (isDefault(w) && isDefault(v)))) continue;
         values.push(v);
       }
-      return withCurrent(values, knobs.preferred, same);
+      return withCurrent(values, knobs.preferred, sameList);
     }
     case 'instance_kind':
       return ['KIND_CPU', 'KIND_GPU'];
   }
 }
 
+/** The field of Knobs each knob sets. */
+const KNOB_FIELD: Readonly<Record<KnobName, keyof Knobs>> = {
+  dynamic_batching: 'batching',
+  instance_count: 'count',
+  max_batch_size: 'maxBatchSize',
+  max_queue_delay_microseconds: 'delayUs',
+  preferred_batch_size: 'preferred',
+  instance_kind: 'kind',
+};
+
 function valueOf(knob: KnobName, k: Knobs): unknown {
-  switch (knob) {
-    case 'dynamic_batching':
-      return k.batching;
-    case 'instance_count':
-      return k.count;
-    case 'max_batch_size':
-      return k.maxBatchSize;
-    case 'max_queue_delay_microseconds':
-      return k.delayUs;
-    case 'preferred_batch_size':
-      return k.preferred;
-    case 'instance_kind':
-      return k.kind;
-  }
+  return k[KNOB_FIELD[knob]];
 }
 
 function withValue(knob: KnobName, k: Knobs, value: unknown): Knobs {
-  switch (knob) {
-    case 'dynamic_batching':
-      return { ...k, batching: value as boolean };
-    case 'instance_count':
-      return { ...k, count: value as number };
-    case 'max_batch_size': {
-      const maxBatchSize = value as number;
-      // Preferred sizes that followed the old max_batch_size follow the new one.
-      const preferred = sameList(k.preferred, halfAndFull(k.maxBatchSize)) && k.preferred.length > 0 ? halfAndFull(maxBatchSize) : k.preferred;
-      return { ...k, maxBatchSize, preferred };
-    }
-    case 'max_queue_delay_microseconds':
-      return { ...k, delayUs: value as number };
-    case 'preferred_batch_size':
-      return { ...k, preferred: value as number[] };
-    case 'instance_kind':
-      return { ...k, kind: value as InstanceKind };
+  if (knob === 'max_batch_size') {
+    const maxBatchSize = value as number;
+    // Preferred sizes that followed the old max_batch_size follow the new one.
+    const preferred = sameList(k.preferred, halfAndFull(k.maxBatchSize)) && k.preferred.length > 0 ? halfAndFull(maxBatchSize) : k.preferred;
+    return { ...k, maxBatchSize, preferred };
   }
+  return { ...k, [KNOB_FIELD[knob]]: value };
 }
 
 function sameList(a: number[], b: number[]): boolean {
