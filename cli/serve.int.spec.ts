@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
@@ -12,6 +12,7 @@ import { isReady } from '../lib/triton/server';
 import { modelsNeeded } from '../lib/triton/closure';
 import { run } from './serve';
 import { runVerb } from '../test/cli';
+import { processesWith } from '../test/processes';
 
 // The real tritonserver of nvidia-pytriton (in .venv): python-backend models and an ensemble.
 
@@ -37,12 +38,6 @@ beforeAll(() => {
   mkdirSync(join(repo, 'pipe', '1'));
 });
 afterAll(() => rmSync(repo, { recursive: true, force: true }));
-
-function processesWith(needle: string): string[] {
-  return execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
-    .split('\n')
-    .filter((l) => l.includes(needle) && !l.includes('ps -eo'));
-}
 
 const cli = (...argv: string[]) => runVerb(run, argv);
 

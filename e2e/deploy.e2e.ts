@@ -55,10 +55,10 @@ describe('deploy from a fresh workspace', () => {
     outputs.push(r.out);
     return r;
   };
-  /** `nx <args>` without blocking this process: a client keeps sending requests meanwhile. */
-  const nxAsync = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string }> =>
+  /** The workspace's installed `bin` run with `args` without blocking this process (a client keeps sending requests meanwhile). */
+  const runBin = (bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> =>
     new Promise((ok) => {
-      const child = spawn(join(ws.root, 'node_modules/.bin/nx'), args, { cwd: ws.root, env: { ...process.env, ...nxEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(join(ws.root, 'node_modules/.bin', bin), args, { cwd: ws.root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       child.stdout.on('data', (c: Buffer) => (out += c.toString()));
       child.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -67,6 +67,7 @@ describe('deploy from a fresh workspace', () => {
         ok({ code, out });
       });
     });
+  const nxAsync = (args: string[], env: NodeJS.ProcessEnv = {}) => runBin('nx', args, { ...nxEnv, ...env });
   const answer = async (url: string, model: string, x = [1, 2]): Promise<number[]> => {
     const [out] = await new TritonClient(url).infer(model, [{ name: model === 'pipe' ? 'IN' : 'X', shape: [1, 2], datatype: 'FP32', data: x }]);
     return out.data as number[];
@@ -99,17 +100,7 @@ describe('deploy from a fresh workspace', () => {
   };
   const object = async (key: string): Promise<string> => String(await weed.read(key));
   /** `nx-triton <args>` of the workspace's installed package (the bin the README names). */
-  const cli = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string }> =>
-    new Promise((ok) => {
-      const child = spawn(join(ws.root, 'node_modules/.bin/nx-triton'), args, { cwd: ws.root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-      child.on('exit', (code) => {
-        outputs.push(out);
-        ok({ code, out });
-      });
-    });
+  const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runBin('nx-triton', args, env);
 
   beforeAll(async () => {
     weed = await startSeaweedFs();

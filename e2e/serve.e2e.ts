@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { LINEAR_ONNX } from '../lib/repository/rules/__fixtures__/repo';
 import { addModelPy } from '../test/python-models';
 import { venvPython } from '../test/pythons';
 import { createWorkspace, nxEnv, type Workspace } from './workspace';
+import { processesWith, until } from '../test/processes';
 
 // `nx run <model>:serve` in a fresh workspace with the packed tarball: the real tritonserver of
 // nvidia-pytriton (.venv) serves a python-backend model and an ensemble over it.
@@ -31,21 +32,6 @@ const FILES: Record<string, string> = {
     'instance_group: [{ kind: cpu }]\nexport: { file: model.py }\n',
   'models/other/model.py': ADD_ONE,
 };
-
-/** Lines of `ps` whose command line mentions `needle`. */
-function processesWith(needle: string): string[] {
-  return execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
-    .split('\n')
-    .filter((l) => l.includes(needle) && !l.includes('ps -eo'));
-}
-
-async function until(what: string, check: () => Promise<boolean> | boolean, ms = 240_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe('nx run <model>:serve in a fresh workspace', () => {
   let ws: Workspace;
@@ -101,7 +87,7 @@ describe('nx run <model>:serve in a fresh workspace', () => {
       await until('the server to be ready', async () => {
         if (gone) throw new Error(`nx exited before the server was ready:\n${out}`);
         return isReady(url);
-      });
+      }, 240_000, 250);
       const client = new TritonClient(url);
       const [y] = await client.infer('pipe', [{ name: 'IN', shape: [2, 2], datatype: 'FP32', data: [1, 2, 3, 4.5] }]);
       expect(y).toMatchObject({ name: 'OUT', datatype: 'FP32', shape: [2, 2], data: [3, 4, 5, 6.5] });

@@ -11,6 +11,7 @@ import { missingBackends } from './backends';
 import { TritonClient } from './client';
 import { locateTritonServer } from './locate';
 import { startTritonServer, writeBundlePythonBackend } from './server';
+import { processesWith } from '../../test/processes';
 
 /**
  * Issue 19.11 on the real tritonserver of nvidia-pytriton (.venv): `serve` names the models whose
@@ -62,12 +63,6 @@ beforeAll(() => {
   writeFileSync(join(backendDir, 'echo', 'model.py'), addModelPy(5));
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-function processesWith(needle: string): string[] {
-  return execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
-    .split('\n')
-    .filter((l) => l.includes(needle) && !l.includes('ps -eo'));
-}
 
 describe('the backend check against the real tritonserver', () => {
   it('names exactly the models Triton refuses for want of a backend library', async () => {

@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { venvPython } from '../../test/pythons';
 import { ownerTag } from '../system/owner';
 import { TritonClient } from './client';
 import { isReady } from './server';
+import { processesWith, until } from '../../test/processes';
 
 /**
  * Issue 22 N11 and N13 on the real tritonserver of nvidia-pytriton (.venv): the server runs in a
@@ -28,20 +29,6 @@ beforeAll(() => {
   writeFiles(repo, addModelFiles('add_one', 1));
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-function processesWith(needle: string): string[] {
-  return execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
-    .split('\n')
-    .filter((l) => l.includes(needle) && !l.includes('ps -eo'));
-}
-
-async function until(what: string, check: () => Promise<boolean> | boolean, ms = 120_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** The run directories a process owns under the system temp dir. */
 function runDirsOf(pid: number): string[] {
@@ -70,7 +57,7 @@ describe('the directory a server runs in', () => {
         if (gone) throw new Error(`serve exited before it was ready:\n${out}`);
         url = /^ {2}HTTP {5}(http:\/\/127\.0\.0\.1:\d+) /m.exec(out)?.[1];
         return url !== undefined;
-      });
+      }, 120_000);
       const [y] = await new TritonClient(url!).infer('add_one', [{ name: 'X', shape: [1, 2], datatype: 'FP32', data: [1, 2] }]);
       expect(y.data).toEqual([2, 3]);
       expect(out).not.toContain('numpy.py of the directory serve was started in');
@@ -103,7 +90,7 @@ describe('the directory a server runs in', () => {
     const exited = new Promise((ok) => caller.on('exit', ok));
     caller.kill('SIGKILL');
     await exited;
-    await until('no server left', () => processesWith(repo).length === 0);
+    await until('no server left', () => processesWith(repo).length === 0, 120_000);
     expect(await isReady(url)).toBe(false);
     // The watchdog (whose command line names the repository too) removed it before it exited.
     expect(existsSync(join(tmpdir(), dirs[0]))).toBe(false);

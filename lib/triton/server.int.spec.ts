@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,6 +8,7 @@ import { venvPython } from '../../test/pythons';
 import { TritonClient } from './client';
 import { locateTritonServer } from './locate';
 import { isReady, startTritonServer } from './server';
+import { processesWith } from '../../test/processes';
 
 // The real tritonserver of nvidia-pytriton (in .venv): python backend only, on CPU.
 
@@ -16,15 +16,6 @@ function repository(): string {
   const root = mkdtempSync(join(tmpdir(), 'nx-triton-server-'));
   writeFiles(root, addModelFiles('add_one', 1));
   return root;
-}
-
-/** Pids of processes whose command line mentions `needle`. */
-function processesWith(needle: string): number[] {
-  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
-  return out
-    .split('\n')
-    .filter((l) => l.includes(needle) && !l.includes('ps -eo'))
-    .map((l) => Number(l.trim().split(/\s+/)[0]));
 }
 
 const python = venvPython();

@@ -10,6 +10,7 @@ import { DIST, ensureDist } from '../dist';
 import { A100, standInEnv, trtexecBuilds } from '../fixtures/stand-ins';
 import { REPO_ROOT, rmrf, seeded, tempRoot } from './helpers';
 import { engineRequest } from '../../lib/model-spec/engine-request';
+import { until } from '../../test/processes';
 
 const CHILD = join(__dirname, '../children/build-engine.cjs');
 const ONNX = join(REPO_ROOT, 'lib/engine/__fixtures__/relu_batch.onnx');
@@ -48,14 +49,6 @@ async function storeEntries(dir: string): Promise<Array<{ key: string; problem: 
   return out;
 }
 
-async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** Starts a build in a child process (its own process group) and waits until trtexec is building. */
 async function startBuild(dir: string, sleepMs: number) {
   const child = spawn(process.execPath, [CHILD, DIST, JSON.stringify({ workspaceRoot: dir, onnxPath: ONNX, outDir: join(dir, 'out') })], {
@@ -66,7 +59,7 @@ async function startBuild(dir: string, sleepMs: number) {
   groups.push(child.pid!);
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
   // The store makes its temp dir right before it runs trtexec.
-  await until('the store build to start', () => existsSync(join(dir, 'store/tmp')) && readdirSync(join(dir, 'store/tmp')).length > 0);
+  await until('the store build to start', () => existsSync(join(dir, 'store/tmp')) && readdirSync(join(dir, 'store/tmp')).length > 0, 20_000, 10);
   return { child, exited };
 }
 
